@@ -1,0 +1,131 @@
+"""The vocabulary of mailgate: statuses, commands, parsed messages.
+
+Standard library only. Everything here is a plain value: the parser produces
+these, the workflow decides over them, the store persists them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A request's status; the value is exactly what the database stores."""
+
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    WAITING_FOR_CLIENT = "waiting_for_client"
+    ON_HOLD = "on_hold"
+    ESCALATED = "escalated"
+    UNDER_ANALYSIS = "under_analysis"
+    CANCELLED = "cancelled"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        return self is not Status.CLOSED
+
+
+class CommandName(StrEnum):
+    """What a line of mail can ask for. Client commands first, then agent ones."""
+
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    CANCEL = "cancel"
+    DONT_NOTIFY = "dont_notify"
+    NOTIFY = "notify"
+    APPROVAL = "approval"
+    STATUS = "status"
+    NOTE = "note"
+    ASSIGN = "assign"
+
+    @property
+    def is_agent_only(self) -> bool:
+        return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN)
+
+
+class Role(StrEnum):
+    """Who a sender is with respect to one request."""
+
+    CLIENT = "client"  # the requester or a CC participant
+    AGENT = "agent"
+    OUTSIDER = "outsider"  # anyone else: stored as held, applies nothing
+
+
+class MessageKind(StrEnum):
+    """How a stored message is shown; the values are the JSON `kind` of SPEC §8."""
+
+    CLIENT = "client"
+    AGENT = "agent"
+    NOTE = "note"
+    AUTO = "auto"
+    BOUNCE = "bounce"
+    HELD = "held"
+    NOTIFICATION = "notification"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """One command found in a message.
+
+    `line` is the text that matched, as the sender wrote it, so that admins can
+    see why a mail did what it did.
+    """
+
+    name: CommandName
+    argument: str | None = None
+    line: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RejectedCandidate:
+    """A line that looked like a command but does not count, and why.
+
+    `reason` is one of: "quoted", "negated", "question", "role".
+    """
+
+    name: CommandName
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bounce:
+    """What a delivery-status report says about the mail that bounced."""
+
+    recipients: tuple[str, ...]
+    original_message_id: str | None
+    permanent: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Address:
+    address: str  # the addr-spec, lower-cased
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboundMessage:
+    """Everything mailgate reads from one raw message. Built by `mailgate.parse`."""
+
+    message_id: str  # without angle brackets; a hash of the raw bytes when absent
+    subject: str  # decoded, control characters removed
+    sender: Address | None  # None when From is missing or holds more than one mailbox
+    sender_count: int  # how many mailboxes From named
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    reply_to: tuple[Address, ...] = ()
+    in_reply_to: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    date: dt.datetime | None = None
+    text: str = ""  # the whole body as text (HTML converted), quotes included
+    new_text: str = ""  # only what the sender wrote in this message
+    quoted_text: str = ""  # what was removed from `text` to get `new_text`
+    tag_number: int | None = None  # the request number in the subject tag
+    subject_after_tag: str = ""  # subject text after the tag, where commands may stand
+    auto: str | None = None  # why this is machine mail, or None for a person's
+    bounce: Bounce | None = None
+    headers: tuple[tuple[str, str], ...] = field(default=())

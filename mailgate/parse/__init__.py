@@ -1,0 +1,60 @@
+"""Raw message bytes -> `InboundMessage`. No database, network, clock or settings."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+
+from mailgate.domain import InboundMessage
+from mailgate.parse.auto import classify_machine_mail
+from mailgate.parse.bounce import read_bounce
+from mailgate.parse.html import html_to_text
+from mailgate.parse.mime import decode, parse_addresses, parse_message_ids
+from mailgate.parse.newtext import split_reply
+from mailgate.parse.subject import find_tag
+
+
+def raw_message_key(raw: bytes) -> str:
+    """The idempotency key of a message without a Message-ID: a hash of its bytes."""
+    return "sha256-" + hashlib.sha256(raw).hexdigest() + "@mailgate.invalid"
+
+
+def parse_message(raw: bytes, *, tag_prefix: str, own_addresses: frozenset[str]) -> InboundMessage:
+    """Read everything mailgate needs from one raw message."""
+    mail = decode(raw)
+    ids = parse_message_ids(mail.header("message-id"))
+    senders = parse_addresses(mail.raw_header_all("from"))
+    subject = mail.header("subject") or ""
+    tag = find_tag(subject, tag_prefix)
+    split = split_reply(mail.plain, mail.html)
+    text = mail.plain if mail.plain is not None else html_to_text(mail.html or "")
+    return InboundMessage(
+        message_id=ids[0] if ids else raw_message_key(raw),
+        subject=subject,
+        sender=senders[0] if len(senders) == 1 else None,
+        sender_count=len(senders),
+        to=parse_addresses(mail.raw_header_all("to")),
+        cc=parse_addresses(mail.raw_header_all("cc")),
+        reply_to=parse_addresses(mail.raw_header_all("reply-to")),
+        in_reply_to=parse_message_ids(mail.header("in-reply-to")),
+        references=parse_message_ids(" ".join(mail.header_all("references"))),
+        date=_parse_date(mail.header("date")),
+        text=text,
+        new_text=split.new_text,
+        quoted_text=split.quoted_text,
+        tag_number=tag.number,
+        subject_after_tag=tag.after_tag,
+        auto=classify_machine_mail(mail, own_addresses=own_addresses),
+        bounce=read_bounce(mail),
+        headers=mail.headers,
+    )
+
+
+def _parse_date(value: str | None):
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo is not None else None

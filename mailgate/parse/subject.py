@@ -1,0 +1,44 @@
+"""The request tag in a subject line, behind any reply or forward prefixes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Reply and forward prefixes of common clients in many languages, each possibly
+# followed by a counter ("Re[2]:", "RE(3):") and repeated ("Re: Fwd: Re:").
+_PREFIX_WORDS = (
+    "re|fw|fwd|aw|wg|sv|vs|antw|rif|r|tr|enc|res|odp|vl|ynt|ref"
+    "|ответ|отв|ответить|пересл|переслать|fwd?"
+)
+_PREFIXES = re.compile(rf"^(?:\s*(?:{_PREFIX_WORDS})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+", re.I)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubjectTag:
+    number: int | None  # the request number, or None when no tag is present
+    after_tag: str  # the text after the tag, where a subject command may stand
+
+
+def tag_pattern(prefix: str) -> re.Pattern[str]:
+    """A regex for `[PREFIX-123]`, tolerant of case and spaces inside the brackets."""
+    return re.compile(rf"\[\s*{re.escape(prefix)}\s*[-#]?\s*(\d{{1,12}})\s*\]", re.I)
+
+
+def strip_reply_prefixes(subject: str) -> str:
+    """`Re: Fwd: AW: Hello` -> `Hello`."""
+    return _PREFIXES.sub("", subject).strip()
+
+
+def find_tag(subject: str, prefix: str) -> SubjectTag:
+    """The first tag in the subject and the text after it."""
+    match = tag_pattern(prefix).search(subject)
+    if match is None:
+        return SubjectTag(number=None, after_tag="")
+    after = strip_reply_prefixes(subject[match.end() :].strip())
+    return SubjectTag(number=int(match.group(1)), after_tag=after)
+
+
+def format_tag(prefix: str, number: int) -> str:
+    """`REQ-123`, the tag without brackets (as shown in JSON and on the CLI)."""
+    return f"{prefix}-{number}"
