@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import re
 
 from mailgate.domain import InboundMessage
 from mailgate.parse.auto import classify_machine_mail
@@ -12,6 +13,24 @@ from mailgate.parse.html import html_to_text
 from mailgate.parse.mime import decode, parse_addresses, parse_message_ids
 from mailgate.parse.newtext import split_reply
 from mailgate.parse.subject import find_tag
+
+_HEADER_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]+)>", re.I | re.M)
+
+
+def message_key(raw: bytes) -> str:
+    """The idempotency key of a raw message: its Message-ID, else a hash of its bytes.
+
+    Read from the header block with a regex, so that storing a message never
+    depends on parsing it.
+    """
+    header_end = raw.find(b"\r\n\r\n")
+    if header_end < 0:
+        header_end = raw.find(b"\n\n")
+    head = raw[: header_end if header_end >= 0 else 65536][:65536]
+    match = _HEADER_MESSAGE_ID.search(head)
+    if match is None:
+        return raw_message_key(raw)
+    return match.group(1).decode("ascii", "replace")[:900]
 
 
 def raw_message_key(raw: bytes) -> str:

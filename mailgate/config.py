@@ -1,0 +1,411 @@
+"""Settings loaded from the TOML file: frozen, validated, secrets resolved.
+
+Opens no connection. Every validation error names the key and the fix in one
+line, and never contains a secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailgate.errors import ConfigError
+
+SECURITY_MODES = ("tls", "starttls", "none")
+CLOSED_REPLY_POLICIES = ("reject", "new_request")
+LANGUAGES = ("en", "ru", "auto")
+CREDENTIAL_KEYS = ("username", "password", "password_env", "password_file", "token_command")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
+
+
+class Secret:
+    """A password or token that never shows in repr, logs or errors."""
+
+    __slots__ = ("_fetch",)
+
+    def __init__(self, fetch: Callable[[], str]) -> None:
+        self._fetch = fetch
+
+    def reveal(self) -> str:
+        return self._fetch()
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credentials:
+    username: str | None
+    secret: Secret | None
+    oauth2: bool = False  # the secret is an OAuth2 access token (XOAUTH2), not a password
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImapSettings:
+    host: str
+    port: int
+    security: str
+    credentials: Credentials
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    failed_folder: str = "Failed"
+    poll_interval: float = 60.0
+    idle: bool = True
+    timeout: float = 30.0
+    batch_size: int = 500
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    credentials: Credentials
+    from_address: str
+    from_name: str
+    timeout: float = 30.0
+    connections: int = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusinessHoursSettings:
+    timezone: str = "UTC"
+    workdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    holidays_country: str | None = None
+    holidays: tuple[dt.date, ...] = ()
+    extra_workdays: tuple[dt.date, ...] = ()
+    day_start: str = "09:00"
+    day_end: str = "18:00"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    database_url: str
+    imap: ImapSettings
+    smtp: SmtpSettings
+    support_address: str
+    support_name: str = "Support"
+    tag_prefix: str = "REQ"
+    agents: tuple[str, ...] = ()
+    agent_notify: tuple[str, ...] = ()
+    escalation_notify: tuple[str, ...] = ()
+    closed_reply_policy: str = "reject"
+    max_per_hour: int = 20
+    auto_close_business_days: int = 3
+    language: str = "en"
+    templates_dir: Path = field(default_factory=lambda: DEFAULT_TEMPLATES_DIR)
+    business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset({self.support_address, self.smtp.from_address, self.imap_address})
+
+    @property
+    def imap_address(self) -> str:
+        username = self.imap.credentials.username or ""
+        return username.lower() if "@" in username else self.support_address
+
+    def is_staff(self, address: str) -> bool:
+        """Agents and the team addresses: exempt from the per-address rate limit."""
+        return (
+            self.is_agent(address)
+            or address in self.agent_notify
+            or address in self.escalation_notify
+        )
+
+    def is_agent(self, address: str) -> bool:
+        address = address.lower()
+        domain = "@" + address.rpartition("@")[2]
+        return address in self.agents or domain in self.agents
+
+
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Read and validate a config file. Raises ConfigError naming the bad key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("--config", f"file {path} not found; pass an existing file") from None
+    except OSError as exc:
+        raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from None
+    return settings_from_mapping(data, base_dir=path.parent)
+
+
+def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
+    top = _Table(data, "")
+    database = top.table("database")
+    imap = top.table("imap", required=True)
+    smtp = top.table("smtp", required=True)
+    hours = top.table("business_hours")
+    support_address = top.address("support_address", required=True)
+    settings = Settings(
+        database_url=_database_url(database.string("url", "sqlite:///mailgate.sqlite3"), base_dir),
+        imap=ImapSettings(
+            host=imap.string("host", required=True),
+            port=imap.port("port", 993),
+            security=imap.choice("security", SECURITY_MODES, "tls"),
+            credentials=_credentials(imap, base_dir, required=True),
+            folder=imap.string("folder", "INBOX"),
+            processed_folder=imap.string("processed_folder", "Processed"),
+            failed_folder=imap.string("failed_folder", "Failed"),
+            poll_interval=imap.number("poll_interval", 60.0, minimum=1),
+            idle=imap.boolean("idle", True),
+            timeout=imap.number("timeout", 30.0, minimum=1),
+            batch_size=int(imap.number("batch_size", 500, minimum=1)),
+        ),
+        smtp=SmtpSettings(
+            host=smtp.string("host", required=True),
+            port=smtp.port("port", 587),
+            security=smtp.choice("security", SECURITY_MODES, "starttls"),
+            credentials=_credentials(smtp, base_dir, required=False),
+            from_address=smtp.address("from_address", support_address),
+            from_name=smtp.string("from_name", top.string("support_name", "Support")),
+            timeout=smtp.number("timeout", 30.0, minimum=1),
+            connections=int(smtp.number("connections", 8, minimum=1)),
+        ),
+        support_address=support_address,
+        support_name=top.string("support_name", "Support"),
+        tag_prefix=top.pattern("tag_prefix", r"[A-Za-z][A-Za-z0-9]{0,15}", "REQ"),
+        agents=top.address_list("agents", allow_domains=True),
+        agent_notify=top.address_list("agent_notify"),
+        escalation_notify=top.address_list("escalation_notify"),
+        closed_reply_policy=top.choice("closed_reply_policy", CLOSED_REPLY_POLICIES, "reject"),
+        max_per_hour=int(top.number("max_per_hour", 20, minimum=1)),
+        auto_close_business_days=int(top.number("auto_close_business_days", 3, minimum=1)),
+        language=top.choice("language", LANGUAGES, "en"),
+        templates_dir=_templates_dir(top, base_dir),
+        business_hours=_business_hours(hours),
+    )
+    database.reject_unknown({"url"})
+    imap.reject_unknown(
+        {"host", "port", "security", "folder", "processed_folder", "failed_folder",
+         "poll_interval", "idle", "timeout", "batch_size", *CREDENTIAL_KEYS}
+    )  # fmt: skip
+    smtp.reject_unknown(
+        {"host", "port", "security", "from_address", "from_name", "timeout", "connections",
+         *CREDENTIAL_KEYS}
+    )  # fmt: skip
+    top.reject_unknown(
+        {"database", "imap", "smtp", "business_hours", "support_address", "support_name",
+         "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
+         "max_per_hour", "auto_close_business_days", "language", "templates_dir"}
+    )  # fmt: skip
+    return settings
+
+
+def _database_url(url: str, base_dir: Path) -> str:
+    """A relative SQLite path is taken relative to the config file, not the cwd."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str((base_dir / url[len(prefix) :]).resolve())
+    if not url.startswith(("sqlite:", "postgresql")):
+        raise ConfigError("database.url", "must start with sqlite:/// or postgresql+psycopg://")
+    return url
+
+
+def _templates_dir(top: _Table, base_dir: Path) -> Path:
+    value = top.string("templates_dir", "")
+    path = (base_dir / value).resolve() if value else DEFAULT_TEMPLATES_DIR
+    if not path.is_dir():
+        raise ConfigError("templates_dir", f"{path} is not a directory")
+    return path
+
+
+def _credentials(table: _Table, base_dir: Path, *, required: bool) -> Credentials:
+    username = table.string("username", None if required else "", required=required) or None
+    sources = [key for key in CREDENTIAL_KEYS[1:] if key in table]
+    if len(sources) > 1:
+        raise ConfigError(table.key(sources[1]), f"give only one of {', '.join(sources)}")
+    if not sources:
+        if username is not None:
+            raise ConfigError(
+                table.key("password_env"),
+                "missing: give password_env, password_file, token_command or password",
+            )
+        return Credentials(username=None, secret=None)
+    source = sources[0]
+    key = table.key(source)
+    value = table.string(source, required=True)
+    if source == "password":
+        return Credentials(username=username, secret=Secret(lambda: value))
+    if source == "password_env":
+        if value not in os.environ:
+            raise ConfigError(key, f"environment variable {value} is not set")
+        secret_value = os.environ[value]
+        return Credentials(username=username, secret=Secret(lambda: secret_value))
+    if source == "password_file":
+        file_path = base_dir / value
+        try:
+            file_value = file_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(key, f"cannot read {file_path}: {exc.strerror}") from None
+        return Credentials(username=username, secret=Secret(lambda: file_value))
+    return Credentials(username=username, secret=Secret(_token_runner(value, key)), oauth2=True)
+
+
+def _token_runner(command: str, key: str) -> Callable[[], str]:
+    """Run the admin's command at every log-in: OAuth2 access tokens expire."""
+
+    def run() -> str:
+        result = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
+        if result.returncode != 0 or not result.stdout.strip():
+            raise ConfigError(key, f"command exited {result.returncode} without printing a token")
+        return result.stdout.strip()
+
+    return run
+
+
+def _business_hours(table: _Table) -> BusinessHoursSettings:
+    timezone = table.string("timezone", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(table.key("timezone"), f"unknown time zone {timezone!r}") from None
+    workdays = tuple(table.string_list("workdays", ["mon", "tue", "wed", "thu", "fri"]))
+    for day in workdays:
+        if day not in WEEKDAYS:
+            raise ConfigError(table.key("workdays"), f"{day!r} is not one of {', '.join(WEEKDAYS)}")
+    settings = BusinessHoursSettings(
+        timezone=timezone,
+        workdays=workdays,
+        holidays_country=table.string("holidays_country", "") or None,
+        holidays=table.date_list("holidays"),
+        extra_workdays=table.date_list("extra_workdays"),
+        day_start=table.pattern("day_start", r"\d\d:\d\d", "09:00"),
+        day_end=table.pattern("day_end", r"\d\d:\d\d", "18:00"),
+    )
+    table.reject_unknown(
+        {"timezone", "workdays", "holidays_country", "holidays", "extra_workdays", "day_start",
+         "day_end"}
+    )  # fmt: skip
+    return settings
+
+
+class _Table:
+    """A TOML table with typed getters whose errors carry the dotted key."""
+
+    def __init__(self, data: Mapping[str, Any], prefix: str) -> None:
+        self._data = data
+        self._prefix = prefix
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._data
+
+    def key(self, name: str) -> str:
+        return f"{self._prefix}{name}"
+
+    def table(self, name: str, *, required: bool = False) -> _Table:
+        value = self._data.get(name)
+        if value is None:
+            if required:
+                raise ConfigError(self.key(name), f"missing: add a [{self.key(name)}] table")
+            return _Table({}, f"{self.key(name)}.")
+        if not isinstance(value, Mapping):
+            raise ConfigError(self.key(name), f"must be a table ([{self.key(name)}])")
+        return _Table(value, f"{self.key(name)}.")
+
+    def _get(self, name: str, default: Any, required: bool) -> Any:
+        if name not in self._data:
+            if required:
+                raise ConfigError(self.key(name), "missing: this key is required")
+            return default
+        return self._data[name]
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
+        value = self._get(name, default, required)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(self.key(name), f"must be a string, got {type(value).__name__}")
+        if required and not value:
+            raise ConfigError(self.key(name), "must not be empty")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        value = self._get(name, default, False)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(self.key(name), f"must be a number, got {type(value).__name__}")
+        if value < minimum:
+            raise ConfigError(self.key(name), f"must be at least {minimum:g}, got {value}")
+        return value
+
+    def port(self, name: str, default: int) -> int:
+        value = self._get(name, default, False)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+            raise ConfigError(self.key(name), f"must be a port number 1-65535, got {value!r}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name, default, False)
+        if not isinstance(value, bool):
+            raise ConfigError(self.key(name), "must be true or false")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.string(name, default)
+        if value not in choices:
+            raise ConfigError(
+                self.key(name), f"must be one of {', '.join(map(repr, choices))}, got {value!r}"
+            )
+        return value
+
+    def pattern(self, name: str, regex: str, default: str) -> str:
+        value = self.string(name, default)
+        if not re.fullmatch(regex, value):
+            raise ConfigError(self.key(name), f"{value!r} does not have the form {regex}")
+        return value
+
+    def address(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+        value = self.string(name, default, required=required)
+        if not _ADDRESS.match(value or ""):
+            raise ConfigError(self.key(name), f"{value!r} is not an e-mail address")
+        return value.lower()
+
+    def string_list(self, name: str, default: list[str]) -> list[str]:
+        value = self._get(name, default, False)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.key(name), "must be a list of strings")
+        return value
+
+    def address_list(self, name: str, *, allow_domains: bool = False) -> tuple[str, ...]:
+        values = self.string_list(name, [])
+        for value in values:
+            if not (_ADDRESS.match(value) or (allow_domains and _DOMAIN.match(value))):
+                hint = " or @domain" if allow_domains else ""
+                raise ConfigError(self.key(name), f"{value!r} is not an e-mail address{hint}")
+        return tuple(value.lower() for value in values)
+
+    def date_list(self, name: str) -> tuple[dt.date, ...]:
+        values = self._get(name, [], False)
+        if not isinstance(values, list):
+            raise ConfigError(self.key(name), "must be a list of dates like 2026-12-31")
+        dates = []
+        for value in values:
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                dates.append(value)
+                continue
+            try:
+                dates.append(dt.date.fromisoformat(str(value)))
+            except ValueError:
+                raise ConfigError(
+                    self.key(name), f"{value!r} is not a date like 2026-12-31"
+                ) from None
+        return tuple(dates)
+
+    def reject_unknown(self, known: set[str]) -> None:
+        for name in self._data:
+            if name not in known:
+                raise ConfigError(self.key(name), "unknown key: remove it or check its spelling")

@@ -1,0 +1,144 @@
+"""IMAP: log in, fetch raw bytes without marking them seen, move after commit.
+
+Does not interpret content. The inbox is the queue: everything still in the
+folder is work to do, oldest UID first; what has been stored and applied is
+moved to the processed folder, what could not be parsed to the failed folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import imap_tools
+from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import MailboxLoginError
+
+from mailgate.config import ImapSettings
+from mailgate.errors import TransportError
+
+log = logging.getLogger(__name__)
+
+_FETCH_UID = re.compile(rb"UID (\d+)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchedMail:
+    uid: str
+    raw: bytes
+
+
+class Inbox:
+    """One logged-in IMAP session on the configured folder."""
+
+    def __init__(self, settings: ImapSettings) -> None:
+        self._settings = settings
+        self._box: MailBox | MailBoxUnencrypted | MailBoxStartTls | None = None
+
+    def __enter__(self) -> Inbox:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def box(self) -> MailBox | MailBoxUnencrypted | MailBoxStartTls:
+        if self._box is None:
+            raise RuntimeError("inbox is not open")
+        return self._box
+
+    def open(self) -> None:
+        settings = self._settings
+        try:
+            box = _connect(settings)
+        except (OSError, TimeoutError, imap_tools.errors.ImapToolsError) as exc:
+            raise TransportError(
+                f"IMAP {settings.host}:{settings.port}: cannot connect: {exc}", temporary=True
+            ) from None
+        credentials = settings.credentials
+        secret = credentials.secret.reveal() if credentials.secret else ""
+        try:
+            if credentials.oauth2:
+                box.xoauth2(credentials.username or "", secret, initial_folder=None)
+            else:
+                box.login(credentials.username or "", secret, initial_folder=None)
+        except MailboxLoginError:
+            _close_quietly(box)
+            raise TransportError(
+                f"IMAP {settings.host}:{settings.port}: login failed for {credentials.username}",
+                temporary=False,
+            ) from None
+        self._box = box
+        for folder in (settings.processed_folder, settings.failed_folder):
+            if not box.folder.exists(folder):
+                box.folder.create(folder)
+        box.folder.set(settings.folder)
+
+    def close(self) -> None:
+        if self._box is not None:
+            try:
+                self._box.logout()
+            except Exception:  # already broken; the socket is closed either way
+                _close_quietly(self._box)
+            self._box = None
+
+    def has_idle(self) -> bool:
+        return "IDLE" in self.box.client.capabilities
+
+    def waiting_uids(self) -> list[str]:
+        """UIDs of every message in the folder, oldest first."""
+        self.box.folder.set(self._settings.folder)
+        return sorted(self.box.uids("ALL"), key=int)
+
+    def fetch(self, uids: Sequence[str]) -> list[FetchedMail]:
+        """Raw bytes of these messages in one command; `BODY.PEEK[]` leaves them unseen."""
+        if not uids:
+            return []
+        status, data = self.box.client.uid("FETCH", ",".join(uids), "(UID BODY.PEEK[])")
+        if status != "OK":
+            raise TransportError(f"IMAP FETCH failed: {status}", temporary=True)
+        fetched = []
+        for item in data:
+            if not isinstance(item, tuple) or len(item) < 2:
+                continue
+            match = _FETCH_UID.search(item[0])
+            if match is not None:
+                fetched.append(FetchedMail(uid=match.group(1).decode(), raw=item[1]))
+        return fetched
+
+    def move(self, uids: Sequence[str], folder: str) -> None:
+        if uids:
+            self.box.move(list(uids), folder)
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """Block until the server reports new mail (IDLE) or `timeout` passes."""
+        responses = self.box.idle.wait(timeout=timeout)
+        return bool(responses)
+
+
+def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _connect(settings: ImapSettings) -> MailBox | MailBoxUnencrypted | MailBoxStartTls:
+    if settings.security == "tls":
+        context = ssl.create_default_context()
+        return MailBox(settings.host, settings.port, timeout=settings.timeout, ssl_context=context)
+    if settings.security == "starttls":
+        context = ssl.create_default_context()
+        return MailBoxStartTls(
+            settings.host, settings.port, timeout=settings.timeout, ssl_context=context
+        )
+    return MailBoxUnencrypted(settings.host, settings.port, timeout=settings.timeout)
+
+
+def _close_quietly(box: MailBox | MailBoxUnencrypted | MailBoxStartTls) -> None:
+    try:
+        box.client.shutdown()
+    except Exception:  # nothing more to do for a broken connection
+        log.debug("IMAP shutdown failed", exc_info=True)

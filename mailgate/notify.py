@@ -1,0 +1,159 @@
+"""Notices -> rendered MIME messages with threading headers. No SMTP here.
+
+Templates live in `templates/<language>/<name>.txt` and `.html`; the HTML
+environment autoescapes, so nothing a client wrote is rendered as markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from mailgate.parse.mime import single_line
+
+LOOP_MARKER = "mailgate"
+
+# Client commands offered as mailto: links, in the order shown.
+CLIENT_COMMANDS = {
+    "en": {
+        "resolve": "Resolve this issue",
+        "escalate": "Escalate: ",
+        "cancel": "Cancel request",
+        "dont_notify": "Don't notify me",
+        "notify": "Notify me",
+    },
+    "ru": {
+        "resolve": "Решить вопрос",
+        "escalate": "Эскалировать: ",
+        "cancel": "Отменить заявку",
+        "dont_notify": "Не уведомлять",
+        "notify": "Уведомлять",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """One notification to one recipient, before rendering."""
+
+    template: str
+    recipient: str
+    language: str
+    context: dict[str, Any] = field(default_factory=dict)
+    relay: bool = False  # an agent's answer passed on: not marked auto-generated
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendered:
+    message_id: str
+    raw: bytes
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sender:
+    address: str
+    name: str
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+class Renderer:
+    """Compiles templates once; renders notices into complete messages."""
+
+    def __init__(
+        self, templates_dir: Path, *, sender: Sender, tag_prefix: str, timezone: ZoneInfo
+    ) -> None:
+        loader = FileSystemLoader(str(templates_dir))
+        common = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True}
+        self._text = Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True, **common)
+        self._html = Environment(autoescape=select_autoescape(default=True), **common)
+        for environment in (self._text, self._html):
+            environment.filters["localdate"] = lambda moment: _local_date(moment, timezone)
+        self._labels = {
+            language: tomllib.loads((templates_dir / language / "labels.toml").read_text("utf-8"))
+            for language in CLIENT_COMMANDS
+        }
+        self._sender = sender
+        self._tag_prefix = tag_prefix
+
+    def render(
+        self,
+        notice: Notice,
+        *,
+        request_number: int,
+        request_subject: str,
+        thread_ids: list[str],
+        now: dt.datetime,
+    ) -> Rendered:
+        tag = f"{self._tag_prefix}-{request_number}"
+        language = notice.language if notice.language in CLIENT_COMMANDS else "en"
+        context = {
+            **self._labels[language],
+            **notice.context,
+            "tag": tag,
+            "number": request_number,
+            "subject": request_subject,
+            "support_address": self._sender.address,
+            "support_name": self._sender.name,
+            "commands": self._command_links(tag, language),
+        }
+        text = self._text.get_template(f"{language}/{notice.template}.txt").render(context)
+        html = self._html.get_template(f"{language}/{notice.template}.html").render(context)
+        message_id = f"mg.{request_number}.{uuid.uuid4().hex}@{self._sender.domain}"
+        message = EmailMessage(policy=SMTP)
+        message["From"] = email.utils.formataddr(
+            (single_line(self._sender.name), self._sender.address)
+        )
+        message["To"] = notice.recipient
+        message["Subject"] = header_safe(f"[{tag}] {request_subject}")
+        message["Date"] = email.utils.format_datetime(now)
+        message["Message-ID"] = f"<{message_id}>"
+        if thread_ids:
+            message["In-Reply-To"] = f"<{thread_ids[-1]}>"
+            message["References"] = " ".join(f"<{ref}>" for ref in thread_ids)
+        message["Reply-To"] = self._sender.address
+        if not notice.relay:
+            message["Auto-Submitted"] = "auto-generated"
+        message["X-Loop"] = LOOP_MARKER
+        message["X-Mailgate-Request"] = tag
+        dont_notify = CLIENT_COMMANDS[language]["dont_notify"]
+        message["List-Unsubscribe"] = f"<{self._mailto(tag, dont_notify)}>"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        return Rendered(message_id=message_id, raw=message.as_bytes(), text=text)
+
+    def _command_links(self, tag: str, language: str) -> dict[str, dict[str, str]]:
+        return {
+            name: {"label": words.rstrip(": "), "href": self._mailto(tag, words)}
+            for name, words in CLIENT_COMMANDS[language].items()
+        }
+
+    def _mailto(self, tag: str, command: str) -> str:
+        """A link that opens a reply with the command in the subject, after the tag."""
+        return f"mailto:{self._sender.address}?subject={quote(f'[{tag}] {command}')}"
+
+
+def _local_date(moment: dt.datetime | None, timezone: ZoneInfo) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def header_safe(value: str, limit: int = 200) -> str:
+    """One line, no control characters, bounded: safe to put in any header."""
+    value = single_line(value)
+    return value if len(value) <= limit else value[: limit - 1] + "…"

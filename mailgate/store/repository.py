@@ -1,0 +1,200 @@
+"""Queries over one Session. The callers own the transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from mailgate.domain import Status
+from mailgate.store.models import (
+    AddressState,
+    Event,
+    Inbound,
+    Outbound,
+    Participant,
+    Request,
+    StoredMessage,
+)
+
+
+def store_inbound(session: Session, *, key: str, raw: bytes, now: dt.datetime) -> bool:
+    """Insert a raw message unless its key is known. True when it was new."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Inbound)
+        .values(key=key, raw=raw, state="pending", error="", received_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def inbound_states(session: Session, keys: Sequence[str]) -> dict[str, str]:
+    rows = session.execute(select(Inbound.key, Inbound.state).where(Inbound.key.in_(keys)))
+    return dict(rows.tuples().all())
+
+
+def claim_pending_inbound(session: Session, key: str) -> Inbound | None:
+    """Lock one pending message for this transaction; None if done or taken by another worker."""
+    statement = (
+        select(Inbound)
+        .where(Inbound.key == key, Inbound.state == "pending")
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(statement).first()
+
+
+def pending_inbound_keys(session: Session, limit: int) -> list[str]:
+    statement = select(Inbound.key).where(Inbound.state == "pending").order_by(Inbound.id)
+    return list(session.scalars(statement.limit(limit)))
+
+
+def mark_inbound_failed(session: Session, key: str, error: str, now: dt.datetime) -> None:
+    statement = (
+        update(Inbound)
+        .where(Inbound.key == key)
+        .values(state="failed", error=error[:2000], processed_at=now)
+    )
+    session.execute(statement)
+
+
+def due_auto_close(session: Session, now: dt.datetime) -> list[int]:
+    statement = select(Request.id).where(
+        Request.auto_close_at.is_not(None), Request.auto_close_at <= now
+    )
+    return list(session.scalars(statement.order_by(Request.auto_close_at)))
+
+
+def lock_request(session: Session, number: int) -> Request | None:
+    """The request, row-locked so that concurrent workers apply changes one after another."""
+    return session.scalars(select(Request).where(Request.id == number).with_for_update()).first()
+
+
+def request_of_message_ids(session: Session, message_ids: Iterable[str]) -> int | None:
+    """The request that a stored or sent message with one of these IDs belongs to."""
+    ids = [message_id for message_id in message_ids if message_id]
+    if not ids:
+        return None
+    statement = (
+        select(StoredMessage.request_id)
+        .where(StoredMessage.message_id.in_(ids), StoredMessage.request_id.is_not(None))
+        .order_by(StoredMessage.id.desc())
+        .limit(1)
+    )
+    return session.scalars(statement).first()
+
+
+def participants(session: Session, request_id: int) -> list[Participant]:
+    statement = select(Participant).where(Participant.request_id == request_id)
+    return list(session.scalars(statement.order_by(Participant.id)))
+
+
+def add_participant(session: Session, request_id: int, address: str, role: str) -> Participant:
+    participant = Participant(request_id=request_id, address=address, role=role, notify=True)
+    session.add(participant)
+    return participant
+
+
+def thread_message_ids(session: Session, request_id: int, limit: int = 20) -> list[str]:
+    """Message-IDs of a request, oldest first: the first one and the latest ones."""
+    statement = (
+        select(StoredMessage.message_id)
+        .where(StoredMessage.request_id == request_id)
+        .order_by(StoredMessage.id)
+    )
+    ids = list(session.scalars(statement))
+    return ids if len(ids) <= limit else [ids[0], *ids[-(limit - 1) :]]
+
+
+def add_event(
+    session: Session,
+    *,
+    request_id: int,
+    at: dt.datetime,
+    actor: str,
+    kind: str,
+    from_status: Status | None = None,
+    to_status: Status | None = None,
+    detail: str = "",
+    message_row_id: int | None = None,
+) -> None:
+    session.add(
+        Event(
+            request_id=request_id,
+            at=at,
+            actor=actor,
+            kind=kind,
+            from_status=from_status,
+            to_status=to_status,
+            detail=detail,
+            message_id=message_row_id,
+        )
+    )
+
+
+def sent_count_since(session: Session, recipient: str, since: dt.datetime) -> int:
+    statement = select(func.count(Outbound.id)).where(
+        Outbound.recipient == recipient, Outbound.created_at >= since
+    )
+    return session.scalar(statement) or 0
+
+
+def is_bouncing(session: Session, address: str) -> bool:
+    state = session.get(AddressState, address)
+    return state is not None and state.bouncing_since is not None
+
+
+def set_bouncing(session: Session, address: str, since: dt.datetime | None) -> None:
+    state = session.get(AddressState, address)
+    if state is None:
+        session.add(AddressState(address=address, bouncing_since=since))
+    else:
+        state.bouncing_since = since
+
+
+def due_outbound_ids(session: Session, now: dt.datetime, limit: int) -> list[int]:
+    statement = (
+        select(Outbound.id)
+        .where(Outbound.state == "pending", Outbound.next_attempt_at <= now)
+        .order_by(Outbound.id)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def claim_outbound(
+    session: Session, ids: Sequence[int], lease_until: dt.datetime
+) -> list[Outbound]:
+    """Take due rows for sending; pushing `next_attempt_at` out is the lease other workers see."""
+    statement = (
+        select(Outbound)
+        .where(Outbound.id.in_(ids), Outbound.state == "pending")
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.scalars(statement))
+    for row in rows:
+        row.next_attempt_at = lease_until
+    return rows
+
+
+def finish_outbound(
+    session: Session,
+    outbound_id: int,
+    *,
+    state: str,
+    now: dt.datetime,
+    error: str = "",
+    retry_at: dt.datetime | None = None,
+) -> None:
+    values: dict[str, object] = {"last_error": error, "attempts": Outbound.attempts + 1}
+    if state == "sent":
+        values.update(state="sent", sent_at=now)
+    elif retry_at is not None:
+        values.update(state="pending", next_attempt_at=retry_at)
+    else:
+        values.update(state="failed")
+    session.execute(update(Outbound).where(Outbound.id == outbound_id).values(**values))

@@ -1,0 +1,174 @@
+"""The loop: fetch, process, timers, send, wait. No business rules here.
+
+`run_once` is the burst mode of `mailgate run --once`; `run_forever` repeats
+it, waiting with IDLE where the server has it and polling otherwise, and
+retries servers that are down with backoff instead of crashing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailgate.errors import TransportError
+from mailgate.ingest import FetchedMail, Inbox, chunks
+from mailgate.parse import message_key
+from mailgate.pipeline import Services, process_inbound
+from mailgate.send import deliver_pending
+from mailgate.store import repository as repo
+from mailgate.timers import run_timers
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+IDLE_SLICE = 5.0  # seconds; how quickly a waiting worker notices a stop request
+
+
+@dataclass(slots=True)
+class RunReport:
+    fetched: int = 0
+    applied: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    timers: int = 0
+    sent: int = 0
+    send_failures: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(
+        self, services: Services, sessions: sessionmaker[Session], *, clock: Clock
+    ) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.sessions = sessions
+        self.clock = clock
+        self.stop_requested = threading.Event()
+
+    # -- one round -----------------------------------------------------------------
+
+    def run_once(self, *, inbox: Inbox | None = None) -> RunReport:
+        """Fetch and apply everything waiting, run the timers, send the queue."""
+        report = RunReport()
+        self._process_leftovers(report)
+        try:
+            if inbox is None:
+                with Inbox(self.settings.imap) as opened:
+                    self._drain(opened, report)
+            else:
+                self._drain(inbox, report)
+        except TransportError as exc:
+            log.error("IMAP unavailable", extra={"error": str(exc)})
+            report.errors.append(str(exc))
+        report.timers = run_timers(self.sessions, self.services, now=self.clock())
+        self._send(report)
+        return report
+
+    def _drain(self, inbox: Inbox, report: RunReport) -> None:
+        highest_seen = 0
+        while not self.stop_requested.is_set():
+            uids = [uid for uid in inbox.waiting_uids() if int(uid) > highest_seen]
+            if not uids:
+                return
+            highest_seen = int(uids[-1])
+            for chunk in chunks(uids, self.settings.imap.batch_size):
+                self._take(inbox, inbox.fetch(chunk), report)
+                if self.stop_requested.is_set():
+                    return
+
+    def _take(self, inbox: Inbox, fetched: list[FetchedMail], report: RunReport) -> None:
+        """Store a batch, apply each message, then move each out of the inbox."""
+        report.fetched += len(fetched)
+        keys = {mail.uid: message_key(mail.raw) for mail in fetched}
+        now = self.clock()
+        with self.sessions.begin() as session:
+            new_keys = {
+                keys[mail.uid]
+                for mail in fetched
+                if repo.store_inbound(session, key=keys[mail.uid], raw=mail.raw, now=now)
+            }
+        report.duplicates += len(fetched) - len(new_keys)
+        for key in dict.fromkeys(keys.values()):
+            self._apply(key, report)
+        with self.sessions() as session:
+            states = repo.inbound_states(session, list(keys.values()))
+        processed = [uid for uid, key in keys.items() if states.get(key) == "applied"]
+        failed = [uid for uid, key in keys.items() if states.get(key) == "failed"]
+        inbox.move(processed, self.settings.imap.processed_folder)
+        inbox.move(failed, self.settings.imap.failed_folder)
+
+    def _process_leftovers(self, report: RunReport) -> None:
+        """Stored but not applied (a crash between the two): apply them first."""
+        with self.sessions() as session:
+            keys = repo.pending_inbound_keys(session, limit=100_000)
+        for key in keys:
+            self._apply(key, report)
+
+    def _apply(self, key: str, report: RunReport) -> None:
+        now = self.clock()
+        try:
+            with self.sessions.begin() as session:
+                row = repo.claim_pending_inbound(session, key)
+                if row is None:
+                    return  # applied before, or another worker has it
+                outcome = process_inbound(session, row, self.services, now=now)
+        except Exception as exc:  # a bug must not stop the worker: quarantine and go on
+            log.exception("message could not be applied", extra={"key": key})
+            with self.sessions.begin() as session:
+                repo.mark_inbound_failed(session, key, f"apply: {exc!r}", now)
+            report.failed += 1
+            return
+        if outcome.state == "applied":
+            report.applied += 1
+        else:
+            report.failed += 1
+
+    def _send(self, report: RunReport) -> None:
+        delivery = asyncio.run(deliver_pending(self.sessions, self.settings.smtp, now=self.clock()))
+        report.sent += delivery.sent
+        report.send_failures += delivery.retried + delivery.failed
+
+    # -- forever -------------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        """Repeat rounds until `stop_requested`; never dies of a server outage."""
+        failures = 0
+        while not self.stop_requested.is_set():
+            try:
+                with Inbox(self.settings.imap) as inbox:
+                    failures = 0
+                    while not self.stop_requested.is_set():
+                        report = self.run_once(inbox=inbox)
+                        if report.errors:
+                            raise TransportError(report.errors[-1], temporary=True)
+                        self._wait(inbox)
+            except TransportError as exc:
+                failures += 1
+                delay = min(2**failures, 300)
+                log.error("worker round failed; retrying", extra={"error": str(exc), "in": delay})
+                self.stop_requested.wait(delay)
+            except Exception:  # IMAP protocol surprises: reconnect rather than die
+                failures += 1
+                log.exception("worker round crashed; reconnecting")
+                self.stop_requested.wait(min(2**failures, 300))
+
+    def _wait(self, inbox: Inbox) -> None:
+        deadline = time.monotonic() + self.settings.imap.poll_interval
+        use_idle = self.settings.imap.idle and inbox.has_idle()
+        while not self.stop_requested.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if use_idle:
+                if inbox.wait_for_mail(min(IDLE_SLICE, left)):
+                    return
+            else:
+                self.stop_requested.wait(min(IDLE_SLICE, left))
