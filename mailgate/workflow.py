@@ -108,7 +108,7 @@ def decide(
     for rule in TRANSITIONS.get((actor, action), ()):
         if status in rule.applies_in:
             return Decision(steps=_chain(status, rule.leads_to))
-    return Decision(refusal=_refusal_for(status, action))
+    return Decision(refusal=_refusal_for(status, action, actor))
 
 
 def _decide_set_status(status: Status, *, actor: Actor, target: Status | None) -> Decision:
@@ -132,9 +132,9 @@ def _chain(start: Status, statuses: tuple[Status, ...]) -> tuple[Step, ...]:
     return tuple(steps)
 
 
-def _refusal_for(status: Status, action: Action) -> Refusal:
+def _refusal_for(status: Status, action: Action, actor: Actor) -> Refusal:
     if status is S.CLOSED:
         return Refusal.CLOSED
-    if action is Action.ESCALATE and status is S.ESCALATED:
+    if actor is Actor.CLIENT and action is Action.ESCALATE and status is S.ESCALATED:
         return Refusal.ALREADY_ESCALATED
     return Refusal.NOT_ALLOWED

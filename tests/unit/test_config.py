@@ -1,0 +1,160 @@
+"""Config validation: every error names the key and never shows a secret."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from mailgate.config import load_settings, settings_from_mapping
+from mailgate.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MINIMAL = {
+    "support_address": "support@example.org",
+    "imap": {"host": "imap.example.org", "username": "support", "password": "hunter2"},
+    "smtp": {"host": "smtp.example.org"},
+}
+
+
+def with_changes(**changes):
+    data = {
+        key: (dict(value) if isinstance(value, dict) else value) for key, value in MINIMAL.items()
+    }
+    for dotted, value in changes.items():
+        table, _, key = dotted.rpartition("__")
+        target = data.setdefault(table, {}) if table else data
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    return data
+
+
+def error_for(data) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(data, base_dir=Path("/nonexistent"))
+    return caught.value
+
+
+def test_example_config_is_valid(monkeypatch):
+    monkeypatch.setenv("MAILGATE_IMAP_PASSWORD", "x")
+    monkeypatch.setenv("MAILGATE_SMTP_PASSWORD", "y")
+    settings = load_settings(ROOT / "config.example.toml")
+    assert settings.tag_prefix == "REQ"
+    assert settings.imap.credentials.secret.reveal() == "x"
+    assert settings.smtp.credentials.secret.reveal() == "y"
+    assert settings.is_agent("bob@support.example.org")
+    assert settings.is_agent("Alice@Example.org")
+    assert not settings.is_agent("client@example.org")
+    assert settings.business_hours.timezone == "Europe/Moscow"
+
+
+def test_example_config_documents_every_key_of_the_spec():
+    text = (ROOT / "config.example.toml").read_text()
+    data = tomllib.loads(text)
+    spec_keys = {
+        "tag_prefix", "support_address", "support_name", "agents", "agent_notify",
+        "escalation_notify", "closed_reply_policy", "max_per_hour",
+        "auto_close_business_days", "language",
+    }  # fmt: skip
+    assert spec_keys <= set(data)
+    assert {"host", "port", "security", "username", "password_env", "folder",
+            "processed_folder", "failed_folder", "poll_interval"} <= set(data["imap"])  # fmt: skip
+    assert {"host", "port", "security", "username", "password_env", "from_address",
+            "from_name"} <= set(data["smtp"])  # fmt: skip
+    assert {"timezone", "workdays", "holidays_country", "holidays"} <= set(data["business_hours"])
+
+
+def test_defaults():
+    settings = settings_from_mapping(MINIMAL, base_dir=Path("/srv"))
+    assert settings.database_url == "sqlite:////srv/mailgate.sqlite3"
+    assert settings.closed_reply_policy == "reject"
+    assert settings.max_per_hour == 20
+    assert settings.auto_close_business_days == 3
+    assert settings.imap.port == 993 and settings.imap.security == "tls"
+    assert settings.smtp.port == 587 and settings.smtp.security == "starttls"
+    assert settings.smtp.from_address == "support@example.org"
+    assert settings.smtp.credentials.username is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "words"),
+    [
+        ({"support_address": None}, "support_address", "missing"),
+        ({"support_address": "nobody"}, "support_address", "not an e-mail address"),
+        ({"imap__host": None}, "imap.host", "missing"),
+        ({"imap__port": "993"}, "imap.port", "port number"),
+        ({"imap__port": 70000}, "imap.port", "port number"),
+        ({"imap__security": "ssl"}, "imap.security", "'tls', 'starttls', 'none'"),
+        ({"imap__poll_interval": 0}, "imap.poll_interval", "at least"),
+        ({"imap__password": None}, "imap.password_env", "missing"),
+        ({"imap__password_env": "X"}, "imap.password_env", "give only one"),
+        ({"imap__pasword": "typo"}, "imap.pasword", "unknown key"),
+        ({"smtp__security": 1}, "smtp.security", "must be a string"),
+        ({"closed_reply_policy": "reopen"}, "closed_reply_policy", "'reject', 'new_request'"),
+        ({"max_per_hour": 0}, "max_per_hour", "at least 1"),
+        ({"max_per_hour": True}, "max_per_hour", "must be a number"),
+        ({"language": "de"}, "language", "'en', 'ru', 'auto'"),
+        ({"agents": ["nobody"]}, "agents", "or @domain"),
+        ({"agent_notify": ["@domain.org"]}, "agent_notify", "not an e-mail address"),
+        ({"tag_prefix": "R Q"}, "tag_prefix", "does not have the form"),
+        ({"business_hours__timezone": "Mars/Olympus"}, "business_hours.timezone", "unknown"),
+        ({"business_hours__workdays": ["monday"]}, "business_hours.workdays", "'monday'"),
+        ({"business_hours__holidays": ["31.12.2026"]}, "business_hours.holidays", "not a date"),
+        ({"database__url": "mysql://x"}, "database.url", "sqlite:///"),
+        ({"imap": "imap.example.org"}, "imap", "must be a table"),
+        ({"smtp": None}, "smtp", "missing"),
+    ],
+)
+def test_bad_values_name_the_key(changes, key, words):
+    error = error_for(with_changes(**changes))
+    assert error.key == key
+    assert words in str(error)
+    assert str(error).startswith(f"{key}: ")
+    assert "\n" not in str(error)
+    assert "hunter2" not in str(error)
+
+
+def test_password_env_must_exist(monkeypatch):
+    monkeypatch.delenv("MG_TEST_UNSET", raising=False)
+    error = error_for(with_changes(imap__password=None, imap__password_env="MG_TEST_UNSET"))
+    assert error.key == "imap.password_env"
+    assert "MG_TEST_UNSET is not set" in str(error)
+
+
+def test_unreadable_password_file(tmp_path):
+    data = with_changes(imap__password=None, imap__password_file="missing.txt")
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(data, base_dir=tmp_path)
+    assert caught.value.key == "imap.password_file"
+    assert "cannot read" in str(caught.value)
+
+
+def test_password_file_is_relative_to_the_config(tmp_path):
+    (tmp_path / "imap.secret").write_text("s3cret\n")
+    data = with_changes(imap__password=None, imap__password_file="imap.secret")
+    settings = settings_from_mapping(data, base_dir=tmp_path)
+    assert settings.imap.credentials.secret.reveal() == "s3cret"
+    assert "s3cret" not in repr(settings)
+
+
+def test_token_command_runs_at_each_reveal(tmp_path):
+    data = with_changes(imap__password=None, imap__token_command="echo tok-$((1+1))")
+    settings = settings_from_mapping(data, base_dir=tmp_path)
+    assert settings.imap.credentials.oauth2
+    assert settings.imap.credentials.secret.reveal() == "tok-2"
+
+
+def test_not_toml(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("support_address = \n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert "not valid TOML" in str(caught.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "nope.toml")
+    assert caught.value.key == "--config"
