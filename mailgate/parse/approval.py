@@ -146,7 +146,6 @@ def judge_sentence(sentence: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> s
 
 def _clauses(sentence: str, phrases: PhraseBook) -> list[Phrase]:
     tables = phrases.approval
-    polite = tables.permission | tables.filler
     chunks = [phrases.tokenize(part) for part in _CLAUSE_PUNCT.split(sentence)]
     chunks = [chunk for chunk in chunks if chunk]
     # Join parenthetical polite chunks ("закройте, пожалуйста, заявку").
@@ -154,7 +153,8 @@ def _clauses(sentence: str, phrases: PhraseBook) -> list[Phrase]:
     index = 0
     while index < len(chunks):
         chunk = chunks[index]
-        is_polite = len(polite.covered(chunk)) == len(chunk) and not tables.close.contains(chunk)
+        polite = tables.permission.covered(chunk) | tables.filler.covered(chunk)
+        is_polite = len(polite) == len(chunk) and not tables.close.contains(chunk)
         if is_polite and index + 1 < len(chunks):
             # "Закройте, пожалуйста, заявку": the verb before belongs with the words after.
             head = joined.pop() if joined and _ends_with_close(joined[-1], phrases) else ()

@@ -42,6 +42,7 @@ _AGENT_LINE = re.compile(r"^(#[^\W_]+)(?![\w-])[\s:]*(.*)$", re.S)
 _SEPARATOR = re.compile(r"^\s*[:\-–—,.]\s*")
 _ADDRESS = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
 _QUOTE_MARKS = re.compile(r"^(?:\s*>)+\s?")
+_MAX_REASON = 2000  # characters read below a bare `Escalate`
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +215,8 @@ def _reason_below(following: Sequence[str], phrases: PhraseBook) -> str:
         if read_line(stripped, phrases=phrases) is not None:
             break
         reason.append(stripped)
+        if sum(len(part) for part in reason) > _MAX_REASON:
+            break
     return "\n".join(reason)
 
 

@@ -135,7 +135,8 @@ class PhraseSet:
 def _matches(phrase: Phrase, words: Sequence[str], index: int) -> bool:
     if index + len(phrase) > len(words):
         return False
-    for pattern, word in zip(phrase, words[index:], strict=False):
+    for offset, pattern in enumerate(phrase):
+        word = words[index + offset]
         if pattern.endswith("*"):
             if not word.startswith(pattern[:-1]):
                 return False
