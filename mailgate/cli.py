@@ -38,7 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give --config FILE or set MAILGATE_CONFIG")
     try:
         app = build_app(load_settings(args.config))
-        return _dispatch(app, args)
+        try:
+            return _dispatch(app, args)
+        finally:
+            app.engine.dispose()
     except ConfigError as exc:
         print(f"mailgate: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -73,6 +73,7 @@ class Inbox:
                 temporary=False,
             ) from None
         self._box = box
+        _refresh_capabilities(box)
         for folder in (settings.processed_folder, settings.failed_folder):
             if not box.folder.exists(folder):
                 box.folder.create(folder)
@@ -135,6 +136,17 @@ def _connect(settings: ImapSettings) -> MailBox | MailBoxUnencrypted | MailBoxSt
             settings.host, settings.port, timeout=settings.timeout, ssl_context=context
         )
     return MailBoxUnencrypted(settings.host, settings.port, timeout=settings.timeout)
+
+
+def _refresh_capabilities(box: MailBox | MailBoxUnencrypted | MailBoxStartTls) -> None:
+    """Ask again after login: servers (Dovecot) announce MOVE and UIDPLUS only then.
+
+    With the pre-login list, imap-tools' `move` falls back to COPY + EXPUNGE of
+    the whole folder, which would also expunge mail another client deleted.
+    """
+    status, data = box.client.capability()
+    if status == "OK" and data and data[-1]:
+        box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
 
 def _close_quietly(box: MailBox | MailBoxUnencrypted | MailBoxStartTls) -> None:

@@ -35,7 +35,7 @@ def store_inbound(session: Session, *, key: str, raw: bytes, now: dt.datetime) -
 
 def inbound_states(session: Session, keys: Sequence[str]) -> dict[str, str]:
     rows = session.execute(select(Inbound.key, Inbound.state).where(Inbound.key.in_(keys)))
-    return dict(rows.tuples().all())
+    return {key: value for key, value in rows}
 
 
 def claim_pending_inbound(session: Session, key: str) -> Inbound | None:

@@ -94,7 +94,7 @@ def _requester_notify(session: Session, numbers: list[int]) -> dict[int, bool]:
             Participant.request_id.in_(numbers), Participant.role == "requester"
         )
     )
-    return dict(rows.tuples().all())
+    return {key: value for key, value in rows}
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
