@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from importlib import resources
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailgate.domain import CommandName, Status
 from mailgate.parse.commands import CommandScan, normalize, scan_commands, status_from_words
+from mailgate.parse.phrases import PhraseTableError, load_phrase_book
 
 E = CommandName
 
@@ -428,3 +432,77 @@ def test_quoted_text_alone_never_yields_a_command(quoted_text: str) -> None:
     result = scan_commands(new_text="", quoted_text=quoted_text, subject_after_tag="")
     assert result.commands == ()
     assert all(r.reason == "quoted" for r in result.rejected)
+
+
+# -- phrase tables are data ------------------------------------------------------------------
+
+GERMAN = """
+language = "de"
+[commands]
+resolve = ["Problem gelöst"]
+cancel = ["Anfrage stornieren"]
+polite_prefixes = ["bitte"]
+[escalate]
+commands = ["eskalieren"]
+[agent]
+status = ["#zustand"]
+[statuses]
+on_hold = ["angehalten"]
+[approval]
+close = ["schließen"]
+things = ["anfrage"]
+permission = ["können", "bitte"]
+[escalation.explanations]
+no_reason = "Ein Grund fehlt."
+"""
+
+
+def test_a_new_language_is_a_data_file(tmp_path) -> None:
+    german = tmp_path / "de.toml"
+    german.write_text(GERMAN, encoding="utf-8")
+    package = resources.files("mailgate.parse.phrases")
+    book = load_phrase_book(package / "en.toml", german)
+    assert book.languages == ("en", "de")
+    result = scan_commands(
+        new_text="Bitte Anfrage stornieren\n#zustand angehalten\nEskalieren: no answer",
+        quoted_text="",
+        subject_after_tag="",
+        phrases=book,
+    )
+    assert [(c.name, c.argument) for c in result.commands] == [
+        (E.CANCEL, None),
+        (E.STATUS, "on_hold"),
+        (E.ESCALATE, "no answer"),
+    ]
+    assert (
+        scan_commands(
+            new_text="Sie können die Anfrage schließen.",
+            quoted_text="",
+            subject_after_tag="",
+            phrases=book,
+        )
+        .commands[0]
+        .name
+        is E.APPROVAL
+    )
+    assert status_from_words("angehalten", phrases=book) is Status.ON_HOLD
+    assert status_from_words("ожидает клиента", phrases=book) is None  # ru not loaded
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[commands]\nresolve = ["x"]', "language"),
+        ('language = "xx"\n[commands]\nclose = ["x"]', "unknown key 'close'"),
+        ('language = "xx"\n[statuses]\nopen = ["x"]', "no status 'open'"),
+        ('language = "xx"\n[agent]\nnote = ["note"]', "starting with #"),
+        ('language = "xx"\n[approval]\nclose = "close"', "approval.close must be a list"),
+        ('language = "xx"\n[commands]\nresolve = ["cancel request"]', "means both"),
+    ],
+)
+def test_a_malformed_phrase_file_names_the_key(tmp_path, text: str, message: str) -> None:
+    broken = tmp_path / "xx.toml"
+    broken.write_text(text, encoding="utf-8")
+    package = resources.files("mailgate.parse.phrases")
+    with pytest.raises(PhraseTableError, match=re.escape(message)):
+        load_phrase_book(package / "en.toml", broken)
