@@ -101,7 +101,9 @@ def _run(app: App, *, once: bool, now: dt.datetime | None) -> int:
             f"duplicates {report.duplicates}, timers {report.timers}, sent {report.sent}, "
             f"send failures {report.send_failures}"
         )
-        return 0
+        for error in report.errors:
+            print(f"mailgate: {error}", file=sys.stderr)
+        return EXIT_TRANSPORT if report.errors else 0
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop_requested.set())
     log.info("worker started")

@@ -65,8 +65,7 @@ class Worker:
                     self._drain(opened, report)
             else:
                 self._drain(inbox, report)
-        except TransportError as exc:
-            log.error("IMAP unavailable", extra={"error": str(exc)})
+        except TransportError as exc:  # the caller reports it: a log line, or the exit code
             report.errors.append(str(exc))
         report.timers = run_timers(self.sessions, self.services, now=self.clock())
         self._send(report)
