@@ -1,45 +1,368 @@
-"""HTML mail -> plain text, with nothing rendered and nothing executed."""
+"""HTML mail -> plain text, with nothing rendered and nothing executed.
+
+The HTML is parsed into a small tree with the standard library parser and
+walked once. Text comes out one line per block, roughly as a reader sees it
+(`<br>` and blocks break lines, `<p>` paragraphs are separated by a blank
+line, Outlook's `MsoNormal` paragraphs are not). Content of `<script>`,
+`<style>`, `<head>` and hidden elements is dropped.
+
+While walking, the renderer also notes where the mail client put the quoted
+message (`render_html`): lines inside `<blockquote>` get a quote depth,
+attribution elements ("On ... wrote:") are marked, and the first element that
+starts a quoted or forwarded part (Outlook's `divRplyFwdMsg` or its top-border
+header `<div>`, a Gmail forward, a Thunderbird forward container, ...) marks a
+cut: that line and everything after it are quoted. The element names and
+styles come from `mailgate.parse.quote_markers`.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
-_BLOCK_TAGS = frozenset(
-    {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr", "table"}
+from mailgate.parse import quote_markers
+
+_VOID_TAGS = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    }
 )
-_SKIP_TAGS = frozenset({"script", "style", "head", "title"})
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "center",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
+    }
+)
+_CELL_TAGS = frozenset({"td", "th"})
+_SKIP_TAGS = frozenset(
+    {"script", "style", "head", "title", "template", "noscript", "xml", "svg", "object", "iframe"}
+)
+_ASCII_SPACE = re.compile(r"[ \t\n\r\f]+")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_TIGHT_PARAGRAPH_STYLE = re.compile(r"margin(?:-bottom)?\s*:\s*0(?:[a-z]+)?\s*(?:;|$)", re.I)
+_INDENT_STYLE = re.compile(r"border\s*:\s*none", re.I)
+_CUT_STYLES = tuple(re.compile(pattern, re.I) for pattern in quote_markers.HTML_CUT_STYLE_PATTERNS)
+_MAX_DEPTH = 400  # deeper nesting is flattened: hostile input must not exhaust the stack
 
 
-class _TextCollector(HTMLParser):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HtmlLine:
+    """One rendered line. `depth` is the `<blockquote>` nesting it stands in."""
+
+    text: str
+    depth: int = 0
+    attribution: bool = False  # inside an element that names the quoted message's author
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenderedHtml:
+    """The lines of an HTML body and where, structurally, its quoted part starts."""
+
+    lines: tuple[HtmlLine, ...]
+    cut: int | None  # index of the first line of a quoted or forwarded part
+    signature: int | None  # index of the first line of a marked signature
+
+    def text_lines(self) -> list[str]:
+        """Lines with `> ` per quote depth, as a plain-text client would quote them."""
+        return [_prefixed(line) for line in self.lines]
+
+
+class _Node:
+    __slots__ = ("attrs", "children", "tag")
+
+    def __init__(self, tag: str, attrs: dict[str, str]) -> None:
+        self.tag = tag
+        self.attrs = attrs
+        self.children: list[_Node | str] = []
+
+
+class _TreeBuilder(HTMLParser):
+    """A forgiving tree: unknown end tags are ignored, unclosed elements close with their parent."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self._skipping = 0
+        self.root = _Node("#root", {})
+        self._stack = [self.root]
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self._skipping += 1
-        elif tag in _BLOCK_TAGS:
-            self.chunks.append("\n")
+        node = _Node(tag, {key: value or "" for key, value in attrs})
+        if tag == "p" and self._stack[-1].tag == "p":
+            self._stack.pop()  # <p> cannot nest: the open one ends here
+        self._stack[-1].children.append(node)
+        if tag not in _VOID_TAGS and len(self._stack) < _MAX_DEPTH:
+            self._stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._stack[-1].children.append(_Node(tag, {key: value or "" for key, value in attrs}))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in _BLOCK_TAGS:
-            self.chunks.append("\n")
+        for index in range(len(self._stack) - 1, 0, -1):
+            if self._stack[index].tag == tag:
+                del self._stack[index:]
+                return
 
     def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.chunks.append(" ".join(data.split()) if data.strip() else " ")
+        self._stack[-1].children.append(data)
+
+
+class _Renderer:
+    def __init__(self) -> None:
+        self.lines: list[HtmlLine] = []
+        self.cut: int | None = None
+        self.signature: int | None = None
+        self._parts: list[str] = []
+        self._line_depth = 0
+        self._line_attribution = False
+        self.depth = 0
+        self.attribution = 0
+        self.pre = 0
+
+    # -- line assembly ---------------------------------------------------
+
+    def text(self, data: str) -> None:
+        if not self.pre:
+            data = _ASCII_SPACE.sub(" ", data)
+            if not self._parts or self._parts[-1].endswith(" "):
+                data = data.lstrip(" ")
+            if not data:
+                return
+            self._add(data)
+            return
+        for index, piece in enumerate(data.split("\n")):
+            if index:
+                self.newline()
+            if piece:
+                self._add(piece)
+
+    def _add(self, data: str) -> None:
+        if not self._parts:
+            self._line_depth = self.depth
+            self._line_attribution = self.attribution > 0
+        self._parts.append(data)
+
+    def newline(self) -> None:
+        """End the current line, even an empty one (`<br>`)."""
+        if self._parts:
+            depth, attribution = self._line_depth, self._line_attribution
+        else:
+            depth, attribution = self.depth, self.attribution > 0
+        text = "".join(self._parts).strip(" ")
+        self.lines.append(HtmlLine(text=text, depth=depth, attribution=attribution))
+        self._parts = []
+
+    def block_break(self) -> None:
+        """Start a new line unless already at the start of one."""
+        if "".join(self._parts).strip(" "):
+            self.newline()
+        else:
+            self._parts = []
+
+    def paragraph_break(self) -> None:
+        self.block_break()
+        if self.lines and self.lines[-1].text:
+            self.lines.append(HtmlLine(text="", depth=self.depth))
+
+    def mark_cut(self) -> None:
+        self.block_break()
+        if self.cut is None:
+            self.cut = len(self.lines)
+
+    def mark_signature(self) -> None:
+        self.block_break()
+        if self.signature is None:
+            self.signature = len(self.lines)
+
+
+def render_html(html: str) -> RenderedHtml:
+    """Lines of text of an HTML body, with its quote structure."""
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    renderer = _Renderer()
+    # An explicit stack instead of recursion: ("enter", node) / ("exit", node, undo).
+    work: list[tuple] = [("enter", builder.root)]
+    while work:
+        item = work.pop()
+        if item[0] == "exit":
+            _exit(renderer, item[1], item[2])
+            continue
+        node = item[1]
+        if isinstance(node, str):
+            renderer.text(node)
+            continue
+        if node.tag in _SKIP_TAGS or _HIDDEN_STYLE.search(node.attrs.get("style", "")):
+            continue
+        undo = _enter(renderer, node)
+        work.append(("exit", node, undo))
+        work.extend(("enter", child) for child in reversed(node.children))
+    renderer.block_break()
+    lines = _trim(renderer.lines)
+    cut = renderer.cut
+    signature = renderer.signature
+    return RenderedHtml(
+        lines=tuple(lines),
+        cut=min(cut, len(lines)) if cut is not None else None,
+        signature=min(signature, len(lines)) if signature is not None else None,
+    )
 
 
 def html_to_text(html: str) -> str:
-    """Readable text of an HTML body: one line per block, blank lines collapsed."""
-    collector = _TextCollector()
-    collector.feed(html)
-    collector.close()
-    lines = [line.strip() for line in "".join(collector.chunks).split("\n")]
+    """Readable text of an HTML body: one line per block, `> ` before quoted lines."""
+    lines = [line.rstrip() for line in render_html(html).text_lines()]
     text = "\n".join(lines)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
-    return text.strip()
+    return text.strip("\n")
+
+
+def _enter(renderer: _Renderer, node: _Node) -> tuple[str, ...]:
+    """Apply what an element does on entry; return what its exit must undo."""
+    tag = node.tag
+    undo: list[str] = []
+    tokens = _tokens(node)
+    if _is_cut(node, tokens) or _is_quote_container_without_blockquote(node, tokens):
+        renderer.mark_cut()
+    if _has_token(tokens, quote_markers.HTML_SIGNATURE_TOKENS):
+        renderer.mark_signature()
+    if _has_token(tokens, quote_markers.HTML_ATTRIBUTION_TOKENS):
+        renderer.block_break()
+        renderer.attribution += 1
+        undo.append("attribution")
+    if tag == "br":
+        renderer.newline()
+    elif tag == "blockquote" and not _is_indent(node):
+        renderer.block_break()
+        renderer.depth += 1
+        undo.append("depth")
+    elif tag == "p" and not _is_tight_paragraph(node):
+        renderer.paragraph_break()
+        undo.append("paragraph")
+    elif tag in _BLOCK_TAGS:
+        renderer.block_break()
+    elif tag in _CELL_TAGS:
+        renderer.text(" ")
+    if tag == "pre":
+        renderer.pre += 1
+        undo.append("pre")
+    return tuple(undo)
+
+
+def _exit(renderer: _Renderer, node: _Node, undo: tuple[str, ...]) -> None:
+    if node.tag in _BLOCK_TAGS:
+        renderer.block_break()
+    if "paragraph" in undo:
+        renderer.paragraph_break()
+    if "depth" in undo:
+        renderer.depth -= 1
+    if "attribution" in undo:
+        renderer.block_break()
+        renderer.attribution -= 1
+    if "pre" in undo:
+        renderer.pre -= 1
+
+
+def _tokens(node: _Node) -> tuple[str, ...]:
+    classes = node.attrs.get("class", "").lower().split()
+    element_id = node.attrs.get("id", "").lower()
+    return (*classes, element_id) if element_id else tuple(classes)
+
+
+def _has_token(tokens: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
+    return any(marker in token for token in tokens for marker in wanted)
+
+
+def _is_cut(node: _Node, tokens: tuple[str, ...]) -> bool:
+    if _has_token(tokens, quote_markers.HTML_CUT_TOKENS):
+        return True
+    if node.tag == "hr" and ("id" in node.attrs or "tabindex" in node.attrs):
+        return True  # Outlook's <hr tabindex="-1">, Hotmail's <hr id="stopSpelling">
+    style = node.attrs.get("style", "")
+    return node.tag == "div" and any(pattern.search(style) for pattern in _CUT_STYLES)
+
+
+def _is_quote_container_without_blockquote(node: _Node, tokens: tuple[str, ...]) -> bool:
+    """A `gmail_quote`-like element holding a forward or a quote not in a `<blockquote>`."""
+    if node.tag == "blockquote" or not _has_token(tokens, quote_markers.HTML_QUOTE_TOKENS):
+        return False
+    return not any(
+        isinstance(child, _Node) and child.tag == "blockquote" for child in node.children
+    )
+
+
+def _is_indent(node: _Node) -> bool:
+    """The "indent" button of WebKit and Gmail: `<blockquote style="...; border: none">`."""
+    if "type" in node.attrs or node.attrs.get("class"):
+        return False
+    return bool(_INDENT_STYLE.search(node.attrs.get("style", "")))
+
+
+def _is_tight_paragraph(node: _Node) -> bool:
+    """Outlook writes every line as `<p class=MsoNormal>` with no margin."""
+    if any(token.startswith("mso") for token in node.attrs.get("class", "").lower().split()):
+        return True
+    return bool(_TIGHT_PARAGRAPH_STYLE.search(node.attrs.get("style", "")))
+
+
+def _trim(lines: list[HtmlLine]) -> list[HtmlLine]:
+    return [
+        HtmlLine(
+            text=line.text.replace("\xa0", " ").rstrip(),
+            depth=line.depth,
+            attribution=line.attribution,
+        )
+        for line in lines
+    ]
+
+
+def _prefixed(line: HtmlLine) -> str:
+    if not line.depth:
+        return line.text
+    marker = ">" * line.depth
+    return f"{marker} {line.text}" if line.text else marker

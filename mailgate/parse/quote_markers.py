@@ -1,0 +1,388 @@
+"""The words and shapes mail clients use when they quote, forward and sign.
+
+Pure data. `mailgate.parse.newtext` builds its patterns from these tables, so a
+new client style or a new language is a change here and nowhere else. Every
+entry is matched case-insensitively; phrases are plain text, not regexes,
+unless the name says `_PATTERNS`.
+"""
+
+from __future__ import annotations
+
+# Verbs of an attribution line ("On <date>, <who> wrote:"). An attribution is a
+# line (or a line wrapped over two or three) that ends with ":" and contains
+# one of these, or a date, a time and an address (see newtext.py).
+ATTRIBUTION_VERBS: tuple[str, ...] = (
+    # English
+    "wrote",
+    "writes",
+    "has written",
+    # Russian, Ukrainian, Belarusian
+    "написал",
+    "написала",
+    "написал(а)",
+    "написал(-а)",
+    "написали",
+    "пишет",
+    "писал",
+    "писала",
+    "писал(а)",
+    "написав",
+    "пише",
+    # German, French, Spanish, Italian, Portuguese, Dutch
+    "schrieb",
+    "a écrit",
+    "escribió",
+    "ha scritto",
+    "escreveu",
+    "schreef",
+    "heeft geschreven",
+    # Polish, Czech, Slovak, Scandinavian, Finnish, Turkish, Hungarian
+    "napisał",
+    "napisała",
+    "napisał(a)",
+    "napsal",
+    "napsala",
+    "napsal(a)",
+    "skrev",
+    "kirjoitti",
+    "yazdı",
+    "írta",
+    # Chinese, Japanese
+    "写道",
+    "寫道",
+    "のメッセージ",
+)
+
+# Words an attribution line may start with when a client wraps it over two or
+# three lines ("On Wed, Nov 25, 2026 at 10:00 AM Support <support@" / "example.org> wrote:").
+ATTRIBUTION_LEADS: tuple[str, ...] = (
+    "on",
+    "am",
+    "le",
+    "el",
+    "il",
+    "op",
+    "em",
+    "dne",
+    "w dniu",
+    "den",
+    "в",
+)
+
+# Month names and their common abbreviations, as a prefix of the word
+# ("нояб." and "ноября" both start with "ноя").
+MONTH_PREFIXES: tuple[str, ...] = (
+    # English
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+    # Russian
+    "янв",
+    "фев",
+    "мар",
+    "апр",
+    "мая",
+    "май",
+    "июн",
+    "июл",
+    "авг",
+    "сен",
+    "окт",
+    "ноя",
+    "дек",
+    # German, French, Spanish, Italian, Dutch, Portuguese, Polish
+    "mär",
+    "mrz",
+    "mai",
+    "okt",
+    "dez",
+    "janv",
+    "févr",
+    "avr",
+    "juil",
+    "août",
+    "déc",
+    "ene",
+    "abr",
+    "ago",
+    "dic",
+    "gen",
+    "mag",
+    "giu",
+    "lug",
+    "set",
+    "ott",
+    "mrt",
+    "mei",
+    "fev",
+    "out",
+    "sty",
+    "lut",
+    "kwi",
+    "maj",
+    "cze",
+    "lip",
+    "sie",
+    "wrz",
+    "paź",
+    "lis",
+    "gru",
+)
+
+# Field names of the header block Outlook, Exchange and most forwards put in
+# front of the quoted message ("From: ...", "Sent: ...", "To: ...", "Subject: ...").
+# The first group names the sender; a block needs one of these and one more
+# field from any group.
+HEADER_FROM_FIELDS: tuple[str, ...] = (
+    "from",
+    "от",
+    "от кого",
+    "відправник",
+    "від",
+    "von",
+    "de",
+    "da",
+    "van",
+    "od",
+    "från",
+    "fra",
+    "lähettäjä",
+    "kimden",
+)
+HEADER_OTHER_FIELDS: tuple[str, ...] = (
+    # English
+    "sent",
+    "date",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "reply-to",
+    # Russian, Ukrainian
+    "отправлено",
+    "дата",
+    "кому",
+    "копия",
+    "тема",
+    "надіслано",
+    # German
+    "gesendet",
+    "datum",
+    "an",
+    "betreff",
+    "kopie",
+    # French
+    "envoyé",
+    "envoyé le",
+    "à",
+    "objet",
+    # Spanish, Portuguese
+    "enviado",
+    "enviado el",
+    "para",
+    "asunto",
+    "fecha",
+    "assunto",
+    "data",
+    # Italian
+    "inviato",
+    "inviato il",
+    "a",
+    "oggetto",
+    # Dutch
+    "verzonden",
+    "aan",
+    "onderwerp",
+    # Polish, Czech
+    "wysłano",
+    "do",
+    "dw",
+    "temat",
+    "odesláno",
+    "komu",
+    "předmět",
+    # Scandinavian, Finnish, Turkish
+    "skickat",
+    "till",
+    "ämne",
+    "sendt",
+    "til",
+    "emne",
+    "lähetetty",
+    "vastaanottaja",
+    "aihe",
+    "gönderildi",
+    "kime",
+    "konu",
+)
+
+# Whole-line separators in front of an original or forwarded message, written
+# between runs of dashes ("-----Original Message-----",
+# "---------- Forwarded message ---------", "-------- Пересылаемое сообщение --------").
+SEPARATOR_PHRASES: tuple[str, ...] = (
+    "original message",
+    "forwarded message",
+    "forwarded e-mail",
+    "message forwarded",
+    "исходное сообщение",
+    "пересылаемое сообщение",
+    "перенаправленное сообщение",
+    "пересланное сообщение",
+    "переадресованное сообщение",
+    "оригинальное сообщение",
+    "ursprüngliche nachricht",
+    "weitergeleitete nachricht",
+    "originalnachricht",
+    "message d'origine",
+    "message original",
+    "message transféré",
+    "mensaje original",
+    "mensaje reenviado",
+    "messaggio originale",
+    "messaggio inoltrato",
+    "mensagem original",
+    "mensagem encaminhada",
+    "oorspronkelijk bericht",
+    "doorgestuurd bericht",
+    "wiadomość oryginalna",
+    "oryginalna wiadomość",
+    "przekazana wiadomość",
+    "wiadomość przekazana",
+    "původní zpráva",
+    "přeposlaná zpráva",
+    "ursprungligt meddelande",
+    "vidarebefordrat meddelande",
+    "oprindelig meddelelse",
+    "videresendt meddelelse",
+    "alkuperäinen viesti",
+    "välitetty viesti",
+)
+
+# Whole-line forward introductions that end with a colon ("Begin forwarded message:").
+FORWARD_INTRO_PHRASES: tuple[str, ...] = (
+    "begin forwarded message",
+    "forwarded message",
+    "начало переадресованного сообщения",
+    "начало пересылаемого сообщения",
+    "пересылаемое сообщение",
+    "anfang der weitergeleiteten nachricht",
+    "début du message réexpédié",
+    "début du message transféré",
+    "inicio del mensaje reenviado",
+    "inizio messaggio inoltrato",
+    "begin doorgestuurd bericht",
+    "początek przekazywanej wiadomości",
+)
+
+# Lines that mobile apps and webmail append under what the person typed
+# ("Sent from my iPhone"). A line that starts with one of these and is short
+# ends the new text.
+DEVICE_SIGNATURE_PREFIXES: tuple[str, ...] = (
+    "sent from my ",
+    "sent from outlook",
+    "sent from mail for windows",
+    "sent from yahoo mail",
+    "sent from yandex",
+    "sent from samsung",
+    "sent from proton mail",
+    "sent from protonmail",
+    "sent from the all new aol app",
+    "sent from aol mobile mail",
+    "sent from gmail mobile",
+    "sent with proton mail",
+    "sent with protonmail",
+    "sent via the samsung",
+    "sent using ",
+    "get outlook for ",
+    "get outlook mobile",
+    "отправлено с iphone",
+    "отправлено с ipad",
+    "отправлено с моего ",
+    "отправлено с мобильного",
+    "отправлено из мобильной ",
+    "отправлено из яндекс",
+    "отправлено из почты ",
+    "отправлено из приложения ",
+    "отправлено из mail.ru",
+    "отправлено из outlook",
+    "отправлено с помощью ",
+    "получить outlook для ",
+    "скачайте outlook для ",
+    "von meinem iphone gesendet",
+    "von meinem ipad gesendet",
+    "von meinem ",
+    "gesendet von meinem ",
+    "gesendet von outlook",
+    "envoyé de mon ",
+    "envoyé depuis mon ",
+    "envoyé à partir de outlook",
+    "enviado desde mi ",
+    "enviado desde outlook",
+    "enviado do meu ",
+    "inviato da iphone",
+    "inviato dal mio ",
+    "verzonden vanaf mijn ",
+    "verzonden met ",
+    "wysłane z iphone",
+    "wysłane z mojego ",
+    "skickat från min ",
+    "sendt fra min ",
+    "lähetetty iphonesta",
+)
+
+# Longest device-signature line that still counts; a longer line is prose.
+DEVICE_SIGNATURE_MAX_LENGTH = 100
+
+# HTML: class or id tokens of elements that hold a reply's quoted message.
+# When such an element has a <blockquote> child, only the blockquote is quoted
+# (text beside it is an attribution or an inline answer); otherwise the element
+# and everything after it are quoted.
+HTML_QUOTE_TOKENS: tuple[str, ...] = (
+    "gmail_quote",
+    "protonmail_quote",
+    "yahoo_quoted",
+    "zmail_extra",
+    "mail-quote",
+    "quote-collapse",
+)
+# HTML: class or id tokens of elements that start the quoted or forwarded part:
+# the element and everything after it in the document are quoted.
+HTML_CUT_TOKENS: tuple[str, ...] = (
+    "divrplyfwdmsg",
+    "appendonsend",
+    "stopspelling",
+    "outlookmessageheader",
+    "olk_src_body_section",
+    "mail-editor-reference-message-container",
+    "moz-forward-container",
+    "isforwardcontent",
+    "isreplycontent",
+    "gmail_forward",
+)
+# HTML: class tokens of attribution elements ("On ... wrote:").
+HTML_ATTRIBUTION_TOKENS: tuple[str, ...] = (
+    "gmail_attr",
+    "moz-cite-prefix",
+    "yahoo_attribution",
+    "protonmail_attribution",
+)
+# HTML: class tokens of signature elements.
+HTML_SIGNATURE_TOKENS: tuple[str, ...] = (
+    "gmail_signature",
+    "moz-signature",
+)
+# HTML: an inline style with a top border is Outlook's header block
+# (`border:none;border-top:solid #E1E1E1 1.0pt`).
+HTML_CUT_STYLE_PATTERNS: tuple[str, ...] = (
+    r"border-top\s*:\s*solid\s+#(?:e1e1e1|b5c4df)",
+    r"border\s*:\s*none\s*;\s*border-top\s*:\s*solid",
+)

@@ -1,0 +1,56 @@
+"""The reply corpus: every fixture's new text, and the commands found in it.
+
+Each `tests/fixtures/replies/<client>_<scenario>.eml` has an entry in
+`expected.json` beside it: the exact `new_text` (normalised as described in
+docs/new-text.md) and the sorted names of the commands the scanner must find.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from mailgate.domain import InboundMessage
+from mailgate.parse import parse_message
+from mailgate.parse.commands import scan_commands
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "replies"
+
+
+@cache
+def expected_table() -> dict[str, dict]:
+    return json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+
+
+def load_reply(name: str) -> InboundMessage:
+    raw = (FIXTURES / f"{name}.eml").read_bytes()
+    return parse_message(raw, tag_prefix="REQ", own_addresses=frozenset({"support@example.org"}))
+
+
+NAMES = sorted(expected_table())
+
+
+def test_every_fixture_has_an_expectation_and_the_reverse() -> None:
+    on_disk = {path.stem for path in FIXTURES.glob("*.eml")}
+    assert on_disk == set(expected_table())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_new_text(name: str) -> None:
+    message = load_reply(name)
+    assert message.new_text == expected_table()[name]["new_text"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_commands(name: str) -> None:
+    message = load_reply(name)
+    scan = scan_commands(
+        new_text=message.new_text,
+        quoted_text=message.quoted_text,
+        subject_after_tag=message.subject_after_tag,
+    )
+    found = sorted({command.name.value for command in scan.commands})
+    assert found == sorted(set(expected_table()[name]["commands"]))
