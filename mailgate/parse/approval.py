@@ -41,7 +41,7 @@ from mailgate.parse.phrases import DEFAULT_PHRASES, Phrase, PhraseBook
 # Where a sentence ends: terminal punctuation (with closing quotes or brackets)
 # before a space, a blank line, or a line break before a capital, digit or bullet.
 _SENTENCE_END = re.compile(
-    r"[.!?…]+[\"'»”)\]]*(?=\s|$)|\n[ \t]*\n\s*|\n(?=[ \t]*[A-ZА-ЯЁ0-9•*\-–—])"
+    r"[.!?…]+[\"'»”)\]]*(?=\s|$)|\n[ \t\r]*\n\s*|\n(?=[ \t]*[A-ZА-ЯЁ0-9•*\-–—])"
 )
 _CLAUSE_PUNCT = re.compile(r"[,;:()\[\]—–]|\s-\s|\s-$|^-\s")
 

@@ -13,7 +13,10 @@ A line is read like this:
    punctuation) and without polite words around it ("please", "thanks",
    "пожалуйста"), must be a client command exactly. Ending in "?" it is
    rejected as "question"; preceded by "don't", "не" ... as "negated".
-4. `Escalate` opens an escalation; the reason follows after ":" or a dash, or
+4. A line that starts in lower case right below a line of prose that stops
+   without punctuation is the wrapped end of that sentence, not a command
+   ("... there is no need to" / "cancel request.").
+5. `Escalate` opens an escalation; the reason follows after ":" or a dash, or
    after a space ("Escalate because ..."), or stands on the lines below, up to
    the next blank line (greeting lines skipped).
 
@@ -26,8 +29,10 @@ reported as rejected ("duplicate").
 from __future__ import annotations
 
 import email.utils
+import functools
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mailgate.domain import Command, CommandName, RejectedCandidate, Status
@@ -66,18 +71,25 @@ def scan_commands(
     """Commands in the subject and the new text; quoted candidates as rejected."""
     found: list[Command | RejectedCandidate | None] = []
     lines = new_text.split("\n")
+    prose = list(lines)  # the new text without quoted and command lines, for approvals
     if subject_after_tag.strip():
         found.append(read_line(subject_after_tag, following=lines, phrases=phrases))
     for index, line in enumerate(lines):
         if _QUOTE_MARKS.match(line):
+            prose[index] = ""
             quoted = read_line(_QUOTE_MARKS.sub("", line, count=1), phrases=phrases)
             if quoted is not None:
                 found.append(_as_quoted(quoted, line.strip()))
             continue
-        found.append(read_line(line, following=lines[index + 1 :], phrases=phrases))
-    # Lines marked as quoted are blanked, which also keeps sentences from spanning them.
-    unquoted = "\n".join("" if _QUOTE_MARKS.match(line) else line for line in lines)
-    approval = find_approval(unquoted, phrases=phrases)
+        if index and _continues_sentence(lines[index - 1], line, phrases):
+            continue
+        following = itertools.islice(lines, index + 1, None)
+        command = read_line(line, following=following, phrases=phrases)
+        if isinstance(command, Command):
+            prose[index] = ""
+        found.append(command)
+    # Blank lines keep the line count, so sentences stay substrings of the new text.
+    approval = find_approval("\n".join(prose), phrases=phrases)
     if approval.approval is not None:
         found.append(approval.approval)
     commands, rejected = _keep_one_of_each([item for item in found if item is not None])
@@ -94,7 +106,7 @@ def scan_commands(
 def read_line(
     line: str,
     *,
-    following: Sequence[str] = (),
+    following: Iterable[str] = (),
     phrases: PhraseBook = DEFAULT_PHRASES,
 ) -> Command | RejectedCandidate | None:
     """The command a single line holds, a rejected look-alike, or None.
@@ -145,7 +157,7 @@ def _read_agent(body: str, line: str, phrases: PhraseBook) -> Command | None:
 
 
 def _read_client(
-    body: str, line: str, following: Sequence[str], phrases: PhraseBook
+    body: str, line: str, following: Iterable[str], phrases: PhraseBook
 ) -> Command | RejectedCandidate | None:
     tables = phrases.commands
     words = _without_polite(normalize(body), phrases)
@@ -170,35 +182,43 @@ def _read_client(
 
 
 def _read_escalate(
-    body: str, line: str, following: Sequence[str], phrases: PhraseBook
+    body: str, line: str, following: Iterable[str], phrases: PhraseBook
 ) -> Command | RejectedCandidate | None:
     tables = phrases.commands
-    folded = fold(body).lower()
-    start = _skip_polite_prefix(folded, phrases)
-    for keyword in (*tables.escalate_commands, *tables.escalate_labels):
-        pattern = r"\s+".join(re.escape(word) for word in keyword.split())
-        match = re.match(rf"{pattern}(?![\w'])", folded[start:])
-        if match is None:
-            continue
-        rest = body[start + match.end() :]
-        separated = _SEPARATOR.match(rest)
-        if separated is not None:
-            reason = rest[separated.end() :].strip()
-            reason = reason if _without_polite(normalize(reason), phrases) else ""
-        elif not rest.strip() or not _without_polite(normalize(rest), phrases):
-            reason = ""
-        elif keyword in tables.escalate_commands and rest[:1].isspace():
-            reason = rest.strip()
-        else:
-            return None  # "Escalation is not needed": a label needs ":" or a dash
-        if not reason and _QUESTION_END.search(body):
-            return RejectedCandidate(name=CommandName.ESCALATE, line=line, reason="question")
-        reason = reason or _reason_below(following, phrases)
-        return Command(name=CommandName.ESCALATE, argument=reason or None, line=line)
-    return None
+    folded = fold(body)  # same length as `body`, so offsets carry over
+    polite = _phrase_regex(tables.polite_prefixes, r"\s*,?\s+").match(folded)
+    start = polite.end() if polite is not None else 0
+    keywords = (*tables.escalate_commands, *tables.escalate_labels)
+    match = _phrase_regex(keywords, r"(?![\w'])").match(folded, start)
+    if match is None:
+        return None
+    keyword = normalize(folded[start : match.end()])
+    rest = body[match.end() :]
+    separated = _SEPARATOR.match(rest)
+    if separated is not None:
+        reason = rest[separated.end() :].strip()
+        reason = reason if _without_polite(normalize(reason), phrases) else ""
+    elif not rest.strip() or not _without_polite(normalize(rest), phrases):
+        reason = ""
+    elif keyword in tables.escalate_commands and rest[:1].isspace():
+        reason = rest.strip()
+    else:
+        return None  # "Escalation is not needed": a label needs ":" or a dash
+    if not reason and _QUESTION_END.search(body):
+        return RejectedCandidate(name=CommandName.ESCALATE, line=line, reason="question")
+    reason = reason or _reason_below(following, phrases)
+    return Command(name=CommandName.ESCALATE, argument=reason or None, line=line)
 
 
-def _reason_below(following: Sequence[str], phrases: PhraseBook) -> str:
+@functools.cache
+def _phrase_regex(phrases: tuple[str, ...], after: str) -> re.Pattern[str]:
+    """One of `phrases` (longest first, any case, any run of spaces), then `after`."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    alternatives = [r"\s+".join(re.escape(word) for word in p.split()) for p in ordered]
+    return re.compile(rf"(?:{'|'.join(alternatives) or '(?!)'}){after}", re.IGNORECASE)
+
+
+def _reason_below(following: Iterable[str], phrases: PhraseBook) -> str:
     """The paragraph below a bare `Escalate`: blank and greeting lines skipped."""
     greetings = phrases.commands.greetings
     reason: list[str] = []
@@ -220,17 +240,22 @@ def _reason_below(following: Sequence[str], phrases: PhraseBook) -> str:
     return "\n".join(reason)
 
 
+def _continues_sentence(previous: str, line: str, phrases: PhraseBook) -> bool:
+    """Is `line` the wrapped rest of the sentence above ("there is no need to" /
+    "cancel request.")? Yes when it starts in lower case and the line above is
+    prose that stops without punctuation (not a greeting, not a command)."""
+    previous, line = previous.strip(), line.strip()
+    if not previous or not line[:1].islower() or not previous[-1:].isalnum():
+        return False
+    words = phrases.tokenize(previous)
+    if len(phrases.commands.greetings.covered(words)) == len(words):
+        return False
+    return read_line(previous, phrases=phrases) is None
+
+
 def _starts_with_escalate(words: str, phrases: PhraseBook) -> bool:
     keywords = (*phrases.commands.escalate_commands, *phrases.commands.escalate_labels)
     return any(words == k or words.startswith(k + " ") for k in keywords)
-
-
-def _skip_polite_prefix(folded: str, phrases: PhraseBook) -> int:
-    for prefix in phrases.commands.polite_prefixes:
-        pattern = r"\s+".join(re.escape(word) for word in prefix.split())
-        if match := re.match(rf"{pattern}\s*,?\s+", folded):
-            return match.end()
-    return 0
 
 
 def _without_polite(words: str, phrases: PhraseBook) -> str:

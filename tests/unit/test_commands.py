@@ -157,6 +157,34 @@ def test_a_doubtful_command_line_is_rejected(line: str, name: CommandName, reaso
     assert (name, reason, line) in [(r.name, r.reason, r.line) for r in result.rejected]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We decided that there is no need to\ncancel request.\n\nBob",
+        "If nothing happens by Monday I will\nescalate: to my manager",
+        "Я не хочу\nотменить заявку",
+    ],
+)
+def test_the_wrapped_end_of_a_sentence_is_not_a_command(text: str) -> None:
+    assert scan(text).commands == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello\ncancel request", [E.CANCEL]),
+        ("Hi,\ncancel request", [E.CANCEL]),
+        ("Здравствуйте\nотменить заявку", [E.CANCEL]),
+        ("Don't notify me\ncancel request", [E.DONT_NOTIFY, E.CANCEL]),
+        ("The phones work again.\nresolve this issue", [E.RESOLVE]),
+    ],
+)
+def test_a_lower_case_command_below_a_greeting_or_a_full_stop_counts(
+    text: str, expected: list[CommandName]
+) -> None:
+    assert names(scan(text)) == expected
+
+
 def test_commands_at_the_top_are_found_among_prose() -> None:
     text = "Cancel request\n\nHello, the request was opened by mistake.\nSorry!\n"
     assert names(scan(text)) == [E.CANCEL]
