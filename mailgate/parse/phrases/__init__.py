@@ -241,6 +241,8 @@ def load_phrase_book(*sources: Path | Traversable) -> PhraseBook:
                 key=lambda p: p.name,
             )
         )
+        if not sources:
+            raise PhraseTableError(f"no *.toml phrase files in {package}: check package-data")
     merged = _Merged()
     for source in sources:
         with source.open("rb") as handle:
