@@ -7,6 +7,7 @@ environment autoescapes, so nothing a client wrote is rendered as markup.
 from __future__ import annotations
 
 import datetime as dt
+import email.header
 import email.utils
 import tomllib
 import uuid
@@ -23,6 +24,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from mailgate.parse.mime import single_line
 
 LOOP_MARKER = "mailgate"
+
+# Raw-set headers (IDs, URLs, pre-encoded subjects) are written exactly as set.
+_POLICY = SMTP.clone(refold_source="none")
+_MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
 
 # Client commands offered as mailto: links, in the order shown.
 CLIENT_COMMANDS = {
@@ -114,24 +119,26 @@ class Renderer:
         text = self._text.get_template(f"{language}/{notice.template}.txt").render(context)
         html = self._html.get_template(f"{language}/{notice.template}.html").render(context)
         message_id = f"mg.{request_number}.{uuid.uuid4().hex}@{self._sender.domain}"
-        message = EmailMessage(policy=SMTP)
+        message = EmailMessage(policy=_POLICY)
         message["From"] = email.utils.formataddr(
             (single_line(self._sender.name), self._sender.address)
         )
         message["To"] = notice.recipient
-        message["Subject"] = header_safe(f"[{tag}] {request_subject}")
+        message.set_raw("Subject", _encoded_subject(header_safe(f"[{tag}] {request_subject}")))
         message["Date"] = email.utils.format_datetime(now)
         message["Message-ID"] = f"<{message_id}>"
+        thread_ids = [ref for ref in thread_ids if len(ref) <= _MAX_ID_LENGTH]
         if thread_ids:
-            message["In-Reply-To"] = f"<{thread_ids[-1]}>"
-            message["References"] = " ".join(f"<{ref}>" for ref in thread_ids)
+            # Set raw: the policy would otherwise re-encode long IDs and break threading.
+            message.set_raw("In-Reply-To", f"<{thread_ids[-1]}>")
+            message.set_raw("References", "\r\n ".join(f"<{ref}>" for ref in thread_ids))
         message["Reply-To"] = self._sender.address
         if not notice.relay:
             message["Auto-Submitted"] = "auto-generated"
         message["X-Loop"] = LOOP_MARKER
         message["X-Mailgate-Request"] = tag
         dont_notify = CLIENT_COMMANDS[language]["dont_notify"]
-        message["List-Unsubscribe"] = f"<{self._mailto(tag, dont_notify)}>"
+        message.set_raw("List-Unsubscribe", f"<{self._mailto(tag, dont_notify)}>")
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         return Rendered(message_id=message_id, raw=message.as_bytes(), text=text)
@@ -151,6 +158,13 @@ def _local_date(moment: dt.datetime | None, timezone: ZoneInfo) -> str:
     if moment is None:
         return "-"
     return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _encoded_subject(subject: str) -> str:
+    """ASCII as is; else RFC 2047-encoded by `Header`, which folds without losing spaces."""
+    if subject.isascii():
+        return subject
+    return email.header.Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
 
 
 def header_safe(value: str, limit: int = 200) -> str:

@@ -367,7 +367,12 @@ class _Run:
         reason = (refusal or Refusal.NOT_ALLOWED).value
         self._event(request, "refused", detail=f"{command.name.value}: {reason}", stored=stored)
         context = {"command": command.line, "refusal": reason, "status": request.status}
-        self._notify(request, [self.sender], "command_refused", context=context)
+        if self.settings.is_agent(self.sender):
+            self._notify(
+                request, [self.sender], "agent_command_refused", context=context, agents=True
+            )
+        else:
+            self._notify(request, [self.sender], "command_refused", context=context)
 
     def _change_context(self, command: Command) -> dict[str, str]:
         return {"command": command.line, "from": self.sender}
@@ -480,7 +485,6 @@ def enqueue_notices(
     settings = services.settings
     if not notices:
         return
-    thread_ids = repo.thread_message_ids(session, request.id)
     hour_ago = now - dt.timedelta(hours=1)
     for notice in notices:
         recipient = notice.recipient
@@ -494,6 +498,10 @@ def enqueue_notices(
         ):
             _skipped(session, request, notice, "rate limit reached", now)
             continue
+        staff = settings.is_staff(recipient)
+        thread_ids = repo.thread_message_ids(
+            session, request.id, recipient=None if staff else recipient
+        )
         rendered = services.renderer.render(
             notice,
             request_number=request.id,

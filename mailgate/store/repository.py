@@ -99,14 +99,29 @@ def add_participant(session: Session, request_id: int, address: str, role: str) 
     return participant
 
 
-def thread_message_ids(session: Session, request_id: int, limit: int = 20) -> list[str]:
-    """Message-IDs of a request, oldest first: the first one and the latest ones."""
-    statement = (
-        select(StoredMessage.message_id)
-        .where(StoredMessage.request_id == request_id)
-        .order_by(StoredMessage.id)
-    )
-    ids = list(session.scalars(statement))
+def thread_message_ids(
+    session: Session, request_id: int, *, recipient: str | None, limit: int = 20
+) -> list[str]:
+    """Message-IDs to thread a notice under, oldest first: the first and the latest ones.
+
+    For a client (`recipient` given) only what that client has seen: the
+    client side's own mail and the notifications sent to that address. Agents'
+    notes and notices must not leak into a client's References.
+    """
+    if recipient is None:
+        statement = select(StoredMessage.at, StoredMessage.message_id).where(
+            StoredMessage.request_id == request_id
+        )
+        rows = list(session.execute(statement.order_by(StoredMessage.id)))
+    else:
+        inbound = select(StoredMessage.at, StoredMessage.message_id).where(
+            StoredMessage.request_id == request_id, StoredMessage.kind == "client"
+        )
+        outbound = select(Outbound.created_at, Outbound.message_id).where(
+            Outbound.request_id == request_id, Outbound.recipient == recipient
+        )
+        rows = sorted([*session.execute(inbound), *session.execute(outbound)], key=lambda r: r[0])
+    ids = [message_id for _, message_id in rows]
     return ids if len(ids) <= limit else [ids[0], *ids[-(limit - 1) :]]
 
 

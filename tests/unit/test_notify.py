@@ -107,6 +107,10 @@ AGENT_CASES = {
         status=Status.CLOSED, context={"command": "Resolve this issue", "from": CLIENT}
     ),
     "agent_escalated": Case(status=Status.ESCALATED, context={"reason": "no answer"}),
+    "agent_command_refused": Case(
+        status=Status.CLOSED,
+        context={"command": "#status on_hold", "refusal": "closed", "status": "closed"},
+    ),
 }
 CASES = {**CLIENT_CASES, **AGENT_CASES}
 CLIENT_PAIRS = [(language, name) for language in LANGUAGES for name in CLIENT_CASES]
@@ -622,9 +626,9 @@ def test_english_and_russian_client_templates_use_the_same_variables() -> None:
             assert used["ru"] <= used["en"] | {"commands"}, (name, suffix)
 
 
-# -- known bugs in notify.py, pinned (strict xfail: remove the marker with the fix) ---------
+# -- headers written raw ----------------------------------------------------------------
 #
-# `EmailMessage(policy=SMTP)` refolds any header longer than 78 characters. A value
+# A plain `EmailMessage(policy=SMTP)` refolds any header longer than 78 characters. A value
 # with no space to fold at (a long Message-ID, a mailto: URL) is then written as
 # RFC 2047 encoded-words, which no mail client reads in those headers; and a long
 # non-ASCII Subject is split into encoded-words with the space between two words
@@ -653,14 +657,12 @@ def test_short_threading_headers_and_english_unsubscribe_are_plain_on_the_wire()
     assert headers["List-Unsubscribe"].strip().startswith("<mailto:")
 
 
-@pytest.mark.xfail(reason="notify.py: long Message-IDs are RFC 2047 encoded", strict=True)
 def test_long_message_ids_stay_plain_in_threading_headers() -> None:
     headers = raw_headers(make_notice("agent_answer", "en"), thread_ids=LONG_IDS)
     assert headers["In-Reply-To"].strip() == f"<{LONG_IDS[-1]}>"
     assert headers["References"].split() == [f"<{ref}>" for ref in LONG_IDS]
 
 
-@pytest.mark.xfail(reason="notify.py: a long mailto: URL is RFC 2047 encoded", strict=True)
 def test_russian_list_unsubscribe_is_a_plain_url_on_the_wire() -> None:
     headers = raw_headers(make_notice("created", "ru"), thread_ids=THREAD)
     value = headers["List-Unsubscribe"].strip()
@@ -668,7 +670,6 @@ def test_russian_list_unsubscribe_is_a_plain_url_on_the_wire() -> None:
     assert value.startswith("<mailto:support@example.org?subject=")
 
 
-@pytest.mark.xfail(reason="notify.py: folding a long Cyrillic Subject drops a space", strict=True)
 def test_long_russian_subject_keeps_its_spaces() -> None:
     subject = "Не работает SIP-транк в офисе, звонки обрываются через 30 секунд"
     message, _, _ = render(make_notice("created", "ru"), subject=subject)
