@@ -79,9 +79,10 @@ _MACHINE_MAILERS = re.compile(r"vacation|auto[-_ ]?reply|auto[-_ ]?respond|autor
 # Local parts of machine senders: daemons, "do not reply" robots, VERP/bounce
 # processors and Exchange's system mailbox (MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e).
 _MACHINE_LOCALPART = re.compile(
-    r"^(?:mailer[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.]?(?:system|subsystem)"
-    r"|no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?|microsoftexchange[0-9a-f]{32})"
-    r"(?:[-+._].*)?$",
+    r"^(?:(?:mailer[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.]?(?:system|subsystem)"
+    r"|microsoftexchange[0-9a-f]{32})(?:\+.*)?"
+    r"|(?:no[-_.]?reply|do[-_.]?not[-_.]?reply)(?:[-+._].*)?"
+    r"|bounces?(?:[-+].*)?)$",
     re.I,
 )
 # Subjects auto-responders write (Exchange, Outlook rules, Yandex, Mail.ru,

@@ -30,8 +30,8 @@ _HEADER_TYPES = frozenset({"text/rfc822-headers", "message/global-headers"})
 _MAX_RECIPIENTS = 100
 
 _DAEMON_LOCALPART = re.compile(
-    r"^(?:mailer[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.]?(?:system|subsystem)"
-    r"|microsoftexchange[0-9a-f]{32}|bounces?)(?:[-+._].*)?$",
+    r"^(?:(?:mailer[-_.]?daemon|postmaster|mail[-_.]?delivery[-_.]?(?:system|subsystem)"
+    r"|microsoftexchange[0-9a-f]{32})(?:\+.*)?|bounces?(?:[-+].*)?)$",
     re.I,
 )
 # What the explanation of an MTA's text bounce says (one is required).

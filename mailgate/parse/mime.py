@@ -36,8 +36,9 @@ MAX_HEADER_BYTES = 64 * 1024  # one header block (the message's, or an attached 
 MAX_PART_HEADER_BYTES = 8 * 1024  # the header block of a body part
 MAX_FIELD_BYTES = 16 * 1024  # one header field
 MAX_CONTENT_FIELD_BYTES = 4 * 1024  # Content-* fields: the parameter parser is slow on long ones
-MAX_SCANNED_HEADER_BYTES = 1024 * 1024  # fields past this point of a block are not even looked at
-MAX_FIELDS = 1000  # fields read from one block
+MAX_SCANNED_HEADER_BYTES = 4 * 1024 * 1024  # fields past this point of a block are not looked at
+MAX_SCANNED_FIELDS = 20_000  # nor are fields past this many
+MAX_FIELDS = 1000  # fields kept from one block
 MAX_DEPTH = 32  # nesting kept as a tree; deeper parts are flattened
 MAX_PARTS = 2000  # parts read from one message; the rest is skipped
 MAX_TEXT_BYTES = 1024 * 1024  # encoded bytes of one text part that are decoded
@@ -223,7 +224,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     """
     codec = _codec_for(declared)
     if data.isascii():
-        if codec in _SEVEN_BIT_CODECS or codec in _WIDE_CODECS:
+        if codec in _SEVEN_BIT_CODECS or (codec in _WIDE_CODECS and _looks_wide(data)):
             try:
                 return data.decode(codec)
             except UnicodeError:
@@ -385,6 +386,14 @@ def _decode_encoded_words(text: str) -> str:
         run_charset = charset
         payload = match.group(3).encode("utf-8", "replace")
         if match.group(2) in "bB":
+            if _BASE64_JUNK.search(payload):  # not base64 at all: keep the word as it stands
+                if run_charset is not None:
+                    out.append(decode_bytes(bytes(run), run_charset))
+                    run_charset, run = None, bytearray()
+                out.append(match.group(0))
+                pos = match.end()
+                after_word = False
+                continue
             run += _decode_base64(payload)
         else:
             run += binascii.a2b_qp(payload, header=True)
@@ -480,12 +489,13 @@ def _read_header_block(
     if scan_end < block_end:
         defects.append("header block truncated")
     for count, match in enumerate(_FIELD.finditer(buf, start, scan_end)):
-        if count >= MAX_FIELDS:
+        if count >= MAX_SCANNED_FIELDS:
             defects.append("header block truncated")
             break
         name = match.group(1).decode("ascii").lower()
         raw = match.group(2)
-        if used + len(raw) > cap and (name not in _ESSENTIAL_FIELDS or name in seen):
+        over = used + len(raw) > cap or len(fields) >= MAX_FIELDS
+        if over and (name not in _ESSENTIAL_FIELDS or name in seen):
             if "header block truncated" not in defects:
                 defects.append("header block truncated")
             continue
