@@ -84,7 +84,8 @@ class Command:
 class RejectedCandidate:
     """A line that looked like a command but does not count, and why.
 
-    `reason` is one of: "quoted", "negated", "question", "role".
+    `reason` is one of: "quoted", "negated", "question", "conditional",
+    "other_request", "contradicted", "duplicate", "role".
     """
 
     name: CommandName

@@ -18,6 +18,7 @@ from mailgate.domain import Command, CommandName, InboundMessage, MessageKind, R
 from mailgate.notify import Notice, Renderer
 from mailgate.parse import parse_message
 from mailgate.parse.commands import normalize, scan_commands, status_from_words
+from mailgate.parse.escalation import judge_escalation_reason
 from mailgate.store import repository as repo
 from mailgate.store.models import Inbound, Outbound, Request, StoredMessage
 from mailgate.workflow import AUTO_CLOSING, Action, Actor, Refusal, decide
@@ -202,23 +203,22 @@ class _Run:
 
     def _escalate(self, request: Request, command: Command, stored: StoredMessage) -> None:
         # "Escalate" alone (e.g. from the subject of a mailto: link): the text is the reason.
-        reason = (
-            command.argument or _without_command_lines(self.message.new_text, [command])
-        ).strip()
-        if not reason:
-            self._event(request, "escalation_refused", detail="no reason given", stored=stored)
-            self._notify(request, [self.sender], "escalation_refused", context={"reason": reason})
+        reason = command.argument or _without_command_lines(self.message.new_text, [command])
+        verdict = judge_escalation_reason(reason, language=request.language)
+        context = {"reason": reason, "category": verdict.category}
+        if not verdict.accepted:
+            detail = f"{verdict.category}: {verdict.evidence}".strip(": ")
+            self._event(request, "escalation_refused", detail=detail, stored=stored)
+            self._notify(request, [self.sender], "escalation_refused", context=context)
             return
         decision = decide(Status(request.status), Action.ESCALATE, actor=Actor.CLIENT)
         if not decision.allowed:
             self._refuse(request, command, decision.refusal, stored)
             return
         self._move(request, decision.steps, actor=self.sender, stored=stored, detail=reason)
-        self._notify_clients(request, "escalation_accepted", context={"reason": reason})
+        self._notify_clients(request, "escalation_accepted", context=context)
         recipients = [*self.settings.escalation_notify, *self.settings.agent_notify]
-        self._notify(
-            request, recipients, "agent_escalated", context={"reason": reason}, agents=True
-        )
+        self._notify(request, recipients, "agent_escalated", context=context, agents=True)
 
     def _reply_to_closed(self, request: Request) -> int:
         if self.settings.closed_reply_policy == "new_request":

@@ -87,7 +87,9 @@ CLIENT_CASES = {
     "escalation_accepted": Case(
         status=Status.ESCALATED, context={"reason": "no answer for three days"}
     ),
-    "escalation_refused": Case(status=Status.IN_PROGRESS, context={"reason": ""}),
+    "escalation_refused": Case(
+        status=Status.IN_PROGRESS, context={"reason": "ASAP", "category": "priority_only"}
+    ),
     "closed_reply": Case(status=Status.CLOSED),
     "command_refused": Case(
         status=Status.CLOSED,
@@ -582,9 +584,13 @@ def test_russian_acknowledgement_wording() -> None:
 
 
 def test_russian_escalation_refused_and_closed_wording() -> None:
-    _, refused, _ = render(make_notice("escalation_refused", "ru", reason="срочно"))
+    _, refused, _ = render(
+        make_notice("escalation_refused", "ru", reason="срочно", category="priority_only")
+    )
     assert "не эскалирована" in refused and "«срочно»" in refused
-    _, without_reason, _ = render(make_notice("escalation_refused", "ru"))
+    _, without_reason, _ = render(
+        make_notice("escalation_refused", "ru", reason="", category="no_reason")
+    )
     assert "причина не указана" in without_reason
     _, closed, _ = render(make_notice("closed", "ru"))
     assert "закрыта. Спасибо за подтверждение!" in closed
