@@ -193,7 +193,7 @@ class _Renderer:
             depth, attribution = self._line_depth, self._line_attribution
         else:
             depth, attribution = self.depth, self.attribution > 0
-        text = "".join(self._parts).strip(" ")
+        text = "".join(self._parts).rstrip(" ")  # leading spaces were dropped, except in <pre>
         self.lines.append(HtmlLine(text=text, depth=depth, attribution=attribution))
         self._parts = []
 

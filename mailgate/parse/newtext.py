@@ -139,9 +139,9 @@ def split_reply(plain: str | None, html: str | None) -> ReplySplit:
         kinds = _classify(lines, None)
         if html_lines:
             kinds = _align_with_html(lines, kinds, html_lines, html_kinds)
-        return _result(lines, kinds)
+        return _result(lines, kinds, collapse=False)
     if html_lines:
-        return _result(html_lines, html_kinds)
+        return _result(html_lines, html_kinds, collapse=True)
     return ReplySplit(new_text="", quoted_text="")
 
 
@@ -298,6 +298,8 @@ def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
             return None
         if size > 1 and window[-2].endswith((":", "：", ".", "!", "?")):
             return None
+        if not window[-1].rstrip(_ATTRIBUTION_TRIM).endswith((":", "：")):
+            continue
         strength = _attribution_strength(" ".join(window))
         if strength is None:
             continue
@@ -405,28 +407,38 @@ def _anchor(line: str) -> str:
 # -- results --------------------------------------------------------------------
 
 
-def _result(lines: list[str], kinds: list[_Kind]) -> ReplySplit:
+def _result(lines: list[str], kinds: list[_Kind], *, collapse: bool) -> ReplySplit:
+    """Join the new lines: each run between quotes trimmed of blank lines, runs joined by "\n".
+
+    `collapse` also makes every run of blank lines one (for text rendered from
+    HTML, whose blank lines are markup, not what the sender typed).
+    """
     segments: list[list[str]] = [[]]
     for line, kind in zip(lines, kinds, strict=True):
         if kind is _Kind.NEW:
             segments[-1].append(line)
         elif segments[-1]:
             segments.append([])
-    new_text = "\n".join(text for segment in segments if (text := _tidy(segment)))
+    new_text = "\n".join(
+        text for segment in segments if (text := _tidy(segment, collapse=collapse))
+    )
     quoted = [line for line, kind in zip(lines, kinds, strict=True) if kind is not _Kind.NEW]
     signature = [line for line, kind in zip(lines, kinds, strict=True) if kind is _Kind.SIGNATURE]
-    return ReplySplit(new_text=new_text, quoted_text=_tidy(quoted), signature=_tidy(signature))
+    return ReplySplit(
+        new_text=new_text,
+        quoted_text=_tidy(quoted, collapse=True),
+        signature=_tidy(signature, collapse=True),
+    )
 
 
-def _tidy(lines: list[str]) -> str:
-    """Lines joined, runs of blank lines made one, blank lines at both ends dropped."""
+def _tidy(lines: list[str], *, collapse: bool) -> str:
+    """Lines joined, blank lines at both ends dropped, and runs of them made one if `collapse`."""
     kept: list[str] = []
     for line in lines:
-        if not line.strip():
-            if kept and kept[-1]:
-                kept.append("")
-            continue
-        kept.append(line)
+        if line.strip():
+            kept.append(line)
+        elif kept and (not collapse or kept[-1]):
+            kept.append("")
     while kept and not kept[-1]:
         kept.pop()
     return "\n".join(kept)

@@ -47,10 +47,16 @@ ATTRIBUTION_VERBS: tuple[str, ...] = (
     "kirjoitti",
     "yazdı",
     "írta",
+    "a scris",
+    "pisze",
+    "έγραψε",
+    "כתב",
+    "كتب",
     # Chinese, Japanese
     "写道",
     "寫道",
     "のメッセージ",
+    "님이 작성",
 )
 
 # Words an attribution line may start with when a client wraps it over two or
@@ -157,6 +163,13 @@ HEADER_FROM_FIELDS: tuple[str, ...] = (
     "fra",
     "lähettäjä",
     "kimden",
+    "feladó",
+    "de la",
+    "差出人",
+    "发件人",
+    "寄件者",
+    "寄件人",
+    "보낸 사람",
 )
 HEADER_OTHER_FIELDS: tuple[str, ...] = (
     # English
@@ -223,6 +236,30 @@ HEADER_OTHER_FIELDS: tuple[str, ...] = (
     "gönderildi",
     "kime",
     "konu",
+    # Polish and Czech variants, Hungarian, Romanian
+    "wysłane",
+    "elküldve",
+    "címzett",
+    "tárgy",
+    "trimis",
+    "către",
+    "subiect",
+    # Japanese, Chinese, Korean
+    "送信日時",
+    "宛先",
+    "件名",
+    "发送时间",
+    "发送日期",
+    "日期",
+    "收件人",
+    "抄送",
+    "主题",
+    "傳送時間",
+    "收件者",
+    "主旨",
+    "보낸 날짜",
+    "받는 사람",
+    "제목",
 )
 
 # Whole-line separators in front of an original or forwarded message, written
@@ -265,6 +302,11 @@ SEPARATOR_PHRASES: tuple[str, ...] = (
     "videresendt meddelelse",
     "alkuperäinen viesti",
     "välitetty viesti",
+    "元のメッセージ",
+    "転送メッセージ",
+    "原始邮件",
+    "原始郵件",
+    "转发邮件",
 )
 
 # Whole-line forward introductions that end with a colon ("Begin forwarded message:").
@@ -300,6 +342,10 @@ DEVICE_SIGNATURE_PREFIXES: tuple[str, ...] = (
     "sent from gmail mobile",
     "sent with proton mail",
     "sent with protonmail",
+    "sent with spark",
+    "sent from bluemail",
+    "sent from mobile",
+    "sent from my mobile",
     "sent via the samsung",
     "sent using ",
     "get outlook for ",
@@ -332,11 +378,16 @@ DEVICE_SIGNATURE_PREFIXES: tuple[str, ...] = (
     "inviato dal mio ",
     "verzonden vanaf mijn ",
     "verzonden met ",
+    "verstuurd vanaf mijn ",
     "wysłane z iphone",
     "wysłane z mojego ",
     "skickat från min ",
     "sendt fra min ",
     "lähetetty iphonesta",
+    "надіслано з ",
+    "iphoneから送信",
+    "发自我的",
+    "從我的 iphone 傳送",
 )
 
 # Longest device-signature line that still counts; a longer line is prose.
