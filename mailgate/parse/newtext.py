@@ -104,13 +104,22 @@ _HEADER_FIELD = re.compile(
 _SEPARATOR_TRIM = "-–—=_*~ \t"
 _SEPARATOR_PHRASES = frozenset(quote_markers.SEPARATOR_PHRASES)
 _FORWARD_INTROS = frozenset(quote_markers.FORWARD_INTRO_PHRASES)
+# A quoted line: ">", or The Bat!'s initials before it ("SP> ", "ИП> ").
+_QUOTE_PREFIX = re.compile(r"^\s*(?:[A-ZА-ЯЁ]{1,3})?>")
 _UNDERSCORES = re.compile(r"^_{10,}$")
+_LABEL = re.compile(r"^[*_]{0,2}[^\W\d_][^:：]{0,30}[:：]\s*\S")  # "Feladó: Support <...>"
+# "Get Outlook for iOS<https://aka.ms/o0ukef>" in any language: the app's link ends the line.
+_DEVICE_LINK = re.compile(
+    rf"<https?://(?:{_alternation(quote_markers.DEVICE_SIGNATURE_LINK_HOSTS)})/[^>\s]*>$"
+)
 _SIGNATURE_DELIMITER = re.compile(r"^--[ \t]*$")
 _SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " ", "\t": "\t"})
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _ANCHOR_JUNK = re.compile(r"[\W_]+")
 _MAX_ATTRIBUTION_LENGTH = 300
-_ATTRIBUTION_TRIM = "-–— "  # Lotus Notes: "-----Support <support@example.org> wrote: -----"
+# Lotus Notes "-----Support <support@example.org> wrote: -----", Zoho
+# "---- On Wed, 25 Nov 2026 10:00:00 +0300 Support wrote ----": framed by dashes.
+_DASH_FRAMED = re.compile(r"^[-–—]{2,}\s*(.*?)\s*[-–—]{2,}$")
 _ATTRIBUTION_LINES = 3
 _HEADER_BLOCK_WINDOW = 12
 _WRAPPED_LINE_LENGTH = 60
@@ -219,7 +228,7 @@ def _mark_signature(lines: list[str], kinds: list[_Kind], start: int, hints: _Hi
 
 
 def _is_quoted(lines: list[str], index: int, hints: _Hints | None) -> bool:
-    if lines[index].lstrip().startswith(">"):
+    if _QUOTE_PREFIX.match(lines[index]):
         return True
     return hints is not None and hints.quoted[index]
 
@@ -238,8 +247,17 @@ def _starts_quoted_part(lines: list[str], index: int) -> bool:
     if _is_separator(stripped):
         return True
     if _UNDERSCORES.match(stripped):
-        following = [line.strip() for line in lines[index + 1 : index + 6] if line.strip()]
-        return bool(following) and any(_HEADER_FIELD.match(line) for line in following[:2])
+        # Outlook's rule over its header block. The field names may be in a
+        # language the tables lack: two "Label: value" lines will do.
+        following = [line.strip() for line in lines[index + 1 : index + 8] if line.strip()][:3]
+        if any(_HEADER_FIELD.match(line) for line in following[:2]):
+            return True
+        return (
+            bool(following)
+            and _LABEL.match(following[0]) is not None
+            and sum(1 for line in following if _LABEL.match(line)) >= 2
+            and any(_EMAIL.search(line) or _DATE.search(line) for line in following)
+        )
     return _starts_header_block(lines, index)
 
 
@@ -280,7 +298,9 @@ def _is_signature_start(line: str) -> bool:
     lowered = " ".join(line.split()).lower()
     if len(lowered) > quote_markers.DEVICE_SIGNATURE_MAX_LENGTH:
         return False
-    return lowered.startswith(quote_markers.DEVICE_SIGNATURE_PREFIXES)
+    return lowered.startswith(quote_markers.DEVICE_SIGNATURE_PREFIXES) or bool(
+        _DEVICE_LINK.search(lowered)
+    )
 
 
 def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
@@ -298,7 +318,7 @@ def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
             return None
         if size > 1 and window[-2].endswith((":", "：", ".", "!", "?")):
             return None
-        if not window[-1].rstrip(_ATTRIBUTION_TRIM).endswith((":", "：")):
+        if not window[-1].endswith((":", "：", "--")):
             continue
         strength = _attribution_strength(" ".join(window))
         if strength is None:
@@ -330,7 +350,9 @@ def _is_wrapped_head(head: str, rest: list[str]) -> bool:
 
 def _attribution_strength(text: str) -> bool | None:
     """True for a strong attribution, False for a weak one, None for none."""
-    text = text.strip(_ATTRIBUTION_TRIM) if text.startswith("-") else text
+    framed = _DASH_FRAMED.match(text)
+    if framed is not None and framed.group(1):
+        text = framed.group(1).rstrip(":：") + ":"
     if not text.endswith((":", "：")) or len(text) > _MAX_ATTRIBUTION_LENGTH:
         return None
     has_email = bool(_EMAIL.search(text))

@@ -22,6 +22,7 @@ ATTRIBUTION_VERBS: tuple[str, ...] = (
     "написал(а)",
     "написал(-а)",
     "написали",
+    "писали",
     "пишет",
     "писал",
     "писала",
@@ -363,6 +364,19 @@ DEVICE_SIGNATURE_PREFIXES: tuple[str, ...] = (
     "отправлено с помощью ",
     "получить outlook для ",
     "скачайте outlook для ",
+    "télécharger outlook pour ",
+    "obtenir outlook pour ",
+    "outlook für ios herunterladen",
+    "outlook für android herunterladen",
+    "obtener outlook para ",
+    "descargar outlook para ",
+    "scarica outlook per ",
+    "outlook voor ios downloaden",
+    "outlook voor android downloaden",
+    "pobierz outlook dla ",
+    "baixe o outlook para ",
+    "obter o outlook para ",
+    "hämta outlook för ",
     "von meinem iphone gesendet",
     "von meinem ipad gesendet",
     "von meinem ",
@@ -389,6 +403,9 @@ DEVICE_SIGNATURE_PREFIXES: tuple[str, ...] = (
     "发自我的",
     "從我的 iphone 傳送",
 )
+
+# Hosts of the links device signatures end with ("Get Outlook for iOS<https://aka.ms/o0ukef>").
+DEVICE_SIGNATURE_LINK_HOSTS: tuple[str, ...] = ("aka.ms",)
 
 # Longest device-signature line that still counts; a longer line is prose.
 DEVICE_SIGNATURE_MAX_LENGTH = 100
@@ -436,4 +453,5 @@ HTML_SIGNATURE_TOKENS: tuple[str, ...] = (
 HTML_CUT_STYLE_PATTERNS: tuple[str, ...] = (
     r"border-top\s*:\s*solid\s+#(?:e1e1e1|b5c4df)",
     r"border\s*:\s*none\s*;\s*border-top\s*:\s*solid",
+    r"border-top-style\s*:\s*solid",  # Windows Mail
 )

@@ -51,6 +51,8 @@ ATTRIBUTIONS = [
     "Support <support@example.org> 于2026年11月25日周三 10:00写道：",
     "* Support <support@example.org> [2026-11-25 10:00 +0300]:",
     "Support <support@example.org>:",
+    "Вы писали 25 ноября 2026 г., 10:00:05:",
+    "---- On Wed, 25 Nov 2026 10:00:00 +0300 Support <support@example.org> wrote ----",
 ]
 
 
@@ -238,6 +240,8 @@ def test_signature_ends_where_the_quote_starts() -> None:
         "Von meinem iPhone gesendet",
         "Envoyé de mon iPhone",
         "Enviado desde mi iPhone",
+        "Télécharger Outlook pour Android<https://aka.ms/ghei36>",
+        "Outlook for iOS in any words<https://aka.ms/o0ukef>",
     ],
 )
 def test_device_signature_ends_the_new_text(device: str) -> None:
@@ -271,6 +275,28 @@ def test_paragraphs_of_one_answer_keep_their_blank_lines() -> None:
 
 def test_greater_than_line_is_a_quote_even_at_the_top() -> None:
     assert new_text("> Cancel request\n\nIs this how I cancel?\n") == "Is this how I cancel?"
+
+
+def test_initials_before_the_quote_mark_are_a_quote() -> None:
+    # The Bat!: "SP> " for a quote of Support's message.
+    plain = "Здравствуйте, Support.\n\nSP> Cancel request\nSP> Resolve this issue\n\nНе работает.\n"
+    assert new_text(plain) == "Здравствуйте, Support.\nНе работает."
+
+
+def test_underscores_over_labels_of_any_language_start_the_quote() -> None:
+    plain = (
+        "Ok\n\n________________________________\nKimdan: Support <support@example.org>\n"
+        "Yuborildi: 25.11.2026 10:00\nKimga: Ivan\n\nCancel request\n"
+    )
+    assert new_text(plain) == "Ok"
+
+
+def test_underscores_over_a_signature_are_kept() -> None:
+    plain = (
+        "Ok\n\n____________________\nIvan Petrov\nTel: +7 843 555-01-23\n"
+        "E-mail: ivan@acme.example\n"
+    )
+    assert new_text(plain) == plain.strip()
 
 
 def test_whole_body_quoted_leaves_no_new_text() -> None:
