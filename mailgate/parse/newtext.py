@@ -113,7 +113,7 @@ _DEVICE_LINK = re.compile(
     rf"<https?://(?:{_alternation(quote_markers.DEVICE_SIGNATURE_LINK_HOSTS)})/[^>\s]*>$"
 )
 _SIGNATURE_DELIMITER = re.compile(r"^--[ \t]*$")
-_SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " ", "\t": "\t"})
+_SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " "})
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _ANCHOR_JUNK = re.compile(r"[\W_]+")
 _MAX_ATTRIBUTION_LENGTH = 300
@@ -171,7 +171,7 @@ def _classify(lines: list[str], hints: _Hints | None) -> list[_Kind]:
         if hints is not None and hints.cut is not None and index >= hints.cut:
             _mark(kinds, index, _Kind.QUOTE)
             break
-        if hints is not None and hints.signature == index:
+        if hints is not None and hints.signature is not None and index >= hints.signature:
             _mark_signature(lines, kinds, index, hints)
             break
         if _is_quoted(lines, index, hints):
