@@ -74,6 +74,6 @@ def _parse_date(value: str | None):
         return None
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # huge numbers in a Date
         return None
     return parsed if parsed.tzinfo is not None else None

@@ -95,6 +95,7 @@ _ENCODED_WORD = re.compile(r"=\?([^?]*)\?([bBqQ])\?([^?]*)\?=")
 _BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
 _BASE64_PAD = re.compile(rb"=+")
 _BAD_FILENAME = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*\u200e\u200f\u202a-\u202e\u2066-\u2069]')
+_BARE_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"]+@[^\s<>()\[\]\\,;:\"]+")
 _ADDRESS_BAD = re.compile(r"[\s<>()\[\]\\,;:\x00-\x1f\x7f]")
 _NON_ASCII_BYTES = bytes(range(128, 256))
 _WORD = re.compile(r"[^\W\d_]+")
@@ -227,13 +228,13 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
         if codec in _SEVEN_BIT_CODECS or (codec in _WIDE_CODECS and _looks_wide(data)):
             try:
                 return data.decode(codec)
-            except UnicodeError:
+            except (UnicodeError, LookupError):
                 pass
         return data.decode("ascii")
     if codec in _WIDE_CODECS and _looks_wide(data):
         try:
             return data.decode(codec)
-        except UnicodeError:
+        except (UnicodeError, LookupError):
             pass
     text = _decode_utf8(data)
     if text is not None:
@@ -241,7 +242,7 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     if codec is not None and codec not in _CONFUSABLE and codec not in _WIDE_CODECS:
         try:
             return data.decode(codec)
-        except UnicodeError:
+        except (UnicodeError, LookupError):
             pass
     return _guess_single_byte(data, codec if codec in _CONFUSABLE else None)
 
@@ -264,9 +265,11 @@ def _codec_for(label: str | None) -> str | None:
         if codec in _NOT_MAIL_CODECS:
             return None
         try:
-            b"".decode(codec)
-        except (LookupError, UnicodeError, TypeError):  # not a text encoding (base64, rot13, ...)
+            b"a".decode(codec)
+        except (LookupError, TypeError):  # not a text encoding (base64, rot13, ...)
             return None
+        except UnicodeError:  # a text encoding that needs more than one byte
+            pass
         return codec
     return None
 
@@ -413,15 +416,20 @@ def single_line(value: str) -> str:
 def parse_addresses(values: list[str]) -> tuple[Address, ...]:
     """Addresses of one or more header values, addr-spec lower-cased, at most `MAX_ADDRESSES`."""
     kept: list[str] = []
-    budget = 4 * MAX_FIELD_BYTES
+    budget = 2 * MAX_FIELD_BYTES
     for value in values:
         value = _LINE_BREAKING.sub(" ", str(value))[:budget]
         budget -= len(value)
         kept.append(value)
         if budget <= 0:
             break
+    kept = [_defuse_address_list(value) for value in kept]
+    try:
+        pairs = email.utils.getaddresses(kept)
+    except (RecursionError, ValueError, TypeError, IndexError):  # pragma: no cover - defused above
+        pairs = [("", addr) for addr in _BARE_ADDRESS.findall(" ".join(kept))]
     found: list[Address] = []
-    for name, addr in _safe(lambda: email.utils.getaddresses(kept), []):
+    for name, addr in pairs:
         addr = addr.strip().lower()
         if not is_plausible_address(addr):
             continue
@@ -429,6 +437,53 @@ def parse_addresses(values: list[str]) -> tuple[Address, ...]:
         if len(found) >= MAX_ADDRESSES:
             break
     return tuple(found)
+
+
+def _defuse_address_list(value: str) -> str:
+    """An address list the standard parser reads without deep recursion.
+
+    It reads nested `(comments)` and `group:` lists recursively, so a From of
+    a thousand `(` or `a:` raises RecursionError. Here comments are made one
+    level deep (the inner parentheses go, their text stays: `a@b (Ivan
+    (work))` still names Ivan) and a group opened inside a group loses its
+    colon. Linear; quoted strings and `<...>` are left alone.
+    """
+    if value.count("(") < 2 and value.count(":") < 2:
+        return value
+    out: list[str] = []
+    depth = 0
+    quoted = escaped = angle = group = False
+    for ch in value:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif quoted:
+            quoted = ch != '"'
+        elif depth:
+            if ch == "(":
+                depth += 1
+                continue
+            if ch == ")":
+                depth -= 1
+                if depth:
+                    continue
+        elif ch == '"':
+            quoted = True
+        elif ch == "(":
+            depth = 1
+        elif ch == "<":
+            angle = True
+        elif ch == ">":
+            angle = False
+        elif ch == ":" and not angle:
+            if group:
+                ch = " "
+            group = True
+        elif ch == ";" and not angle:
+            group = False
+        out.append(ch)
+    return "".join(out)
 
 
 def is_plausible_address(addr: str) -> bool:

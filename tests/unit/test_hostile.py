@@ -87,6 +87,10 @@ def check_expectations(
         assert message.sender is not None and message.sender.name == expected["sender_name"]
     if "sender_count" in expected:
         assert message.sender_count == expected["sender_count"]
+    if "sender_count_max" in expected:
+        assert message.sender_count <= expected["sender_count_max"]
+    if "cc" in expected:
+        assert [address.address for address in message.cc] == expected["cc"]
     if "message_id" in expected:
         assert message.message_id == expected["message_id"]
     if expected.get("message_id_is_hash"):

@@ -95,6 +95,7 @@ def test_a_lone_high_byte_in_ascii_text_is_not_taken_for_a_cut_character() -> No
 )
 def test_labels_naming_python_codecs_are_ignored(label: str) -> None:
     assert decode_bytes(b"plain \\x41 text", label) == "plain \\x41 text"
+    assert decode_bytes("Привет, мир".encode("koi8-r"), label) == "Привет, мир"
 
 
 @pytest.mark.parametrize(
@@ -193,6 +194,27 @@ def test_parse_addresses_stops_at_its_limit() -> None:
         ", ".join(f"u{i}@example.org" for i in range(j, j + 500)) for j in range(0, 3000, 500)
     ]
     assert len(parse_addresses(values)) <= MAX_ADDRESSES
+
+
+@pytest.mark.parametrize(
+    "piece", ["(", "a:", "@", "<", ">", '"', ",", "[", "a@", "\\(", "(:", "g:a@b;", "<@a,@b:x@y>"]
+)
+def test_parse_addresses_survives_floods(piece: str) -> None:
+    """The standard parser recurses on nested comments and groups: defused first."""
+    started = time.perf_counter()
+    found = parse_addresses([piece * (64 * 1024 // len(piece))])
+    assert time.perf_counter() - started < 1.0
+    assert len(found) <= MAX_ADDRESSES
+
+
+def test_parse_addresses_keeps_comment_names_and_groups() -> None:
+    found = parse_addresses(["ivan@example.ru (Ivan (work) Petrov)", "Team: a@b.c, d@e.f;, g@h.i"])
+    assert [(a.address, a.name) for a in found] == [
+        ("ivan@example.ru", "Ivan work Petrov"),
+        ("a@b.c", ""),
+        ("d@e.f", ""),
+        ("g@h.i", ""),
+    ]
 
 
 def test_parse_addresses_strips_header_injection() -> None:
