@@ -17,6 +17,7 @@ styles come from `mailgate.parse.quote_markers`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -88,6 +89,10 @@ _ASCII_SPACE = re.compile(r"[ \t\n\r\f]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _TIGHT_PARAGRAPH_STYLE = re.compile(r"margin(?:-bottom)?\s*:\s*0(?:[a-z]+)?\s*(?:;|$)", re.I)
 _INDENT_STYLE = re.compile(r"border\s*:\s*none", re.I)
+_CUT_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_CUT_TOKENS)))
+_QUOTE_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_QUOTE_TOKENS)))
+_ATTRIBUTION_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_ATTRIBUTION_TOKENS)))
+_SIGNATURE_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_SIGNATURE_TOKENS)))
 _CUT_STYLES = tuple(re.compile(pattern, re.I) for pattern in quote_markers.HTML_CUT_STYLE_PATTERNS)
 _MAX_DEPTH = 400  # deeper nesting is flattened: hostile input must not exhaust the stack
 
@@ -193,7 +198,9 @@ class _Renderer:
             depth, attribution = self._line_depth, self._line_attribution
         else:
             depth, attribution = self.depth, self.attribution > 0
-        text = "".join(self._parts).rstrip(" ")  # leading spaces were dropped, except in <pre>
+        # Leading spaces were dropped already, except in <pre>; no-break spaces count as text
+        # until here (an Outlook `<p>&nbsp;</p>` is a blank line), then become spaces.
+        text = "".join(self._parts).replace("\xa0", " ").rstrip()
         self.lines.append(HtmlLine(text=text, depth=depth, attribution=attribution))
         self._parts = []
 
@@ -220,8 +227,13 @@ class _Renderer:
             self.signature = len(self.lines)
 
 
+@functools.lru_cache(maxsize=8)
 def render_html(html: str) -> RenderedHtml:
-    """Lines of text of an HTML body, with its quote structure."""
+    """Lines of text of an HTML body, with its quote structure.
+
+    Cached: parsing a message renders its HTML twice (new text, whole text),
+    and the result is immutable.
+    """
     builder = _TreeBuilder()
     builder.feed(html)
     builder.close()
@@ -237,13 +249,15 @@ def render_html(html: str) -> RenderedHtml:
         if isinstance(node, str):
             renderer.text(node)
             continue
-        if node.tag in _SKIP_TAGS or _HIDDEN_STYLE.search(node.attrs.get("style", "")):
+        if node.tag in _SKIP_TAGS or (
+            "style" in node.attrs and _HIDDEN_STYLE.search(node.attrs["style"])
+        ):
             continue
         undo = _enter(renderer, node)
         work.append(("exit", node, undo))
         work.extend(("enter", child) for child in reversed(node.children))
     renderer.block_break()
-    lines = _trim(renderer.lines)
+    lines = renderer.lines
     cut = renderer.cut
     signature = renderer.signature
     return RenderedHtml(
@@ -266,12 +280,12 @@ def _enter(renderer: _Renderer, node: _Node) -> tuple[str, ...]:
     """Apply what an element does on entry; return what its exit must undo."""
     tag = node.tag
     undo: list[str] = []
-    tokens = _tokens(node)
-    if _is_cut(node, tokens) or _is_quote_container_without_blockquote(node, tokens):
+    marks = _marks(node)
+    if _is_cut(node, marks) or _is_quote_container_without_blockquote(node, marks):
         renderer.mark_cut()
-    if _has_token(tokens, quote_markers.HTML_SIGNATURE_TOKENS):
+    if marks and _SIGNATURE_MARK.search(marks):
         renderer.mark_signature()
-    if _has_token(tokens, quote_markers.HTML_ATTRIBUTION_TOKENS):
+    if marks and _ATTRIBUTION_MARK.search(marks):
         renderer.block_break()
         renderer.attribution += 1
         undo.append("attribution")
@@ -308,28 +322,26 @@ def _exit(renderer: _Renderer, node: _Node, undo: tuple[str, ...]) -> None:
         renderer.pre -= 1
 
 
-def _tokens(node: _Node) -> tuple[str, ...]:
-    classes = node.attrs.get("class", "").lower().split()
-    element_id = node.attrs.get("id", "").lower()
-    return (*classes, element_id) if element_id else tuple(classes)
+def _marks(node: _Node) -> str:
+    """The element's class and id, lower case: where clients name their quote parts."""
+    attrs = node.attrs
+    if "class" not in attrs and "id" not in attrs:
+        return ""
+    return f"{attrs.get('class', '')} {attrs.get('id', '')}".lower()
 
 
-def _has_token(tokens: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
-    return any(marker in token for token in tokens for marker in wanted)
-
-
-def _is_cut(node: _Node, tokens: tuple[str, ...]) -> bool:
-    if _has_token(tokens, quote_markers.HTML_CUT_TOKENS):
+def _is_cut(node: _Node, marks: str) -> bool:
+    if marks and _CUT_MARK.search(marks):
         return True
     if node.tag == "hr" and ("id" in node.attrs or "tabindex" in node.attrs):
         return True  # Outlook's <hr tabindex="-1">, Hotmail's <hr id="stopSpelling">
-    style = node.attrs.get("style", "")
-    return node.tag == "div" and any(pattern.search(style) for pattern in _CUT_STYLES)
+    style = node.attrs.get("style")
+    return bool(style) and node.tag == "div" and any(p.search(style) for p in _CUT_STYLES)
 
 
-def _is_quote_container_without_blockquote(node: _Node, tokens: tuple[str, ...]) -> bool:
+def _is_quote_container_without_blockquote(node: _Node, marks: str) -> bool:
     """A `gmail_quote`-like element holding a forward or a quote not in a `<blockquote>`."""
-    if node.tag == "blockquote" or not _has_token(tokens, quote_markers.HTML_QUOTE_TOKENS):
+    if not marks or node.tag == "blockquote" or not _QUOTE_MARK.search(marks):
         return False
     return not any(
         isinstance(child, _Node) and child.tag == "blockquote" for child in node.children
@@ -348,17 +360,6 @@ def _is_tight_paragraph(node: _Node) -> bool:
     if any(token.startswith("mso") for token in node.attrs.get("class", "").lower().split()):
         return True
     return bool(_TIGHT_PARAGRAPH_STYLE.search(node.attrs.get("style", "")))
-
-
-def _trim(lines: list[HtmlLine]) -> list[HtmlLine]:
-    return [
-        HtmlLine(
-            text=line.text.replace("\xa0", " ").rstrip(),
-            depth=line.depth,
-            attribution=line.attribution,
-        )
-        for line in lines
-    ]
 
 
 def _prefixed(line: HtmlLine) -> str:
