@@ -2,12 +2,14 @@
 
 Each `tests/fixtures/replies/<client>_<scenario>.eml` has an entry in
 `expected.json` beside it: the exact `new_text` (normalised as described in
-docs/new-text.md) and the sorted names of the commands the scanner must find.
+docs/new-text.md) and the sorted names of the commands the scanner must find;
+`client`, `language`, `body` (plain, html or multipart) and `note` describe it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 from mailgate.domain import InboundMessage
 from mailgate.parse import parse_message
 from mailgate.parse.commands import scan_commands
+from mailgate.parse.mime import decode
+from mailgate.parse.newtext import split_reply
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "replies"
 
@@ -54,3 +58,19 @@ def test_commands(name: str) -> None:
     )
     found = sorted({command.name.value for command in scan.commands})
     assert found == sorted(set(expected_table()[name]["commands"]))
+
+
+MULTIPART = [name for name in NAMES if expected_table()[name]["body"] == "multipart"]
+
+
+@pytest.mark.parametrize("name", MULTIPART)
+def test_html_part_alone_gives_the_same_new_text(name: str) -> None:
+    """The HTML rules agree with the plain-text ones, so HTML-only mail is read as well."""
+    mail = decode((FIXTURES / f"{name}.eml").read_bytes())
+    assert mail.html is not None
+    from_html = split_reply(None, mail.html).new_text
+    assert from_html == _one_blank_line(expected_table()[name]["new_text"])
+
+
+def _one_blank_line(text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", text)
