@@ -10,18 +10,24 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import multiprocessing
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as EventType
 
 import aiosmtplib
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailgate.config import SmtpSettings
 from mailgate.store import repository as repo
+from mailgate.store.engine import make_engine, make_sessions
 from mailgate.store.models import Outbound
 
 log = logging.getLogger(__name__)
 
+BATCH = 200  # outbox rows claimed at a time
 LEASE = dt.timedelta(minutes=10)  # a claimed row is retried by others after this
 MAX_ATTEMPTS = 12
 
@@ -83,34 +89,115 @@ class Mailer:
 
 
 async def deliver_pending(
+    sessions: sessionmaker[Session], settings: SmtpSettings, *, now: dt.datetime
+) -> SendReport:
+    """Send every due row of the outbox, `settings.connections` at a time."""
+    return await deliver_until(sessions, settings, clock=lambda: now, done=lambda: True)
+
+
+async def deliver_until(
     sessions: sessionmaker[Session],
     settings: SmtpSettings,
     *,
-    now: dt.datetime,
-    batch: int = 200,
+    clock: Callable[[], dt.datetime],
+    done: Callable[[], bool],
+    poll: float = 0.05,
 ) -> SendReport:
-    """Send every due row of the outbox, `settings.connections` at a time."""
+    """Keep sending what falls due until `done()` holds and a last pass is over.
+
+    Reuses its SMTP connections across passes.
+    """
     mailer = Mailer(settings)
     totals = {"sent": 0, "retried": 0, "failed": 0}
     try:
         while True:
-            rows = await asyncio.to_thread(_claim, sessions, now, batch)
-            if not rows:
+            finished = done()  # read first: rows queued before `done` are seen by this pass
+            handled = await _deliver_due(mailer, sessions, settings, clock(), totals)
+            if finished:
                 break
-            semaphore = asyncio.Semaphore(settings.connections)
-            results = await asyncio.gather(
-                *(_send_one(mailer, semaphore, settings.from_address, row) for row in rows)
-            )
-            await asyncio.to_thread(_record, sessions, rows, results, now)
-            for result in results:
-                totals[_outcome(result)] += 1
-            if any(result is not None and _is_temporary(result) for result in results):
-                break  # the server is struggling: leave the rest for the next round
+            if not handled:
+                await asyncio.sleep(poll)
     finally:
         await mailer.close()
     if any(totals.values()):
         log.info("outbox delivered", extra=totals)
     return SendReport(**totals)
+
+
+async def _deliver_due(
+    mailer: Mailer,
+    sessions: sessionmaker[Session],
+    settings: SmtpSettings,
+    now: dt.datetime,
+    totals: dict[str, int],
+) -> int:
+    handled = 0
+    semaphore = asyncio.Semaphore(settings.connections)
+    while rows := await asyncio.to_thread(_claim, sessions, now, BATCH):
+        results = await asyncio.gather(
+            *(_send_one(mailer, semaphore, settings.from_address, row) for row in rows)
+        )
+        await asyncio.to_thread(_record, sessions, rows, results, now)
+        handled += len(rows)
+        for result in results:
+            totals[_outcome(result)] += 1
+        if any(result is not None and _is_temporary(result) for result in results):
+            break  # the server is struggling: leave the rest for the next round
+    return handled
+
+
+class SenderProcess:
+    """Delivers the outbox from a child process while the parent applies mail.
+
+    Applying and sending are both CPU-bound Python; two processes use two
+    cores where two threads would share one interpreter lock.
+    """
+
+    def __init__(
+        self, database_url: str, settings: SmtpSettings, clock: Callable[[], dt.datetime]
+    ) -> None:
+        context = multiprocessing.get_context("fork")
+        self._done = context.Event()
+        self._receive, send_end = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_sender_main,
+            args=(database_url, settings, clock, self._done, send_end),
+            name="mailgate-sender",
+            daemon=True,
+        )
+        self._process.start()
+        send_end.close()
+
+    def finish(self, timeout: float = 3600) -> SendReport:
+        """Tell the child to finish once the queue is empty; wait for its report."""
+        self._done.set()
+        report = SendReport()
+        if self._receive.poll(timeout):
+            report = self._receive.recv()
+        self._process.join(timeout=10)
+        self._receive.close()
+        return report
+
+
+def _sender_main(
+    database_url: str,
+    settings: SmtpSettings,
+    clock: Callable[[], dt.datetime],
+    done: EventType,
+    report_to: Connection,
+) -> None:
+    engine = make_engine(database_url)  # never the parent's pool: its connections are not ours
+    try:
+        report = asyncio.run(
+            deliver_until(make_sessions(engine), settings, clock=clock, done=done.is_set)
+        )
+    except Exception:
+        log.exception("sender process failed")
+        report = SendReport()
+    finally:
+        engine.dispose()
+    report_to.send(report)
+    report_to.close()
 
 
 async def _send_one(

@@ -7,7 +7,6 @@ retries servers that are down with backoff instead of crashing.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import threading
@@ -21,13 +20,14 @@ from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
 from mailgate.parse import message_key
 from mailgate.pipeline import Services, process_inbound
-from mailgate.send import deliver_pending
+from mailgate.send import SenderProcess
 from mailgate.store import repository as repo
 from mailgate.timers import run_timers
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+APPLY_BATCH = 50  # messages applied per database transaction
 IDLE_SLICE = 5.0  # seconds; how quickly a waiting worker notices a stop request
 
 
@@ -56,19 +56,27 @@ class Worker:
     # -- one round -----------------------------------------------------------------
 
     def run_once(self, *, inbox: Inbox | None = None) -> RunReport:
-        """Fetch and apply everything waiting, run the timers, send the queue."""
+        """Fetch and apply everything waiting, run the timers, send the queue.
+
+        A sender process delivers the outbox while this one applies mail.
+        """
         report = RunReport()
-        self._process_leftovers(report)
+        sender = SenderProcess(self.settings.database_url, self.settings.smtp, self.clock)
         try:
-            if inbox is None:
-                with Inbox(self.settings.imap) as opened:
-                    self._drain(opened, report)
-            else:
-                self._drain(inbox, report)
-        except TransportError as exc:  # the caller reports it: a log line, or the exit code
-            report.errors.append(str(exc))
-        report.timers = run_timers(self.sessions, self.services, now=self.clock())
-        self._send(report)
+            self._process_leftovers(report)
+            try:
+                if inbox is None:
+                    with Inbox(self.settings.imap) as opened:
+                        self._drain(opened, report)
+                else:
+                    self._drain(inbox, report)
+            except TransportError as exc:  # the caller reports it: a log line, or the exit code
+                report.errors.append(str(exc))
+            report.timers = run_timers(self.sessions, self.services, now=self.clock())
+        finally:
+            delivery = sender.finish()
+        report.sent += delivery.sent
+        report.send_failures += delivery.retried + delivery.failed
         return report
 
     def _drain(self, inbox: Inbox, report: RunReport) -> None:
@@ -95,8 +103,7 @@ class Worker:
                 if repo.store_inbound(session, key=keys[mail.uid], raw=mail.raw, now=now)
             }
         report.duplicates += len(fetched) - len(new_keys)
-        for key in dict.fromkeys(keys.values()):
-            self._apply(key, report)
+        self._apply(list(dict.fromkeys(keys.values())), report)
         with self.sessions() as session:
             states = repo.inbound_states(session, list(keys.values()))
         processed = [uid for uid, key in keys.items() if states.get(key) == "applied"]
@@ -108,32 +115,36 @@ class Worker:
         """Stored but not applied (a crash between the two): apply them first."""
         with self.sessions() as session:
             keys = repo.pending_inbound_keys(session, limit=100_000)
-        for key in keys:
-            self._apply(key, report)
+        self._apply(keys, report)
 
-    def _apply(self, key: str, report: RunReport) -> None:
-        now = self.clock()
-        try:
+    def _apply(self, keys: list[str], report: RunReport) -> None:
+        """Apply stored messages, `APPLY_BATCH` to a transaction, each in a savepoint.
+
+        One commit per batch instead of per message; a message whose apply
+        raises is rolled back alone, quarantined, and the batch goes on.
+        """
+        for start in range(0, len(keys), APPLY_BATCH):
+            now = self.clock()
             with self.sessions.begin() as session:
-                row = repo.claim_pending_inbound(session, key)
-                if row is None:
-                    return  # applied before, or another worker has it
+                for key in keys[start : start + APPLY_BATCH]:
+                    self._apply_one(session, key, now, report)
+
+    def _apply_one(self, session: Session, key: str, now: dt.datetime, report: RunReport) -> None:
+        row = repo.claim_pending_inbound(session, key)
+        if row is None:
+            return  # applied before, or another worker has it
+        try:
+            with session.begin_nested():
                 outcome = process_inbound(session, row, self.services, now=now)
         except Exception as exc:  # a bug must not stop the worker: quarantine and go on
             log.exception("message could not be applied", extra={"key": key})
-            with self.sessions.begin() as session:
-                repo.mark_inbound_failed(session, key, f"apply: {exc!r}", now)
+            repo.mark_inbound_failed(session, key, f"apply: {exc!r}", now)
             report.failed += 1
             return
         if outcome.state == "applied":
             report.applied += 1
         else:
             report.failed += 1
-
-    def _send(self, report: RunReport) -> None:
-        delivery = asyncio.run(deliver_pending(self.sessions, self.settings.smtp, now=self.clock()))
-        report.sent += delivery.sent
-        report.send_failures += delivery.retried + delivery.failed
 
     # -- forever -------------------------------------------------------------------
 
