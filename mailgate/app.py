@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import partial
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,13 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from mailgate.business_time import (
     BusinessCalendar,
     CalendarConfigError,
-    add_business_days,
     build_calendar,
 )
-from mailgate.config import Settings
+from mailgate.config import Settings, SlaSettings
+from mailgate.deadlines import Deadlines
+from mailgate.domain import Status
 from mailgate.errors import ConfigError
 from mailgate.notify import Renderer, Sender
 from mailgate.pipeline import Services
+from mailgate.sla import SlaPolicy
 from mailgate.store.engine import make_engine, make_sessions
 from mailgate.worker import Clock, Worker
 
@@ -62,10 +63,22 @@ def build_app(settings: Settings) -> App:
     services = Services(
         settings=settings,
         renderer=renderer,
-        auto_close_at=partial(_auto_close_at, calendar, settings.auto_close_business_days),
+        deadlines=Deadlines(
+            calendar=calendar,
+            auto_close_days=settings.auto_close_business_days,
+            sla_policy=sla_policy(settings.sla),
+        ),
     )
     return App(settings=settings, engine=engine, sessions=make_sessions(engine), services=services)
 
 
-def _auto_close_at(calendar: BusinessCalendar, days: int, moment: dt.datetime) -> dt.datetime:
-    return add_business_days(calendar, moment, days)
+def sla_policy(settings: SlaSettings) -> SlaPolicy:
+    def hours(value: float | None) -> dt.timedelta | None:
+        return dt.timedelta(hours=value) if value else None
+
+    return SlaPolicy(
+        first_response=hours(settings.first_response_hours),
+        resolution=hours(settings.resolution_hours),
+        business_hours=settings.business_hours,
+        pausing_statuses=frozenset(Status(name) for name in settings.pausing_statuses),
+    )

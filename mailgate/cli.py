@@ -118,7 +118,9 @@ def _requests(app: App, args: argparse.Namespace) -> int:
     prefix = app.settings.tag_prefix
     with app.sessions() as session:
         if args.requests_command == "list":
-            rows = views.list_requests(session, tag_prefix=prefix, status=args.status)
+            rows = views.list_requests(
+                session, tag_prefix=prefix, status=args.status, breached=args.breached
+            )
             if args.json:
                 print(json.dumps(rows, ensure_ascii=False, indent=2))
             else:
@@ -127,7 +129,13 @@ def _requests(app: App, args: argparse.Namespace) -> int:
                     print(f"{row['tag']:>10}  {status:<22} {requester:<30} {row['subject']}")
             return 0
         number = _number(args.tag, prefix)
-        shown = views.show_request(session, number, tag_prefix=prefix) if number else None
+        now = args.now or dt.datetime.now(dt.UTC)
+        deadlines = app.services.deadlines
+
+        def sla(history: list, first_response_at: dt.datetime | None) -> dict:
+            return deadlines.sla(history, first_response_at, now).to_json()
+
+        shown = views.show_request(session, number, tag_prefix=prefix, sla=sla) if number else None
         if shown is None:
             print(f"mailgate: no request {args.tag}", file=sys.stderr)
             return EXIT_NOT_FOUND
@@ -193,10 +201,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = requests.add_subparsers(dest="requests_command", required=True)
     listing = sub.add_parser("list")
     listing.add_argument("--status")
+    listing.add_argument("--breached", action="store_true", help="only requests with an SLA breach")
     listing.add_argument("--json", action="store_true")
     show = sub.add_parser("show")
     show.add_argument("tag", help="REQ-123 or 123")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--now", type=_timestamp, help="show the SLA clock as of this time")
     parse = commands.add_parser("parse", help="what mailgate reads from one message")
     parse.add_argument("message", type=Path)
     parse.add_argument("--json", action="store_true")

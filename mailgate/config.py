@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailgate.domain import Status
 from mailgate.errors import ConfigError
 
 SECURITY_MODES = ("tls", "starttls", "none")
@@ -89,6 +90,14 @@ class BusinessHoursSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SlaSettings:
+    first_response_hours: float | None = None
+    resolution_hours: float | None = None
+    business_hours: bool = True  # count working hours of [business_hours]; else wall-clock
+    pausing_statuses: tuple[str, ...] = ("waiting_for_client",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     database_url: str
     imap: ImapSettings
@@ -105,6 +114,7 @@ class Settings:
     language: str = "en"
     templates_dir: Path = field(default_factory=lambda: DEFAULT_TEMPLATES_DIR)
     business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
+    sla: SlaSettings = field(default_factory=lambda: SlaSettings())
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -152,6 +162,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
     imap = top.table("imap", required=True)
     smtp = top.table("smtp", required=True)
     hours = top.table("business_hours")
+    sla = top.table("sla")
     support_address = top.address("support_address", required=True)
     settings = Settings(
         database_url=_database_url(database.string("url", "sqlite:///mailgate.sqlite3"), base_dir),
@@ -190,6 +201,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         language=top.choice("language", LANGUAGES, "en"),
         templates_dir=_templates_dir(top, base_dir),
         business_hours=_business_hours(hours),
+        sla=_sla(sla),
     )
     database.reject_unknown({"url"})
     imap.reject_unknown(
@@ -203,7 +215,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
     top.reject_unknown(
         {"database", "imap", "smtp", "business_hours", "support_address", "support_name",
          "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
-         "max_per_hour", "auto_close_business_days", "language", "templates_dir"}
+         "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla"}
     )  # fmt: skip
     return settings
 
@@ -293,6 +305,29 @@ def _business_hours(table: _Table) -> BusinessHoursSettings:
         {"timezone", "workdays", "holidays_country", "holidays", "extra_workdays", "day_start",
          "day_end"}
     )  # fmt: skip
+    return settings
+
+
+def _sla(table: _Table) -> SlaSettings:
+    def hours(name: str) -> float | None:
+        """A target in hours; absent or 0 means no target."""
+        return table.number(name, 0, minimum=0) or None
+
+    pausing = tuple(table.string_list("pausing_statuses", ["waiting_for_client"]))
+    for status in pausing:
+        if status not in {s.value for s in Status if s.is_open}:
+            raise ConfigError(
+                table.key("pausing_statuses"), f"{status!r} is not an open status name"
+            )
+    settings = SlaSettings(
+        first_response_hours=hours("first_response_hours"),
+        resolution_hours=hours("resolution_hours"),
+        business_hours=table.boolean("business_hours", True),
+        pausing_statuses=pausing,
+    )
+    table.reject_unknown(
+        {"first_response_hours", "resolution_hours", "business_hours", "pausing_statuses"}
+    )
     return settings
 
 

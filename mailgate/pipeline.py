@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from mailgate.config import Settings
+from mailgate.deadlines import Deadlines, next_sla_check
 from mailgate.domain import Command, CommandName, InboundMessage, MessageKind, Role, Status
 from mailgate.notify import Notice, Renderer
 from mailgate.parse import parse_message
@@ -21,7 +22,7 @@ from mailgate.parse.commands import normalize, scan_commands, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
 from mailgate.store import repository as repo
 from mailgate.store.models import Inbound, Outbound, Request, StoredMessage
-from mailgate.workflow import AUTO_CLOSING, Action, Actor, Refusal, decide
+from mailgate.workflow import AUTO_CLOSING, Action, Actor, Refusal, Step, decide
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class Services:
 
     settings: Settings
     renderer: Renderer
-    auto_close_at: Callable[[dt.datetime], dt.datetime]  # N business days after a moment
+    deadlines: Deadlines
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,6 +153,7 @@ class _Run:
         stored = self._store(request, MessageKind.CLIENT)
         detail = f"linked to {self._tag(linked_to.id)}" if linked_to else message.subject
         self._event(request, "created", to_status=Status.NEW, detail=detail, stored=stored)
+        refresh_sla_check(self.session, self.services, request, now=self.now)
         self._apply_notify_commands(request, self._commands(Role.CLIENT, request))
         self._notify_clients(request, "created", context={"text": message.new_text})
         self._notify_agents(request, "agent_new_request", context={"text": message.new_text})
@@ -250,6 +252,7 @@ class _Run:
         if answer and not is_note:
             if request.first_response_at is None:
                 request.first_response_at = self.now
+                refresh_sla_check(self.session, self.services, request, now=self.now)
             decision = decide(Status(request.status), Action.REPLY, actor=Actor.AGENT)
             self._move(
                 request, decision.steps, actor=self.sender, stored=stored, detail="agent answer"
@@ -337,29 +340,22 @@ class _Run:
     def _move(
         self,
         request: Request,
-        steps: Iterable,
+        steps: Iterable[Step],
         *,
         actor: str,
         stored: StoredMessage | None,
         detail: str,
     ) -> None:
-        for step in steps:
-            request.status = step.to_status
-            request.status_since = self.now
-            request.auto_close_at = (
-                self.services.auto_close_at(self.now) if step.to_status in AUTO_CLOSING else None
-            )
-            if step.to_status is Status.CLOSED:
-                request.closed_at = self.now
-            self._event(
-                request,
-                "status",
-                actor=actor,
-                from_status=step.from_status,
-                to_status=step.to_status,
-                detail=detail,
-                stored=stored,
-            )
+        change_status(
+            self.session,
+            self.services,
+            request,
+            steps,
+            actor=actor,
+            now=self.now,
+            detail=detail,
+            message_row_id=stored.id if stored else None,
+        )
 
     def _refuse(
         self, request: Request, command: Command, refusal: Refusal | None, stored: StoredMessage
@@ -416,7 +412,7 @@ class _Run:
             from_status=from_status,
             to_status=to_status,
             detail=detail,
-            message_row_id=stored.id if stored else None,
+            message_id=stored.id if stored else None,
         )
 
     # -- notifications -------------------------------------------------------------
@@ -471,6 +467,58 @@ class _Run:
 
 _CLIENT_STATUS_COMMANDS = (CommandName.ESCALATE, CommandName.RESOLVE, CommandName.CANCEL,
                            CommandName.APPROVAL)  # fmt: skip
+
+
+def change_status(
+    session: Session,
+    services: Services,
+    request: Request,
+    steps: Iterable[Step],
+    *,
+    actor: str,
+    now: dt.datetime,
+    detail: str,
+    message_row_id: int | None = None,
+) -> None:
+    """Apply decided steps: status, its timers, and one history event per step."""
+    deadlines = services.deadlines
+    changed = False
+    for step in steps:
+        changed = True
+        request.status = step.to_status
+        request.status_since = request.updated_at = now
+        request.auto_close_at = request.remind_at = None
+        if step.to_status in AUTO_CLOSING:
+            request.auto_close_at = deadlines.auto_close_at(now)
+            request.remind_at = deadlines.remind_at(now, request.auto_close_at)
+        if step.to_status is Status.CLOSED:
+            request.closed_at = now
+        repo.add_event(
+            session,
+            request_id=request.id,
+            at=now,
+            actor=actor,
+            kind="status",
+            from_status=step.from_status,
+            to_status=step.to_status,
+            detail=detail,
+            message_id=message_row_id,
+        )
+    if changed:
+        refresh_sla_check(session, services, request, now=now)
+
+
+def refresh_sla_check(
+    session: Session, services: Services, request: Request, *, now: dt.datetime
+) -> None:
+    """Recompute when the SLA timer must next look at this request."""
+    if not services.deadlines.has_sla:
+        return
+    session.flush()
+    state = services.deadlines.sla(
+        repo.status_history(session, request.id), request.first_response_at, now
+    )
+    request.sla_check_at = next_sla_check(state)
 
 
 def enqueue_notices(

@@ -67,8 +67,10 @@ class Gate:
         assert code == 0, f"mailgate {' '.join(args)} exited {code}"
         return output.getvalue()
 
-    def show(self, tag: str) -> dict:
-        return json.loads(self.read("requests", "show", tag, "--json"))
+    def show(self, tag: str, now: str | None = None) -> dict:
+        return json.loads(
+            self.read("requests", "show", tag, "--json", *(["--now", now] if now else []))
+        )
 
     def requests(self, *args: str) -> list[dict]:
         return json.loads(self.read("requests", "list", "--json", *args))
@@ -86,8 +88,13 @@ def write_config(
         f'agent_notify = ["{TEAM}"]',
         f'escalation_notify = ["{LEAD}"]',
     ]
+    tables = {key: value for key, value in top.items() if isinstance(value, dict)}
     for key, value in top.items():
-        lines.append(f"{key} = {json.dumps(value)}")
+        if key not in tables:
+            lines.append(f"{key} = {json.dumps(value)}")
+    for name, table in tables.items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in table.items()]
     lines += [
         "[database]",
         f'url = "{database_url}"',

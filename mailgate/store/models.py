@@ -65,6 +65,9 @@ class Request(Base):
     closed_at: Mapped[dt.datetime | None]
     status_since: Mapped[dt.datetime]  # when the current status was entered
     auto_close_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    # Derived from the history when it changes, so the timers find due work by index:
+    remind_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    sla_check_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     first_response_at: Mapped[dt.datetime | None]
     linked_request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mailgate.domain import Status
+from mailgate.sla import StatusChange
 from mailgate.store.models import (
     AddressState,
     Event,
@@ -60,13 +61,6 @@ def mark_inbound_failed(session: Session, key: str, error: str, now: dt.datetime
         .values(state="failed", error=error[:2000], processed_at=now)
     )
     session.execute(statement)
-
-
-def due_auto_close(session: Session, now: dt.datetime) -> list[int]:
-    statement = select(Request.id).where(
-        Request.auto_close_at.is_not(None), Request.auto_close_at <= now
-    )
-    return list(session.scalars(statement.order_by(Request.auto_close_at)))
 
 
 def lock_request(session: Session, number: int) -> Request | None:
@@ -135,7 +129,7 @@ def add_event(
     from_status: Status | None = None,
     to_status: Status | None = None,
     detail: str = "",
-    message_row_id: int | None = None,
+    message_id: int | None = None,
 ) -> None:
     session.add(
         Event(
@@ -146,9 +140,33 @@ def add_event(
             from_status=from_status,
             to_status=to_status,
             detail=detail,
-            message_id=message_row_id,
+            message_id=message_id,
         )
     )
+
+
+def status_history(session: Session, request_id: int) -> list[StatusChange]:
+    """The statuses a request entered, oldest first (its creation is the first)."""
+    statement = (
+        select(Event.at, Event.to_status)
+        .where(Event.request_id == request_id, Event.to_status.is_not(None))
+        .order_by(Event.id)
+    )
+    return [StatusChange(at=at, status=Status(status)) for at, status in session.execute(statement)]
+
+
+def has_event(session: Session, request_id: int, kind: str, detail: str) -> bool:
+    statement = select(Event.id).where(
+        Event.request_id == request_id, Event.kind == kind, Event.detail == detail
+    )
+    return session.scalars(statement.limit(1)).first() is not None
+
+
+def due_requests(session: Session, column: str, now: dt.datetime) -> list[int]:
+    """Requests whose timer `column` (auto_close_at, remind_at, sla_check_at) is due."""
+    moment = getattr(Request, column)
+    statement = select(Request.id).where(moment.is_not(None), moment <= now).order_by(moment)
+    return list(session.scalars(statement))
 
 
 def sent_count_since(session: Session, recipient: str, since: dt.datetime) -> int:

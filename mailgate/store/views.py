@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailgate.sla import StatusChange
 from mailgate.store import repository as repo
 from mailgate.store.models import Event, Participant, Request, StoredMessage
 
 
-def list_requests(session: Session, *, tag_prefix: str, status: str | None = None) -> list[dict]:
+def list_requests(
+    session: Session, *, tag_prefix: str, status: str | None = None, breached: bool = False
+) -> list[dict]:
     statement = select(Request).order_by(Request.id)
     if status:
         statement = statement.where(Request.status == status)
+    if breached:
+        breaches = select(Event.request_id).where(Event.kind == "sla_breach")
+        statement = statement.where(Request.id.in_(breaches))
     requests = list(session.scalars(statement))
     requester_notify = _requester_notify(session, [r.id for r in requests])
     return [
@@ -33,7 +40,13 @@ def list_requests(session: Session, *, tag_prefix: str, status: str | None = Non
     ]
 
 
-def show_request(session: Session, number: int, *, tag_prefix: str) -> dict[str, Any] | None:
+SlaView = Callable[[list[StatusChange], dt.datetime | None], dict[str, Any]]
+
+
+def show_request(
+    session: Session, number: int, *, tag_prefix: str, sla: SlaView | None = None
+) -> dict[str, Any] | None:
+    """`sla` turns the status history and first answer into the `sla` object."""
     request = session.get(Request, number)
     if request is None:
         return None
@@ -58,6 +71,7 @@ def show_request(session: Session, number: int, *, tag_prefix: str) -> dict[str,
         "updated_at": _iso(request.updated_at),
         "closed_at": _iso(request.closed_at),
         "auto_close_at": _iso(request.auto_close_at),
+        "remind_at": _iso(request.remind_at),
         "linked_request": (
             f"{tag_prefix}-{request.linked_request_id}" if request.linked_request_id else None
         ),
@@ -72,6 +86,11 @@ def show_request(session: Session, number: int, *, tag_prefix: str) -> dict[str,
             }
             for event in events
         ],
+        "sla": (
+            sla(repo.status_history(session, request.id), request.first_response_at)
+            if sla
+            else None
+        ),
         "messages": [
             {
                 "message_id": message.message_id,

@@ -82,6 +82,7 @@ CLIENT_CASES = {
         context={"by_client": False},
         auto_close_at=AUTO_CLOSE_AT,
     ),
+    "reminder": Case(status=Status.AWAITING_CONFIRMATION, auto_close_at=AUTO_CLOSE_AT),
     "closed": Case(status=Status.CLOSED, context={"by_client": True}),
     "cancelled": Case(status=Status.CLOSED, context={"by_client": True}),
     "escalation_accepted": Case(
@@ -109,6 +110,10 @@ AGENT_CASES = {
         status=Status.CLOSED, context={"command": "Resolve this issue", "from": CLIENT}
     ),
     "agent_escalated": Case(status=Status.ESCALATED, context={"reason": "no answer"}),
+    "agent_sla_breach": Case(
+        status=Status.IN_PROGRESS,
+        context={"target": "resolution", "due_at": NOW},
+    ),
     "agent_command_refused": Case(
         status=Status.CLOSED,
         context={"command": "#status on_hold", "refusal": "closed", "status": "closed"},

@@ -10,7 +10,7 @@ from alembic import op
 
 import mailgate.store.models
 
-revision = "c4d1c97421dd"
+revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,0 +1,60 @@
+"""When each timer of a request is due, from its history. Pure.
+
+The automatic close, the reminder one business day before it, and the SLA
+breach moments are all computed from stored facts (when a status was entered,
+the first answer, the status history) and the business calendar; the worker
+compares them with the current time at every loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mailgate.business_time import BusinessCalendar, add_business_days, subtract_business_days
+from mailgate.sla import SlaPolicy, SlaState, StatusChange, compute_sla
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deadlines:
+    calendar: BusinessCalendar
+    auto_close_days: int
+    sla_policy: SlaPolicy
+
+    @property
+    def has_sla(self) -> bool:
+        return self.sla_policy.first_response is not None or self.sla_policy.resolution is not None
+
+    def auto_close_at(self, entered: dt.datetime) -> dt.datetime:
+        """N business days after the request entered an auto-closing status."""
+        return add_business_days(self.calendar, entered, self.auto_close_days)
+
+    def remind_at(self, entered: dt.datetime, close_at: dt.datetime) -> dt.datetime | None:
+        """One business day before the close; None when that is not after `entered`."""
+        moment = subtract_business_days(self.calendar, close_at, 1)
+        return moment if moment > entered else None
+
+    def sla(
+        self,
+        history: Sequence[StatusChange],
+        first_response_at: dt.datetime | None,
+        now: dt.datetime,
+    ) -> SlaState:
+        return compute_sla(
+            history=history,
+            first_response_at=first_response_at,
+            now=now,
+            policy=self.sla_policy,
+            calendar=self.calendar,
+        )
+
+
+def next_sla_check(state: SlaState, *, after: dt.datetime | None = None) -> dt.datetime | None:
+    """The earliest breach moment still to look at (after `after`, when given)."""
+    moments = [
+        due
+        for due in (state.first_response_due_at, state.resolution_due_at)
+        if due is not None and (after is None or due > after)
+    ]
+    return min(moments, default=None)
