@@ -50,11 +50,19 @@ class Deadlines:
         )
 
 
-def next_sla_check(state: SlaState, *, after: dt.datetime | None = None) -> dt.datetime | None:
-    """The earliest breach moment still to look at (after `after`, when given)."""
+def next_sla_check(state: SlaState, *, unbreached_only: bool = False) -> dt.datetime | None:
+    """The earliest breach moment to look at next.
+
+    After a change every due moment counts, so that a breach not yet recorded
+    is found by the next timer round; the timer itself, having recorded the
+    breaches, looks only at targets not yet breached.
+    """
     moments = [
         due
-        for due in (state.first_response_due_at, state.resolution_due_at)
-        if due is not None and (after is None or due > after)
+        for due, breached in (
+            (state.first_response_due_at, state.first_response_breached),
+            (state.resolution_due_at, state.resolution_breached),
+        )
+        if due is not None and not (unbreached_only and breached)
     ]
     return min(moments, default=None)

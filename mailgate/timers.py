@@ -117,7 +117,7 @@ def _check_sla(session: Session, services: Services, request: Request, now: dt.d
         enqueue_notices(session, services, request, notices, now=now)
         log.warning("SLA breached", extra={"request": request.id, "target": target})
         fired = True
-    request.sla_check_at = next_sla_check(state, after=now)
+    request.sla_check_at = next_sla_check(state, unbreached_only=True)
     return fired
 
 
