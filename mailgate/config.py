@@ -112,6 +112,9 @@ class Settings:
     max_per_hour: int = 20
     auto_close_business_days: int = 3
     language: str = "en"
+    require_authenticated_sender: bool = False
+    authserv_id: str = ""
+    max_message_bytes: int = 25 * 1024 * 1024
     templates_dir: Path = field(default_factory=lambda: DEFAULT_TEMPLATES_DIR)
     business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
     sla: SlaSettings = field(default_factory=lambda: SlaSettings())
@@ -199,6 +202,9 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         max_per_hour=int(top.number("max_per_hour", 20, minimum=1)),
         auto_close_business_days=int(top.number("auto_close_business_days", 3, minimum=1)),
         language=top.choice("language", LANGUAGES, "en"),
+        require_authenticated_sender=top.boolean("require_authenticated_sender", False),
+        authserv_id=top.string("authserv_id", ""),
+        max_message_bytes=int(top.number("max_message_bytes", 25 * 1024 * 1024, minimum=1024)),
         templates_dir=_templates_dir(top, base_dir),
         business_hours=_business_hours(hours),
         sla=_sla(sla),
@@ -215,8 +221,15 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
     top.reject_unknown(
         {"database", "imap", "smtp", "business_hours", "support_address", "support_name",
          "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
-         "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla"}
+         "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
+         "require_authenticated_sender", "authserv_id", "max_message_bytes"}
     )  # fmt: skip
+    if settings.require_authenticated_sender and not settings.authserv_id:
+        raise ConfigError(
+            "authserv_id",
+            "missing: require_authenticated_sender needs the authserv-id your mail server "
+            "writes in Authentication-Results",
+        )
     return settings
 
 

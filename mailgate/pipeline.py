@@ -18,6 +18,7 @@ from mailgate.deadlines import Deadlines, next_sla_check
 from mailgate.domain import Command, CommandName, InboundMessage, MessageKind, Role, Status
 from mailgate.notify import Notice, Renderer
 from mailgate.parse import parse_message
+from mailgate.parse.authresults import is_sender_authenticated
 from mailgate.parse.commands import normalize, scan_commands, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
 from mailgate.store import repository as repo
@@ -94,6 +95,8 @@ class _Run:
             kind = MessageKind.AUTO if self.message.auto else MessageKind.HELD
             self._store(request, kind)
             return request.id if request else None
+        if repo.is_bouncing(self.session, self.sender):
+            repo.set_bouncing(self.session, self.sender, None)  # it writes: it receives again
         if request is None:
             return self._open_request().id
         role = self._role_on(request)
@@ -117,10 +120,22 @@ class _Run:
         return repo.lock_request(self.session, number) if number is not None else None
 
     def _role_on(self, request: Request) -> Role:
+        if not self._is_authenticated():
+            return Role.OUTSIDER
         if self.settings.is_agent(self.sender):
             return Role.AGENT
         known = {p.address for p in repo.participants(self.session, request.id)}
         return Role.CLIENT if self.sender in known else Role.OUTSIDER
+
+    def _is_authenticated(self) -> bool:
+        """With `require_authenticated_sender`, only mail whose From passed DMARC/DKIM counts."""
+        if not self.settings.require_authenticated_sender:
+            return True
+        return is_sender_authenticated(
+            self.message.headers,
+            from_domain=self.sender.rpartition("@")[2],
+            authserv_id=self.settings.authserv_id,
+        )
 
     # -- new requests -----------------------------------------------------------
 
@@ -234,7 +249,8 @@ class _Run:
 
     def _hold(self, request: Request) -> int:
         stored = self._store(request, MessageKind.HELD)
-        self._event(request, "held", detail=f"from non-participant {self.sender}", stored=stored)
+        why = "not a participant" if self._is_authenticated() else "sender not authenticated"
+        self._event(request, "held", detail=f"from {self.sender}: {why}", stored=stored)
         context = {"text": self.message.new_text, "from": self.sender}
         self._notify_agents(request, "agent_held", context=context)
         return request.id
@@ -299,12 +315,18 @@ class _Run:
             if number is not None:
                 request = repo.lock_request(self.session, number)
         stored = self._store(request, MessageKind.BOUNCE)
+        newly_bouncing = []
         if bounce.permanent:
             for address in bounce.recipients:
-                repo.set_bouncing(self.session, address, self.now)
+                if not repo.is_bouncing(self.session, address):
+                    repo.set_bouncing(self.session, address, self.now)
+                    newly_bouncing.append(address)
         if request is not None:
             detail = ", ".join(bounce.recipients) or "unknown recipient"
             self._event(request, "bounce", detail=detail, stored=stored)
+            if newly_bouncing:  # agents are told once, not at every bounce
+                context = {"addresses": newly_bouncing, "text": self.message.new_text}
+                self._notify_agents(request, "agent_bounce", context=context)
         return request.id if request else None
 
     # -- shared steps -----------------------------------------------------------------

@@ -96,12 +96,17 @@ class Worker:
         report.fetched += len(fetched)
         keys = {mail.uid: message_key(mail.raw) for mail in fetched}
         now = self.clock()
+        limit = self.settings.max_message_bytes
         with self.sessions.begin() as session:
-            new_keys = {
-                keys[mail.uid]
-                for mail in fetched
-                if repo.store_inbound(session, key=keys[mail.uid], raw=mail.raw, now=now)
-            }
+            new_keys = set()
+            for mail in fetched:
+                key = keys[mail.uid]
+                if len(mail.raw) > limit:
+                    stored = _store_oversized(session, key, mail.raw, limit, now)
+                else:
+                    stored = repo.store_inbound(session, key=key, raw=mail.raw, now=now)
+                if stored:
+                    new_keys.add(key)
         report.duplicates += len(fetched) - len(new_keys)
         self._apply(list(dict.fromkeys(keys.values())), report)
         with self.sessions() as session:
@@ -182,3 +187,13 @@ class Worker:
                     return
             else:
                 self.stop_requested.wait(min(IDLE_SLICE, left))
+
+
+def _store_oversized(session: Session, key: str, raw: bytes, limit: int, now: dt.datetime) -> bool:
+    """Quarantine a message over `max_message_bytes` unparsed: its header block is
+    kept here, the whole message in the failed folder."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw[: end if 0 <= end < 65536 else 65536]
+    error = f"too large: {len(raw)} bytes, max_message_bytes is {limit}"
+    log.warning("message quarantined", extra={"key": key, "error": error})
+    return repo.store_inbound(session, key=key, raw=head, now=now, state="failed", error=error)

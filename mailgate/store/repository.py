@@ -23,12 +23,20 @@ from mailgate.store.models import (
 )
 
 
-def store_inbound(session: Session, *, key: str, raw: bytes, now: dt.datetime) -> bool:
+def store_inbound(
+    session: Session,
+    *,
+    key: str,
+    raw: bytes,
+    now: dt.datetime,
+    state: str = "pending",
+    error: str = "",
+) -> bool:
     """Insert a raw message unless its key is known. True when it was new."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(Inbound)
-        .values(key=key, raw=raw, state="pending", error="", received_at=now)
+        .values(key=key, raw=raw, state=state, error=error, received_at=now)
         .on_conflict_do_nothing(index_elements=["key"])
     )
     return session.execute(statement).rowcount == 1

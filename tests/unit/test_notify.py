@@ -110,6 +110,10 @@ AGENT_CASES = {
         status=Status.CLOSED, context={"command": "Resolve this issue", "from": CLIENT}
     ),
     "agent_escalated": Case(status=Status.ESCALATED, context={"reason": "no answer"}),
+    "agent_bounce": Case(
+        status=Status.IN_PROGRESS,
+        context={"addresses": ["gone@corp.example"], "text": "550 no such user"},
+    ),
     "agent_sla_breach": Case(
         status=Status.IN_PROGRESS,
         context={"target": "resolution", "due_at": NOW},
