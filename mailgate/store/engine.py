@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +46,9 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
 
 def upgrade_schema(engine: Engine) -> None:
     """Create or upgrade the schema to the newest revision; safe to run again."""
+    from alembic import command  # imported here: it costs every other command 0.15 s
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -57,6 +58,9 @@ def upgrade_schema(engine: Engine) -> None:
 
 def make_revision(engine: Engine, message: str) -> None:
     """Developer helper: autogenerate a new revision from the models."""
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
