@@ -66,6 +66,15 @@ def test_example_config_documents_every_key_of_the_spec():
     assert {"timezone", "workdays", "holidays_country", "holidays"} <= set(data["business_hours"])
 
 
+def test_sla_settings():
+    data = with_changes(sla__first_response_hours=4, sla__business_hours=False)
+    settings = settings_from_mapping(data, base_dir=Path("/srv"))
+    assert settings.sla.first_response_hours == 4
+    assert settings.sla.resolution_hours is None
+    assert settings.sla.business_hours is False
+    assert settings.sla.pausing_statuses == ("waiting_for_client",)
+
+
 def test_defaults():
     settings = settings_from_mapping(MINIMAL, base_dir=Path("/srv"))
     assert settings.database_url == "sqlite:////srv/mailgate.sqlite3"
@@ -105,6 +114,11 @@ def test_defaults():
         ({"database__url": "mysql://x"}, "database.url", "sqlite:///"),
         ({"imap": "imap.example.org"}, "imap", "must be a table"),
         ({"smtp": None}, "smtp", "missing"),
+        ({"sla__pausing_statuses": ["closed"]}, "sla.pausing_statuses", "not an open status"),
+        ({"sla__resolution_hours": -1}, "sla.resolution_hours", "at least 0"),
+        ({"sla__first_response": 4}, "sla.first_response", "unknown key"),
+        ({"require_authenticated_sender": True}, "authserv_id", "missing"),
+        ({"max_message_bytes": 10}, "max_message_bytes", "at least 1024"),
     ],
 )
 def test_bad_values_name_the_key(changes, key, words):
