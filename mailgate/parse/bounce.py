@@ -50,7 +50,7 @@ _BOUNCE_PHRASES = re.compile(
 )
 # Where the copy of the original message starts in a text bounce.
 _ORIGINAL_MARKERS = re.compile(
-    r"^[-\s]*(?:Below this line is a copy of the message"
+    r"^[-\t ]*(?:Below this line is a copy of the message"
     r"|Enclosed is a copy of the message"
     r"|This is a copy of the message"
     r"|Original message headers:"
@@ -66,17 +66,20 @@ _TEMPORARY = re.compile(
     r"|временн\w* ошибк|будет повтор",
     re.I,
 )
-_ADDRESS = r"[^\s<>()\[\]\"',;:@]+@[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z]{2,}"
+# Bounded runs: an unbounded local part or domain makes a search quadratic on long words.
+_ADDRESS = r"[^\s<>()\[\]\"',;:@]{1,64}@[A-Za-z0-9][A-Za-z0-9.-]{0,252}\.[A-Za-z]{2,24}"
 # Recipient lines: `<a@b>:` (qmail, Postfix), `  a@b` alone (Exim, Mail.ru),
 # `a@b (a@b)` or `'a@b'` (Exchange), "delivered to a@b" (Gmail).
 _RECIPIENT_LINES = (
-    re.compile(rf"^\s*<({_ADDRESS})>(?:\s*\(expanded from [^)]*\))?\s*:", re.M),
-    re.compile(rf"^ {{1,4}}({_ADDRESS})\s*(?:<[^>]*>)?\s*$", re.M),
-    re.compile(rf"^\s*'?({_ADDRESS})'?\s*(?:\(({_ADDRESS})\)|on \d.*)?\s*$", re.M),
+    re.compile(rf"^[ \t]*<({_ADDRESS})>(?:[ \t]*\(expanded from [^)\n]*\))?[ \t]*:", re.M),
+    re.compile(rf"^ {{1,4}}({_ADDRESS})[ \t]*(?:<[^>\n]*>)?[ \t]*$", re.M),
+    re.compile(rf"^[ \t]*'?({_ADDRESS})'?[ \t]*(?:\(({_ADDRESS})\)|on \d.*)?[ \t]*$", re.M),
     re.compile(rf"(?:wasn't|was not) delivered to ({_ADDRESS})", re.I),
     re.compile(rf"delivering your message to ({_ADDRESS})", re.I),
 )
-_MESSAGE_ID_LINE = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.I | re.M)
+_MESSAGE_ID_LINE = re.compile(r"^[ \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.I | re.M)
+# Every pattern above is anchored to lines with [ \t], never \s: under re.M a
+# `^\s*` spans blank lines and makes a search quadratic in their number.
 
 
 def read_bounce(mail: DecodedMail) -> Bounce | None:

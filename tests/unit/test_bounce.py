@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,23 @@ def test_the_robot_itself_is_never_a_recipient() -> None:
     body = QMAIL_BODY.replace("<a@x.example>:", "<postmaster@x.example>:\n<b@x.example>:")
     bounce = read_bounce(decode(text_bounce("MAILER-DAEMON@mx.example", body)))
     assert bounce is not None and bounce.recipients == ("b@x.example",)
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [
+        "\n" * 300_000,
+        " \t\n" * 100_000,
+        " " * 300_000,
+        "a" * 300_000,
+        "<a@" + "b" * 300_000,
+        "a@" * 150_000,
+    ],
+)
+def test_text_bounce_rules_stay_linear(flood: str) -> None:
+    """Line patterns use [ \\t], never \\s, under re.M: `^\\s*` over blank lines is quadratic."""
+    body = "Не удалось доставить ваше письмо\n" + flood + "\n<a@x.example>: 550\n"
+    mail = decode(text_bounce("MAILER-DAEMON@mx.example", body))
+    started = time.perf_counter()
+    read_bounce(mail)
+    assert time.perf_counter() - started < 1.0
