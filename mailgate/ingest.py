@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import imap_tools
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import MailboxLoginError
+from imap_tools.errors import MailboxLoginError, MailboxMoveError
 
 from mailgate.config import ImapSettings
 from mailgate.errors import TransportError
@@ -112,8 +112,19 @@ class Inbox:
         return fetched
 
     def move(self, uids: Sequence[str], folder: str) -> None:
-        if uids:
-            self.box.move(list(uids), folder)
+        """Move messages out of the folder; those another worker moved already are skipped."""
+        remaining = list(uids)
+        for _ in range(3):
+            if not remaining:
+                return
+            try:
+                self.box.move(remaining, folder)
+                return
+            except MailboxMoveError:
+                # NO [EXPUNGEISSUED]: some are gone (moved by another worker). Move the rest.
+                self.box.client.noop()
+                remaining = self.box.uids(f"UID {','.join(remaining)}")
+        raise TransportError(f"IMAP MOVE to {folder} keeps failing", temporary=True)
 
     def wait_for_mail(self, timeout: float) -> bool:
         """Block until the server reports new mail (IDLE) or `timeout` passes."""

@@ -8,12 +8,14 @@ retries servers that are down with backoff instead of crashing.
 from __future__ import annotations
 
 import datetime as dt
+import imaplib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from imap_tools.errors import ImapToolsError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailgate.errors import TransportError
@@ -72,6 +74,8 @@ class Worker:
                     self._drain(inbox, report)
             except TransportError as exc:  # the caller reports it: a log line, or the exit code
                 report.errors.append(str(exc))
+            except IMAP_FAILURES as exc:  # the connection broke mid-round; what was done stays done
+                report.errors.append(f"IMAP {self.settings.imap.host}: {exc!r}")
             report.timers = run_timers(self.sessions, self.services, now=self.clock())
         finally:
             delivery = sender.finish()
