@@ -29,7 +29,8 @@ from mailgate.timers import run_timers
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-APPLY_BATCH = 50  # messages applied per database transaction
+IMAP_FAILURES = (imaplib.IMAP4.error, ImapToolsError, OSError, TimeoutError)
+APPLY_BATCH = 100  # messages applied per database transaction
 IDLE_SLICE = 5.0  # seconds; how quickly a waiting worker notices a stop request
 
 
