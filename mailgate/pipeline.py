@@ -277,6 +277,9 @@ class _Run:
             self._notify_clients(request, "agent_answer", context={"answer": answer}, relay=True)
         elif is_note:
             self._event(request, "note", detail=answer[:500], stored=stored)
+            self._notify_agents(
+                request, "agent_note", context={"text": answer, "from": self.sender}
+            )
         for command in commands:
             if command.name is CommandName.STATUS:
                 self._agent_set_status(request, command, stored)

@@ -51,7 +51,12 @@ def show_request(
     if request is None:
         return None
     participants = repo.participants(session, request.id)
-    events = session.scalars(select(Event).where(Event.request_id == request.id).order_by(Event.id))
+    events = session.execute(
+        select(Event, StoredMessage.message_id)
+        .outerjoin(StoredMessage, Event.message_id == StoredMessage.id)
+        .where(Event.request_id == request.id)
+        .order_by(Event.id)
+    )
     messages = session.scalars(
         select(StoredMessage)
         .where(StoredMessage.request_id == request.id)
@@ -83,8 +88,9 @@ def show_request(
                 "from": event.from_status,
                 "to": event.to_status,
                 "detail": event.detail,
+                "message_id": message_id,  # the message that caused it, if any
             }
-            for event in events
+            for event, message_id in events
         ],
         "sla": (
             sla(repo.status_history(session, request.id), request.first_response_at)

@@ -212,6 +212,7 @@ def test_requests_list_and_show_shapes(gate):
     assert expected_keys <= set(shown)
     assert shown["created_at"].endswith("+00:00")
     assert {"at", "actor", "kind", "from", "to", "detail"} <= set(shown["events"][0])
+    assert shown["events"][0]["message_id"] == "first@corp.example"  # what caused it
     assert {"message_id", "direction", "from", "at", "kind", "text"} <= set(shown["messages"][0])
     assert gate.show("1")["tag"] == "REQ-1"
     missing = gate.cli("requests", "show", "REQ-77", check=False)

@@ -110,6 +110,9 @@ AGENT_CASES = {
         status=Status.CLOSED, context={"command": "Resolve this issue", "from": CLIENT}
     ),
     "agent_escalated": Case(status=Status.ESCALATED, context={"reason": "no answer"}),
+    "agent_note": Case(
+        status=Status.IN_PROGRESS, context={"text": "Check the trunk.", "from": "alice@example.org"}
+    ),
     "agent_bounce": Case(
         status=Status.IN_PROGRESS,
         context={"addresses": ["gone@corp.example"], "text": "550 no such user"},

@@ -1,0 +1,101 @@
+"""`mailgate run`, the long-running worker: IDLE, clean stop, outages survived."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from tests.harness import write_config
+from tests.mails import make_mail
+
+
+def start_worker(config):
+    return subprocess.Popen(
+        [sys.executable, "-m", "mailgate.cli", "--config", str(config), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until(condition, timeout: float = 30.0) -> None:
+    """Poll for something the worker does over the network (not for business time)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the worker")
+        time.sleep(0.1)
+
+
+def requests(config) -> list[dict]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailgate.cli",
+            "--config",
+            str(config),
+            "requests",
+            "list",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout) if done.returncode == 0 else []
+
+
+def test_worker_picks_up_new_mail_and_stops_cleanly(tmp_path, dovecot, smtp_sink):
+    config = tmp_path / "m.toml"
+    write_config(config, imap=dovecot, smtp=smtp_sink, database_url="sqlite:///m.sqlite3")
+    subprocess.run(
+        [sys.executable, "-m", "mailgate.cli", "--config", str(config), "init"], check=True
+    )
+    worker = start_worker(config)
+    try:
+        dovecot.append(
+            make_mail(sender="a@corp.example", subject="One", body="1", message_id="1@x")
+        )
+        smtp_sink.wait_for(2, timeout=30)  # the acknowledgement and the agents' notice
+        dovecot.append(
+            make_mail(sender="b@corp.example", subject="Two", body="2", message_id="2@x")
+        )
+        smtp_sink.wait_for(4, timeout=30)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr
+    assert "worker stopped" in stderr
+    assert [r["subject"] for r in requests(config)] == ["One", "Two"]
+
+
+def test_worker_survives_imap_and_smtp_outages(tmp_path, private_dovecot, smtp_sink):
+    account = private_dovecot.account
+    config = tmp_path / "m.toml"
+    write_config(config, imap=account, smtp=smtp_sink, database_url="sqlite:///m.sqlite3")
+    subprocess.run(
+        [sys.executable, "-m", "mailgate.cli", "--config", str(config), "init"], check=True
+    )
+    worker = start_worker(config)
+    try:
+        private_dovecot.stop()
+        smtp_sink.stop()
+        time.sleep(3)  # the worker meets both servers down, and must keep running
+        assert worker.poll() is None
+        private_dovecot.start()
+        account.append(
+            make_mail(sender="c@corp.example", subject="Back", body="3", message_id="3@x")
+        )
+        wait_until(lambda: [r["subject"] for r in requests(config)] == ["Back"], timeout=60)
+        assert smtp_sink.messages == []  # SMTP is still down: the mail waits in the outbox
+        smtp_sink.start()
+        smtp_sink.wait_for(2, timeout=200)  # retried with backoff (1 minute at first)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr
+    assert "worker round failed; retrying" in stderr or "IMAP" in stderr
