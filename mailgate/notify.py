@@ -20,9 +20,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.mime import single_line
-
-LOOP_MARKER = "mailgate"
 
 _MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
 
@@ -132,7 +131,7 @@ class Renderer:
             headers.append(("Auto-Submitted", "auto-generated"))
         dont_notify = CLIENT_COMMANDS[language]["dont_notify"]
         headers += [
-            ("X-Loop", LOOP_MARKER),
+            ("X-Loop", MAILGATE_LOOP_MARKER),
             ("X-Mailgate-Request", tag),
             ("List-Unsubscribe", f"<{self._mailto(tag, dont_notify)}>"),
         ]

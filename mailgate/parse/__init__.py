@@ -14,7 +14,10 @@ from mailgate.parse.mime import decode, parse_addresses, parse_message_ids
 from mailgate.parse.newtext import split_reply
 from mailgate.parse.subject import find_tag
 
-_HEADER_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?<([^<>\s]+)>", re.I | re.M)
+# Bracketed as RFC 5322 wants, or bare (`Message-ID: id@host`), as parse_message_ids reads it.
+_HEADER_MESSAGE_ID = re.compile(
+    rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(?:<([^<>\s]+)>|([^<>\s]+@[^<>\s]+))", re.I | re.M
+)
 
 
 def message_key(raw: bytes) -> str:
@@ -30,7 +33,7 @@ def message_key(raw: bytes) -> str:
     match = _HEADER_MESSAGE_ID.search(head)
     if match is None:
         return raw_message_key(raw)
-    return match.group(1).decode("ascii", "replace")[:900]
+    return (match.group(1) or match.group(2)).decode("ascii", "replace")[:900]
 
 
 def raw_message_key(raw: bytes) -> str:

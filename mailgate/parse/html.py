@@ -227,6 +227,18 @@ class _Renderer:
             self.signature = len(self.lines)
 
 
+# A "<" whose next "<" comes before any ">" cannot open a tag. Python's HTMLParser
+# re-scans to the end of input for each of those, which is quadratic: 256 KiB of
+# "<a" takes minutes. Escaped first, they are plain text, found in one pass.
+_STRAY_LT = re.compile(r"<(?=[^<>]*(?:<|$))")
+# Character references too long to be a code point; html.unescape raises on them.
+_OVERLONG_CHARREF = re.compile(r"&#[xX]?[0-9a-fA-F]{9,};?")
+
+
+def _defuse(html: str) -> str:
+    return _STRAY_LT.sub("&lt;", _OVERLONG_CHARREF.sub("\ufffd", html))
+
+
 @functools.lru_cache(maxsize=8)
 def render_html(html: str) -> RenderedHtml:
     """Lines of text of an HTML body, with its quote structure.
@@ -235,7 +247,7 @@ def render_html(html: str) -> RenderedHtml:
     and the result is immutable.
     """
     builder = _TreeBuilder()
-    builder.feed(html)
+    builder.feed(_defuse(html))
     builder.close()
     renderer = _Renderer()
     # An explicit stack instead of recursion: ("enter", node) / ("exit", node, undo).

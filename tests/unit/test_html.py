@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from mailgate.parse.html import html_to_text, render_html
@@ -202,3 +204,26 @@ def test_outlook_bold_header_block_without_structure_is_found_in_text() -> None:
         '<p class="MsoNormal">Cancel request</p>'
     )
     assert split_reply(None, html).new_text == "Escalate: no answer for three days"
+
+
+# -- hostile HTML found by fuzzing ---------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern", ["<a", '<a href="', "<?", "</", "<![CDATA[", "<!--"])
+def test_unclosed_constructs_are_read_in_linear_time(pattern):
+    """Python's HTMLParser is quadratic on these (256 KiB of "<a" took 105 s)."""
+    body = pattern * (256 * 1024 // len(pattern))
+    started = time.perf_counter()
+    html_to_text(body)
+    assert time.perf_counter() - started < 5
+
+
+def test_overlong_character_reference_does_not_crash():
+    assert html_to_text("<p>a &#" + "1" * 5000 + "; b</p>") == "a \ufffd b"
+
+
+def test_outlook_conditional_comments_are_still_comments():
+    html = (
+        "<!--[if gte mso 9]><xml><o:x/></xml><![endif]--><p>Hello <b>world</b></p><p>a &lt; b</p>"
+    )
+    assert html_to_text(html) == "Hello world\n\na < b"

@@ -28,8 +28,9 @@ from jinja2 import Environment, meta
 
 from mailgate.config import DEFAULT_TEMPLATES_DIR
 from mailgate.domain import Status
-from mailgate.notify import CLIENT_COMMANDS, LOOP_MARKER, Notice, Renderer, Sender
+from mailgate.notify import CLIENT_COMMANDS, Notice, Renderer, Sender
 from mailgate.parse import parse_message
+from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.commands import scan_commands
 from mailgate.pipeline import request_context
 from mailgate.workflow import Refusal
@@ -299,7 +300,7 @@ def test_every_notice_has_tag_threading_and_loop_headers(language: str, name: st
     assert re.fullmatch(r"<mg\.12\.[0-9a-f]{32}@example\.org>", message["Message-ID"])
     assert message["In-Reply-To"] == f"<{THREAD[-1]}>"
     assert message["References"].split() == [f"<{ref}>" for ref in THREAD]
-    assert message["X-Loop"] == LOOP_MARKER
+    assert message["X-Loop"] == MAILGATE_LOOP_MARKER
     assert message["X-Mailgate-Request"] == "REQ-12"
     assert message["Date"].datetime == NOW
 
