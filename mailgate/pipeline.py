@@ -558,20 +558,22 @@ def enqueue_notices(
     settings = services.settings
     if not notices:
         return
-    hour_ago = now - dt.timedelta(hours=1)
+    recipients = [n.recipient for n in notices if n.recipient not in settings.own_addresses]
+    bouncing = repo.bouncing_among(session, recipients)
+    limited = [r for r in recipients if not settings.is_staff(r)]
+    sent = repo.sent_counts_since(session, limited, now - dt.timedelta(hours=1))
     for notice in notices:
         recipient = notice.recipient
         if recipient in settings.own_addresses:
             continue
-        if repo.is_bouncing(session, recipient):
+        if recipient in bouncing:
             _skipped(session, request, notice, "address is bouncing", now)
             continue
-        if not settings.is_staff(recipient) and (
-            repo.sent_count_since(session, recipient, hour_ago) >= settings.max_per_hour
-        ):
+        staff = settings.is_staff(recipient)
+        if not staff and sent.get(recipient, 0) >= settings.max_per_hour:
             _skipped(session, request, notice, "rate limit reached", now)
             continue
-        staff = settings.is_staff(recipient)
+        sent[recipient] = sent.get(recipient, 0) + 1
         thread_ids = repo.thread_message_ids(
             session, request.id, recipient=None if staff else recipient
         )

@@ -1,8 +1,11 @@
 """Deliver queued notifications with aiosmtplib. Changes no request.
 
-Temporary failures (4xx, connection trouble) are retried with exponential
-backoff; permanent ones (5xx) mark the row failed. A crash between sending and
-recording means a message may go out twice, never that one is lost.
+The outbox is drained by the worker, which stays the only writer of the
+database: it claims due rows, hands them to an `SmtpPump` (a child process
+that only speaks SMTP, so sending uses the second core), and records what the
+pump reports. Temporary failures (4xx, connection trouble) are retried with
+exponential backoff; permanent ones (5xx) mark the row failed. A crash between
+sending and recording means a message may go out twice, never that one is lost.
 """
 
 from __future__ import annotations
@@ -11,28 +14,30 @@ import asyncio
 import datetime as dt
 import logging
 import multiprocessing
+import queue
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event as EventType
 
 import aiosmtplib
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailgate.config import SmtpSettings
 from mailgate.store import repository as repo
-from mailgate.store.engine import make_engine, make_sessions
-from mailgate.store.models import Outbound
 
 log = logging.getLogger(__name__)
 
 BATCH = 200  # outbox rows claimed at a time
+IN_FLIGHT = 1000  # rows handed to the pump and not yet reported
 LEASE = dt.timedelta(minutes=10)  # a claimed row is retried by others after this
 MAX_ATTEMPTS = 12
 
+Job = tuple[int, str, bytes, int]  # outbound id, recipient, raw message, attempts so far
+Failure = tuple[bool, str]  # temporary?, what the server said
+Result = tuple[int, int, Failure | None]  # outbound id, attempts so far, failure or None
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+
+@dataclass(slots=True)
 class SendReport:
     sent: int = 0
     retried: int = 0
@@ -88,171 +93,150 @@ class Mailer:
         self._idle.clear()
 
 
-async def deliver_pending(
-    sessions: sessionmaker[Session], settings: SmtpSettings, *, now: dt.datetime
-) -> SendReport:
-    """Send every due row of the outbox, `settings.connections` at a time."""
-    return await deliver_until(sessions, settings, clock=lambda: now, done=lambda: True)
+class SmtpPump:
+    """Sends jobs from a child process and reports each result; never touches the database."""
 
-
-async def deliver_until(
-    sessions: sessionmaker[Session],
-    settings: SmtpSettings,
-    *,
-    clock: Callable[[], dt.datetime],
-    done: Callable[[], bool],
-    poll: float = 0.05,
-) -> SendReport:
-    """Keep sending what falls due until `done()` holds and a last pass is over.
-
-    Reuses its SMTP connections across passes.
-    """
-    mailer = Mailer(settings)
-    totals = {"sent": 0, "retried": 0, "failed": 0}
-    try:
-        while True:
-            finished = done()  # read first: rows queued before `done` are seen by this pass
-            handled = await _deliver_due(mailer, sessions, settings, clock(), totals)
-            if finished:
-                break
-            if not handled:
-                await asyncio.sleep(poll)
-    finally:
-        await mailer.close()
-    if any(totals.values()):
-        log.info("outbox delivered", extra=totals)
-    return SendReport(**totals)
-
-
-async def _deliver_due(
-    mailer: Mailer,
-    sessions: sessionmaker[Session],
-    settings: SmtpSettings,
-    now: dt.datetime,
-    totals: dict[str, int],
-) -> int:
-    handled = 0
-    semaphore = asyncio.Semaphore(settings.connections)
-    while rows := await asyncio.to_thread(_claim, sessions, now, BATCH):
-        results = await asyncio.gather(
-            *(_send_one(mailer, semaphore, settings.from_address, row) for row in rows)
-        )
-        await asyncio.to_thread(_record, sessions, rows, results, now)
-        handled += len(rows)
-        for result in results:
-            totals[_outcome(result)] += 1
-        if any(result is not None and _is_temporary(result) for result in results):
-            break  # the server is struggling: leave the rest for the next round
-    return handled
-
-
-class SenderProcess:
-    """Delivers the outbox from a child process while the parent applies mail.
-
-    Applying and sending are both CPU-bound Python; two processes use two
-    cores where two threads would share one interpreter lock.
-    """
-
-    def __init__(
-        self, database_url: str, settings: SmtpSettings, clock: Callable[[], dt.datetime]
-    ) -> None:
+    def __init__(self, settings: SmtpSettings) -> None:
         context = multiprocessing.get_context("fork")
-        self._done = context.Event()
-        self._receive, send_end = context.Pipe(duplex=False)
+        self._jobs: multiprocessing.Queue = context.Queue()
+        self._results: multiprocessing.Queue = context.Queue()
         self._process = context.Process(
-            target=_sender_main,
-            args=(database_url, settings, clock, self._done, send_end),
-            name="mailgate-sender",
-            daemon=True,
+            target=_pump_main, args=(settings, self._jobs, self._results), daemon=True
         )
         self._process.start()
-        send_end.close()
+        self.in_flight = 0
 
-    def finish(self, timeout: float = 3600) -> SendReport:
-        """Tell the child to finish once the queue is empty; wait for its report."""
-        self._done.set()
-        report = SendReport()
-        if self._receive.poll(timeout):
-            report = self._receive.recv()
-        self._process.join(timeout=10)
-        self._receive.close()
-        return report
+    def submit(self, jobs: list[Job]) -> None:
+        if jobs:
+            self.in_flight += len(jobs)
+            self._jobs.put(jobs)
 
-
-def _sender_main(
-    database_url: str,
-    settings: SmtpSettings,
-    clock: Callable[[], dt.datetime],
-    done: EventType,
-    report_to: Connection,
-) -> None:
-    engine = make_engine(database_url)  # never the parent's pool: its connections are not ours
-    try:
-        report = asyncio.run(
-            deliver_until(make_sessions(engine), settings, clock=clock, done=done.is_set)
-        )
-    except Exception:
-        log.exception("sender process failed")
-        report = SendReport()
-    finally:
-        engine.dispose()
-    report_to.send(report)
-    report_to.close()
-
-
-async def _send_one(
-    mailer: Mailer, semaphore: asyncio.Semaphore, sender: str, row: Outbound
-) -> Exception | None:
-    async with semaphore:
+    def results(self, *, wait: float = 0.0) -> list[Result]:
+        """What has been reported so far; waits up to `wait` seconds for the first one."""
+        found: list[Result] = []
         try:
-            await mailer.send(sender, row.recipient, row.raw)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            return exc
-    return None
+            found.append(self._results.get(timeout=wait) if wait else self._results.get_nowait())
+            while True:
+                found.append(self._results.get_nowait())
+        except queue.Empty:
+            pass
+        self.in_flight -= len(found)
+        return found
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._process.join(timeout=60)
+        if self._process.is_alive():
+            self._process.kill()
+        self._jobs.close()
+        self._results.close()
 
 
-def _claim(sessions: sessionmaker[Session], now: dt.datetime, batch: int) -> list[Outbound]:
-    with sessions.begin() as session:
-        ids = repo.due_outbound_ids(session, now, batch)
-        return repo.claim_outbound(session, ids, now + LEASE) if ids else []
+class Outbox:
+    """The worker's side of sending: claim due rows, feed the pump, record results."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        pump: SmtpPump,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self._sessions = sessions
+        self._pump = pump
+        self._clock = clock
+        self.report = SendReport()
+        self._struggling = False  # a temporary failure: leave the rest for the next round
+
+    def feed(self) -> None:
+        """Record what the pump reported, and hand it more due rows. Never blocks long."""
+        self._record(self._pump.results())
+        if self._struggling:
+            return
+        while self._pump.in_flight < IN_FLIGHT:
+            jobs = self._claim()
+            if not jobs:
+                return
+            self._pump.submit(jobs)
+
+    def finish(self) -> SendReport:
+        """Send everything due, wait for every result."""
+        while True:
+            self.feed()
+            if self._pump.in_flight == 0:
+                return self.report
+            self._record(self._pump.results(wait=60))
+
+    def _claim(self) -> list[Job]:
+        now = self._clock()
+        with self._sessions.begin() as session:
+            ids = repo.due_outbound_ids(session, now, BATCH)
+            rows = repo.claim_outbound(session, ids, now + LEASE) if ids else []
+            return [(row.id, row.recipient, row.raw, row.attempts) for row in rows]
+
+    def _record(self, results: list[Result]) -> None:
+        if not results:
+            return
+        now = self._clock()
+        with self._sessions.begin() as session:
+            repo.mark_sent(session, [i for i, _, failure in results if failure is None], now)
+            for outbound_id, attempts, failure in results:
+                if failure is None:
+                    self.report.sent += 1
+                    continue
+                temporary, error = failure
+                retry = temporary and attempts + 1 < MAX_ATTEMPTS
+                self._struggling = self._struggling or temporary
+                if retry:
+                    self.report.retried += 1
+                else:
+                    self.report.failed += 1
+                log.warning("send failed", extra={"outbound": outbound_id, "retry": retry,
+                                                  "error": error[:200]})  # fmt: skip
+                repo.mark_unsent(
+                    session,
+                    outbound_id,
+                    error=error[:2000],
+                    retry_at=now + backoff(attempts + 1) if retry else None,
+                )
 
 
-def _record(
-    sessions: sessionmaker[Session],
-    rows: list[Outbound],
-    results: list[Exception | None],
-    now: dt.datetime,
+def _pump_main(
+    settings: SmtpSettings, jobs: multiprocessing.Queue, results: multiprocessing.Queue
 ) -> None:
-    with sessions.begin() as session:
-        for row, error in zip(rows, results, strict=True):
-            if error is None:
-                repo.finish_outbound(session, row.id, state="sent", now=now)
-                continue
-            attempts = row.attempts + 1
-            retry = _is_temporary(error) and attempts < MAX_ATTEMPTS
-            log.warning(
-                "send failed",
-                extra={"outbound": row.id, "error": str(error)[:200], "retry": retry},
-            )
-            repo.finish_outbound(
-                session,
-                row.id,
-                state="pending" if retry else "failed",
-                now=now,
-                error=str(error)[:2000],
-                retry_at=now + backoff(attempts) if retry else None,
-            )
+    asyncio.run(_pump(settings, jobs, results))
+
+
+async def _pump(
+    settings: SmtpSettings, jobs: multiprocessing.Queue, results: multiprocessing.Queue
+) -> None:
+    mailer = Mailer(settings)
+    semaphore = asyncio.Semaphore(settings.connections)
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task] = set()
+
+    async def send(job: Job) -> None:
+        outbound_id, recipient, raw, attempts = job
+        async with semaphore:
+            try:
+                await mailer.send(settings.from_address, recipient, raw)
+                failure = None
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                failure = (_is_temporary(exc), str(exc) or type(exc).__name__)
+        results.put((outbound_id, attempts, failure))
+
+    while (batch := await loop.run_in_executor(None, jobs.get)) is not None:
+        for job in batch:
+            task = asyncio.create_task(send(job))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    await mailer.close()
+    results.close()
+    results.join_thread()
 
 
 def _is_temporary(error: Exception) -> bool:
-    code = getattr(error, "code", None)
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
-        codes = [response.code for response in error.recipients]
-        return all(400 <= c < 500 for c in codes)
+        return all(400 <= response.code < 500 for response in error.recipients)
+    code = getattr(error, "code", None)
     return not (isinstance(code, int) and code >= 500)
-
-
-def _outcome(error: Exception | None) -> str:
-    if error is None:
-        return "sent"
-    return "retried" if _is_temporary(error) else "failed"

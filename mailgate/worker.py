@@ -22,7 +22,7 @@ from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
 from mailgate.parse import message_key
 from mailgate.pipeline import Services, process_inbound
-from mailgate.send import SenderProcess
+from mailgate.send import Outbox, SmtpPump
 from mailgate.store import repository as repo
 from mailgate.timers import run_timers
 
@@ -55,16 +55,19 @@ class Worker:
         self.sessions = sessions
         self.clock = clock
         self.stop_requested = threading.Event()
+        self._outbox: Outbox | None = None
 
     # -- one round -----------------------------------------------------------------
 
     def run_once(self, *, inbox: Inbox | None = None) -> RunReport:
         """Fetch and apply everything waiting, run the timers, send the queue.
 
-        A sender process delivers the outbox while this one applies mail.
+        Notifications go out while mail is still being applied: after every
+        batch the outbox hands what is due to the SMTP pump.
         """
         report = RunReport()
-        sender = SenderProcess(self.settings.database_url, self.settings.smtp, self.clock)
+        pump = SmtpPump(self.settings.smtp)
+        self._outbox = Outbox(self.sessions, pump, self.clock)
         try:
             self._process_leftovers(report)
             try:
@@ -78,10 +81,15 @@ class Worker:
             except IMAP_FAILURES as exc:  # the connection broke mid-round; what was done stays done
                 report.errors.append(f"IMAP {self.settings.imap.host}: {exc!r}")
             report.timers = run_timers(self.sessions, self.services, now=self.clock())
+            delivery = self._outbox.finish()
         finally:
-            delivery = sender.finish()
+            pump.close()
+            self._outbox = None
         report.sent += delivery.sent
         report.send_failures += delivery.retried + delivery.failed
+        if delivery.sent or delivery.retried or delivery.failed:
+            log.info("outbox delivered", extra={"sent": delivery.sent,
+                     "retried": delivery.retried, "failed": delivery.failed})  # fmt: skip
         return report
 
     def _drain(self, inbox: Inbox, report: RunReport) -> None:
@@ -138,6 +146,8 @@ class Worker:
             with self.sessions.begin() as session:
                 for key in keys[start : start + APPLY_BATCH]:
                     self._apply_one(session, key, now, report)
+            if self._outbox is not None:
+                self._outbox.feed()
 
     def _apply_one(self, session: Session, key: str, now: dt.datetime, report: RunReport) -> None:
         row = repo.claim_pending_inbound(session, key)

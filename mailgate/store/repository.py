@@ -177,11 +177,27 @@ def due_requests(session: Session, column: str, now: dt.datetime) -> list[int]:
     return list(session.scalars(statement))
 
 
-def sent_count_since(session: Session, recipient: str, since: dt.datetime) -> int:
-    statement = select(func.count(Outbound.id)).where(
-        Outbound.recipient == recipient, Outbound.created_at >= since
+def sent_counts_since(
+    session: Session, recipients: Sequence[str], since: dt.datetime
+) -> dict[str, int]:
+    """How many notifications were queued to each address since `since`."""
+    if not recipients:
+        return {}
+    statement = (
+        select(Outbound.recipient, func.count(Outbound.id))
+        .where(Outbound.recipient.in_(recipients), Outbound.created_at >= since)
+        .group_by(Outbound.recipient)
     )
-    return session.scalar(statement) or 0
+    return {recipient: count for recipient, count in session.execute(statement)}
+
+
+def bouncing_among(session: Session, addresses: Sequence[str]) -> set[str]:
+    if not addresses:
+        return set()
+    statement = select(AddressState.address).where(
+        AddressState.address.in_(addresses), AddressState.bouncing_since.is_not(None)
+    )
+    return set(session.scalars(statement))
 
 
 def is_bouncing(session: Session, address: str) -> bool:
@@ -215,26 +231,38 @@ def claim_outbound(
         select(Outbound)
         .where(Outbound.id.in_(ids), Outbound.state == "pending")
         .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
     )
     rows = list(session.scalars(statement))
-    for row in rows:
-        row.next_attempt_at = lease_until
+    if rows:
+        session.execute(
+            update(Outbound)
+            .where(Outbound.id.in_([row.id for row in rows]))
+            .values(next_attempt_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
     return rows
 
 
-def finish_outbound(
+def mark_sent(session: Session, ids: Sequence[int], now: dt.datetime) -> None:
+    if ids:
+        session.execute(
+            update(Outbound)
+            .where(Outbound.id.in_(ids))
+            .values(state="sent", sent_at=now, last_error="", attempts=Outbound.attempts + 1)
+        )
+
+
+def mark_unsent(
     session: Session,
     outbound_id: int,
     *,
-    state: str,
-    now: dt.datetime,
-    error: str = "",
-    retry_at: dt.datetime | None = None,
+    error: str,
+    retry_at: dt.datetime | None,
 ) -> None:
+    """A failed attempt: pending again from `retry_at`, or failed for good when None."""
     values: dict[str, object] = {"last_error": error, "attempts": Outbound.attempts + 1}
-    if state == "sent":
-        values.update(state="sent", sent_at=now)
-    elif retry_at is not None:
+    if retry_at is not None:
         values.update(state="pending", next_attempt_at=retry_at)
     else:
         values.update(state="failed")
