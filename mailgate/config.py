@@ -76,6 +76,7 @@ class SmtpSettings:
     from_name: str
     timeout: float = 30.0
     connections: int = 8
+    retry_seconds: float = 60.0  # the first retry after a temporary failure; it doubles
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,6 +192,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
             from_name=smtp.string("from_name", top.string("support_name", "Support")),
             timeout=smtp.number("timeout", 30.0, minimum=1),
             connections=int(smtp.number("connections", 8, minimum=1)),
+            retry_seconds=smtp.number("retry_seconds", 60.0, minimum=1),
         ),
         support_address=support_address,
         support_name=top.string("support_name", "Support"),
@@ -216,7 +218,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
     )  # fmt: skip
     smtp.reject_unknown(
         {"host", "port", "security", "from_address", "from_name", "timeout", "connections",
-         *CREDENTIAL_KEYS}
+         "retry_seconds", *CREDENTIAL_KEYS}
     )  # fmt: skip
     top.reject_unknown(
         {"database", "imap", "smtp", "business_hours", "support_address", "support_name",

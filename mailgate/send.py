@@ -44,9 +44,9 @@ class SendReport:
     failed: int = 0
 
 
-def backoff(attempts: int) -> dt.timedelta:
-    """1 min, 2 min, 4 min, ... capped at 2 hours."""
-    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 120))
+def backoff(attempts: int, first: float = 60.0) -> dt.timedelta:
+    """`first` seconds, then twice as long at each attempt, capped at 2 hours."""
+    return dt.timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), 7200))
 
 
 class Mailer:
@@ -140,7 +140,10 @@ class Outbox:
         sessions: sessionmaker[Session],
         pump: SmtpPump,
         clock: Callable[[], dt.datetime],
+        *,
+        retry_seconds: float = 60.0,
     ) -> None:
+        self._retry_seconds = retry_seconds
         self._sessions = sessions
         self._pump = pump
         self._clock = clock
@@ -196,7 +199,7 @@ class Outbox:
                     session,
                     outbound_id,
                     error=error[:2000],
-                    retry_at=now + backoff(attempts + 1) if retry else None,
+                    retry_at=now + backoff(attempts + 1, self._retry_seconds) if retry else None,
                 )
 
 

@@ -67,7 +67,9 @@ class Worker:
         """
         report = RunReport()
         pump = SmtpPump(self.settings.smtp)
-        self._outbox = Outbox(self.sessions, pump, self.clock)
+        self._outbox = Outbox(
+            self.sessions, pump, self.clock, retry_seconds=self.settings.smtp.retry_seconds
+        )
         try:
             self._process_leftovers(report)
             try:

@@ -77,6 +77,7 @@ def test_worker_survives_imap_and_smtp_outages(tmp_path, private_dovecot, smtp_s
     account = private_dovecot.account
     config = tmp_path / "m.toml"
     write_config(config, imap=account, smtp=smtp_sink, database_url="sqlite:///m.sqlite3")
+    config.write_text(config.read_text().replace("[smtp]\n", "[smtp]\nretry_seconds = 1\n"))
     subprocess.run(
         [sys.executable, "-m", "mailgate.cli", "--config", str(config), "init"], check=True
     )
@@ -93,7 +94,7 @@ def test_worker_survives_imap_and_smtp_outages(tmp_path, private_dovecot, smtp_s
         wait_until(lambda: [r["subject"] for r in requests(config)] == ["Back"], timeout=60)
         assert smtp_sink.messages == []  # SMTP is still down: the mail waits in the outbox
         smtp_sink.start()
-        smtp_sink.wait_for(2, timeout=200)  # retried with backoff (1 minute at first)
+        smtp_sink.wait_for(2, timeout=60)  # retried with backoff (retry_seconds = 1)
     finally:
         worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=30)
