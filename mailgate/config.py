@@ -113,6 +113,7 @@ class Settings:
     max_per_hour: int = 20
     auto_close_business_days: int = 3
     language: str = "en"
+    reply_token_secret: Secret | None = None  # set: notifications carry reply tokens
     require_authenticated_sender: bool = False
     authserv_id: str = ""
     max_message_bytes: int = 25 * 1024 * 1024
@@ -204,6 +205,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         max_per_hour=int(top.number("max_per_hour", 20, minimum=1)),
         auto_close_business_days=int(top.number("auto_close_business_days", 3, minimum=1)),
         language=top.choice("language", LANGUAGES, "en"),
+        reply_token_secret=_reply_token_secret(top, base_dir),
         require_authenticated_sender=top.boolean("require_authenticated_sender", False),
         authserv_id=top.string("authserv_id", ""),
         max_message_bytes=int(top.number("max_message_bytes", 25 * 1024 * 1024, minimum=1024)),
@@ -224,7 +226,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         {"database", "imap", "smtp", "business_hours", "support_address", "support_name",
          "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
-         "require_authenticated_sender", "authserv_id", "max_message_bytes"}
+         "require_authenticated_sender", "authserv_id", "max_message_bytes", "reply_tokens",
+         "reply_token_secret", "reply_token_secret_env", "reply_token_secret_file"}
     )  # fmt: skip
     if settings.require_authenticated_sender and not settings.authserv_id:
         raise ConfigError(
@@ -283,6 +286,33 @@ def _credentials(table: _Table, base_dir: Path, *, required: bool) -> Credential
             raise ConfigError(key, f"cannot read {file_path}: {exc.strerror}") from None
         return Credentials(username=username, secret=Secret(lambda: file_value))
     return Credentials(username=username, secret=Secret(_token_runner(value, key)), oauth2=True)
+
+
+def _reply_token_secret(top: _Table, base_dir: Path) -> Secret | None:
+    if not top.boolean("reply_tokens", False):
+        return None
+    if "reply_token_secret_env" in top:
+        name = top.string("reply_token_secret_env", required=True)
+        if not os.environ.get(name):
+            raise ConfigError("reply_token_secret_env", f"environment variable {name} is not set")
+        value = os.environ[name]
+    elif "reply_token_secret_file" in top:
+        path = base_dir / top.string("reply_token_secret_file", required=True)
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                "reply_token_secret_file", f"cannot read {path}: {exc.strerror}"
+            ) from None
+    else:
+        value = top.string("reply_token_secret", "")
+    if len(value) < 16:
+        raise ConfigError(
+            "reply_token_secret_env",
+            "reply_tokens needs a secret of at least 16 characters "
+            "(reply_token_secret_env, reply_token_secret_file or reply_token_secret)",
+        )
+    return Secret(lambda: value)
 
 
 def _token_runner(command: str, key: str) -> Callable[[], str]:

@@ -53,6 +53,7 @@ class Notice:
     language: str
     context: dict[str, Any] = field(default_factory=dict)
     relay: bool = False  # an agent's answer passed on: not marked auto-generated
+    reply_to: str | None = None  # a reply-token address; None: the support address
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +102,7 @@ class Renderer:
         now: dt.datetime,
     ) -> Rendered:
         tag = f"{self._tag_prefix}-{request_number}"
+        reply_to = notice.reply_to or self._sender.address
         language = notice.language if notice.language in CLIENT_COMMANDS else "en"
         context = {
             **self._labels[language],
@@ -110,7 +112,7 @@ class Renderer:
             "subject": request_subject,
             "support_address": self._sender.address,
             "support_name": self._sender.name,
-            "commands": self._command_links(tag, language),
+            "commands": self._command_links(tag, language, reply_to),
         }
         text = self._text.get_template(f"{language}/{notice.template}.txt").render(context)
         html = self._html.get_template(f"{language}/{notice.template}.html").render(context)
@@ -126,26 +128,27 @@ class Renderer:
         if thread_ids:
             headers.append(("In-Reply-To", f"<{thread_ids[-1]}>"))
             headers.append(("References", "\r\n ".join(f"<{ref}>" for ref in thread_ids)))
-        headers.append(("Reply-To", self._sender.address))
+        headers.append(("Reply-To", reply_to))
         if not notice.relay:
             headers.append(("Auto-Submitted", "auto-generated"))
         dont_notify = CLIENT_COMMANDS[language]["dont_notify"]
         headers += [
             ("X-Loop", MAILGATE_LOOP_MARKER),
             ("X-Mailgate-Request", tag),
-            ("List-Unsubscribe", f"<{self._mailto(tag, dont_notify)}>"),
+            ("List-Unsubscribe", f"<{self._mailto(reply_to, tag, dont_notify)}>"),
         ]
         return Rendered(message_id=message_id, raw=compose(headers, text, html), text=text)
 
-    def _command_links(self, tag: str, language: str) -> dict[str, dict[str, str]]:
+    def _command_links(self, tag: str, language: str, address: str) -> dict[str, dict[str, str]]:
         return {
-            name: {"label": words.rstrip(": "), "href": self._mailto(tag, words)}
+            name: {"label": words.rstrip(": "), "href": self._mailto(address, tag, words)}
             for name, words in CLIENT_COMMANDS[language].items()
         }
 
-    def _mailto(self, tag: str, command: str) -> str:
+    @staticmethod
+    def _mailto(address: str, tag: str, command: str) -> str:
         """A link that opens a reply with the command in the subject, after the tag."""
-        return f"mailto:{self._sender.address}?subject={quote(f'[{tag}] {command}')}"
+        return f"mailto:{address}?subject={quote(f'[{tag}] {command}')}"
 
 
 def _local_date(moment: dt.datetime | None, timezone: ZoneInfo) -> str:

@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from mailgate.parse import parse_message
 from mailgate.parse.authresults import is_sender_authenticated
 from mailgate.parse.commands import normalize, scan_commands, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
+from mailgate.reply_tokens import ReplyToken, find_token, token_address
 from mailgate.store import repository as repo
 from mailgate.store.models import Inbound, Outbound, Request, StoredMessage
 from mailgate.workflow import AUTO_CLOSING, Action, Actor, Refusal, Step, decide
@@ -61,6 +62,7 @@ def process_inbound(
         return Outcome(state="failed", detail=row.error)
     run = _Run(session=session, services=services, message=message, inbound=row, now=now)
     number = run.apply()
+    run.send_notices()
     row.state, row.processed_at = "applied", now
     return Outcome(state="applied", request_number=number)
 
@@ -84,6 +86,8 @@ class _Run:
         self.inbound = inbound
         self.now = now
         self.sender = message.sender.address if message.sender else ""
+        self.notices: dict[int, tuple[Request, list[Notice]]] = {}
+        self.via_token: str | None = None  # the participant a valid reply token names
 
     # -- routing --------------------------------------------------------------
 
@@ -111,7 +115,13 @@ class _Run:
         return request.id
 
     def _route(self) -> Request | None:
-        """SPEC §3: the subject tag, then In-Reply-To / References."""
+        """A reply token, then SPEC §3: the subject tag, then In-Reply-To / References."""
+        if (token := self._reply_token()) is not None:
+            request = repo.lock_request(self.session, token.request)
+            participant = repo.participant(self.session, token.request, token.participant)
+            if request is not None and participant is not None and participant.role != "agent":
+                self.via_token = participant.address
+                return request
         number = self.message.tag_number
         if number is not None and (request := repo.lock_request(self.session, number)):
             return request
@@ -119,9 +129,24 @@ class _Run:
         number = repo.request_of_message_ids(self.session, refs)
         return repo.lock_request(self.session, number) if number is not None else None
 
+    def _reply_token(self) -> ReplyToken | None:
+        secret = self.settings.reply_token_secret
+        if secret is None:
+            return None
+        addresses = [a.address for a in (*self.message.to, *self.message.cc)]
+        return find_token(
+            addresses, support_address=self.settings.support_address, secret=secret.reveal()
+        )
+
     def _role_on(self, request: Request) -> Role:
         if not self._is_authenticated():
             return Role.OUTSIDER
+        if self.via_token and self.via_token != self.sender:
+            # Sent to a participant's reply token from another address: it is that
+            # participant's reply (a client writing from a second mailbox).
+            self._event(request, "reply_token", detail=f"{self.sender} writes as {self.via_token}")
+            self.sender = self.via_token
+            return Role.CLIENT
         if self.settings.is_agent(self.sender):
             return Role.AGENT
         known = {p.address for p in repo.participants(self.session, request.id)}
@@ -465,26 +490,24 @@ class _Run:
         relay: bool = False,
         agents: bool = False,
     ) -> None:
-        enqueue_notices(
-            self.session,
-            self.services,
-            request,
-            [
-                Notice(
-                    template=template,
-                    recipient=recipient,
-                    language="en" if agents else request.language,
-                    context={
-                        **context,
-                        "status": request.status,
-                        "request": request_context(request),
-                    },
-                    relay=relay,
-                )
-                for recipient in dict.fromkeys(recipients)
-            ],
-            now=self.now,
+        queued = self.notices.setdefault(request.id, (request, []))[1]
+        queued.extend(
+            Notice(
+                template=template,
+                recipient=recipient,
+                language="en" if agents else request.language,
+                context={**context, "status": request.status, "request": request_context(request)},
+                relay=relay,
+            )
+            for recipient in dict.fromkeys(recipients)
         )
+
+    def send_notices(self) -> None:
+        """Queue what this message caused, all at once: one look-up of bounces,
+        rate limits and threads per request instead of one per notice."""
+        for request, notices in self.notices.values():
+            enqueue_notices(self.session, self.services, request, notices, now=self.now)
+        self.notices.clear()
 
     def _tag(self, number: int) -> str:
         return f"{self.settings.tag_prefix}-{number}"
@@ -560,6 +583,8 @@ def enqueue_notices(
         return
     recipients = [n.recipient for n in notices if n.recipient not in settings.own_addresses]
     bouncing = repo.bouncing_among(session, recipients)
+    thread = repo.thread(session, request.id)
+    tokens = _reply_tokens(session, settings, request)
     limited = [r for r in recipients if not settings.is_staff(r)]
     sent = repo.sent_counts_since(session, limited, now - dt.timedelta(hours=1))
     for notice in notices:
@@ -574,9 +599,9 @@ def enqueue_notices(
             _skipped(session, request, notice, "rate limit reached", now)
             continue
         sent[recipient] = sent.get(recipient, 0) + 1
-        thread_ids = repo.thread_message_ids(
-            session, request.id, recipient=None if staff else recipient
-        )
+        thread_ids = thread.ids_for(recipient, staff=staff)
+        if tokens is not None and not staff and recipient in tokens:
+            notice = replace(notice, reply_to=tokens[recipient])
         rendered = services.renderer.render(
             notice,
             request_number=request.id,
@@ -624,6 +649,19 @@ def _skipped(
         kind="notification_dropped",
         detail=f"{notice.template} to {notice.recipient}: {why}",
     )
+
+
+def _reply_tokens(session: Session, settings: Settings, request: Request) -> dict[str, str] | None:
+    """Each participant's reply-token address, when reply tokens are on."""
+    if settings.reply_token_secret is None:
+        return None
+    secret = settings.reply_token_secret.reveal()
+    return {
+        p.address: token_address(
+            settings.support_address, secret, request=request.id, participant=p.id
+        )
+        for p in repo.participants(session, request.id)
+    }
 
 
 def client_recipients(session: Session, request: Request) -> list[str]:

@@ -24,6 +24,7 @@ from mailgate.parse import message_key
 from mailgate.pipeline import Services, process_inbound
 from mailgate.send import Outbox, SmtpPump
 from mailgate.store import repository as repo
+from mailgate.store.models import Inbound
 from mailgate.timers import run_timers
 
 log = logging.getLogger(__name__)
@@ -145,16 +146,19 @@ class Worker:
         """
         for start in range(0, len(keys), APPLY_BATCH):
             now = self.clock()
+            batch = keys[start : start + APPLY_BATCH]
             with self.sessions.begin() as session:
-                for key in keys[start : start + APPLY_BATCH]:
-                    self._apply_one(session, key, now, report)
+                claimed = repo.claim_pending_inbound(session, batch)
+                for key in batch:
+                    if key in claimed:  # else applied before, or another worker has it
+                        self._apply_one(session, claimed[key], now, report)
             if self._outbox is not None:
                 self._outbox.feed()
 
-    def _apply_one(self, session: Session, key: str, now: dt.datetime, report: RunReport) -> None:
-        row = repo.claim_pending_inbound(session, key)
-        if row is None:
-            return  # applied before, or another worker has it
+    def _apply_one(
+        self, session: Session, row: Inbound, now: dt.datetime, report: RunReport
+    ) -> None:
+        key = row.key
         try:
             with session.begin_nested():
                 outcome = process_inbound(session, row, self.services, now=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,14 +48,17 @@ def inbound_states(session: Session, keys: Sequence[str]) -> dict[str, str]:
     return {key: value for key, value in rows}
 
 
-def claim_pending_inbound(session: Session, key: str) -> Inbound | None:
-    """Lock one pending message for this transaction; None if done or taken by another worker."""
+def claim_pending_inbound(session: Session, keys: Sequence[str]) -> dict[str, Inbound]:
+    """Lock pending messages for this transaction, by key.
+
+    Keys missing from the answer are done already or taken by another worker.
+    """
     statement = (
         select(Inbound)
-        .where(Inbound.key == key, Inbound.state == "pending")
+        .where(Inbound.key.in_(keys), Inbound.state == "pending")
         .with_for_update(skip_locked=True)
     )
-    return session.scalars(statement).first()
+    return {row.key: row for row in session.scalars(statement)}
 
 
 def pending_inbound_keys(session: Session, limit: int) -> list[str]:
@@ -95,36 +99,48 @@ def participants(session: Session, request_id: int) -> list[Participant]:
     return list(session.scalars(statement.order_by(Participant.id)))
 
 
+def participant(session: Session, request_id: int, participant_id: int) -> Participant | None:
+    found = session.get(Participant, participant_id)
+    return found if found is not None and found.request_id == request_id else None
+
+
 def add_participant(session: Session, request_id: int, address: str, role: str) -> Participant:
     participant = Participant(request_id=request_id, address=address, role=role, notify=True)
     session.add(participant)
     return participant
 
 
-def thread_message_ids(
-    session: Session, request_id: int, *, recipient: str | None, limit: int = 20
-) -> list[str]:
-    """Message-IDs to thread a notice under, oldest first: the first and the latest ones.
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """What a request's notices thread under, read in two queries for all recipients."""
 
-    For a client (`recipient` given) only what that client has seen: the
-    client side's own mail and the notifications sent to that address. Agents'
-    notes and notices must not leak into a client's References.
-    """
-    if recipient is None:
-        statement = select(StoredMessage.at, StoredMessage.message_id).where(
-            StoredMessage.request_id == request_id
-        )
-        rows = list(session.execute(statement.order_by(StoredMessage.id)))
-    else:
-        inbound = select(StoredMessage.at, StoredMessage.message_id).where(
-            StoredMessage.request_id == request_id, StoredMessage.kind == "client"
-        )
-        outbound = select(Outbound.created_at, Outbound.message_id).where(
-            Outbound.request_id == request_id, Outbound.recipient == recipient
-        )
-        rows = sorted([*session.execute(inbound), *session.execute(outbound)], key=lambda r: r[0])
-    ids = [message_id for _, message_id in rows]
-    return ids if len(ids) <= limit else [ids[0], *ids[-(limit - 1) :]]
+    messages: list[tuple[dt.datetime, str, str]]  # (at, Message-ID, kind), oldest first
+    sent: list[tuple[dt.datetime, str, str]]  # (at, Message-ID, recipient) of notifications
+
+    def ids_for(self, recipient: str, *, staff: bool, limit: int = 20) -> list[str]:
+        """Message-IDs to thread a notice under: the first and the latest ones.
+
+        Only what the recipient has seen: the notifications sent to that
+        address and, for a client, the client side's own mail; for staff, all
+        mail received. Agents' notes and notices never reach a client's References.
+        """
+        seen = [(at, mid) for at, mid, kind in self.messages if staff or kind == "client"]
+        seen += [(at, mid) for at, mid, to in self.sent if to == recipient]
+        ids = [message_id for _, message_id in sorted(seen, key=lambda row: row[0])]
+        return ids if len(ids) <= limit else [ids[0], *ids[-(limit - 1) :]]
+
+
+def thread(session: Session, request_id: int) -> Thread:
+    messages = select(StoredMessage.at, StoredMessage.message_id, StoredMessage.kind).where(
+        StoredMessage.request_id == request_id, StoredMessage.direction == "in"
+    )
+    sent = select(Outbound.created_at, Outbound.message_id, Outbound.recipient).where(
+        Outbound.request_id == request_id
+    )
+    return Thread(
+        messages=[tuple(row) for row in session.execute(messages.order_by(StoredMessage.id))],
+        sent=[tuple(row) for row in session.execute(sent.order_by(Outbound.id))],
+    )
 
 
 def add_event(

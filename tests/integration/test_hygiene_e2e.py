@@ -221,3 +221,50 @@ def test_hostile_mail_never_stops_the_worker_and_nothing_is_lost(make_gate, tmp_
     assert {"Good 0", "Good 1", "Good 2"} <= subjects
     for captured in gate.smtp.messages:
         assert captured.message["Bcc"] is None
+
+
+def test_reply_token_lets_a_client_write_from_another_address(make_gate):
+    gate = make_gate(reply_tokens=True, reply_token_secret="a-long-enough-test-secret")
+    open_request(gate)
+    gate.deliver(
+        make_mail(sender=AGENT, subject="Re: [REQ-1] Fax", body="Try now.", message_id="a1@x")
+    )
+    gate.run_once(now="2026-11-24T10:30:00+03:00")
+    [answer] = gate.sent_to(CLIENT)
+    token = answer["Reply-To"]
+    assert token.startswith("support+1.") and token.endswith("@example.org")
+    assert token in answer.get_body(("html",)).get_content().replace("%40", "@")
+
+    stranger = make_mail(
+        sender="client.home@gmail.example",
+        to="support@example.org",
+        subject="Re: [REQ-1] Fax",
+        body="Cancel request",
+        message_id="s1@x",
+    )
+    gate.deliver(stranger)  # the same words without the token: held
+    gate.run_once(now="2026-11-24T11:00:00+03:00")
+    assert gate.show("REQ-1")["status"] == "in_progress"
+
+    gate.deliver(
+        make_mail(
+            sender="client.home@gmail.example",
+            to=token,
+            subject="Re: [REQ-1] Fax",
+            body="Cancel request",
+            message_id="s2@x",
+        )
+    )
+    gate.run_once(now="2026-11-24T12:00:00+03:00")
+    shown = gate.show("REQ-1")
+    assert shown["status"] == "closed"
+    assert any(
+        e["kind"] == "reply_token" and "client.home@gmail.example" in e["detail"]
+        for e in shown["events"]
+    )
+    forged = token.replace("support+1.", "support+1.9")
+    gate.deliver(
+        make_mail(sender="x@evil.example", to=forged, subject="Hi", body="Hi", message_id="f@x")
+    )
+    gate.run_once(now="2026-11-24T13:00:00+03:00")
+    assert len(gate.requests()) == 2  # a forged token is no token: a new request
