@@ -154,6 +154,12 @@ class Attachment:
     size: int  # decoded bytes; estimated from the encoded size, never decoded to count
 
 
+def first_header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    """The first value of a header among (lower-cased name, value) pairs, or None."""
+    wanted = name.lower()
+    return next((value for key, value in headers if key == wanted), None)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MimePart:
     """One node of the MIME tree. `DecodedMail.parts` lists them in document order."""
@@ -172,11 +178,7 @@ class MimePart:
     size: int  # decoded bytes of the body, estimated
 
     def header(self, name: str) -> str | None:
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key == wanted:
-                return value
-        return None
+        return first_header(self.headers, name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,11 +197,7 @@ class DecodedMail:
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key == wanted:
-                return value
-        return None
+        return first_header(self.headers, name)
 
     def header_all(self, name: str) -> list[str]:
         wanted = name.lower()
