@@ -65,10 +65,6 @@ class Decision:
     def allowed(self) -> bool:
         return self.refusal is None
 
-    @property
-    def final_status(self) -> Status | None:
-        return self.steps[-1].to_status if self.steps else None
-
 
 RESUMING = frozenset({S.WAITING_FOR_CLIENT, S.AWAITING_CONFIRMATION, S.CANCELLED})
 
