@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -90,7 +91,8 @@ def step(text: str) -> None:
 def admin(config: Path, *args: str) -> None:
     print(f"$ mailgate --config {config.name} {' '.join(args)}", flush=True)
     command = [sys.executable, "-m", "mailgate.cli", "--config", str(config), *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    quiet = {**os.environ, "MAILGATE_LOG_LEVEL": "WARNING"}  # the demo prints what matters
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=quiet)
     output = (result.stdout + result.stderr).rstrip()
     if output:
         print(textwrap.indent(output, "  "), flush=True)

@@ -57,7 +57,6 @@ def process_inbound(
             row.raw, tag_prefix=settings.tag_prefix, own_addresses=settings.own_addresses
         )
     except Exception as exc:  # quarantined with the raw bytes kept, never lost
-        log.warning("message could not be parsed", extra={"key": row.key, "error": repr(exc)})
         row.state, row.error, row.processed_at = "failed", f"parse: {exc!r}"[:2000], now
         return Outcome(state="failed", detail=row.error)
     run = _Run(session=session, services=services, message=message, inbound=row, now=now)

@@ -185,6 +185,7 @@ class Outbox:
             for outbound_id, attempts, failure in results:
                 if failure is None:
                     self.report.sent += 1
+                    log.info("notification sent", extra={"outbound": outbound_id})
                     continue
                 temporary, error = failure
                 retry = temporary and attempts + 1 < MAX_ATTEMPTS

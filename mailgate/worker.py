@@ -169,8 +169,10 @@ class Worker:
             return
         if outcome.state == "applied":
             report.applied += 1
+            log.info("message applied", extra={"key": key, "request": outcome.request_number})
         else:
             report.failed += 1
+            log.warning("message quarantined", extra={"key": key, "error": outcome.detail[:200]})
 
     # -- forever -------------------------------------------------------------------
 
