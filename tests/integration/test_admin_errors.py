@@ -90,3 +90,24 @@ def test_config_from_environment(tmp_path, dovecot, smtp_sink):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "x.sqlite3").exists()
+
+
+def test_smtp_auth_and_a_wrong_smtp_password(tmp_path, dovecot, smtp_sink_with_auth):
+    user, password = smtp_sink_with_auth.auth
+    config = tmp_path / "m.toml"
+    write_config(config, imap=dovecot, smtp=smtp_sink_with_auth, database_url="sqlite:///x.sqlite3")
+    text = config.read_text().replace(
+        'security = "none"\ntimeout = 10\n[business_hours]',
+        f'security = "none"\ntimeout = 10\nusername = "{user}"\npassword = "{password}"\n'
+        "[business_hours]",
+    )
+    config.write_text(text)
+    ok = mailgate(config, "check")
+    assert ok.returncode == 0, ok.stderr
+    config.write_text(text.replace(f'password = "{password}"', 'password = "nope-nope"'))
+    bad = mailgate(config, "check")
+    assert bad.returncode == 3
+    line = one_line(bad.stderr)
+    assert (
+        line.startswith(f"mailgate: SMTP {smtp_sink_with_auth.host}:") and "nope-nope" not in line
+    )
