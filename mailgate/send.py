@@ -32,6 +32,8 @@ IN_FLIGHT = 1000  # rows handed to the pump and not yet reported
 LEASE = dt.timedelta(minutes=10)  # a claimed row is retried by others after this
 MAX_ATTEMPTS = 12
 
+# The server is unreachable, not refusing one message: the rest of the round waits too.
+CONNECTION_FAILURES = (aiosmtplib.SMTPConnectError, TimeoutError)
 Job = tuple[int, str, bytes, int]  # outbound id, recipient, raw message, attempts so far
 Failure = tuple[bool, str]  # temporary?, what the server said
 Result = tuple[int, int, Failure | None]  # outbound id, attempts so far, failure or None
@@ -217,15 +219,22 @@ async def _pump(
     semaphore = asyncio.Semaphore(settings.connections)
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task] = set()
+    unreachable: list[str] = []  # set once the server cannot be reached: don't wait on it again
 
     async def send(job: Job) -> None:
         outbound_id, recipient, raw, attempts = job
         async with semaphore:
-            try:
-                await mailer.send(settings.from_address, recipient, raw)
-                failure = None
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                failure = (_is_temporary(exc), str(exc) or type(exc).__name__)
+            if unreachable:
+                failure: Failure | None = (True, f"not tried: {unreachable[0]}")
+            else:
+                try:
+                    await mailer.send(settings.from_address, recipient, raw)
+                    failure = None
+                except CONNECTION_FAILURES as exc:
+                    unreachable.append(str(exc) or type(exc).__name__)
+                    failure = (True, unreachable[0])
+                except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                    failure = (_is_temporary(exc), str(exc) or type(exc).__name__)
         results.put((outbound_id, attempts, failure))
 
     while (batch := await loop.run_in_executor(None, jobs.get)) is not None:

@@ -227,3 +227,23 @@ def test_raw_message_is_kept(gate):
         raw = connection.execute(text("select raw from inbound")).scalar_one()
     engine.dispose()
     assert b"Message-ID: <first@corp.example>" in raw
+
+
+def test_unreachable_smtp_server_ends_the_round_and_loses_nothing(gate):
+    gate.smtp.stop()
+    gate.deliver(
+        *(
+            make_mail(sender=f"c{n}@corp.example", subject=f"S{n}", body="Hi", message_id=f"s{n}@x")
+            for n in range(5)
+        )
+    )
+    gate.run_once(now="2026-11-26T10:00:00+03:00")
+    engine = create_engine(gate.database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("select state, last_error from outbound")).all()
+    engine.dispose()
+    assert len(rows) == 10 and {state for state, _ in rows} == {"pending"}
+    assert any(error.startswith("not tried") for _, error in rows)  # no wait per message
+    gate.smtp.start()
+    gate.run_once(now="2026-11-26T10:05:00+03:00")
+    assert len(gate.smtp.messages) == 10
