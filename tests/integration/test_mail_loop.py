@@ -247,3 +247,23 @@ def test_unreachable_smtp_server_ends_the_round_and_loses_nothing(gate):
     gate.smtp.start()
     gate.run_once(now="2026-11-26T10:05:00+03:00")
     assert len(gate.smtp.messages) == 10
+
+
+def test_language_auto_answers_russian_mail_in_russian(make_gate):
+    gate = make_gate(language="auto")
+    body = "Здравствуйте! Не работает переадресация на номер 204."
+    raw = (
+        b"From: =?utf-8?b?0J/RkdGC0YA=?= <petr@corp.example>\r\nTo: support@example.org\r\n"
+        b"Subject: =?windows-1251?b?z+Xw5eDk8OXx4Pbo/w==?=\r\nMessage-ID: <ru1@corp.example>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=windows-1251\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body.encode("windows-1251") + b"\r\n"
+    )
+    gate.deliver(raw)
+    gate.deliver(make_mail(sender=CLIENT, subject="Fax", body="Fax is down.", message_id="en1@x"))
+    gate.run_once()
+    [ack_ru] = gate.sent_to("petr@corp.example")
+    assert ack_ru["Subject"] == "[REQ-1] Переадресация"
+    assert "зарегистрирована" in ack_ru.get_body(("plain",)).get_content()
+    [ack_en] = gate.sent_to(CLIENT)
+    assert "we have received your request" in ack_en.get_body(("plain",)).get_content()
+    assert gate.show("REQ-1")["messages"][0]["text"] == body
