@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,9 +29,6 @@ from mailgate.store.models import Request
 from mailgate.workflow import AUTO_CLOSING, Action, Actor, decide
 
 log = logging.getLogger(__name__)
-
-Timer = Callable[[Session, Services, Request, dt.datetime], bool]
-
 
 def run_timers(sessions: sessionmaker[Session], services: Services, *, now: dt.datetime) -> int:
     """Fire every due timer. Returns how many fired."""
