@@ -30,6 +30,7 @@ from mailgate.workflow import AUTO_CLOSING, Action, Actor, decide
 
 log = logging.getLogger(__name__)
 
+
 def run_timers(sessions: sessionmaker[Session], services: Services, *, now: dt.datetime) -> int:
     """Fire every due timer. Returns how many fired."""
     fired = 0
