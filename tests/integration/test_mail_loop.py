@@ -267,3 +267,10 @@ def test_language_auto_answers_russian_mail_in_russian(make_gate):
     [ack_en] = gate.sent_to(CLIENT)
     assert "we have received your request" in ack_en.get_body(("plain",)).get_content()
     assert gate.show("REQ-1")["messages"][0]["text"] == body
+
+
+def test_init_is_safe_to_repeat(gate):
+    first_request(gate)
+    assert "up to date" in gate.read("init")
+    assert "up to date" in gate.read("init")
+    assert [r["tag"] for r in gate.requests()] == ["REQ-1"]  # nothing lost or reset
