@@ -18,6 +18,7 @@ import queue
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiosmtplib
 from sqlalchemy.orm import Session, sessionmaker
@@ -95,6 +96,18 @@ class Mailer:
         self._idle.clear()
 
 
+class Pump(Protocol):
+    """What the outbox hands jobs to: `SmtpPump`, or a capturing one in tests."""
+
+    in_flight: int
+
+    def submit(self, jobs: list[Job]) -> None: ...
+
+    def results(self, *, wait: float = 0.0) -> list[Result]: ...
+
+    def close(self) -> None: ...
+
+
 class SmtpPump:
     """Sends jobs from a child process and reports each result; never touches the database."""
 
@@ -140,7 +153,7 @@ class Outbox:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        pump: SmtpPump,
+        pump: Pump,
         clock: Callable[[], dt.datetime],
         *,
         retry_seconds: float = 60.0,

@@ -22,7 +22,7 @@ from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
 from mailgate.parse import message_key
 from mailgate.pipeline import Services, process_inbound
-from mailgate.send import Outbox, SmtpPump
+from mailgate.send import Outbox, Pump, SmtpPump
 from mailgate.store import repository as repo
 from mailgate.store.models import Inbound
 from mailgate.timers import run_timers
@@ -60,14 +60,15 @@ class Worker:
 
     # -- one round -----------------------------------------------------------------
 
-    def run_once(self, *, inbox: Inbox | None = None) -> RunReport:
+    def run_once(self, *, inbox: Inbox | None = None, pump: Pump | None = None) -> RunReport:
         """Fetch and apply everything waiting, run the timers, send the queue.
 
         Notifications go out while mail is still being applied: after every
-        batch the outbox hands what is due to the SMTP pump.
+        batch the outbox hands what is due to the pump. `inbox` and `pump`
+        default to the configured IMAP and SMTP servers; tests pass their own.
         """
         report = RunReport()
-        pump = SmtpPump(self.settings.smtp)
+        pump = pump if pump is not None else SmtpPump(self.settings.smtp)
         self._outbox = Outbox(
             self.sessions, pump, self.clock, retry_seconds=self.settings.smtp.retry_seconds
         )
