@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
-from mailgate.parse.mime import single_line
+from mailgate.parse.headers import single_line
 
 _MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
 

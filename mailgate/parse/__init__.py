@@ -9,8 +9,9 @@ import re
 from mailgate.domain import InboundMessage
 from mailgate.parse.auto import classify_machine_mail
 from mailgate.parse.bounce import read_bounce
+from mailgate.parse.headers import parse_addresses, parse_message_ids
 from mailgate.parse.html import html_to_text
-from mailgate.parse.mime import decode, parse_addresses, parse_message_ids
+from mailgate.parse.mimetree import decode
 from mailgate.parse.newtext import split_reply
 from mailgate.parse.subject import find_tag
 

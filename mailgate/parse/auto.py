@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from mailgate.parse.mime import DecodedMail, parse_addresses
+from mailgate.parse.headers import parse_addresses
+from mailgate.parse.mimetree import DecodedMail
 
 # Every notification mailgate sends carries `X-Loop: mailgate`: seen coming
 # back, it is our own mail (or another mailgate's), and answering it would loop.

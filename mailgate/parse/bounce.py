@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 
 from mailgate.domain import Bounce
+from mailgate.parse.headers import is_plausible_address, parse_message_ids
 from mailgate.parse.html import html_to_text
-from mailgate.parse.mime import DecodedMail, MimePart, is_plausible_address, parse_message_ids
+from mailgate.parse.mimetree import DecodedMail, MimePart
 
 _STATUS_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _HEADER_TYPES = frozenset({"text/rfc822-headers", "message/global-headers"})

@@ -10,7 +10,7 @@ import pytest
 
 from mailgate.parse import parse_message
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER, MachineReason, classify_machine_mail
-from mailgate.parse.mime import decode
+from mailgate.parse.mimetree import decode
 
 MACHINE = Path(__file__).parent.parent / "fixtures" / "machine"
 EXPECTED = json.loads((MACHINE / "expected.json").read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ import pytest
 
 from mailgate.domain import Bounce
 from mailgate.parse.bounce import read_bounce
-from mailgate.parse.mime import decode
+from mailgate.parse.mimetree import decode
 
 MACHINE = Path(__file__).parent.parent / "fixtures" / "machine"
 EXPECTED = json.loads((MACHINE / "expected.json").read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ from mailgate.domain import InboundMessage
 from mailgate.parse import parse_message
 from mailgate.parse.commands import scan_commands
 from mailgate.parse.errors import MalformedMessage
-from mailgate.parse.mime import decode
+from mailgate.parse.mimetree import decode
 
 HOSTILE = Path(__file__).parent.parent / "fixtures" / "hostile"
 EXPECTED = json.loads((HOSTILE / "expected.json").read_text(encoding="utf-8"))

@@ -18,7 +18,7 @@ import pytest
 from mailgate.domain import InboundMessage
 from mailgate.parse import parse_message
 from mailgate.parse.commands import scan_commands
-from mailgate.parse.mime import decode
+from mailgate.parse.mimetree import decode
 from mailgate.parse.newtext import split_reply
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "replies"

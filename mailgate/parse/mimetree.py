@@ -1,78 +1,39 @@
-"""Raw bytes -> decoded headers and body text, never crashing on bad input.
+"""Raw bytes -> `DecodedMail`: the MIME tree, the sender's text and HTML, attachment names.
 
 Hostile mail is ordinary mail here, so nothing is handed to a parser whose cost
 or depth the sender controls:
 
-- Header blocks are cut before they are parsed: `MAX_HEADER_BYTES` for a block,
-  `MAX_FIELD_BYTES` for one field. (With `policy.default`, a 437 KiB Subject of
-  encoded-words took 18.8 s and a To: of 16,000 addresses 4.9 s.) Fields that
-  mailgate reads are kept even when the block is over budget.
+- Header blocks are cut before they are parsed (see `header_block`).
 - The MIME tree is read in one pass over the bytes with a stack of open
   boundaries: no recursion, linear time, however deep the nesting. Parts
   deeper than `MAX_DEPTH` are flattened into the deepest kept container.
   (The standard parser raises RecursionError at about 1,000 levels.)
 - Attachments are never decoded: their size is counted on the encoded bytes.
 - Text is decoded with a charset guess when the label is missing, unknown or
-  wrong (see `decode_bytes`); encoded-words are decoded one by one, so a broken
-  one costs only itself.
+  wrong (see `charsets`); encoded-words are decoded one by one, so a broken
+  one costs only itself (see `headers`).
 
 Everything cut or guessed is named in `DecodedMail.defects`.
 """
 
 from __future__ import annotations
 
-import binascii
-import codecs
 import email.utils
-import math
 import re
 from dataclasses import dataclass
 from email.message import Message
 
-from mailgate.domain import Address
+from mailgate.parse.charsets import decode_bytes
 from mailgate.parse.errors import MalformedMessage
+from mailgate.parse.header_block import MAX_HEADER_BYTES, MAX_PART_HEADER_BYTES, read_header_block
+from mailgate.parse.headers import decode_header_value, first_header, safe_filename
+from mailgate.parse.transfer import decode_transfer
 
-MAX_HEADER_BYTES = 64 * 1024  # one header block (the message's, or an attached message's)
-MAX_PART_HEADER_BYTES = 8 * 1024  # the header block of a body part
-MAX_FIELD_BYTES = 16 * 1024  # one header field
-MAX_CONTENT_FIELD_BYTES = 4 * 1024  # Content-* fields: the parameter parser is slow on long ones
-MAX_SCANNED_HEADER_BYTES = 4 * 1024 * 1024  # fields past this point of a block are not looked at
-MAX_SCANNED_FIELDS = 20_000  # nor are fields past this many
-MAX_FIELDS = 1000  # fields kept from one block
 MAX_DEPTH = 32  # nesting kept as a tree; deeper parts are flattened
 MAX_PARTS = 2000  # parts read from one message; the rest is skipped
 MAX_TEXT_BYTES = 1024 * 1024  # encoded bytes of one text part that are decoded
-MAX_ADDRESSES = 1000  # addresses returned by one `parse_addresses` call
 _MAX_DELIMITER_LINE = 1000  # a boundary is at most 70 characters; padding allowed
 
-# Fields that mailgate reads: kept even when a block is over its budget.
-_ESSENTIAL_FIELDS = frozenset(
-    {
-        "from",
-        "sender",
-        "reply-to",
-        "to",
-        "cc",
-        "subject",
-        "date",
-        "message-id",
-        "in-reply-to",
-        "references",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-        "content-disposition",
-        "auto-submitted",
-        "precedence",
-        "return-path",
-        "list-id",
-        "list-unsubscribe",
-        "x-loop",
-        "x-auto-response-suppress",
-        "x-autoreply",
-        "x-autorespond",
-    }
-)
 _REPORT_TYPES = frozenset(
     {
         "message/delivery-status",
@@ -85,66 +46,7 @@ _REPORT_TYPES = frozenset(
 )
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 
-_HEADER_LINES = re.compile(rb"(?:(?:[\x21-\x39\x3b-\x7e]+[ \t]*:|[ \t])[^\n]*+(?:\n|\Z))*+")
-_FIELD = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:([^\n]*+(?:\n[ \t][^\n]*+)*+)\n?", re.M)
-_FOLD = re.compile(rb"\r?\n")
-_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_MESSAGE_ID = re.compile(r"<([^<>\x00-\x20\x7f]+)>")
-_ENCODED_WORD = re.compile(r"=\?([^?]*)\?([bBqQ])\?([^?]*)\?=")
-_BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
-_BASE64_PAD = re.compile(rb"=+")
-_BAD_FILENAME = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*\u200e\u200f\u202a-\u202e\u2066-\u2069]')
-_BARE_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@]{1,64}@[^\s<>()\[\]\\,;:\"@]{1,255}")
-_ADDRESS_BAD = re.compile(r"[\s<>()\[\]\\,;:\x00-\x1f\x7f]")
-_NON_ASCII_BYTES = bytes(range(128, 256))
-_WORD = re.compile(r"[^\W\d_]+")
-_SUSPICIOUS = re.compile(r"[\x80-\x9f\u2500-\u259f¤¦§¨©ª¬®¯°±²³´µ¶·¸¹º¼½¾]")
-
-# Labels seen in the wild that name no charset, or one Python spells otherwise.
-_CHARSET_ALIASES: dict[str, str | None] = {
-    "unknown-8bit": None,
-    "unknown": None,
-    "x-unknown": None,
-    "x-user-defined": None,
-    "default": None,
-    "8bit": None,
-    "iso-8859-8-i": "iso8859_8",
-    "ks_c_5601-1987": "cp949",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-mac-cyrillic": "mac_cyrillic",
-    "win-1251": "cp1251",
-    "cp-1251": "cp1251",
-    "windows-1251": "cp1251",
-    "latin1": "cp1252",
-    "iso-8859-1": "cp1252",  # as browsers do: the C1 range is windows-1252 in practice
-    "us-ascii": "ascii",
-}
-# Python codecs that are not mail charsets: a label naming one is ignored.
-_NOT_MAIL_CODECS = frozenset(
-    {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined", "mbcs", "oem"}
-)
-_SEVEN_BIT_CODECS = frozenset({"utf_7", "iso2022_jp", "iso2022_kr", "hz"})
-_WIDE_CODECS = frozenset({"utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le"})
-# Single-byte charsets that mislabel each other in Russian and Western mail:
-# a label naming one of these is weighed against the others.
-_CONFUSABLE = frozenset(
-    {"ascii", "utf_8", "cp1251", "koi8_r", "koi8_u", "iso8859_1", "cp1252", "iso8859_15"}
-)
-_GUESSES = ("cp1251", "koi8_r", "cp1252")
-# How much likelier each Russian letter is than one of 33 drawn at random, as a
-# log-odds weight (letter frequencies of Russian prose). Wrongly decoded
-# windows-1251 / KOI8-R text shuffles the alphabet, so its letters score low.
-_RUSSIAN_FREQUENCY = {
-    "о": 10.97, "е": 8.45, "а": 8.01, "и": 7.35, "н": 6.70, "т": 6.26, "с": 5.47,
-    "р": 4.73, "в": 4.54, "л": 4.40, "к": 3.49, "м": 3.21, "д": 2.98, "п": 2.81,
-    "у": 2.62, "я": 2.01, "ы": 1.90, "ь": 1.74, "г": 1.70, "з": 1.65, "б": 1.59,
-    "ч": 1.44, "й": 1.21, "х": 0.97, "ж": 0.94, "ш": 0.73, "ю": 0.64, "ц": 0.48,
-    "щ": 0.36, "э": 0.32, "ф": 0.26, "ъ": 0.04, "ё": 0.50,
-}  # fmt: skip
-_CYRILLIC_WEIGHT = {ch: math.log(share * 33 / 100) for ch, share in _RUSSIAN_FREQUENCY.items()}
-_OTHER_CYRILLIC_WEIGHT = -4.0  # і, ј, ћ ...: what KOI8-R read as windows-1251 is full of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,12 +54,6 @@ class Attachment:
     filename: str  # a safe base name: no directories, no control characters; "" when none
     content_type: str
     size: int  # decoded bytes; estimated from the encoded size, never decoded to count
-
-
-def first_header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
-    """The first value of a header among (lower-cased name, value) pairs, or None."""
-    wanted = name.lower()
-    return next((value for key, value in headers if key == wanted), None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,369 +103,6 @@ class DecodedMail:
         """Undecoded values: address lists must be split before their names are decoded."""
         wanted = name.lower()
         return [value for key, value in self.raw_headers if key == wanted]
-
-
-# --- charsets -------------------------------------------------------------------------------
-
-
-def decode_bytes(data: bytes, declared: str | None) -> str:
-    """Decode text whose declared charset may be missing, wrong or unknown.
-
-    Valid UTF-8 wins over any single-byte label: other charsets practically
-    never form valid multi-byte UTF-8 by chance. Otherwise a trusted label is
-    used, and windows-1251, KOI8-R and windows-1252 (the charsets Russian and
-    Western mail mislabel as each other) are weighed by how plausible their
-    words look. Never raises; never drops bytes silently.
-    """
-    codec = _codec_for(declared)
-    if data.isascii():
-        if codec in _SEVEN_BIT_CODECS or (codec in _WIDE_CODECS and _looks_wide(data)):
-            try:
-                return data.decode(codec)
-            except (UnicodeError, LookupError):
-                pass
-        return data.decode("ascii")
-    if codec in _WIDE_CODECS and _looks_wide(data):
-        try:
-            return data.decode(codec)
-        except (UnicodeError, LookupError):
-            pass
-    text = _decode_utf8(data)
-    if text is not None:
-        return text
-    if codec is not None and codec not in _CONFUSABLE and codec not in _WIDE_CODECS:
-        try:
-            return data.decode(codec)
-        except (UnicodeError, LookupError):
-            pass
-    return _guess_single_byte(data, codec if codec in _CONFUSABLE else None)
-
-
-def _codec_for(label: str | None) -> str | None:
-    """Python's codec name for a MIME charset label, or None when it names no usable charset."""
-    if not label:
-        return None
-    name = str(label).strip().strip("\"'").split("*", 1)[0].strip().lower()
-    if not name or len(name) > 40:
-        return None
-    if name in _CHARSET_ALIASES:
-        alias = _CHARSET_ALIASES[name]
-        return None if alias is None else codecs.lookup(alias).name.replace("-", "_")
-    for candidate in (name, name.removeprefix("x-"), name.replace("win-", "cp")):
-        try:
-            codec = codecs.lookup(candidate).name.replace("-", "_")
-        except (LookupError, ValueError):
-            continue
-        if codec in _NOT_MAIL_CODECS:
-            return None
-        try:
-            b"a".decode(codec)
-        except (LookupError, TypeError):  # not a text encoding (base64, rot13, ...)
-            return None
-        except UnicodeError:  # a text encoding that needs more than one byte
-            pass
-        return codec
-    return None
-
-
-def _looks_wide(data: bytes) -> bool:
-    """UTF-16/32 text has a byte-order mark or many NUL bytes; 8-bit text has neither."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"\x00\x00\xfe\xff",):
-        return True
-    return data.count(0) * 4 >= len(data)
-
-
-def _decode_utf8(data: bytes) -> str | None:
-    """The text when `data` is UTF-8, tolerating a cut last character and rare stray bytes."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        cut = exc.reason == "unexpected end of data" and exc.start >= len(data) - 3
-        if cut and not data[: exc.start].isascii():
-            try:
-                return data[: exc.start].decode("utf-8")  # a part cut in mid-character
-            except UnicodeDecodeError:
-                pass
-    text = data.decode("utf-8", "replace")
-    bad = text.count("\ufffd")
-    non_ascii = len(data) - len(data.translate(None, _NON_ASCII_BYTES))
-    valid = non_ascii - bad
-    # Mostly UTF-8 with a few stray bytes (a signature in another charset): keep it.
-    if valid >= 8 and bad * 20 <= valid:
-        return text
-    return None
-
-
-def _guess_single_byte(data: bytes, declared: str | None) -> str:
-    sample = data[:8192]
-    candidates = [declared] if declared not in (None, "ascii", "utf_8") else []
-    candidates += [codec for codec in _GUESSES if codec not in candidates]
-    best: tuple[float, str] | None = None
-    for codec in candidates:
-        try:
-            text = sample.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        score = _plausibility(text)
-        if codec == declared:  # a label is evidence too: overrule it only when clearly worse
-            score += 3.0
-        if best is None or score > best[0]:
-            best = (score, codec)
-    if best is not None:
-        try:
-            return data.decode(best[1])
-        except UnicodeDecodeError:  # a byte past the sample that this charset lacks
-            pass
-    return data.decode("latin-1")
-
-
-def _plausibility(text: str) -> float:
-    """How much `text` looks like words people write: letters of one script, sane case."""
-    score = 0.0
-    for word in _WORD.findall(text):
-        if word.isascii():
-            continue
-        length = len(word)
-        cyrillic = sum(1 for ch in word if "\u0400" <= ch <= "\u04ff")
-        if cyrillic and cyrillic != length:
-            score -= 2 * length  # Latin and Cyrillic inside one word
-            continue
-        if length > 1 and not (word.islower() or word.isupper() or word.istitle()):
-            score -= length
-            continue
-        if length == 1:
-            continue
-        if cyrillic:
-            score += sum(_CYRILLIC_WEIGHT.get(ch, _OTHER_CYRILLIC_WEIGHT) for ch in word.lower())
-        else:
-            accented = sum(1 for ch in word if ord(ch) > 127)
-            score += length if accented * 2 <= length else -length
-    return score - 2 * len(_SUSPICIOUS.findall(text))
-
-
-# --- header values --------------------------------------------------------------------------
-
-
-def decode_header_value(raw: object) -> str:
-    """Decode an RFC 2047 header value into one line of plain text.
-
-    Lenient: encoded-words anywhere (inside quotes, inside words), adjacent
-    ones joined before decoding (a character split across two still reads),
-    a broken one kept as it stands. Control characters (CR, LF, NUL, ...)
-    become spaces so that nothing read from a message can break a header it is
-    later copied into.
-    """
-    if raw is None:
-        return ""
-    text = str(raw)
-    if "=?" in text:
-        text = _decode_encoded_words(text)
-    return single_line(text)
-
-
-def _decode_encoded_words(text: str) -> str:
-    out: list[str] = []
-    run_charset: str | None = None
-    run = bytearray()
-    pos = 0
-    after_word = False
-    for match in _ENCODED_WORD.finditer(text):
-        between = text[pos : match.start()]
-        if between and not (after_word and between.isspace()):
-            if run_charset is not None:
-                out.append(decode_bytes(bytes(run), run_charset))
-                run_charset, run = None, bytearray()
-            out.append(between)
-        charset = match.group(1).split("*", 1)[0].strip().lower() or "us-ascii"
-        if run_charset is not None and charset != run_charset:
-            out.append(decode_bytes(bytes(run), run_charset))
-            run = bytearray()
-        run_charset = charset
-        payload = match.group(3).encode("utf-8", "replace")
-        if match.group(2) in "bB":
-            if _BASE64_JUNK.search(payload):  # not base64 at all: keep the word as it stands
-                if run_charset is not None:
-                    out.append(decode_bytes(bytes(run), run_charset))
-                    run_charset, run = None, bytearray()
-                out.append(match.group(0))
-                pos = match.end()
-                after_word = False
-                continue
-            run += _decode_base64(payload)
-        else:
-            run += binascii.a2b_qp(payload, header=True)
-        pos = match.end()
-        after_word = True
-    if run_charset is not None:
-        out.append(decode_bytes(bytes(run), run_charset))
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def single_line(value: str) -> str:
-    """Collapse control characters, line separators and runs of white space to single spaces."""
-    return " ".join(_LINE_BREAKING.sub(" ", value).split())
-
-
-def parse_addresses(values: list[str]) -> tuple[Address, ...]:
-    """Addresses of one or more header values, addr-spec lower-cased, at most `MAX_ADDRESSES`."""
-    kept: list[str] = []
-    budget = 2 * MAX_FIELD_BYTES
-    for value in values:
-        value = _LINE_BREAKING.sub(" ", str(value))[:budget]
-        budget -= len(value)
-        kept.append(value)
-        if budget <= 0:
-            break
-    kept = [_defuse_address_list(value) for value in kept]
-    try:
-        pairs = email.utils.getaddresses(kept)
-    except (RecursionError, ValueError, TypeError, IndexError):  # pragma: no cover - defused above
-        pairs = [("", addr) for addr in _BARE_ADDRESS.findall(" ".join(kept))]
-    found: list[Address] = []
-    for name, addr in pairs:
-        addr = addr.strip().lower()
-        if not is_plausible_address(addr):
-            continue
-        found.append(Address(address=addr, name=decode_header_value(name)))
-        if len(found) >= MAX_ADDRESSES:
-            break
-    return tuple(found)
-
-
-def _defuse_address_list(value: str) -> str:
-    """An address list the standard parser reads without deep recursion.
-
-    It reads nested `(comments)` and `group:` lists recursively, so a From of
-    a thousand `(` or `a:` raises RecursionError. Here comments are made one
-    level deep (the inner parentheses go, their text stays: `a@b (Ivan
-    (work))` still names Ivan) and a group opened inside a group loses its
-    colon. Linear; quoted strings and `<...>` are left alone.
-    """
-    if value.count("(") < 2 and value.count(":") < 2:
-        return value
-    out: list[str] = []
-    depth = 0
-    quoted = escaped = angle = group = False
-    for ch in value:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif quoted:
-            quoted = ch != '"'
-        elif depth:
-            if ch == "(":
-                depth += 1
-                continue
-            if ch == ")":
-                depth -= 1
-                if depth:
-                    continue
-        elif ch == '"':
-            quoted = True
-        elif ch == "(":
-            depth = 1
-        elif ch == "<":
-            angle = True
-        elif ch == ">":
-            angle = False
-        elif ch == ":" and not angle:
-            if group:
-                ch = " "
-            group = True
-        elif ch == ";" and not angle:
-            group = False
-        out.append(ch)
-    return "".join(out)
-
-
-def is_plausible_address(addr: str) -> bool:
-    """An addr-spec that can go into an outgoing header as it stands."""
-    local, at, domain = addr.rpartition("@")
-    return bool(at and local and domain and len(addr) <= 320 and not _ADDRESS_BAD.search(addr))
-
-
-def parse_message_ids(value: str | None) -> tuple[str, ...]:
-    """Message-IDs named in a header (`<a@b> <c@d>`), without angle brackets.
-
-    A lone id without brackets (`Message-ID: a@b`, seen from broken mailers)
-    is read too.
-    """
-    if not value:
-        return ()
-    found = tuple(_MESSAGE_ID.findall(value))
-    if found:
-        return found
-    bare = value.strip()
-    if "@" in bare and not re.search(r"[\x00-\x20\x7f<>]", bare) and len(bare) <= 998:
-        return (bare,)
-    return ()
-
-
-def safe_filename(name: str) -> str:
-    """A file name's last path component with nothing a file system or terminal would act on."""
-    name = decode_header_value(name)
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _BAD_FILENAME.sub("_", name).strip().lstrip(".").strip()
-    return name[:255]
-
-
-# --- header blocks --------------------------------------------------------------------------
-
-
-def _read_header_block(
-    buf: bytes, start: int, end: int, *, cap: int, defects: list[str]
-) -> tuple[list[tuple[str, str]], int]:
-    """The fields of the header block at `start` and the offset where its body begins.
-
-    As in RFC 5322 and the standard parser, the block ends at the first empty
-    line, or at the first line that is neither a field nor a continuation.
-    """
-    block_end = _HEADER_LINES.match(buf, start, end).end()
-    if block_end < end and buf.startswith(b"\r\n", block_end):
-        body_start = block_end + 2
-    elif block_end < end and buf[block_end] == 0x0A:
-        body_start = block_end + 1
-    else:
-        body_start = block_end
-        if block_end < end and block_end > start:
-            defects.append("no header/body separator")
-    fields: list[tuple[str, str]] = []
-    used = 0
-    seen: set[str] = set()
-    scan_end = min(block_end, start + MAX_SCANNED_HEADER_BYTES)
-    if scan_end < block_end:
-        defects.append("header block truncated")
-    for count, match in enumerate(_FIELD.finditer(buf, start, scan_end)):
-        if count >= MAX_SCANNED_FIELDS:
-            defects.append("header block truncated")
-            break
-        name = match.group(1).decode("ascii").lower()
-        raw = match.group(2)
-        over = used + len(raw) > cap or len(fields) >= MAX_FIELDS
-        if over and (name not in _ESSENTIAL_FIELDS or name in seen):
-            if "header block truncated" not in defects:
-                defects.append("header block truncated")
-            continue
-        limit = MAX_CONTENT_FIELD_BYTES if name.startswith("content-") else MAX_FIELD_BYTES
-        if len(raw) > limit:
-            raw = _cut(raw, limit)
-            defects.append(f"header field truncated: {name}")
-        used += len(raw)
-        seen.add(name)
-        value = _FOLD.sub(b"", raw).strip(b" \t\r")
-        fields.append(
-            (name, value.decode("ascii") if value.isascii() else decode_bytes(value, None))
-        )
-    return fields, body_start
-
-
-def _cut(raw: bytes, limit: int) -> bytes:
-    """`raw` cut to `limit` bytes, at a space or comma when one is near, so no word is split."""
-    head = raw[:limit]
-    split = max(head.rfind(b" "), head.rfind(b","), head.rfind(b"\t"))
-    return head[:split] if split > limit * 3 // 4 else head
 
 
 def _helper_message(fields: list[tuple[str, str]], *, default_type: str) -> Message:
@@ -671,7 +204,7 @@ class _TreeReader:
             self.defects.append("too many parts")
             return None
         cap = MAX_HEADER_BYTES if starts_message else MAX_PART_HEADER_BYTES
-        fields, body_start = _read_header_block(
+        fields, body_start = read_header_block(
             self.buf, pos, self.end, cap=cap, defects=self.defects
         )
         return self._node(
@@ -806,8 +339,8 @@ class _TreeReader:
     def _read_encoded_message(self, node: _Node) -> None:
         """An attached message sent base64- or QP-encoded: read its header block only."""
         stop = min(node.body_end, node.body_start + 2 * MAX_HEADER_BYTES)
-        data = _decode_transfer(self.buf[node.body_start : stop], node.encoding)
-        fields, _ = _read_header_block(data, 0, len(data), cap=MAX_HEADER_BYTES, defects=[])
+        data = decode_transfer(self.buf[node.body_start : stop], node.encoding)
+        fields, _ = read_header_block(data, 0, len(data), cap=MAX_HEADER_BYTES, defects=[])
         inner = self._node(
             fields,
             header_start=node.body_start,
@@ -910,36 +443,10 @@ class _TreeReader:
 
 def decode_body(data: bytes, encoding: str, charset: str | None) -> str:
     """A text part's bytes -> text: transfer encoding undone, charset guessed, `\\n` line ends."""
-    text = decode_bytes(_decode_transfer(data, encoding), charset)
+    text = decode_bytes(decode_transfer(data, encoding), charset)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _BODY_CONTROL.sub("", text)
-
-
-def _decode_transfer(data: bytes, encoding: str) -> bytes:
-    if encoding == "base64":
-        return _decode_base64(data)
-    if encoding == "quoted-printable":
-        return binascii.a2b_qp(data)
-    return data
-
-
-def _decode_base64(data: bytes) -> bytes:
-    """Base64 that may be truncated, padded wrongly or concatenated from several blocks."""
-    try:
-        return binascii.a2b_base64(data)
-    except binascii.Error:
-        pass
-    out = bytearray()
-    for chunk in _BASE64_PAD.split(_BASE64_JUNK.sub(b"", data)):
-        extra = len(chunk) % 4
-        if extra == 1:
-            chunk = chunk[:-1]
-        elif extra:
-            chunk += b"=" * (4 - extra)
-        if chunk:
-            out += binascii.a2b_base64(chunk)
-    return bytes(out)
 
 
 # --- the whole message ----------------------------------------------------------------------

@@ -1,0 +1,108 @@
+"""Header blocks cut to a budget before they are parsed, and read into (name, value) pairs.
+
+With `policy.default`, a 437 KiB Subject of encoded-words took 18.8 s and a To:
+of 16,000 addresses 4.9 s, so a block is cut to `MAX_HEADER_BYTES` and a field
+to `MAX_FIELD_BYTES` first. Fields that mailgate reads are kept even when the
+block is over its budget.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailgate.parse.charsets import decode_bytes
+
+MAX_HEADER_BYTES = 64 * 1024  # one header block (the message's, or an attached message's)
+MAX_PART_HEADER_BYTES = 8 * 1024  # the header block of a body part
+MAX_FIELD_BYTES = 16 * 1024  # one header field
+MAX_CONTENT_FIELD_BYTES = 4 * 1024  # Content-* fields: the parameter parser is slow on long ones
+MAX_SCANNED_HEADER_BYTES = 4 * 1024 * 1024  # fields past this point of a block are not looked at
+MAX_SCANNED_FIELDS = 20_000  # nor are fields past this many
+MAX_FIELDS = 1000  # fields kept from one block
+
+# Fields that mailgate reads: kept even when a block is over its budget.
+_ESSENTIAL_FIELDS = frozenset(
+    {
+        "from",
+        "sender",
+        "reply-to",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+        "content-disposition",
+        "auto-submitted",
+        "precedence",
+        "return-path",
+        "list-id",
+        "list-unsubscribe",
+        "x-loop",
+        "x-auto-response-suppress",
+        "x-autoreply",
+        "x-autorespond",
+    }
+)
+
+_HEADER_LINES = re.compile(rb"(?:(?:[\x21-\x39\x3b-\x7e]+[ \t]*:|[ \t])[^\n]*+(?:\n|\Z))*+")
+_FIELD = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:([^\n]*+(?:\n[ \t][^\n]*+)*+)\n?", re.M)
+_FOLD = re.compile(rb"\r?\n")
+
+
+def read_header_block(
+    buf: bytes, start: int, end: int, *, cap: int, defects: list[str]
+) -> tuple[list[tuple[str, str]], int]:
+    """The fields of the header block at `start` and the offset where its body begins.
+
+    As in RFC 5322 and the standard parser, the block ends at the first empty
+    line, or at the first line that is neither a field nor a continuation.
+    """
+    block_end = _HEADER_LINES.match(buf, start, end).end()
+    if block_end < end and buf.startswith(b"\r\n", block_end):
+        body_start = block_end + 2
+    elif block_end < end and buf[block_end] == 0x0A:
+        body_start = block_end + 1
+    else:
+        body_start = block_end
+        if block_end < end and block_end > start:
+            defects.append("no header/body separator")
+    fields: list[tuple[str, str]] = []
+    used = 0
+    seen: set[str] = set()
+    scan_end = min(block_end, start + MAX_SCANNED_HEADER_BYTES)
+    if scan_end < block_end:
+        defects.append("header block truncated")
+    for count, match in enumerate(_FIELD.finditer(buf, start, scan_end)):
+        if count >= MAX_SCANNED_FIELDS:
+            defects.append("header block truncated")
+            break
+        name = match.group(1).decode("ascii").lower()
+        raw = match.group(2)
+        over = used + len(raw) > cap or len(fields) >= MAX_FIELDS
+        if over and (name not in _ESSENTIAL_FIELDS or name in seen):
+            if "header block truncated" not in defects:
+                defects.append("header block truncated")
+            continue
+        limit = MAX_CONTENT_FIELD_BYTES if name.startswith("content-") else MAX_FIELD_BYTES
+        if len(raw) > limit:
+            raw = _cut(raw, limit)
+            defects.append(f"header field truncated: {name}")
+        used += len(raw)
+        seen.add(name)
+        value = _FOLD.sub(b"", raw).strip(b" \t\r")
+        fields.append(
+            (name, value.decode("ascii") if value.isascii() else decode_bytes(value, None))
+        )
+    return fields, body_start
+
+
+def _cut(raw: bytes, limit: int) -> bytes:
+    """`raw` cut to `limit` bytes, at a space or comma when one is near, so no word is split."""
+    head = raw[:limit]
+    split = max(head.rfind(b" "), head.rfind(b","), head.rfind(b"\t"))
+    return head[:split] if split > limit * 3 // 4 else head
