@@ -144,7 +144,15 @@ class Settings:
         return address in self.agents or domain in self.agents
 
 
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+def _shipped_templates() -> Path:
+    """The wheel carries the templates inside the package (setup.py copies them
+    there); a source checkout, installed editable or not, has them at the top."""
+    package = Path(__file__).resolve().parent
+    inside = package / "templates"
+    return inside if inside.is_dir() else package.parent / "templates"
+
+
+DEFAULT_TEMPLATES_DIR = _shipped_templates()
 
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:

@@ -1,0 +1,20 @@
+"""The templates' source is the top-level `templates/`; the wheel carries a copy
+inside the package, where `mailgate.config` looks first. Everything else about
+the build is in pyproject.toml."""
+
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+
+class BuildPyWithTemplates(build_py):
+    def run(self) -> None:
+        super().run()
+        if not self.editable_mode:  # an editable install reads them from the checkout
+            target = Path(self.build_lib) / "mailgate" / "templates"
+            shutil.copytree("templates", target, dirs_exist_ok=True)
+
+
+setup(cmdclass={"build_py": BuildPyWithTemplates})

@@ -1,0 +1,126 @@
+"""The built wheel, installed with pip into a fresh venv, is a working mailgate.
+
+The editable install of `.venv` reads the templates from the checkout; these
+tests make sure the wheel carries them and that its commands run from the
+installed copy. To stay fast the venv gets only the wheel (`--no-deps`) and
+sees the dependencies through a `.pth` line naming `.venv`'s site-packages:
+such a line only adds a path, so the editable mailgate's own `.pth` hook in
+that directory is never run and cannot shadow the wheel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from mailgate.explain import explain
+from tests.harness import write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "e2e" / "applemail_quotes_approval.eml"
+BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "mailgate", "templates")
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
+
+NOWHERE = SimpleNamespace(host="127.0.0.1", port=1, user="support@example.org", password="unused")
+
+# Runs inside the fresh venv: load a config that names no templates_dir, render
+# the acknowledgement of a new request, report where everything came from.
+RENDER = """\
+import datetime as dt, json, sys
+from zoneinfo import ZoneInfo
+import mailgate
+from mailgate.config import load_settings
+from mailgate.domain import Status
+from mailgate.notify import Notice, Renderer, Sender
+
+settings = load_settings(sys.argv[1])
+renderer = Renderer(
+    settings.templates_dir,
+    sender=Sender(address=settings.support_address, name=settings.support_name),
+    tag_prefix=settings.tag_prefix,
+    timezone=ZoneInfo("UTC"),
+)
+notice = Notice(
+    template="created", recipient="client@example.net", language="en",
+    context={"status": Status.NEW},
+)
+rendered = renderer.render(
+    notice, request_number=12, request_subject="Printer on fire", thread_ids=[],
+    now=dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC),
+)
+print(json.dumps({
+    "package": mailgate.__file__,
+    "templates_dir": str(settings.templates_dir),
+    "text": rendered.text,
+    "test_servers_loaded": [m for m in sys.modules if m in ("mailgate.sandbox", "mailgate.demo")],
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("wheel")
+    source = base / "source"  # a copy, so the build leaves nothing in the checkout
+    source.mkdir()
+    for name in BUILD_INPUTS:
+        path = ROOT / name
+        if path.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+            shutil.copytree(path, source / name, ignore=ignore)
+        else:
+            shutil.copy2(path, source / name)
+    dist = base / "dist"
+    build = [*PIP, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source]
+    subprocess.run(build, check=True, timeout=120)
+    (wheel,) = dist.glob("mailgate-*.whl")
+
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=60)
+    python = venv / "bin" / "python"
+    install = [*PIP, "--python", python, "install", "--no-deps", "--no-index", wheel]
+    subprocess.run(install, check=True, timeout=120)
+    # Written after the install, so that pip never saw .venv's editable mailgate.
+    site = _run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=base)
+    (Path(site.stdout.strip()) / "mailgate-test-dependencies.pth").write_text(
+        sysconfig.get_path("purelib") + "\n"
+    )
+    write_config(base / "mailgate.toml", imap=NOWHERE, smtp=NOWHERE, database_url="sqlite://")
+    return venv
+
+
+def _run(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Outside the checkout and without PYTHONPATH: nothing but the venv's own mailgate."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_the_installed_package_renders_notices_from_its_own_templates(venv: Path):
+    done = _run(venv / "bin" / "python", "-c", RENDER, "mailgate.toml", cwd=venv.parent)
+    result = json.loads(done.stdout)
+    package = Path(result["package"]).parent
+    assert package.is_relative_to(venv)
+    assert Path(result["templates_dir"]) == package / "templates"
+    assert 'registered it as [REQ-12]: "Printer on fire"' in result["text"]
+    assert result["test_servers_loaded"] == []
+
+
+def test_the_installed_command_parses_a_message_as_the_checkout_does(venv: Path):
+    done = _run(venv / "bin" / "mailgate", "parse", FIXTURE, "--json", cwd=venv.parent)
+    assert json.loads(done.stdout) == explain(FIXTURE.read_bytes())
