@@ -1,9 +1,17 @@
-"""`mailgate` command line: arguments and logging, nothing else (SPEC §8)."""
+"""mailgate: a support mailbox that runs a ticket workflow by e-mail.
 
+It fetches mail from one IMAP folder, files each message under a request
+([REQ-123] in the subject), applies the commands and approval phrases people
+write, and answers with notifications over SMTP. Every command but `parse`
+needs the TOML config (--config FILE or $MAILGATE_CONFIG).
+"""
+
+# Imports of what only some commands use (SQLAlchemy, Jinja2, asyncio, the
+# worker) stay inside the functions that use them: `--help` and `parse` must
+# start fast and never load the database layer.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -12,18 +20,23 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailgate import __version__
-from mailgate.app import App, build_app
-from mailgate.config import load_settings
+from mailgate.domain import Status
 from mailgate.errors import ConfigError, TransportError
 from mailgate.logs import setup_logging
+
+if TYPE_CHECKING:
+    from mailgate.app import App
+    from mailgate.config import Settings
 
 log = logging.getLogger("mailgate")
 
 EXIT_CONFIG = 2
 EXIT_TRANSPORT = 3
 EXIT_NOT_FOUND = 4
+DETAIL_WIDTH = 60  # characters of an event's detail shown by `requests show`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,8 +49,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return explain_file(args.message, config_path=args.config, as_json=args.json)
     if not args.config:
         parser.error("give --config FILE or set MAILGATE_CONFIG")
+    return _with_config(args)
+
+
+def _with_config(args: argparse.Namespace) -> int:
+    """Load the config and run the command; errors of config and servers become one line."""
+    from mailgate.config import load_settings
+
     try:
-        app = build_app(load_settings(args.config))
+        settings = load_settings(args.config)
+        if args.command == "requests" and args.requests_command == "list":
+            return _list_requests(settings, args)
+        from mailgate.app import build_app
+
+        app = build_app(settings)
         try:
             return _dispatch(app, args)
         finally:
@@ -62,11 +87,13 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(app, once=args.once, now=args.now)
     if args.command == "requests":
-        return _requests(app, args)
+        return _show_request(app, args)
     raise AssertionError(args.command)  # argparse allows nothing else
 
 
 def _check(app: App) -> int:
+    import asyncio
+
     from mailgate.ingest import Inbox
     from mailgate.send import Mailer
 
@@ -112,38 +139,50 @@ def _run(app: App, *, once: bool, now: dt.datetime | None) -> int:
     return 0
 
 
-def _requests(app: App, args: argparse.Namespace) -> int:
+def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
+    """Only the database: not the templates, calendar and worker that `build_app` assembles."""
+    from mailgate.store import views
+    from mailgate.store.engine import make_engine, make_sessions
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessions(engine)() as session:
+            rows = views.list_requests(
+                session, tag_prefix=settings.tag_prefix, status=args.status, breached=args.breached
+            )
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            status, requester = row["status"], row["requester"]
+            print(f"{row['tag']:>10}  {status:<22} {requester:<30} {row['subject']}")
+    return 0
+
+
+def _show_request(app: App, args: argparse.Namespace) -> int:
     from mailgate.store import views
 
-    prefix = app.settings.tag_prefix
-    with app.sessions() as session:
-        if args.requests_command == "list":
-            rows = views.list_requests(
-                session, tag_prefix=prefix, status=args.status, breached=args.breached
-            )
-            if args.json:
-                print(json.dumps(rows, ensure_ascii=False, indent=2))
-            else:
-                for row in rows:
-                    status, requester = row["status"], row["requester"]
-                    print(f"{row['tag']:>10}  {status:<22} {requester:<30} {row['subject']}")
-            return 0
-        number = _number(args.tag, prefix)
-        now = args.now or dt.datetime.now(dt.UTC)
-        deadlines = app.services.deadlines
+    number = _number(args.tag, app.settings.tag_prefix)
+    now = args.now or dt.datetime.now(dt.UTC)
+    deadlines = app.services.rules.deadlines
 
-        def sla(history: list, first_response_at: dt.datetime | None) -> dict:
-            return deadlines.sla(history, first_response_at, now).to_json()
+    def sla(history: list, first_response_at: dt.datetime | None) -> dict:
+        return deadlines.sla(history, first_response_at, now).to_json()
 
-        shown = views.show_request(session, number, tag_prefix=prefix, sla=sla) if number else None
-        if shown is None:
-            print(f"mailgate: no request {args.tag}", file=sys.stderr)
-            return EXIT_NOT_FOUND
-        if args.json:
-            print(json.dumps(shown, ensure_ascii=False, indent=2))
-        else:
-            _print_request(shown)
-        return 0
+    shown = None
+    if number is not None:
+        with app.sessions() as session:
+            shown = views.show_request(session, number, tag_prefix=app.settings.tag_prefix, sla=sla)
+    if shown is None:
+        print(f"mailgate: no request {args.tag}", file=sys.stderr)
+        return EXIT_NOT_FOUND
+    if args.json:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        _print_request(shown)
+    return 0
 
 
 def _number(tag: str, prefix: str) -> int | None:
@@ -162,13 +201,22 @@ def _print_request(shown: dict) -> None:
     print("history:")
     for event in shown["events"]:
         change = f"{event['from'] or ''} -> {event['to']}" if event["to"] else ""
-        detail = event["detail"][:60]
+        detail = _one_line(event["detail"])
         print(f"  {event['at']}  {event['kind']:<12} {change:<34} {event['actor']}  {detail}")
     print("messages:")
     for message in shown["messages"]:
         print(
             f"  {message['at']}  {message['direction']:<3} {message['kind']:<12} {message['from']}"
         )
+
+
+def _one_line(text: str) -> str:
+    """The first line of an event's detail (an answer's whole text), cut to fit a table row."""
+    lines = text.strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    if len(first) > DETAIL_WIDTH or len(lines) > 1:
+        return first[: DETAIL_WIDTH - 1].rstrip() + "…"
+    return first
 
 
 def _timestamp(value: str) -> dt.datetime:
@@ -182,35 +230,95 @@ def _timestamp(value: str) -> dt.datetime:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mailgate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="mailgate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit status: 0 done, 2 bad configuration, 3 a mail server is down or refused\n"
+        "the login, 4 no such request",
+    )
     parser.add_argument("--version", action="version", version=f"mailgate {__version__}")
     parser.add_argument(
         "--config",
         type=Path,
         default=os.environ.get("MAILGATE_CONFIG"),
-        help="the TOML file (default: $MAILGATE_CONFIG)",
+        metavar="FILE",
+        help="the TOML config (default: $MAILGATE_CONFIG)",
     )
-    parser.add_argument("--log-level", default=os.environ.get("MAILGATE_LOG_LEVEL", "INFO"))
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("init", help="create or upgrade the database")
-    commands.add_parser("check", help="validate the config, log in to IMAP and SMTP")
-    run = commands.add_parser("run", help="the worker")
+    parser.add_argument(
+        "--log-level",
+        default=os.environ.get("MAILGATE_LOG_LEVEL", "INFO"),
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+        help="log lines on stderr from this level up (default: $MAILGATE_LOG_LEVEL or INFO)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "init", help="create or upgrade the database (safe to repeat)", description=_INIT
+    )
+    commands.add_parser(
+        "check", help="validate the config, log in to IMAP and SMTP", description=_CHECK
+    )
+    run = commands.add_parser(
+        "run", help="the worker: fetch, apply, send, until stopped", description=_RUN
+    )
     run.add_argument("--once", action="store_true", help="one round, then exit")
-    run.add_argument("--now", type=_timestamp, help="with --once: run the timers as of this time")
-    requests = commands.add_parser("requests", help="list and show requests")
-    sub = requests.add_subparsers(dest="requests_command", required=True)
-    listing = sub.add_parser("list")
-    listing.add_argument("--status")
+    run.add_argument(
+        "--now",
+        type=_timestamp,
+        metavar="TIME",
+        help="with --once: run the timers as of this ISO 8601 time, e.g. 2026-12-01T10:00:00+03:00",
+    )
+    requests = commands.add_parser("requests", help="list requests or show one")
+    sub = requests.add_subparsers(dest="requests_command", required=True, metavar="ACTION")
+    listing = sub.add_parser(
+        "list", help="one line per request, oldest first", description="List requests."
+    )
+    statuses = [status.value for status in Status]
+    listing.add_argument(
+        "--status",
+        choices=statuses,
+        metavar="STATUS",
+        help=f"only requests in this status: {', '.join(statuses)}",
+    )
     listing.add_argument("--breached", action="store_true", help="only requests with an SLA breach")
-    listing.add_argument("--json", action="store_true")
-    show = sub.add_parser("show")
-    show.add_argument("tag", help="REQ-123 or 123")
-    show.add_argument("--json", action="store_true")
-    show.add_argument("--now", type=_timestamp, help="show the SLA clock as of this time")
-    parse = commands.add_parser("parse", help="what mailgate reads from one message")
-    parse.add_argument("message", type=Path)
-    parse.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print JSON for scripts")
+    show = sub.add_parser(
+        "show",
+        help="one request: status, participants, history, messages",
+        description="Show one request with its history and messages.",
+    )
+    show.add_argument("tag", help="REQ-123, [REQ-123] or 123")
+    show.add_argument("--json", action="store_true", help="print JSON with every field")
+    show.add_argument(
+        "--now", type=_timestamp, metavar="TIME", help="show the SLA clock as of this time"
+    )
+    parse = commands.add_parser(
+        "parse", help="what mailgate reads from one message file", description=_PARSE
+    )
+    parse.add_argument("message", type=Path, help="a raw message (.eml)")
+    parse.add_argument(
+        "--json", action="store_true", help="print JSON, with stable keys, for scripts"
+    )
     return parser
+
+
+_INIT = "Create the database tables, or upgrade them to this version. Safe to run again."
+_CHECK = (
+    "Validate the config, then log in to the IMAP and SMTP servers and say how many "
+    "messages are waiting. Changes nothing."
+)
+_RUN = (
+    "Run the worker: fetch waiting mail, apply it to requests, run the timers (reminders, "
+    "auto-close, SLA), send the notifications. Without --once it keeps going (IMAP IDLE where "
+    "the server has it, else polling) until SIGTERM or Ctrl-C."
+)
+_PARSE = (
+    "Show what mailgate reads from one message: the request tag, the sender, whether it is "
+    "automatic or a bounce, the new text without quotes and signature, and the commands found "
+    "or rejected. Uses no database or network; with --config it applies the config's tag "
+    "prefix and agents."
+)
 
 
 if __name__ == "__main__":
