@@ -4,37 +4,24 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import re
 
 from mailgate.domain import InboundMessage
 from mailgate.parse.auto import classify_machine_mail
 from mailgate.parse.bounce import read_bounce
-from mailgate.parse.headers import parse_addresses, parse_message_ids
+from mailgate.parse.headers import parse_addresses, parse_message_ids, read_message_id
 from mailgate.parse.html import html_to_text
-from mailgate.parse.mimetree import decode
+from mailgate.parse.mimetree import decode, read_top_headers
 from mailgate.parse.newtext import split_reply
 from mailgate.parse.subject import find_tag
-
-# Bracketed as RFC 5322 wants, or bare (`Message-ID: id@host`), as parse_message_ids reads it.
-_HEADER_MESSAGE_ID = re.compile(
-    rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(?:<([^<>\s]+)>|([^<>\s]+@[^<>\s]+))", re.I | re.M
-)
 
 
 def message_key(raw: bytes) -> str:
     """The idempotency key of a raw message: its Message-ID, else a hash of its bytes.
 
-    Read from the header block with a regex, so that storing a message never
-    depends on parsing it.
+    Only the header block is read, so storing a message never depends on
+    parsing it; the id is read as `parse_message` reads it (`read_message_id`).
     """
-    header_end = raw.find(b"\r\n\r\n")
-    if header_end < 0:
-        header_end = raw.find(b"\n\n")
-    head = raw[: header_end if header_end >= 0 else 65536][:65536]
-    match = _HEADER_MESSAGE_ID.search(head)
-    if match is None:
-        return raw_message_key(raw)
-    return (match.group(1) or match.group(2)).decode("ascii", "replace")[:900]
+    return read_message_id(read_top_headers(raw)) or raw_message_key(raw)
 
 
 def raw_message_key(raw: bytes) -> str:
@@ -45,14 +32,13 @@ def raw_message_key(raw: bytes) -> str:
 def parse_message(raw: bytes, *, tag_prefix: str, own_addresses: frozenset[str]) -> InboundMessage:
     """Read everything mailgate needs from one raw message."""
     mail = decode(raw)
-    ids = parse_message_ids(mail.header("message-id"))
     senders = parse_addresses(mail.raw_header_all("from"))
     subject = mail.header("subject") or ""
     tag = find_tag(subject, tag_prefix)
     split = split_reply(mail.plain, mail.html)
     text = mail.plain if mail.plain is not None else html_to_text(mail.html or "")
     return InboundMessage(
-        message_id=ids[0] if ids else raw_message_key(raw),
+        message_id=read_message_id(mail.raw_headers) or raw_message_key(raw),
         subject=subject,
         sender=senders[0] if len(senders) == 1 else None,
         sender_count=len(senders),

@@ -17,6 +17,7 @@ from mailgate.parse.header_block import MAX_FIELD_BYTES
 from mailgate.parse.transfer import decode_base64, is_base64
 
 MAX_ADDRESSES = 1000  # addresses returned by one `parse_addresses` call
+MAX_MESSAGE_ID_LENGTH = 900  # a longer id could not be quoted within a 998-character line
 
 _LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _MESSAGE_ID = re.compile(r"<([^<>\x00-\x20\x7f]+)>")
@@ -175,11 +176,14 @@ def is_plausible_address(addr: str) -> bool:
 def parse_message_ids(value: str | None) -> tuple[str, ...]:
     """Message-IDs named in a header (`<a@b> <c@d>`), without angle brackets.
 
-    A lone id without brackets (`Message-ID: a@b`, seen from broken mailers)
-    is read too.
+    (Comments) are skipped, so `(from <x@y>) <a@b>` names only `a@b`. A lone
+    id without brackets (`Message-ID: a@b`, seen from broken mailers) is read
+    too.
     """
     if not value:
         return ()
+    if "(" in value:
+        value = _drop_comments(value)
     found = tuple(_MESSAGE_ID.findall(value))
     if found:
         return found
@@ -187,6 +191,49 @@ def parse_message_ids(value: str | None) -> tuple[str, ...]:
     if "@" in bare and not re.search(r"[\x00-\x20\x7f<>]", bare) and len(bare) <= 998:
         return (bare,)
     return ()
+
+
+def read_message_id(headers: tuple[tuple[str, str], ...]) -> str | None:
+    """A message's own id, from its (name, raw value) header pairs; None when it has none.
+
+    The first id of the first Message-ID field. The only reader of a
+    message's Message-ID: the dedupe key and the stored message id both come
+    from here, so they cannot disagree. An id longer than `MAX_MESSAGE_ID_LENGTH`
+    is no id (no reply could quote it in a References line).
+    """
+    ids = parse_message_ids(decode_header_value(first_header(headers, "message-id")))
+    if not ids or len(ids[0]) > MAX_MESSAGE_ID_LENGTH:
+        return None
+    return ids[0]
+
+
+def _drop_comments(value: str) -> str:
+    """`value` with each (comment) outside `<...>` made a space; as written if one never closes."""
+    out: list[str] = []
+    depth = 0
+    escaped = angle = False
+    for ch in value:
+        if depth:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if not depth:
+                    out.append(" ")
+            continue
+        if ch == "(" and not angle:
+            depth = 1
+            continue
+        if ch == "<":
+            angle = True
+        elif ch == ">":
+            angle = False
+        out.append(ch)
+    return value if depth else "".join(out)
 
 
 def safe_filename(name: str) -> str:

@@ -178,12 +178,13 @@ class _TreeReader:
         self.opened = 0
 
     def read(self) -> list[_Node]:
-        start = 0
-        if self.buf.startswith(b"From ", start):  # an mbox separator line
-            newline = self.buf.find(b"\n", start)
-            start = newline + 1 if newline >= 0 else self.end
         node: _Node | None = self._open(
-            start, parent=-1, depth=0, in_message=False, starts_message=True, digest=False
+            _top_start(self.buf),
+            parent=-1,
+            depth=0,
+            in_message=False,
+            starts_message=True,
+            digest=False,
         )
         while node is not None:
             node = self._consume(node)
@@ -457,7 +458,7 @@ def decode(raw: bytes) -> DecodedMail:
 
     Raises `MalformedMessage` only when the bytes hold nothing to read.
     """
-    raw = bytes(raw).removeprefix(b"\xef\xbb\xbf")
+    raw = _message_bytes(raw)
     if not raw.strip(b" \t\r\n\x00"):
         raise MalformedMessage("empty message")
     reader = _TreeReader(raw)
@@ -490,6 +491,30 @@ def decode(raw: bytes) -> DecodedMail:
         raw_headers=tuple(top.fields),
         defects=defects,
     )
+
+
+def read_top_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """The message's own (name, raw value) header pairs, read as `decode` reads them.
+
+    Only the top header block is read, never the tree: cheap, and it never
+    raises, so a message can be keyed and stored before it is parsed.
+    """
+    buf = _message_bytes(raw)
+    fields, _ = read_header_block(buf, _top_start(buf), len(buf), cap=MAX_HEADER_BYTES, defects=[])
+    return tuple(fields)
+
+
+def _message_bytes(raw: bytes) -> bytes:
+    """The bytes to read: a UTF-8 byte-order mark (some Windows tools write one) dropped."""
+    return bytes(raw).removeprefix(b"\xef\xbb\xbf")
+
+
+def _top_start(buf: bytes) -> int:
+    """Where the message's header block starts: past an mbox `From ` separator line."""
+    if not buf.startswith(b"From "):
+        return 0
+    newline = buf.find(b"\n")
+    return newline + 1 if newline >= 0 else len(buf)
 
 
 def _freeze(index: int, node: _Node) -> MimePart:
