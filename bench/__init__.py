@@ -1,0 +1,1 @@
+"""Benchmarks of mailgate: scripts that print figures, not tests (see bench/README.md)."""

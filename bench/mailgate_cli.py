@@ -1,0 +1,118 @@
+"""mailgate as an admin runs it: a config file, a fresh database, the CLI as a subprocess.
+
+`python` is the interpreter whose mailgate is measured: the benchmark's own,
+or one in a separate venv holding an older checkout (see bench/README.md).
+Commands run in the benchmark's temporary directory, never in a checkout,
+so that ``-m mailgate.cli`` imports that interpreter's mailgate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from bench.corpus import AGENT_ADDRESS, SUPPORT_ADDRESS
+from bench.measure import Run, run_measured
+
+PG_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+DATABASES = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Servers:
+    imap_host: str
+    imap_port: int
+    imap_user: str
+    imap_password: str
+    smtp_host: str
+    smtp_port: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mailgate:
+    """One configured mailgate: its interpreter and its config file."""
+
+    python: str
+    config: Path
+    log_level: str = "WARNING"
+
+    def command(self, *args: str) -> list[str]:
+        return [
+            self.python, "-m", "mailgate.cli", "--config", str(self.config),
+            "--log-level", self.log_level, *args,
+        ]  # fmt: skip
+
+    def run(self, command: list[str]) -> Run:
+        return run_measured(command, cwd=self.config.parent)
+
+    def init(self) -> None:
+        self.run(self.command("init"))
+
+    def run_once(self) -> Run:
+        return self.run(self.command("run", "--once"))
+
+
+def describe(python: str) -> str:
+    """Which checkout `python` imports mailgate from, and its commit."""
+    where = run_measured(
+        [python, "-c", "import mailgate, os; print(os.path.dirname(mailgate.__file__))"],
+        cwd=Path("/"),
+    ).output.strip()
+    found = subprocess.run(
+        ["git", "-C", where, "log", "-1", "--format=%h %cs %s"], capture_output=True, text=True
+    )
+    changes = subprocess.run(
+        ["git", "-C", where, "status", "--porcelain", "--", "."], capture_output=True, text=True
+    )
+    commit = found.stdout.strip() or "not a git checkout"
+    dirty = " (with uncommitted changes)" if changes.stdout.strip() else ""
+    return f"{where} at {commit}{dirty}, run by {python}"
+
+
+@contextlib.contextmanager
+def configured(python: str, workdir: Path, servers: Servers, database: str) -> Iterator[Mailgate]:
+    """A mailgate on a new, initialised database, which is dropped afterwards."""
+    with fresh_database(database, workdir) as url:
+        config = workdir / f"mailgate-{uuid.uuid4().hex[:8]}.toml"
+        config.write_text(
+            f'support_address = "{SUPPORT_ADDRESS}"\n'
+            f'agent_notify = ["{AGENT_ADDRESS}"]\n'
+            f'[database]\nurl = "{url}"\n'
+            f'[imap]\nhost = "{servers.imap_host}"\nport = {servers.imap_port}\n'
+            f'security = "none"\nusername = "{servers.imap_user}"\n'
+            f'password = "{servers.imap_password}"\n'
+            f'[smtp]\nhost = "{servers.smtp_host}"\nport = {servers.smtp_port}\n'
+            f'security = "none"\n',
+            encoding="utf-8",
+        )
+        mailgate = Mailgate(python=python, config=config)
+        mailgate.init()
+        yield mailgate
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
+    """The SQLAlchemy URL of an empty database: a new SQLite file or PostgreSQL database."""
+    name = f"mailgate_bench_{uuid.uuid4().hex[:10]}"
+    if kind == "sqlite":
+        path = workdir / f"{name}.sqlite3"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for leftover in workdir.glob(f"{name}.sqlite3*"):
+                leftover.unlink()
+        return
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.format(name=name)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

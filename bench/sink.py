@@ -1,0 +1,94 @@
+"""An SMTP sink in a process of its own, so its CPU is not charged to mailgate.
+
+It accepts every message and only counts them: no parsing, no storage, the
+least work a receiving server can do. `SinkProcess` starts it and asks it for
+the count; the process itself (this file run as a script) prints its port as
+one JSON line, answers each ``count`` line on stdin with the number of
+messages accepted so far, and exits at the end of stdin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from typing import Any
+
+HOST = "127.0.0.1"
+
+
+class SinkProcess:
+    """The sink's process, seen from the benchmark."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, __file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.host = HOST
+        self.port = int(json.loads(self._ask_line())["port"])
+
+    def received(self) -> int:
+        """Messages accepted since the sink started."""
+        assert self._process.stdin is not None
+        self._process.stdin.write("count\n")
+        self._process.stdin.flush()
+        return int(self._ask_line())
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def __enter__(self) -> SinkProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _ask_line(self) -> str:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the SMTP sink exited with status {self._process.wait()}")
+        return line
+
+
+class _CountingHandler:
+    def __init__(self) -> None:
+        self.accepted = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.accepted += 1
+        return "250 2.0.0 Accepted"
+
+
+async def _serve() -> None:
+    from aiosmtpd.smtp import SMTP
+
+    loop = asyncio.get_running_loop()
+    handler = _CountingHandler()
+    server = await loop.create_server(lambda: SMTP(handler, hostname="sink.invalid"), HOST, 0)
+    print(json.dumps({"port": server.sockets[0].getsockname()[1]}), flush=True)
+    finished = loop.create_future()
+
+    def answer() -> None:
+        if sys.stdin.readline():
+            print(handler.accepted, flush=True)
+        elif not finished.done():
+            finished.set_result(None)
+
+    loop.add_reader(sys.stdin.fileno(), answer)
+    await finished
+    server.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve())
