@@ -14,7 +14,8 @@ class BuildPyWithTemplates(build_py):
         super().run()
         if not self.editable_mode:  # an editable install reads them from the checkout
             target = Path(self.build_lib) / "mailgate" / "templates"
-            shutil.copytree("templates", target, dirs_exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)  # a template deleted since the last build
+            shutil.copytree("templates", target)
 
 
 setup(cmdclass={"build_py": BuildPyWithTemplates})

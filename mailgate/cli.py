@@ -43,13 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
-    if args.command == "parse":
-        from mailgate.explain import explain_file
-
-        return explain_file(args.message, config_path=args.config, as_json=args.json)
-    if not args.config:
+    if args.command != "parse" and not args.config:
         parser.error("give --config FILE or set MAILGATE_CONFIG")
-    return _with_config(args)
+    try:
+        if args.command == "parse":
+            from mailgate.explain import explain_file
+
+            code = explain_file(args.message, config_path=args.config, as_json=args.json)
+        else:
+            code = _with_config(args)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+        return code
+    except BrokenPipeError:  # the reader went away (`requests list | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _with_config(args: argparse.Namespace) -> int:

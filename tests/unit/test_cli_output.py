@@ -1,8 +1,15 @@
-"""`requests show` as text: one line per history event, whatever the detail holds."""
+"""What the commands print: `requests show` keeps one line per history event,
+and output cut short by its reader (`| head`) ends without a traceback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from mailgate.cli import DETAIL_WIDTH, _print_request
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "e2e" / "applemail_quotes_approval.eml"
 
 ANSWER = "Hello Ivan,\n\nplease restart the PBX and tell us\nwhether the trunk comes back."
 
@@ -45,3 +52,13 @@ def test_a_multi_line_detail_shows_its_first_line_marked_as_cut(capsys):
     assert lines[1].endswith("x" * (DETAIL_WIDTH - 1) + "…")
     assert lines[2].endswith("  short")
     assert lines[3].endswith("alice@example.org  ")
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    command = [sys.executable, "-m", "mailgate.cli", "parse", str(FIXTURE)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # before mailgate has written a byte
+        stderr = process.stderr.read()
+    assert process.returncode == 1
+    assert stderr == b""
