@@ -104,6 +104,7 @@ class HtmlLine:
     text: str
     depth: int = 0
     attribution: bool = False  # inside an element that names the quoted message's author
+    bare: bool = False  # in one `<blockquote>` without attributes: maybe the sender's citation
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +114,7 @@ class RenderedHtml:
     lines: tuple[HtmlLine, ...]
     cut: int | None  # index of the first line of a quoted or forwarded part
     signature: int | None  # index of the first line of a marked signature
+    rules: tuple[int, ...] = ()  # index of the first line after each `<hr>`
 
     def text_lines(self) -> list[str]:
         """Lines with `> ` per quote depth, as a plain-text client would quote them."""
@@ -163,9 +165,12 @@ class _Renderer:
         self.cut: int | None = None
         self.signature: int | None = None
         self._parts: list[str] = []
+        self.rules: list[int] = []
         self._line_depth = 0
         self._line_attribution = False
+        self._line_bare = False
         self.depth = 0
+        self.bare = 0  # attribute-less <blockquote>s open
         self.attribution = 0
         self.pre = 0
 
@@ -190,18 +195,22 @@ class _Renderer:
         if not self._parts:
             self._line_depth = self.depth
             self._line_attribution = self.attribution > 0
+            self._line_bare = self._is_bare()
         self._parts.append(data)
+
+    def _is_bare(self) -> bool:
+        return self.depth == 1 and self.bare == 1
 
     def newline(self) -> None:
         """End the current line, even an empty one (`<br>`)."""
         if self._parts:
-            depth, attribution = self._line_depth, self._line_attribution
+            depth, attribution, bare = self._line_depth, self._line_attribution, self._line_bare
         else:
-            depth, attribution = self.depth, self.attribution > 0
+            depth, attribution, bare = self.depth, self.attribution > 0, self._is_bare()
         # Leading spaces were dropped already, except in <pre>; no-break spaces count as text
         # until here (an Outlook `<p>&nbsp;</p>` is a blank line), then become spaces.
         text = "".join(self._parts).replace("\xa0", " ").rstrip()
-        self.lines.append(HtmlLine(text=text, depth=depth, attribution=attribution))
+        self.lines.append(HtmlLine(text=text, depth=depth, attribution=attribution, bare=bare))
         self._parts = []
 
     def block_break(self) -> None:
@@ -214,12 +223,16 @@ class _Renderer:
     def paragraph_break(self) -> None:
         self.block_break()
         if self.lines and self.lines[-1].text:
-            self.lines.append(HtmlLine(text="", depth=self.depth))
+            self.lines.append(HtmlLine(text="", depth=self.depth, bare=self._is_bare()))
 
     def mark_cut(self) -> None:
         self.block_break()
         if self.cut is None:
             self.cut = len(self.lines)
+
+    def mark_rule(self) -> None:
+        self.block_break()
+        self.rules.append(len(self.lines))
 
     def mark_signature(self) -> None:
         self.block_break()
@@ -276,6 +289,7 @@ def render_html(html: str) -> RenderedHtml:
         lines=tuple(lines),
         cut=min(cut, len(lines)) if cut is not None else None,
         signature=min(signature, len(lines)) if signature is not None else None,
+        rules=tuple(min(rule, len(lines)) for rule in renderer.rules),
     )
 
 
@@ -303,10 +317,15 @@ def _enter(renderer: _Renderer, node: _Node) -> tuple[str, ...]:
         undo.append("attribution")
     if tag == "br":
         renderer.newline()
+    elif tag == "hr":
+        renderer.mark_rule()
     elif tag == "blockquote" and not _is_indent(node):
         renderer.block_break()
         renderer.depth += 1
         undo.append("depth")
+        if not node.attrs:
+            renderer.bare += 1
+            undo.append("bare")
     elif tag == "p" and not _is_tight_paragraph(node):
         renderer.paragraph_break()
         undo.append("paragraph")
@@ -327,6 +346,8 @@ def _exit(renderer: _Renderer, node: _Node, undo: tuple[str, ...]) -> None:
         renderer.paragraph_break()
     if "depth" in undo:
         renderer.depth -= 1
+    if "bare" in undo:
+        renderer.bare -= 1
     if "attribution" in undo:
         renderer.block_break()
         renderer.attribution -= 1

@@ -28,11 +28,13 @@ The words and shapes come from `mailgate.parse.quote_markers`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from mailgate.parse import quote_markers
-from mailgate.parse.html import render_html
+from mailgate.parse.commands import scan_commands
+from mailgate.parse.html import RenderedHtml, render_html
+from mailgate.parse.signoff import signature_start
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,13 +63,15 @@ class _Hints:
     attribution: tuple[bool, ...]  # inside an attribution element
     cut: int | None
     signature: int | None
+    after_rule: frozenset[int] = frozenset()  # the first line after an <hr>
+    bare: tuple[bool, ...] = ()  # inside a <blockquote> without attributes
 
 
 def _alternation(words: tuple[str, ...]) -> str:
     return "|".join(re.escape(word) for word in sorted(set(words), key=len, reverse=True))
 
 
-def _verb_pattern(verbs: tuple[str, ...]) -> re.Pattern[str]:
+def _verb_pattern(verbs: tuple[str, ...]) -> str:
     parts = []
     for verb in sorted(set(verbs), key=len, reverse=True):
         escaped = re.escape(verb)
@@ -76,10 +80,15 @@ def _verb_pattern(verbs: tuple[str, ...]) -> re.Pattern[str]:
         if verb[-1].isalpha() and ord(verb[-1]) < 0x2E80:
             escaped = rf"{escaped}(?!\w)"
         parts.append(escaped)
-    return re.compile("|".join(parts), re.I)
+    return "|".join(parts)
 
 
-_VERB = _verb_pattern(quote_markers.ATTRIBUTION_VERBS)
+_VERBS = _verb_pattern(quote_markers.ATTRIBUTION_VERBS)
+_VERB = re.compile(_VERBS, re.I)
+# "On ... <support@example.org> wrote" with no colon: the verb ends the line.
+_VERB_AT_END = re.compile(rf"(?:{_VERBS})$", re.I)
+# Polymail and wrapped Gmail: "> wrote:" or ">:" closing an address wrapped as "<" ... ">".
+_QUOTE_LIKE_TAIL = re.compile(rf"^>\s*(?:(?:{_VERBS})\s*[:：]?|[:：])$", re.I)
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 # "Support <support@example.org>:", "support@example.org:" - an address right before the colon.
 _ADDRESS_END = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\s*[>\])]?\s*[:：]$")
@@ -92,6 +101,12 @@ _DATE = re.compile(
     re.I,
 )
 _LEAD = re.compile(rf"^(?:{_alternation(quote_markers.ATTRIBUTION_LEADS)})\s", re.I)
+# The sender's sentence and an attribution on one line: "Works now. On Wed, ... wrote:".
+_SENTENCE_THEN_LEAD = re.compile(
+    rf"[.!?)]\s+(?=(?:{_alternation(quote_markers.ATTRIBUTION_LEADS)})\s)", re.I
+)
+# "2026/11/25 Support <support@example.org>": date first, then name and address, no verb.
+_DATE_FIRST = re.compile(r"^\d{4}/\d{1,2}/\d{1,2}\b[^<>]{0,120}<[^<>\s]+@[^<>\s]+>:?$")
 # "25.11.2026, ...", "ср, 25 нояб. ...", "Wednesday, November 25 ...", "* Support <...> [...]"
 _HEAD_START = re.compile(rf"^(?:\*\s|\d|[^\W\d_]{{2,12}}\.?,?\s+(?:\d|{_MONTH}))", re.I)
 _FROM_FIELDS = frozenset(quote_markers.HEADER_FROM_FIELDS)
@@ -106,12 +121,25 @@ _SEPARATOR_PHRASES = frozenset(quote_markers.SEPARATOR_PHRASES)
 _FORWARD_INTROS = frozenset(quote_markers.FORWARD_INTRO_PHRASES)
 # A quoted line: ">", or The Bat!'s initials before it ("SP> ", "ИП> ").
 _QUOTE_PREFIX = re.compile(r"^\s*(?:[A-ZА-ЯЁ]{1,3})?>")
-_UNDERSCORES = re.compile(r"^_{10,}$")
+_RULE_LINE = re.compile(r"^(?:_{10,}|={10,})$")  # Outlook's, French webmail's
+# The last word of a wrapped attribution's line may be an abbreviation ("kl.", "Ltd.").
+_ABBREVIATION_END = re.compile(r"(?<!\S)[^\W\d_]{1,4}\.$")
+# Decoration, not a quote: ">>>>>>>>>>" or ">>> UPDATE <<<" standing alone.
+_DECORATION = re.compile(r"^>{3,}(?:[^\w]*|.*<{3,})$")
+_URL_TAIL = re.compile(r"(?:https?://|www\.)\S+$", re.I)
 _LABEL = re.compile(r"^[*_]{0,2}[^\W\d_][^:：]{0,30}[:：]\s*\S")  # "Feladó: Support <...>"
 # "Get Outlook for iOS<https://aka.ms/o0ukef>" in any language: the app's link ends the line.
 _DEVICE_LINK = re.compile(
     rf"<https?://(?:{_alternation(quote_markers.DEVICE_SIGNATURE_LINK_HOSTS)})/[^>\s]*>$"
 )
+_DEVICE_PREFIX = re.compile(
+    "|".join(
+        re.escape(prefix)
+        for prefix in sorted(quote_markers.DEVICE_SIGNATURE_PREFIXES, key=len, reverse=True)
+    )
+)
+# A device line goes on as a sentence: "Sent from my phone on the train, so ...".
+_PROSE = re.compile(r"[,;!?]|\.\s+\S")
 _SIGNATURE_DELIMITER = re.compile(r"^--[ \t]*$")
 _SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " "})
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -123,6 +151,8 @@ _DASH_FRAMED = re.compile(r"^[-–—]{2,}\s*(.*?)\s*[-–—]{2,}$")
 _ATTRIBUTION_LINES = 3
 _HEADER_BLOCK_WINDOW = 12
 _WRAPPED_LINE_LENGTH = 60
+_TAIL_LOOKBACK = 5
+_CITATION_LINES = 8
 
 
 def split_reply(plain: str | None, html: str | None) -> ReplySplit:
@@ -134,24 +164,120 @@ def split_reply(plain: str | None, html: str | None) -> ReplySplit:
     html_lines: list[str] = []
     html_kinds: list[_Kind] = []
     if html is not None and html.strip():
-        rendered = render_html(html)
-        html_lines = [_normalize_line(line) for line in rendered.text_lines()]
-        hints = _Hints(
-            quoted=tuple(line.depth > 0 for line in rendered.lines),
-            attribution=tuple(line.attribution for line in rendered.lines),
-            cut=rendered.cut,
-            signature=rendered.signature,
-        )
-        html_kinds = _classify(html_lines, hints)
+        html_lines, html_kinds = _split_html(render_html(html))
     if plain is not None and plain.strip():
-        lines = [_normalize_line(line) for line in plain.replace("\r\n", "\n").split("\n")]
+        lines = _split_shared_lines(
+            [_normalize_line(line) for line in plain.replace("\r\n", "\n").split("\n")]
+        )
         kinds = _classify(lines, None)
         if html_lines:
-            kinds = _align_with_html(lines, kinds, html_lines, html_kinds)
-        return _result(lines, kinds, collapse=False)
+            aligned = _align_with_html(lines, kinds, html_lines, html_kinds)
+            if _has_new_text(lines, aligned) or _fallback_kinds(lines) is None:
+                kinds = aligned
+        return _result(lines, _with_signature(lines, kinds), collapse=False)
     if html_lines:
-        return _result(html_lines, html_kinds, collapse=True)
+        return _result(html_lines, _with_signature(html_lines, html_kinds), collapse=True)
     return ReplySplit(new_text="", quoted_text="")
+
+
+def _split_html(rendered: RenderedHtml) -> tuple[list[str], list[_Kind]]:
+    """Rendered lines (`> ` per quote depth) and their kinds.
+
+    When the structure quotes everything (the whole body in one `<blockquote>`,
+    a client that wraps the sender's text in its quote container) and the text
+    itself shows no quote, the sender wrote something: the structure is
+    ignored rather than nothing returned.
+    """
+    origin, texts = _split_shared_origins([_normalize_line(line.text) for line in rendered.lines])
+    source = [rendered.lines[index] for index in origin]
+    lines = [_prefixed(text, line.depth) for text, line in zip(texts, source, strict=True)]
+    moved = _index_map(origin, len(rendered.lines))
+    hints = _Hints(
+        quoted=tuple(line.depth > 0 for line in source),
+        attribution=tuple(line.attribution for line in source),
+        cut=None if rendered.cut is None else moved[rendered.cut],
+        signature=None if rendered.signature is None else moved[rendered.signature],
+        after_rule=frozenset(moved[rule] for rule in rendered.rules),
+        bare=tuple(line.bare for line in source),
+    )
+    kinds = _classify(lines, hints)
+    unquoted = _unquote_citations(lines, kinds, hints)
+    if unquoted is not None:
+        lines, hints = unquoted
+        kinds = _classify(lines, hints)
+    if not _has_new_text(lines, kinds):
+        fallback = _fallback_kinds(texts)
+        if fallback is not None:
+            return texts, fallback
+    return lines, kinds
+
+
+def _prefixed(text: str, depth: int) -> str:
+    if not depth:
+        return text
+    marker = ">" * depth
+    return f"{marker} {text}" if text else marker
+
+
+def _index_map(origin: list[int], count: int) -> list[int]:
+    """For each of `count` rendered lines (and the end), its index once shared lines were split."""
+    moved = [len(origin)] * (count + 1)
+    for new in range(len(origin) - 1, -1, -1):
+        moved[origin[new]] = new
+    return moved
+
+
+def _has_new_text(lines: list[str], kinds: list[_Kind]) -> bool:
+    return any(kind is _Kind.NEW and line.strip() for line, kind in zip(lines, kinds, strict=True))
+
+
+def _fallback_kinds(lines: list[str]) -> list[_Kind] | None:
+    """The kinds of lines quoted by the HTML structure alone, read as plain text.
+
+    None unless the text rules leave some new text and no command line stands
+    in it: a reply with nothing written over a quote that lost its marks must
+    not hand the quoted commands on.
+    """
+    kinds = _classify(lines, None)
+    if not _has_new_text(lines, kinds):
+        return None
+    text = "\n".join(line for line, kind in zip(lines, kinds, strict=True) if kind is _Kind.NEW)
+    if scan_commands(new_text=text, quoted_text="", subject_after_tag="").commands:
+        return None
+    return kinds
+
+
+def _split_shared_lines(lines: list[str]) -> list[str]:
+    return _split_shared_origins(lines)[1]
+
+
+def _split_shared_origins(lines: list[str]) -> tuple[list[int], list[str]]:
+    """Lines with the sender's sentence split from an attribution sharing its line.
+
+    "Yes, it works now. On Wed, Nov 25, 2026 at 10:00 AM Support <...> wrote:"
+    becomes two lines. Returns, for every new line, the index of the line it
+    came from, and the lines.
+    """
+    origin: list[int] = []
+    split: list[str] = []
+    for index, line in enumerate(lines):
+        for part in _shared_parts(line):
+            origin.append(index)
+            split.append(part)
+    return origin, split
+
+
+def _shared_parts(line: str) -> tuple[str, ...]:
+    stripped = line.strip()
+    if len(stripped) > 2 * _MAX_ATTRIBUTION_LENGTH or not stripped.endswith((":", "：")):
+        return (line,)
+    if _QUOTE_PREFIX.match(line) or not ("@" in line or _VERB.search(line)):
+        return (line,)
+    for boundary in _SENTENCE_THEN_LEAD.finditer(line):
+        tail = line[boundary.end() :]
+        if tail[:1].isupper() and _attribution_strength(tail) is not None:
+            return (line[: boundary.start() + 1], tail)
+    return (line,)
 
 
 def _normalize_line(line: str) -> str:
@@ -165,6 +291,7 @@ def _classify(lines: list[str], hints: _Hints | None) -> list[_Kind]:
     """The kind of every line: new text, quoted, or signature."""
     count = len(lines)
     kinds = [_Kind.NEW] * count
+    first = next((index for index, line in enumerate(lines) if line.strip()), count)
     index = 0
     while index < count:
         stripped = lines[index].strip()
@@ -174,6 +301,14 @@ def _classify(lines: list[str], hints: _Hints | None) -> list[_Kind]:
         if hints is not None and hints.signature is not None and index >= hints.signature:
             _mark_signature(lines, kinds, index, hints)
             break
+        head = _tail_head(lines, kinds, index)
+        if head is not None:
+            _mark(kinds, head, _Kind.QUOTE, index + 1)
+            index += 1
+            if not _quote_follows(lines, index, hints):
+                _mark(kinds, index, _Kind.QUOTE)
+                break
+            continue
         if _is_quoted(lines, index, hints):
             kinds[index] = _Kind.QUOTE
             index += 1
@@ -181,7 +316,15 @@ def _classify(lines: list[str], hints: _Hints | None) -> list[_Kind]:
         if not stripped:
             index += 1
             continue
+        if hints is not None and index in hints.after_rule and _labels_follow(lines, index):
+            _mark(kinds, index, _Kind.QUOTE)
+            break
         if _starts_quoted_part(lines, index):
+            end = _top_block_end(lines, index) if index == first else None
+            if end is not None:
+                _mark(kinds, index, _Kind.QUOTE, end)
+                index = end
+                continue
             _mark(kinds, index, _Kind.QUOTE)
             break
         if _is_signature_start(lines[index]):
@@ -229,8 +372,20 @@ def _mark_signature(lines: list[str], kinds: list[_Kind], start: int, hints: _Hi
 
 def _is_quoted(lines: list[str], index: int, hints: _Hints | None) -> bool:
     if _QUOTE_PREFIX.match(lines[index]):
-        return True
+        return not _is_decoration(lines, index)
     return hints is not None and hints.quoted[index]
+
+
+def _is_decoration(lines: list[str], index: int) -> bool:
+    """ ">>>>>>>>>>" or ">>> UPDATE <<<" on its own, between lines that are not quoted."""
+    if not _DECORATION.match(lines[index].strip()):
+        return False
+    before = next((back for back in range(index - 1, -1, -1) if lines[back].strip()), None)
+    after = next((later for later in range(index + 1, len(lines)) if lines[later].strip()), None)
+    return not any(
+        neighbour is not None and _QUOTE_PREFIX.match(lines[neighbour])
+        for neighbour in (before, after)
+    )
 
 
 def _quote_follows(lines: list[str], start: int, hints: _Hints | None) -> bool:
@@ -241,24 +396,51 @@ def _quote_follows(lines: list[str], start: int, hints: _Hints | None) -> bool:
     return False
 
 
+def _tail_head(lines: list[str], kinds: list[_Kind], index: int) -> int | None:
+    """The first line of an attribution whose last line looks quoted.
+
+    Polymail wraps the address as "<" / "mailto:..." / "> wrote:", and a
+    wrapped Gmail attribution may end with ">:" on a line of its own. The
+    head must start like an attribution and carry a date or a time.
+    """
+    if not _QUOTE_LIKE_TAIL.match(lines[index].strip()):
+        return None
+    for back in range(index - 1, max(-1, index - 1 - _TAIL_LOOKBACK), -1):
+        text = lines[back].strip()
+        if kinds[back] is not _Kind.NEW or len(text) > _MAX_ATTRIBUTION_LENGTH:
+            return None
+        if (_LEAD.match(text) or _HEAD_START.match(text)) and (
+            _DATE.search(text) or _TIME.search(text)
+        ):
+            return back
+    return None
+
+
 def _starts_quoted_part(lines: list[str], index: int) -> bool:
-    """A separator, a header block, or a `____` line over a header block."""
+    """A separator, a header block, or a rule line over a header block."""
     stripped = lines[index].strip()
     if _is_separator(stripped):
         return True
-    if _UNDERSCORES.match(stripped):
-        # Outlook's rule over its header block. The field names may be in a
-        # language the tables lack: two "Label: value" lines will do.
-        following = [line.strip() for line in lines[index + 1 : index + 8] if line.strip()][:3]
-        if any(_HEADER_FIELD.match(line) for line in following[:2]):
-            return True
-        return (
-            bool(following)
-            and _LABEL.match(following[0]) is not None
-            and sum(1 for line in following if _LABEL.match(line)) >= 2
-            and any(_EMAIL.search(line) or _DATE.search(line) for line in following)
-        )
+    if _RULE_LINE.match(stripped):
+        return _labels_follow(lines, index + 1)
     return _starts_header_block(lines, index)
+
+
+def _labels_follow(lines: list[str], start: int) -> bool:
+    """Does a header block start at `start` (under a rule line)?
+
+    The field names may be in a language the tables lack: two "Label: value"
+    lines will do, if the first is one and one of them has an address or a date.
+    """
+    following = [line.strip() for line in lines[start : start + 7] if line.strip()][:3]
+    if any(_HEADER_FIELD.match(line) for line in following[:2]):
+        return True
+    return (
+        bool(following)
+        and _LABEL.match(following[0]) is not None
+        and sum(1 for line in following if _LABEL.match(line)) >= 2
+        and any(_EMAIL.search(line) or _DATE.search(line) for line in following)
+    )
 
 
 def _is_separator(stripped: str) -> bool:
@@ -272,24 +454,81 @@ def _is_separator(stripped: str) -> bool:
 
 
 def _starts_header_block(lines: list[str], index: int) -> bool:
-    """Two or more header fields (one naming the sender) from this line on."""
+    """Two or more header fields from this line on: one naming the sender, or one dated."""
+    block = _header_block_at(lines, index)
+    if block is None:
+        return False
+    fields, _, evidence = block
+    if len(fields) < 2:
+        return False
+    return bool(fields & _FROM_FIELDS) or len(fields) >= 3 or evidence
+
+
+def _header_block_at(lines: list[str], index: int) -> tuple[set[str], int, bool] | None:
+    """The header fields from line `index` on, the last line of the block, and
+    whether a field line holds a date or an address. None if `index` is no field.
+
+    A line that does not start a field is a miss, unless it continues a field
+    (indented, or after a line ending with ","); two misses in a row end the block.
+    """
     first = _HEADER_FIELD.match(lines[index].strip())
     if first is None:
-        return False
+        return None
     fields = {first.group(1).lower()}
+    last = index
+    evidence = _has_date_or_address(lines[index])
     misses = 0
-    for line in lines[index + 1 : index + _HEADER_BLOCK_WINDOW]:
+    for later in range(index + 1, min(len(lines), index + _HEADER_BLOCK_WINDOW)):
+        line = lines[later]
         match = _HEADER_FIELD.match(line.strip())
-        if match is None:
+        if match is not None:
+            fields.add(match.group(1).lower())
+            evidence = evidence or _has_date_or_address(line)
+            last, misses = later, 0
+        elif line.strip() and (line[:1].isspace() or lines[later - 1].rstrip().endswith(",")):
+            last = later
+        else:
             misses += 1
             if misses >= 2:
                 break
-            continue
-        misses = 0
-        fields.add(match.group(1).lower())
-    if len(fields) < 2:
-        return False
-    return bool(fields & _FROM_FIELDS) or len(fields) >= 3
+    return fields, last, evidence
+
+
+def _has_date_or_address(line: str) -> bool:
+    return bool(_EMAIL.search(line) or (_DATE.search(line) and _TIME.search(line)))
+
+
+def _top_block_end(lines: list[str], index: int) -> int | None:
+    """The end of a header block that opens the body, when the sender wrote under it.
+
+    Some clients (Outlook in several languages, forward chains) put the
+    message's own header block first. The text under it is the sender's only
+    when another separator or header block follows it: otherwise the block
+    heads a forwarded message, all quoted.
+    """
+    start = index
+    stripped = lines[index].strip()
+    if _is_separator(stripped) or _RULE_LINE.match(stripped):
+        start = next(
+            (
+                later
+                for later in range(index + 1, min(len(lines), index + 4))
+                if lines[later].strip()
+            ),
+            len(lines),
+        )
+    if start >= len(lines) or not _starts_header_block(lines, start):
+        return None
+    block = _header_block_at(lines, start)
+    assert block is not None
+    end = block[1] + 1
+    text = next((later for later in range(end, len(lines)) if lines[later].strip()), None)
+    if text is None or _QUOTE_PREFIX.match(lines[text]) or _starts_quoted_part(lines, text):
+        return None
+    for later in range(text + 1, len(lines)):
+        if lines[later].strip() and _starts_quoted_part(lines, later):
+            return end
+    return None
 
 
 def _is_signature_start(line: str) -> bool:
@@ -298,9 +537,13 @@ def _is_signature_start(line: str) -> bool:
     lowered = " ".join(line.split()).lower()
     if len(lowered) > quote_markers.DEVICE_SIGNATURE_MAX_LENGTH:
         return False
-    return lowered.startswith(quote_markers.DEVICE_SIGNATURE_PREFIXES) or bool(
-        _DEVICE_LINK.search(lowered)
-    )
+    if _DEVICE_LINK.search(lowered):
+        return True
+    prefix = _DEVICE_PREFIX.match(lowered)
+    if prefix is None:
+        return False
+    rest = lowered[prefix.end() :]
+    return len(rest.split()) <= quote_markers.DEVICE_SIGNATURE_MAX_WORDS and not _PROSE.search(rest)
 
 
 def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
@@ -316,9 +559,9 @@ def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
         window = [line.strip() for line in lines[index : end + 1]]
         if not window[-1] or window[-1].startswith(">"):
             return None
-        if size > 1 and window[-2].endswith((":", "：", ".", "!", "?")):
+        if size > 1 and _ends_sentence(window[-2], window[0]):
             return None
-        if not window[-1].endswith((":", "：", "--")):
+        if not _may_end_attribution(window[-1]):
             continue
         strength = _attribution_strength(" ".join(window))
         if strength is None:
@@ -327,6 +570,31 @@ def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
             return None
         return end, strength
     return None
+
+
+def _may_end_attribution(line: str) -> bool:
+    return (
+        line.endswith((":", "：", "--"))
+        or _VERB_AT_END.search(line) is not None
+        or _DATE_FIRST.match(line) is not None
+    )
+
+
+def _ends_sentence(line: str, head: str) -> bool:
+    """Does `line` end a sentence, so that the line under it cannot continue it?
+
+    A wrapped attribution may break after an abbreviation ("kl.", "Ltd."):
+    allowed when its first line starts like one and carries a date or time.
+    """
+    if line.endswith((":", "：", "!", "?")):
+        return True
+    if not line.endswith("."):
+        return False
+    return not (
+        _ABBREVIATION_END.search(line)
+        and (_LEAD.match(head) or _HEAD_START.match(head))
+        and (_DATE.search(head) or _TIME.search(head))
+    )
 
 
 def _is_wrapped_head(head: str, rest: list[str]) -> bool:
@@ -353,8 +621,10 @@ def _attribution_strength(text: str) -> bool | None:
     framed = _DASH_FRAMED.match(text)
     if framed is not None and framed.group(1):
         text = framed.group(1).rstrip(":：") + ":"
-    if not text.endswith((":", "：")) or len(text) > _MAX_ATTRIBUTION_LENGTH:
+    if len(text) > _MAX_ATTRIBUTION_LENGTH:
         return None
+    if not text.endswith((":", "：")):
+        return _colonless_strength(text)
     has_email = bool(_EMAIL.search(text))
     has_time = bool(_TIME.search(text))
     has_date = bool(_DATE.search(text))
@@ -370,26 +640,109 @@ def _attribution_strength(text: str) -> bool | None:
     return None
 
 
+def _colonless_strength(text: str) -> bool | None:
+    """ "On ... <support@example.org> wrote" (strong with an address and a date or
+    time), and "2026/11/25 Support <support@example.org>" (weak)."""
+    if _DATE_FIRST.match(text):
+        return False
+    verb = _VERB_AT_END.search(text)
+    if verb is None or not _LEAD.match(text):
+        return None
+    has_email = bool(_EMAIL.search(text))
+    dated = bool(_DATE.search(text) or _TIME.search(text))
+    if has_email and dated:
+        return True
+    return False if has_email or dated else None
+
+
 def _quote_wrapped_fragments(lines: list[str], kinds: list[_Kind]) -> None:
     """A quoted line that a client re-wrapped leaves its tail without `>`.
 
     Such a tail is a short lower-case line right between two `>` lines, under a
-    long quoted line that does not end a sentence. An inline answer starts with
-    a capital, follows a question, or is set off by blank lines.
+    long quoted line that does not end a sentence; or the rest of a long link
+    (no spaces) under a quoted line that ends with the link's start. An inline
+    answer starts with a capital, follows a question, or is set off by blank
+    lines.
     """
-    for index in range(1, len(lines) - 1):
+    for index in range(1, len(lines)):
         if kinds[index] is not _Kind.NEW:
             continue
         stripped = lines[index].strip()
-        before, after = lines[index - 1].strip(), lines[index + 1].strip()
-        if not (stripped and before.startswith(">") and after.startswith(">")):
+        before = lines[index - 1].strip()
+        after = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        if not (stripped and before.startswith(">")):
             continue
-        if (
-            stripped[0].islower()
-            and len(before) >= _WRAPPED_LINE_LENGTH
-            and not before.endswith((".", "!", "?", ":"))
-        ):
+        if _continues_link(before, stripped, after) or _continues_line(before, stripped, after):
             kinds[index] = _Kind.QUOTE
+
+
+def _continues_line(before: str, line: str, after: str) -> bool:
+    return (
+        after.startswith(">")
+        and line[0].islower()
+        and len(before) >= _WRAPPED_LINE_LENGTH
+        and not before.endswith((".", "!", "?", ":"))
+    )
+
+
+def _continues_link(before: str, line: str, after: str) -> bool:
+    return (
+        (not after or after.startswith(">"))
+        and len(before) >= _WRAPPED_LINE_LENGTH
+        and " " not in line
+        and len(line) <= _WRAPPED_LINE_LENGTH
+        and _URL_TAIL.search(before) is not None
+    )
+
+
+def _unquote_citations(
+    lines: list[str], kinds: list[_Kind], hints: _Hints
+) -> tuple[list[str], _Hints] | None:
+    """A `<blockquote>` without attributes that the sender put in their own text.
+
+    It counts as theirs when it stands between their lines before any quote
+    marker (no attribution above it) and is short; then its lines lose their
+    `>` and are read again. Returns the new lines and hints, or None.
+    """
+    if not any(hints.bare):
+        return None
+    quoted = list(hints.quoted)
+    unquoted = list(lines)
+    seen_text = False
+    index = 0
+    while index < len(lines):
+        if hints.bare[index] and kinds[index] is _Kind.QUOTE:
+            end = index
+            while end < len(lines) and hints.bare[end]:
+                end += 1
+            after = next((later for later in range(end, len(lines)) if lines[later].strip()), None)
+            size = sum(1 for line in lines[index:end] if line.strip(">").strip())
+            if not (seen_text and after is not None and kinds[after] is _Kind.NEW):
+                break
+            if size > _CITATION_LINES:
+                break
+            for inner in range(index, end):
+                quoted[inner] = False
+                unquoted[inner] = lines[inner][1:].lstrip(" ")
+            index = end
+            continue
+        if kinds[index] is not _Kind.NEW:
+            break
+        seen_text = seen_text or bool(lines[index].strip())
+        index += 1
+    if quoted == list(hints.quoted):
+        return None
+    return unquoted, replace(hints, quoted=tuple(quoted))
+
+
+def _with_signature(lines: list[str], kinds: list[_Kind]) -> list[_Kind]:
+    """Kinds with the sender's sign-off and what follows it (or a list footer) as signature."""
+    start = signature_start(lines, [kind is _Kind.NEW for kind in kinds])
+    if start is None:
+        return kinds
+    return kinds[:start] + [
+        _Kind.SIGNATURE if kind is _Kind.NEW else kind for kind in kinds[start:]
+    ]
 
 
 # -- plain text and HTML together -----------------------------------------------

@@ -37,6 +37,7 @@ ATTRIBUTION_VERBS: tuple[str, ...] = (
     "escreveu",
     "schreef",
     "heeft geschreven",
+    "het volgende geschreven",  # Dutch Apple Mail: "Op ... heeft <who> het volgende geschreven:"
     # Polish, Czech, Slovak, Scandinavian, Finnish, Turkish, Hungarian
     "napisał",
     "napisała",
@@ -160,6 +161,7 @@ HEADER_FROM_FIELDS: tuple[str, ...] = (
     "da",
     "van",
     "od",
+    "frá",
     "från",
     "fra",
     "lähettäjä",
@@ -199,6 +201,8 @@ HEADER_OTHER_FIELDS: tuple[str, ...] = (
     "envoyé le",
     "à",
     "objet",
+    "sujet",
+    "message du",  # French webmail: "Message du : 25/11/2026 10:00"
     # Spanish, Portuguese
     "enviado",
     "enviado el",
@@ -231,6 +235,9 @@ HEADER_OTHER_FIELDS: tuple[str, ...] = (
     "sendt",
     "til",
     "emne",
+    "dato",
+    "efni",
+    "dagsetning",
     "lähetetty",
     "vastaanottaja",
     "aihe",
@@ -300,7 +307,11 @@ SEPARATOR_PHRASES: tuple[str, ...] = (
     "ursprungligt meddelande",
     "vidarebefordrat meddelande",
     "oprindelig meddelelse",
+    "oprindelig besked",
     "videresendt meddelelse",
+    "videresendt besked",
+    "opprinnelig melding",
+    "videresendt melding",
     "alkuperäinen viesti",
     "välitetty viesti",
     "元のメッセージ",
@@ -402,6 +413,29 @@ DEVICE_SIGNATURE_PREFIXES: tuple[str, ...] = (
     "iphoneから送信",
     "发自我的",
     "從我的 iphone 傳送",
+    # Less common mobile apps; the length and prose checks in newtext.py keep
+    # "Sent from the office, the line still fails" as text.
+    "sent from ",
+    "sent via ",
+    "sent with ",
+    "get bluemail for ",
+    "get newton",
+    "gesendet mit ",
+    "gesendet von ",
+    "envoyé avec ",
+    "envoyé via ",
+    "enviado con ",
+    "enviado via ",
+    "inviato con ",
+    "sendt fra ",
+    "sendt med ",
+    "skickat från ",
+    "skickat med ",
+    "lähetetty ",
+    "wysłane z ",
+    "wysłano z ",
+    "odesláno z ",
+    "verstuurd met ",
 )
 
 # Hosts of the links device signatures end with ("Get Outlook for iOS<https://aka.ms/o0ukef>").
@@ -409,6 +443,138 @@ DEVICE_SIGNATURE_LINK_HOSTS: tuple[str, ...] = ("aka.ms",)
 
 # Longest device-signature line that still counts; a longer line is prose.
 DEVICE_SIGNATURE_MAX_LENGTH = 100
+# Most words after the app's prefix ("Sent from my" + "Samsung Galaxy S24 Ultra").
+DEVICE_SIGNATURE_MAX_WORDS = 6
+
+# Sign-offs that end what a person wrote ("Best regards," then the name, a
+# title, a phone). Alone on a line, optionally with ",", "." or "!", or with the
+# name on the same line ("Mvh Ola Nordmann"). What follows must look like a
+# signature block for the sign-off to count (see newtext.py).
+SIGN_OFFS: tuple[str, ...] = (
+    # English
+    "regards",
+    "best regards",
+    "kind regards",
+    "kindest regards",
+    "warm regards",
+    "warmest regards",
+    "with regards",
+    "with best regards",
+    "with kind regards",
+    "best wishes",
+    "thanks and regards",
+    "thanks & regards",
+    "many thanks",
+    "sincerely",
+    "yours sincerely",
+    "sincerely yours",
+    "yours faithfully",
+    "yours truly",
+    "all the best",
+    "rgds",
+    "br",
+    "kr",
+    # Russian, Ukrainian
+    "с уважением",
+    "с наилучшими пожеланиями",
+    "всего доброго",
+    "всего хорошего",
+    "з повагою",
+    # German
+    "mit freundlichen grüßen",
+    "mit freundlichen grüssen",
+    "freundliche grüße",
+    "freundliche grüsse",
+    "viele grüße",
+    "viele grüsse",
+    "beste grüße",
+    "liebe grüße",
+    "mfg",
+    # French, Spanish, Italian, Portuguese
+    "cordialement",
+    "bien cordialement",
+    "bien à vous",
+    "meilleures salutations",
+    "salutations",
+    "atentamente",
+    "saludos",
+    "un saludo",
+    "saludos cordiales",
+    "cordiali saluti",
+    "distinti saluti",
+    "atenciosamente",
+    "cumprimentos",
+    # Dutch
+    "met vriendelijke groet",
+    "met vriendelijke groeten",
+    "vriendelijke groet",
+    "vriendelijke groeten",
+    "groeten",
+    "mvg",
+    # Danish
+    "med venlig hilsen",
+    "venlig hilsen",
+    "venlige hilsner",
+    "de bedste hilsner",
+    "bedste hilsner",
+    "kærlig hilsen",
+    # Norwegian
+    "med vennlig hilsen",
+    "vennlig hilsen",
+    "vennlige hilsener",
+    "beste hilsen",
+    "hilsen",
+    # Swedish
+    "med vänlig hälsning",
+    "med vänliga hälsningar",
+    "vänlig hälsning",
+    "vänliga hälsningar",
+    "bästa hälsningar",
+    "hälsningar",
+    # Scandinavian short forms
+    "mvh",
+    "m.v.h",
+    "vh",
+    # Finnish, Polish, Czech
+    "ystävällisin terveisin",
+    "terveisin",
+    "pozdrawiam",
+    "z poważaniem",
+    "serdecznie pozdrawiam",
+    "s pozdravem",
+)
+# Thanks that end a message only when a name follows ("Thanks,\nIvan"); alone,
+# "Thanks!" is what the person wrote.
+THANKS_SIGN_OFFS: tuple[str, ...] = (
+    "thanks",
+    "thank you",
+    "thx",
+    "cheers",
+    "best",
+    "спасибо",
+    "благодарю",
+    "danke",
+    "merci",
+    "gracias",
+    "grazie",
+    "obrigado",
+    "bedankt",
+    "tak",
+    "takk",
+    "tack",
+    "kiitos",
+    "dziękuję",
+    "děkuji",
+)
+
+# Mailing-list footers: a rule line, then a line with one of these (Mailman's
+# "riak-users mailing list" and its listinfo URL).
+LIST_FOOTER_MARKERS: tuple[str, ...] = (
+    "mailing list",
+    "/listinfo",
+    "list-unsubscribe",
+    "lists.",
+)
 
 # HTML: class or id tokens of elements that hold a reply's quoted message.
 # When such an element has a <blockquote> child, only the blockquote is quoted

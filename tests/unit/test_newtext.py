@@ -7,6 +7,8 @@ hold, so that a rule that only fits the corpus fails here.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -250,9 +252,10 @@ def test_device_signature_ends_the_new_text(device: str) -> None:
     assert split.signature.startswith(device)
 
 
-def test_sign_off_is_kept() -> None:
-    plain = "Resolve this issue\n\nBest regards,\nIvan Petrov\nACME LLC\n"
-    assert new_text(plain) == plain.strip()
+def test_sign_off_and_signature_block_are_the_signature() -> None:
+    split = split_reply("Resolve this issue\n\nBest regards,\nIvan Petrov\nACME LLC\n", None)
+    assert split.new_text == "Resolve this issue"
+    assert split.signature == "Best regards,\nIvan Petrov\nACME LLC"
 
 
 # -- quotes and inline answers -------------------------------------------------------
@@ -362,6 +365,8 @@ def test_html_quote_of_a_short_common_line_does_not_cut_plain() -> None:
 # -- properties ------------------------------------------------------------------------
 
 # What the split normalises: no-break spaces become spaces, invisible characters go.
+# ">>>>>>>>" or ">>> UPDATE <<<" alone: decoration the sender typed, not a quote.
+_DECORATION = re.compile(r"^>{3,}(?:[^\w]*|.*<{3,})$")
 _READABLE = str.maketrans(
     {"\u00a0": " ", "\u202f": " ", "\u2007": " "}
     | dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
@@ -380,7 +385,7 @@ def test_never_raises_and_new_text_is_from_the_input(plain: str) -> None:
     readable = plain.translate(_READABLE)
     for line in split.new_text.split("\n"):
         assert line.strip() in readable
-        assert not line.lstrip().startswith(">")
+        assert not line.lstrip().startswith(">") or _DECORATION.match(line.strip())
 
 
 @settings(max_examples=200, deadline=None)

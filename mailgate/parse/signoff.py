@@ -1,0 +1,109 @@
+"""Where the sender's sign-off, signature block or a mailing-list footer starts.
+
+Only the end of what the sender wrote is looked at: the last run of their
+lines. A sign-off ("Best regards,", "Mvh", "С уважением,") counts when what
+follows it is short and looks like a signature block (a name, a title, a phone,
+an address), not like more sentences; "Thanks," and the like need a name after
+them. A rule line over a list name or a listinfo URL is a mailing-list footer.
+Nothing is cut when the cut would leave the sender with no text at all.
+
+The words come from `mailgate.parse.quote_markers`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailgate.parse import quote_markers
+
+_TRAILING = ",.!;:-–— \t"
+_SIGN_OFFS = frozenset(quote_markers.SIGN_OFFS)
+_THANKS = frozenset(quote_markers.THANKS_SIGN_OFFS)
+_ALL_SIGN_OFFS = sorted(_SIGN_OFFS | _THANKS, key=len, reverse=True)
+# "Mvh Ola Nordmann", "Regards, Ivan", "Hilsen /Kari": a sign-off with the name after it.
+_WITH_NAME = re.compile(
+    r"^(?:" + "|".join(re.escape(phrase) for phrase in _ALL_SIGN_OFFS) + r")[,.!]?\s+(\S.*)$", re.I
+)
+_RULE = re.compile(r"^(?:_{10,}|-{10,}|={10,})$")
+_MAX_BLOCK_LINES = 8
+_MAX_BLOCK_LINE_LENGTH = 80
+_NAME_WORDS = 4
+
+
+def signature_start(lines: list[str], new: list[bool]) -> int | None:
+    """The index where the signature starts among the sender's last lines, or None.
+
+    `new[i]` says whether line `i` is the sender's text; the last run of such
+    lines (up to the end or the next quoted line) is searched. A signature
+    block is short, so only its last few lines can start one; the sender's
+    first line never does.
+    """
+    run = _last_run(lines, new)
+    if run is None:
+        return None
+    first, end = run
+    texts = [index for index in range(first, end) if lines[index].strip()]
+    wrote_before = any(lines[index].strip() for index in range(first) if new[index])
+    candidates = texts[-(_MAX_BLOCK_LINES + 1) :]
+    for position, index in enumerate(candidates):
+        if index == texts[0] and not wrote_before:
+            continue
+        stripped = lines[index].strip()
+        below = [lines[later].strip() for later in candidates[position + 1 :]]
+        if _RULE.match(stripped) and _is_list_footer(below):
+            return index
+        if _is_sign_off(stripped, below):
+            return index
+    return None
+
+
+def _last_run(lines: list[str], new: list[bool]) -> tuple[int, int] | None:
+    """The last run of the sender's lines that has text: (first, end)."""
+    end = len(new)
+    while end and not (new[end - 1] and lines[end - 1].strip()):
+        end -= 1
+    if not end:
+        return None
+    first = end
+    while first and new[first - 1]:
+        first -= 1
+    return first, end
+
+
+def _is_list_footer(below: list[str]) -> bool:
+    text = [line.lower() for line in below]
+    if not text:
+        return False
+    return any(marker in line for line in text[:4] for marker in quote_markers.LIST_FOOTER_MARKERS)
+
+
+def _is_sign_off(stripped: str, block: list[str]) -> bool:
+    """Is `stripped` a sign-off over `block`, the sender's last non-blank lines?"""
+    phrase = " ".join(stripped.lower().rstrip(_TRAILING).split())
+    if phrase in _SIGN_OFFS:
+        return _is_signature_block(block)
+    with_name = _WITH_NAME.match(stripped)
+    if with_name is not None and _is_name(with_name.group(1), words=3):
+        return _is_signature_block(block)
+    if phrase in _THANKS:
+        return bool(block) and _is_name(block[0]) and _is_signature_block(block)
+    return False
+
+
+def _is_signature_block(block: list[str]) -> bool:
+    """Short lines of names, titles, phones and addresses: no sentences, no P.S."""
+    for line in block:
+        words = line.split()
+        if len(line) > _MAX_BLOCK_LINE_LENGTH or len(words) >= 12:
+            return False
+        if line.endswith("?") or (len(words) >= 6 and line.endswith((".", "!", ":"))):
+            return False
+        if line.lower().startswith(("p.s", "ps:", "ps ", "p. s")):
+            return False
+    return True
+
+
+def _is_name(line: str, *, words: int = _NAME_WORDS) -> bool:
+    """One to a few words, each starting with a capital ("Ola Nordmann", "/Kari")."""
+    parts = line.lstrip("/-– ").split()
+    return 0 < len(parts) <= words and all(part[0].isupper() for part in parts)
