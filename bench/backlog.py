@@ -112,8 +112,8 @@ class Bench:
         """One extra SQLite run over the loaded corpus under pyinstrument; not in the figures."""
         with self.mailgate("sqlite") as mailgate:
             sent_before = self.sink.received()
-            _, summary = profile_run_once(mailgate, report_path)
-            self._check_delivered(count, sent_before, "profiled run")
+            run, summary = profile_run_once(mailgate, report_path)
+            self._check_delivered(count, sent_before, run.output)
         self._refill(count)
         return summary
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from imap_tools import MailBoxUnencrypted
+
 from mailgate.sandbox import ImapAccount
 
 INBOX = "INBOX"
@@ -45,5 +47,5 @@ def count_waiting(account: ImapAccount) -> int:
         return waiting(box)
 
 
-def waiting(box) -> int:
+def waiting(box: MailBoxUnencrypted) -> int:
     return int(box.folder.status(INBOX, ["MESSAGES"])["MESSAGES"])

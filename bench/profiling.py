@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +51,7 @@ def profile_run_once(mailgate: Mailgate, report_path: Path, *, top: int = 15) ->
 def summarize(root: Frame, *, top: int) -> str:
     """Tables of the profile's self time and of mailgate's inclusive time."""
     tally = _Tally()
-    _visit(root, tally, caller=_UNKNOWN, open_names=frozenset(), importing=False)
+    _visit(root, tally, _Where())
     total = root.time
     return "\n".join(
         [
@@ -60,7 +60,13 @@ def summarize(root: Frame, *, top: int) -> str:
             _table("self time by package", tally.by_package, total, top),
             _table("self time by module", tally.by_module, total, top),
             _table("self time by function", tally.by_function, total, top),
-            _table("mailgate functions, time including callees", tally.inclusive, total, top),
+            _table(
+                "time in SQLAlchemy, by the mailgate function that called it",
+                tally.database_by_caller,
+                total,
+                top,
+            ),
+            _table("mailgate functions, time including callees", tally.inclusive, total, 2 * top),
         ]
     )
 
@@ -90,12 +96,25 @@ class _Tally:
     by_module: Counter[str] = field(default_factory=Counter)
     by_function: Counter[str] = field(default_factory=Counter)
     inclusive: Counter[str] = field(default_factory=Counter)
+    database_by_caller: Counter[str] = field(default_factory=Counter)
     imports: float = 0.0
 
 
-def _visit(
-    frame: Frame, tally: _Tally, *, caller: str, open_names: frozenset[str], importing: bool
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """What a frame is called from, as the walk goes down the tree."""
+
+    caller: str = _UNKNOWN
+    """The module charged for the caller's self time."""
+    mailgate_function: str = _UNKNOWN
+    """The innermost mailgate function above."""
+    open_names: frozenset[str] = frozenset()
+    """The mailgate functions above, so that recursion is counted once."""
+    importing: bool = False
+    in_database: bool = False
+
+
+def _visit(frame: Frame, tally: _Tally, above: _Where) -> None:
     """Count one frame and its callees.
 
     A C function's time is its Python caller's (`sqlite3` time shows as the
@@ -105,20 +124,27 @@ def _visit(
     if frame.is_synthetic:  # its time is in its parent's total_self_time already
         return
     module = module_name(frame.file_path)
-    if module.startswith("importlib") and not importing:
-        importing = True
+    here = above
+    if module.startswith("importlib") and not above.importing:
+        here = replace(here, importing=True, mailgate_function=_IMPORTS)
         tally.imports += frame.time
-    where = _IMPORTS if importing else caller if module == _BUILTIN else module
+    where = _IMPORTS if here.importing else above.caller if module == _BUILTIN else module
+    here = replace(here, caller=where)
     self_time = frame.total_self_time
     tally.by_package[where.split(".", 1)[0]] += self_time
     tally.by_module[where] += self_time
-    tally.by_function[where if importing else f"{where}:{frame.function}"] += self_time
+    tally.by_function[where if here.importing else f"{where}:{frame.function}"] += self_time
+    if module.startswith("sqlalchemy") and not here.in_database:
+        # Counted at the outermost entry: SQLAlchemy → contextlib → SQLAlchemy is in it.
+        tally.database_by_caller[here.mailgate_function] += frame.time
+        here = replace(here, in_database=True)
     name = f"{module}:{frame.function}"
-    if module.startswith("mailgate") and name not in open_names:
-        tally.inclusive[name] += frame.time
-        open_names = open_names | {name}
+    if module.startswith("mailgate") and not here.importing:
+        if name not in here.open_names:
+            tally.inclusive[name] += frame.time
+        here = replace(here, mailgate_function=name, open_names=here.open_names | {name})
     for child in frame.children:
-        _visit(child, tally, caller=where, open_names=open_names, importing=importing)
+        _visit(child, tally, here)
 
 
 def _table(title: str, seconds: Counter[str], total: float, top: int) -> str:
