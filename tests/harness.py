@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -17,9 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any, Protocol
 
 import psycopg
 import pytest
+from sqlalchemy import create_engine, text
 
 from mailgate.cli import main
 from mailgate.sandbox import ImapAccount, SmtpSink
@@ -30,8 +33,80 @@ TEAM = "team@example.org"
 LEAD = "lead@example.org"
 
 
+class Server(Protocol):
+    """Where a config points a mailbox: a Dovecot account, the SMTP sink, or nowhere."""
+
+    host: str
+    port: int
+
+
+class Account(Server, Protocol):
+    user: str
+    password: str
+
+
+def run_cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A mailgate command run in-process, its output captured as a subprocess's would be.
+
+    `main` sets up logging for a whole process; the root logger is given back
+    as it was, so pytest keeps capturing the log of what runs next.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = main(["--config", str(config), "--log-level", "WARNING", *args])
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return subprocess.CompletedProcess(
+        ["mailgate", *args], code, stdout.getvalue(), stderr.getvalue()
+    )
+
+
+class ReadsMailgate:
+    """What every gate offers: read-only commands in-process, and the mail that went out.
+
+    A subclass has `config` (the TOML file), `database_url`, and `smtp`
+    (anything whose `messages` have `rcpt_tos` and `message`).
+    """
+
+    config: Path
+    database_url: str
+    smtp: Any
+
+    def read(self, *args: str) -> str:
+        """A read-only command, run in-process: it is the same code and much faster."""
+        result = run_cli(self.config, *args)
+        assert result.returncode == 0, (
+            f"mailgate {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
+        )
+        return result.stdout
+
+    def show(self, tag: str, now: str | None = None) -> dict:
+        return json.loads(
+            self.read("requests", "show", tag, "--json", *(["--now", now] if now else []))
+        )
+
+    def requests(self, *args: str) -> list[dict]:
+        return json.loads(self.read("requests", "list", "--json", *args))
+
+    def sent_to(self, address: str) -> list[EmailMessage]:
+        return [m.message for m in self.smtp.messages if address in m.rcpt_tos]
+
+    def query(self, sql: str) -> list[tuple]:
+        """Rows straight from the database, for what no command shows."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(text(sql))]
+        finally:
+            engine.dispose()
+
+
 @dataclass
-class Gate:
+class Gate(ReadsMailgate):
     """One mailgate installation: its config file, and the servers it talks to."""
 
     config: Path
@@ -59,29 +134,8 @@ class Gate:
     def deliver(self, *raws: bytes) -> None:
         self.imap.append_many(list(raws))
 
-    def read(self, *args: str) -> str:
-        """A read-only command, run in-process: it is the same code and much faster."""
-        output = io.StringIO()
-        with contextlib.redirect_stdout(output):
-            code = main(["--config", str(self.config), "--log-level", "WARNING", *args])
-        assert code == 0, f"mailgate {' '.join(args)} exited {code}"
-        return output.getvalue()
 
-    def show(self, tag: str, now: str | None = None) -> dict:
-        return json.loads(
-            self.read("requests", "show", tag, "--json", *(["--now", now] if now else []))
-        )
-
-    def requests(self, *args: str) -> list[dict]:
-        return json.loads(self.read("requests", "list", "--json", *args))
-
-    def sent_to(self, address: str) -> list[EmailMessage]:
-        return [m.message for m in self.smtp.messages if address in m.rcpt_tos]
-
-
-def write_config(
-    path: Path, *, imap: ImapAccount, smtp: SmtpSink, database_url: str, **top
-) -> None:
+def write_config(path: Path, *, imap: Account, smtp: Server, database_url: str, **top) -> None:
     lines = [
         'support_address = "support@example.org"',
         f'agents = ["{AGENT}", "@agents.example.org"]',

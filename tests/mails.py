@@ -43,6 +43,17 @@ def make_mail(
     return message.as_bytes()
 
 
+def phones_down(*, client: str, cc: str, message_id: str) -> bytes:
+    """A client's first mail, with a colleague in CC: the start of most stories."""
+    return make_mail(
+        sender=f"Client <{client}>",
+        cc=[cc],
+        subject="Phones are down",
+        body="Hello,\n\nall our phones are down since 9:00.\n\nRegards,\nClient",
+        message_id=message_id,
+    )
+
+
 def reply_to(
     captured_message: EmailMessage,
     *,
@@ -69,3 +80,41 @@ def reply_to(
         in_reply_to=original_id,
         references=[*references, original_id],
     )
+
+
+def good_mail_among(bad: Sequence[bytes], *, oversized_bytes: int) -> list[bytes]:
+    """Three good new requests ("Good 0" to "Good 2") at the start, middle and end,
+    with `bad` and one mail of more than `oversized_bytes` between them."""
+    good = [
+        make_mail(
+            sender=f"good{n}@corp.example", subject=f"Good {n}", body="Hi", message_id=f"g{n}@x"
+        )
+        for n in range(3)
+    ]
+    big = make_mail(
+        sender="client@corp.example",
+        subject="Huge",
+        body="See attached.",
+        message_id="huge@x",
+        html="<p>" + "A" * oversized_bytes + "</p>",
+    )
+    half = len(bad) // 2
+    return [good[0], *bad[:half], big, good[1], *bad[half:], good[2]]
+
+
+def bounce_for(notification_id: str, recipient: str, message_id: str) -> bytes:
+    """A Postfix-style delivery-status report: `recipient` did not get `notification_id`."""
+    return (
+        f"From: Mail Delivery System <MAILER-DAEMON@mx.corp.example>\r\n"
+        f"To: support@example.org\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: <{message_id}>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"\r\n\r\n'
+        f"--b1\r\nContent-Type: text/plain\r\n\r\nThis is the mail system. Your message could "
+        f"not be delivered to {recipient}: user unknown.\r\n"
+        f"--b1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.corp.example\r\n"
+        f"\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        f"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@example.org\r\n"
+        f"To: {recipient}\r\nMessage-ID: <{notification_id}>\r\nSubject: [REQ-1] Fax\r\n\r\n"
+        f"--b1--\r\n"
+    ).encode()
