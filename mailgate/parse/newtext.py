@@ -235,14 +235,17 @@ def _fallback_kinds(lines: list[str]) -> list[_Kind] | None:
     """The kinds of lines quoted by the HTML structure alone, read as plain text.
 
     None unless the text rules leave some new text and no command line stands
-    in it: a reply with nothing written over a quote that lost its marks must
-    not hand the quoted commands on.
+    in it below its first line: a reply with nothing written over a quote that
+    lost its marks (our notice lists the commands under a greeting) must not
+    hand the quoted commands on, while a sender's command opens their text.
     """
     kinds = _classify(lines, None)
-    if not _has_new_text(lines, kinds):
+    text = [line for line, kind in zip(lines, kinds, strict=True) if kind is _Kind.NEW]
+    first = next((index for index, line in enumerate(text) if line.strip()), None)
+    if first is None:
         return None
-    text = "\n".join(line for line, kind in zip(lines, kinds, strict=True) if kind is _Kind.NEW)
-    if scan_commands(new_text=text, quoted_text="", subject_after_tag="").commands:
+    below = "\n".join(text[first + 1 :])
+    if scan_commands(new_text=below, quoted_text="", subject_after_tag="").commands:
         return None
     return kinds
 
