@@ -47,6 +47,7 @@ _REPORT_TYPES = frozenset(
 _MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BARE_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -458,10 +459,12 @@ def decode(raw: bytes) -> DecodedMail:
 
     Raises `MalformedMessage` only when the bytes hold nothing to read.
     """
-    raw = _message_bytes(raw)
+    raw, line_ends_made_one = _message_bytes(raw)
     if not raw.strip(b" \t\r\n\x00"):
         raise MalformedMessage("empty message")
     reader = _TreeReader(raw)
+    if line_ends_made_one:
+        reader.defects.append("bare CR line ends")
     nodes = reader.read()
     if not nodes:  # pragma: no cover - the top part is always read
         raise MalformedMessage("no message")
@@ -499,14 +502,25 @@ def read_top_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
     Only the top header block is read, never the tree: cheap, and it never
     raises, so a message can be keyed and stored before it is parsed.
     """
-    buf = _message_bytes(raw)
+    buf, _ = _message_bytes(raw)
     fields, _ = read_header_block(buf, _top_start(buf), len(buf), cap=MAX_HEADER_BYTES, defects=[])
     return tuple(fields)
 
 
-def _message_bytes(raw: bytes) -> bytes:
-    """The bytes to read: a UTF-8 byte-order mark (some Windows tools write one) dropped."""
-    return bytes(raw).removeprefix(b"\xef\xbb\xbf")
+def _message_bytes(raw: bytes) -> tuple[bytes, bool]:
+    """The bytes to read, and whether their line ends had to be made one kind.
+
+    A UTF-8 byte-order mark (some Windows tools write one) is dropped. CRLF
+    and LF mail is read as it comes. When a CR stands alone (classic Mac OS
+    mail, some gateways, a mix), every line end becomes LF: a bare CR ends a
+    line, as the standard library reads it, and CR CR LF is one line end (a
+    text-mode conversion done twice), not a blank line as there. The common
+    path costs one search, about 1.5 ms per MB.
+    """
+    raw = bytes(raw).removeprefix(b"\xef\xbb\xbf")
+    if _BARE_CR.search(raw) is None:
+        return raw, False
+    return raw.replace(b"\r\r\n", b"\n").replace(b"\r\n", b"\n").replace(b"\r", b"\n"), True
 
 
 def _top_start(buf: bytes) -> int:
