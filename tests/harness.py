@@ -3,6 +3,10 @@
 `gate` is parametrized over both databases: SQLite in a temp dir, and a fresh
 PostgreSQL database per test on 127.0.0.1:5432 (never skipped: a missing
 server is an error, see .ci/run).
+
+The same methods, with the worker run in-process on a memory inbox and a
+capturing pump, are `tests.inprocess.InProcessGate` (tests/scenarios/); what
+the two gates share is `ReadsMailgate`.
 """
 
 from __future__ import annotations
