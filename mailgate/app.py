@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
+from mailgate.apply import Services
 from mailgate.business_time import (
     BusinessCalendar,
     CalendarConfigError,
@@ -15,24 +13,32 @@ from mailgate.business_time import (
 )
 from mailgate.config import Settings, SlaSettings
 from mailgate.deadlines import Deadlines
+from mailgate.decide.model import Rules
 from mailgate.domain import Status
 from mailgate.errors import ConfigError
 from mailgate.notify import Renderer, Sender
-from mailgate.pipeline import Services
 from mailgate.sla import SlaPolicy
-from mailgate.store.engine import make_engine, make_sessions
+from mailgate.store.database import Store
 from mailgate.worker import Clock, Worker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class App:
     settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
+    store: Store
     services: Services
 
+    @property
+    def engine(self):
+        return self.store.engine
+
+    @property
+    def sessions(self):
+        """Sessions for the read-only views of the CLI."""
+        return self.store.sessions
+
     def worker(self, clock: Clock) -> Worker:
-        return Worker(self.services, self.sessions, clock=clock)
+        return Worker(self.services, self.store, clock=clock)
 
 
 def business_calendar(settings: Settings) -> BusinessCalendar:
@@ -59,17 +65,13 @@ def build_app(settings: Settings) -> App:
         tag_prefix=settings.tag_prefix,
         timezone=calendar.timezone,
     )
-    engine = make_engine(settings.database_url)
-    services = Services(
-        settings=settings,
-        renderer=renderer,
-        deadlines=Deadlines(
-            calendar=calendar,
-            auto_close_days=settings.auto_close_business_days,
-            sla_policy=sla_policy(settings.sla),
-        ),
+    deadlines = Deadlines(
+        calendar=calendar,
+        auto_close_days=settings.auto_close_business_days,
+        sla_policy=sla_policy(settings.sla),
     )
-    return App(settings=settings, engine=engine, sessions=make_sessions(engine), services=services)
+    services = Services(rules=Rules(settings=settings, deadlines=deadlines), renderer=renderer)
+    return App(settings=settings, store=Store(settings.database_url), services=services)
 
 
 def sla_policy(settings: SlaSettings) -> SlaPolicy:

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import aiosmtplib
-from sqlalchemy.orm import Session, sessionmaker
 
 from mailgate.config import SmtpSettings
-from mailgate.store import repository as repo
+from mailgate.store.database import Store
 
 log = logging.getLogger(__name__)
 
@@ -152,14 +151,14 @@ class Outbox:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        store: Store,
         pump: Pump,
         clock: Callable[[], dt.datetime],
         *,
         retry_seconds: float = 60.0,
     ) -> None:
         self._retry_seconds = retry_seconds
-        self._sessions = sessions
+        self._store = store
         self._pump = pump
         self._clock = clock
         self.report = SendReport()
@@ -186,17 +185,16 @@ class Outbox:
 
     def _claim(self) -> list[Job]:
         now = self._clock()
-        with self._sessions.begin() as session:
-            ids = repo.due_outbound_ids(session, now, BATCH)
-            rows = repo.claim_outbound(session, ids, now + LEASE) if ids else []
-            return [(row.id, row.recipient, row.raw, row.attempts) for row in rows]
+        with self._store.transaction() as tx:
+            rows = tx.claim_outbound(now, lease_until=now + LEASE, limit=BATCH)
+        return [(row.id, row.recipient, row.raw, row.attempts) for row in rows]
 
     def _record(self, results: list[Result]) -> None:
         if not results:
             return
         now = self._clock()
-        with self._sessions.begin() as session:
-            repo.mark_sent(session, [i for i, _, failure in results if failure is None], now)
+        with self._store.transaction() as tx:
+            tx.mark_sent([i for i, _, failure in results if failure is None], now)
             for outbound_id, attempts, failure in results:
                 if failure is None:
                     self.report.sent += 1
@@ -211,8 +209,7 @@ class Outbox:
                     self.report.failed += 1
                 log.warning("send failed", extra={"outbound": outbound_id, "retry": retry,
                                                   "error": error[:200]})  # fmt: skip
-                repo.mark_unsent(
-                    session,
+                tx.mark_unsent(
                     outbound_id,
                     error=error[:2000],
                     retry_at=now + backoff(attempts + 1, self._retry_seconds) if retry else None,

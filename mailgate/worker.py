@@ -16,16 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from imap_tools.errors import ImapToolsError
-from sqlalchemy.orm import Session, sessionmaker
 
+from mailgate.apply import Services, apply_pending, run_timers
 from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
 from mailgate.parse import message_key
-from mailgate.pipeline import Services, process_inbound
 from mailgate.send import Outbox, Pump, SmtpPump
-from mailgate.store import repository as repo
-from mailgate.store.models import Inbound
-from mailgate.timers import run_timers
+from mailgate.store.database import PendingMessage, Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +45,10 @@ class RunReport:
 
 
 class Worker:
-    def __init__(
-        self, services: Services, sessions: sessionmaker[Session], *, clock: Clock
-    ) -> None:
+    def __init__(self, services: Services, store: Store, *, clock: Clock) -> None:
         self.services = services
         self.settings = services.settings
-        self.sessions = sessions
+        self.store = store
         self.clock = clock
         self.stop_requested = threading.Event()
         self._outbox: Outbox | None = None
@@ -70,7 +65,7 @@ class Worker:
         report = RunReport()
         pump = pump if pump is not None else SmtpPump(self.settings.smtp)
         self._outbox = Outbox(
-            self.sessions, pump, self.clock, retry_seconds=self.settings.smtp.retry_seconds
+            self.store, pump, self.clock, retry_seconds=self.settings.smtp.retry_seconds
         )
         try:
             self._process_leftovers(report)
@@ -84,7 +79,7 @@ class Worker:
                 report.errors.append(str(exc))
             except IMAP_FAILURES as exc:  # the connection broke mid-round; what was done stays done
                 report.errors.append(f"IMAP {self.settings.imap.host}: {exc!r}")
-            report.timers = run_timers(self.sessions, self.services, now=self.clock())
+            report.timers = run_timers(self.store, self.services, now=self.clock())
             delivery = self._outbox.finish()
         finally:
             pump.close()
@@ -114,20 +109,20 @@ class Worker:
         keys = {mail.uid: message_key(mail.raw) for mail in fetched}
         now = self.clock()
         limit = self.settings.max_message_bytes
-        with self.sessions.begin() as session:
+        with self.store.transaction() as tx:
             new_keys = set()
             for mail in fetched:
                 key = keys[mail.uid]
                 if len(mail.raw) > limit:
-                    stored = _store_oversized(session, key, mail.raw, limit, now)
+                    stored = _store_oversized(tx, key, mail.raw, limit, now)
                 else:
-                    stored = repo.store_inbound(session, key=key, raw=mail.raw, now=now)
+                    stored = tx.save_inbound(key=key, raw=mail.raw, now=now)
                 if stored:
                     new_keys.add(key)
         report.duplicates += len(fetched) - len(new_keys)
         self._apply(list(dict.fromkeys(keys.values())), report)
-        with self.sessions() as session:
-            states = repo.inbound_states(session, list(keys.values()))
+        with self.store.transaction() as tx:
+            states = tx.inbound_states(list(keys.values()))
         processed = [uid for uid, key in keys.items() if states.get(key) == "applied"]
         failed = [uid for uid, key in keys.items() if states.get(key) == "failed"]
         inbox.move(processed, self.settings.imap.processed_folder)
@@ -135,8 +130,8 @@ class Worker:
 
     def _process_leftovers(self, report: RunReport) -> None:
         """Stored but not applied (a crash between the two): apply them first."""
-        with self.sessions() as session:
-            keys = repo.pending_inbound_keys(session, limit=100_000)
+        with self.store.transaction() as tx:
+            keys = tx.pending_keys(limit=100_000)
         self._apply(keys, report)
 
     def _apply(self, keys: list[str], report: RunReport) -> None:
@@ -148,29 +143,29 @@ class Worker:
         for start in range(0, len(keys), APPLY_BATCH):
             now = self.clock()
             batch = keys[start : start + APPLY_BATCH]
-            with self.sessions.begin() as session:
-                claimed = repo.claim_pending_inbound(session, batch)
+            with self.store.transaction() as tx:
+                claimed = tx.claim_pending(batch)
                 for key in batch:
                     if key in claimed:  # else applied before, or another worker has it
-                        self._apply_one(session, claimed[key], now, report)
+                        self._apply_one(tx, claimed[key], now, report)
             if self._outbox is not None:
                 self._outbox.feed()
 
-    def _apply_one(
-        self, session: Session, row: Inbound, now: dt.datetime, report: RunReport
-    ) -> None:
+    def _apply_one(self, tx: Tx, row: PendingMessage, now: dt.datetime, report: RunReport) -> None:
         key = row.key
         try:
-            with session.begin_nested():
-                outcome = process_inbound(session, row, self.services, now=now)
+            outcome = apply_pending(tx, row, self.services, now=now)
         except Exception as exc:  # a bug must not stop the worker: quarantine and go on
             log.exception("message could not be applied", extra={"key": key})
-            repo.mark_inbound_failed(session, key, f"apply: {exc!r}", now)
+            tx.mark_inbound_failed(key, f"apply: {exc!r}", now)
             report.failed += 1
             return
         if outcome.state == "applied":
             report.applied += 1
             log.info("message applied", extra={"key": key, "request": outcome.request_number})
+        elif outcome.state == "retry":
+            log.info("message left for the next round", extra={"key": key,
+                                                               "why": outcome.detail})  # fmt: skip
         else:
             report.failed += 1
             log.warning("message quarantined", extra={"key": key, "error": outcome.detail[:200]})
@@ -213,11 +208,11 @@ class Worker:
                 self.stop_requested.wait(min(IDLE_SLICE, left))
 
 
-def _store_oversized(session: Session, key: str, raw: bytes, limit: int, now: dt.datetime) -> bool:
+def _store_oversized(tx: Tx, key: str, raw: bytes, limit: int, now: dt.datetime) -> bool:
     """Quarantine a message over `max_message_bytes` unparsed: its header block is
     kept here, the whole message in the failed folder."""
     end = raw.find(b"\r\n\r\n")
     head = raw[: end if 0 <= end < 65536 else 65536]
     error = f"too large: {len(raw)} bytes, max_message_bytes is {limit}"
     log.warning("message quarantined", extra={"key": key, "error": error})
-    return repo.store_inbound(session, key=key, raw=head, now=now, state="failed", error=error)
+    return tx.save_inbound(key=key, raw=head, now=now, state="failed", error=error)

@@ -92,6 +92,31 @@ TRANSITIONS: dict[tuple[Actor, Action], tuple[Rule, ...]] = {
 }
 
 
+# What the client is told when an action is taken: the table beside TRANSITIONS,
+# so that a new status or action is one row here and one template.
+CLIENT_NOTICES: dict[tuple[Actor, Action], str] = {
+    (Actor.CLIENT, Action.RESOLVE): "closed",
+    (Actor.CLIENT, Action.CANCEL): "cancelled",
+    (Actor.CLIENT, Action.ESCALATE): "escalation_accepted",
+    (Actor.AGENT, Action.REPLY): "agent_answer",
+    (Actor.SYSTEM, Action.TIMEOUT): "closed",
+}
+# An agent's `#status`: by the status set; any other is "status_changed".
+SET_STATUS_NOTICES: dict[Status, str] = {
+    S.AWAITING_CONFIRMATION: "awaiting_confirmation",
+    S.CLOSED: "closed",
+}
+
+
+def notice_for(actor: Actor, action: Action) -> str:
+    """The template of the client notice for an allowed action."""
+    return CLIENT_NOTICES[(actor, action)]
+
+
+def set_status_notice(target: Status) -> str:
+    return SET_STATUS_NOTICES.get(target, "status_changed")
+
+
 def decide(
     status: Status, action: Action, *, actor: Actor, target: Status | None = None
 ) -> Decision:

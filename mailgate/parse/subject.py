@@ -42,3 +42,8 @@ def find_tag(subject: str, prefix: str) -> SubjectTag:
 def format_tag(prefix: str, number: int) -> str:
     """`REQ-123`, the tag without brackets (as shown in JSON and on the CLI)."""
     return f"{prefix}-{number}"
+
+
+def strip_tag(subject: str, prefix: str) -> str:
+    """The subject without its tags: `Re: [REQ-12] Printer` -> `Re: Printer`."""
+    return re.sub(rf"\s*{tag_pattern(prefix).pattern}\s*", " ", subject, flags=re.I).strip()

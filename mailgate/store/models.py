@@ -96,6 +96,7 @@ class StoredMessage(Base):
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     kind: Mapped[str] = mapped_column(String(16))
     from_address: Mapped[str] = mapped_column(String(320))
+    to_address: Mapped[str | None] = mapped_column(String(320))  # of a notification
     subject: Mapped[str] = mapped_column(Text)
     new_text: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime]

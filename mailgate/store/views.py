@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailgate.parse.subject import format_tag
 from mailgate.sla import StatusChange
-from mailgate.store import repository as repo
 from mailgate.store.models import Event, Participant, Request, StoredMessage
+from mailgate.store.snapshots import participants, status_history
 
 
 def list_requests(
@@ -28,7 +29,7 @@ def list_requests(
     return [
         {
             "number": request.id,
-            "tag": f"{tag_prefix}-{request.id}",
+            "tag": format_tag(tag_prefix, request.id),
             "subject": request.subject,
             "status": request.status,
             "requester": request.requester,
@@ -50,7 +51,8 @@ def show_request(
     request = session.get(Request, number)
     if request is None:
         return None
-    participants = repo.participants(session, request.id)
+    connection = session.connection()
+    people = participants(connection, request.id)
     events = session.execute(
         select(Event, StoredMessage.message_id)
         .outerjoin(StoredMessage, Event.message_id == StoredMessage.id)
@@ -62,23 +64,23 @@ def show_request(
         .where(StoredMessage.request_id == request.id)
         .order_by(StoredMessage.id)
     )
-    requester = next((p for p in participants if p.address == request.requester), None)
+    requester = next((p for p in people if p.address == request.requester), None)
     return {
         "number": request.id,
-        "tag": f"{tag_prefix}-{request.id}",
+        "tag": format_tag(tag_prefix, request.id),
         "subject": request.subject,
         "status": request.status,
         "requester": request.requester,
         "notify": requester.notify if requester else True,
         "owner": request.owner,
-        "participants": [p.address for p in participants],
+        "participants": [p.address for p in people],
         "created_at": _iso(request.created_at),
         "updated_at": _iso(request.updated_at),
         "closed_at": _iso(request.closed_at),
         "auto_close_at": _iso(request.auto_close_at),
         "remind_at": _iso(request.remind_at),
         "linked_request": (
-            f"{tag_prefix}-{request.linked_request_id}" if request.linked_request_id else None
+            format_tag(tag_prefix, request.linked_request_id) if request.linked_request_id else None
         ),
         "events": [
             {
@@ -93,15 +95,14 @@ def show_request(
             for event, message_id in events
         ],
         "sla": (
-            sla(repo.status_history(session, request.id), request.first_response_at)
-            if sla
-            else None
+            sla(status_history(connection, request.id), request.first_response_at) if sla else None
         ),
         "messages": [
             {
                 "message_id": message.message_id,
                 "direction": message.direction,
                 "from": message.from_address,
+                "to": message.to_address,
                 "at": _iso(message.at),
                 "kind": message.kind,
                 "text": message.new_text,

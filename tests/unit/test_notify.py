@@ -1,8 +1,8 @@
 """Rendering of every notification template, English and Russian, through `Renderer`.
 
-Each template is rendered with the context the pipeline gives it (see `CASES`):
-the labels, the notice's own keys, `status` and `request` (`pipeline.request_context`).
-StrictUndefined is on, so a template that uses a variable the pipeline does not
+Each template is rendered with the context deciding gives it (see `CASES`):
+the labels, the notice's own keys, `status` and `request` (`decide.draft.request_context`).
+StrictUndefined is on, so a template that uses a variable deciding does not
 pass fails here. The rendered bytes are parsed back with `policy.default` and
 checked as a mail client would see them.
 """
@@ -27,12 +27,12 @@ import pytest
 from jinja2 import Environment, meta
 
 from mailgate.config import DEFAULT_TEMPLATES_DIR
+from mailgate.decide.draft import request_context
 from mailgate.domain import Status
 from mailgate.notify import CLIENT_COMMANDS, Notice, Renderer, Sender
 from mailgate.parse import parse_message
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.commands import scan_commands
-from mailgate.pipeline import request_context
 from mailgate.workflow import Refusal
 
 TEMPLATES = DEFAULT_TEMPLATES_DIR
@@ -64,7 +64,7 @@ RENDERER = Renderer(TEMPLATES, sender=SENDER, tag_prefix="REQ", timezone=MOSCOW)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Case:
-    """What the pipeline (or timers) passes for one template."""
+    """What deciding (a message or a timer) passes for one template."""
 
     status: Status
     context: dict[str, Any] = field(default_factory=dict)
@@ -73,7 +73,7 @@ class Case:
     owner: str | None = None
 
 
-# Client notices: sent in the request's language. Mirrors pipeline.py / timers.py.
+# Client notices: sent in the request's language. Mirrors decide/message.py and decide/timers.py.
 CLIENT_CASES = {
     "created": Case(status=Status.NEW, context={"text": "The trunk is down since 9:00."}),
     "agent_answer": Case(status=Status.IN_PROGRESS, context={"answer": ANSWER}, relay=True),
@@ -146,7 +146,7 @@ def make_notice(
     case: Case | None = None,
     **context: Any,
 ) -> Notice:
-    """A notice built the way `pipeline._notify` builds it."""
+    """A notice built the way `Draft.notify` builds it."""
     case = case or CASES[name]
     request = SimpleNamespace(
         status=case.status, requester=CLIENT, auto_close_at=case.auto_close_at, owner=case.owner
@@ -427,7 +427,7 @@ def test_agent_answer_is_escaped_in_html_and_verbatim_in_text(language: str) -> 
 
 @pytest.mark.parametrize(("language", "name"), ALL_PAIRS)
 def test_nothing_from_mail_is_rendered_as_markup(language: str, name: str) -> None:
-    """The subject and every free-text value the pipeline copies from mail."""
+    """The subject and every free-text value deciding copies from mail."""
     case = CASES[name]
     hostile = {key: HOSTILE for key in FREE_TEXT_KEYS if key in case.context}
     _, text, html = render(make_notice(name, language, **hostile), subject=HOSTILE)

@@ -1,0 +1,210 @@
+"""`Draft`: the effects of one decision, gathered over working copies of the snapshots.
+
+Deciding reads a request's state after each step it takes (a notice carries
+the status it was sent in, a status change recomputes the timers), so a draft
+keeps a working copy per request, and turns the difference from the stored
+state into a frozen `Decision` at the end. Pure: nothing is written here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from mailgate.deadlines import next_sla_check
+from mailgate.decide.model import (
+    OPENED,
+    REQUEST_FIELDS,
+    Decision,
+    Event,
+    Notify,
+    Participant,
+    RequestRef,
+    RequestSnapshot,
+    RequestUpdate,
+    Rules,
+    SetBouncing,
+    SetNotify,
+    StoreMessage,
+)
+from mailgate.domain import MessageKind, Status
+from mailgate.notify import Notice
+from mailgate.parse.subject import strip_tag
+from mailgate.sla import StatusChange
+from mailgate.workflow import AUTO_CLOSING, Step
+
+
+class Draft:
+    def __init__(self, rules: Rules, now) -> None:
+        self.rules = rules
+        self.settings = rules.settings
+        self.now = now
+        self._stored: dict[RequestRef, RequestSnapshot] = {}
+        self._working: dict[RequestRef, RequestSnapshot] = {}
+        self._stores: StoreMessage | None = None
+        self._events: list[Event] = []
+        self._notify_flags: list[SetNotify] = []
+        self._bouncing: list[SetBouncing] = []
+        self._notices: list[Notify] = []
+
+    # -- requests ---------------------------------------------------------------
+
+    def track(self, snapshot: RequestSnapshot) -> RequestRef:
+        self._stored.setdefault(snapshot.number, snapshot)
+        self._working.setdefault(snapshot.number, snapshot)
+        return snapshot.number
+
+    def open(self, snapshot: RequestSnapshot) -> RequestRef:
+        """A new request; written as its final state, whatever steps follow."""
+        self._working[OPENED] = dataclasses.replace(snapshot, number=OPENED)
+        return OPENED
+
+    def request(self, ref: RequestRef) -> RequestSnapshot:
+        return self._working[ref]
+
+    def set(self, ref: RequestRef, **changes: Any) -> None:
+        self._working[ref] = dataclasses.replace(self._working[ref], **changes)
+
+    # -- effects ------------------------------------------------------------------
+
+    def store(self, ref: RequestRef | None, kind: MessageKind, from_address: str) -> None:
+        self._stores = StoreMessage(request=ref, kind=kind, from_address=from_address)
+        if ref is not None:
+            self.set(ref, updated_at=self.now)
+
+    def event(self, ref: RequestRef, kind: str, *, actor: str, **fields: Any) -> None:
+        self._events.append(Event(request=ref, kind=kind, actor=actor, **fields))
+
+    def set_notify(self, ref: RequestRef, address: str, notify: bool) -> None:
+        request = self.request(ref)
+        participants = tuple(
+            dataclasses.replace(p, notify=notify) if p.address == address else p
+            for p in request.participants
+        )
+        self.set(ref, participants=participants)
+        if ref != OPENED:
+            self._notify_flags.append(SetNotify(request=ref, address=address, notify=notify))
+
+    def set_bouncing(self, address: str, since) -> None:
+        self._bouncing.append(SetBouncing(address=address, since=since))
+
+    def move(
+        self, ref: RequestRef, steps: Iterable[Step], *, actor: str, detail: str, caused: bool
+    ) -> None:
+        """Apply decided steps: status, its timers, and one history event per step."""
+        deadlines, now = self.rules.deadlines, self.now
+        changed = False
+        for step in steps:
+            changed = True
+            auto_close_at = remind_at = None
+            if step.to_status in AUTO_CLOSING:
+                auto_close_at = deadlines.auto_close_at(now)
+                remind_at = deadlines.remind_at(now, auto_close_at)
+            request = self.request(ref)
+            self.set(
+                ref,
+                status=step.to_status,
+                status_since=now,
+                updated_at=now,
+                auto_close_at=auto_close_at,
+                remind_at=remind_at,
+                closed_at=now if step.to_status is Status.CLOSED else request.closed_at,
+                history=(*request.history, StatusChange(at=now, status=step.to_status)),
+            )
+            self.event(ref, "status", actor=actor, from_status=step.from_status,
+                       to_status=step.to_status, detail=detail, caused=caused)  # fmt: skip
+        if changed:
+            self.refresh_sla(ref)
+
+    def refresh_sla(self, ref: RequestRef) -> None:
+        """Recompute when the SLA timer must next look at this request."""
+        deadlines = self.rules.deadlines
+        if not deadlines.has_sla:
+            return
+        request = self.request(ref)
+        state = deadlines.sla(request.history, request.first_response_at, self.now)
+        self.set(ref, sla_check_at=next_sla_check(state))
+
+    # -- notices -------------------------------------------------------------------
+
+    def notify(
+        self,
+        ref: RequestRef,
+        recipients: Iterable[str],
+        template: str,
+        *,
+        context: dict[str, Any],
+        relay: bool = False,
+        agents: bool = False,
+    ) -> None:
+        """Queue one notice per distinct recipient, with the request as it is now."""
+        request = self.request(ref)
+        full = {**context, "status": request.status, "request": request_context(request)}
+        subject = strip_tag(request.subject, self.settings.tag_prefix)
+        language = "en" if agents else request.language
+        for recipient in dict.fromkeys(recipients):
+            notice = Notice(template=template, recipient=recipient, language=language,
+                            context=full, relay=relay)  # fmt: skip
+            self._notices.append(Notify(request=ref, subject=subject, notice=notice))
+
+    def notify_clients(
+        self, ref: RequestRef, template: str, *, context: dict[str, Any], relay: bool = False
+    ) -> None:
+        self.notify(ref, client_recipients(self.request(ref)), template,
+                    context=context, relay=relay)  # fmt: skip
+
+    def notify_agents(
+        self, ref: RequestRef, template: str, *, context: dict[str, Any], besides: str = ""
+    ) -> None:
+        """agent_notify and the owner, except the agent whose mail caused it."""
+        recipients = list(self.settings.agent_notify)
+        owner = self.request(ref).owner
+        if owner and owner not in recipients:
+            recipients.append(owner)
+        recipients = [r for r in recipients if r != besides]
+        self.notify(ref, recipients, template, context=context, agents=True)
+
+    # -- the result --------------------------------------------------------------------
+
+    def decision(self, *, request: RequestRef | None) -> Decision:
+        updates = []
+        for ref, stored in self._stored.items():
+            working = self._working[ref]
+            changes = tuple(
+                (name, getattr(working, name))
+                for name in REQUEST_FIELDS
+                if getattr(working, name) != getattr(stored, name)
+            )
+            if changes:
+                updates.append(
+                    RequestUpdate(request=ref, expected_status=stored.status, changes=changes)
+                )
+        return Decision(
+            opens=self._working.get(OPENED),
+            stores=self._stores,
+            updates=tuple(updates),
+            events=tuple(self._events),
+            notify_flags=tuple(self._notify_flags),
+            bouncing=tuple(self._bouncing),
+            notices=tuple(self._notices),
+            request=request,
+        )
+
+
+def client_recipients(request: RequestSnapshot) -> list[str]:
+    """The requester and CC participants who still want mail about this request."""
+    return [p.address for p in request.participants if p.role in ("requester", "cc") and p.notify]
+
+
+def request_context(request: RequestSnapshot) -> dict[str, Any]:
+    return {
+        "status": request.status,
+        "requester": request.requester,
+        "auto_close_at": request.auto_close_at,
+        "owner": request.owner,
+    }
+
+
+def new_participant(address: str, role: str) -> Participant:
+    return Participant(id=None, address=address, role=role)

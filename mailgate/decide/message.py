@@ -1,0 +1,349 @@
+"""`decide_message`: what one parsed message does to the request it was routed to. Pure.
+
+The caller has found the request (SPEC §3: a reply token, the subject tag, then
+In-Reply-To / References) and passes its snapshot, with the few facts about
+addresses that deciding needs. Guards come first (bounces, machine mail, mail
+without one sender), then the sender's role picks the path: a new request, a
+client's reply or command, an agent's answer or command, held mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mailgate.decide.draft import Draft, new_participant
+from mailgate.decide.model import Decision, RequestRef, RequestSnapshot, Rules
+from mailgate.domain import Command, CommandName, InboundMessage, MessageKind, Role, Status
+from mailgate.parse.authresults import is_sender_authenticated
+from mailgate.parse.commands import normalize, scan_commands, status_from_words
+from mailgate.parse.escalation import judge_escalation_reason
+from mailgate.parse.subject import format_tag, strip_tag
+from mailgate.sla import StatusChange
+from mailgate.workflow import Action, Actor, Refusal, decide, notice_for, set_status_notice
+
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
+_CLIENT_STATUS_COMMANDS = (CommandName.ESCALATE, CommandName.RESOLVE, CommandName.CANCEL,
+                           CommandName.APPROVAL)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Routed:
+    """Where the message goes, as the store found it."""
+
+    request: RequestSnapshot | None
+    via_token: str | None = None  # the participant whose valid reply token it was sent to
+    bouncing: frozenset[str] = frozenset()  # of the sender and a bounce's recipients
+
+
+def decide_message(
+    message: InboundMessage, routed: Routed, rules: Rules, *, now: dt.datetime
+) -> Decision:
+    return _Deciding(message, routed, rules, now).run()
+
+
+class _Deciding:
+    """One message's decision; the steps share the message, the draft and the sender."""
+
+    def __init__(
+        self, message: InboundMessage, routed: Routed, rules: Rules, now: dt.datetime
+    ) -> None:
+        self.message = message
+        self.routed = routed
+        self.settings = rules.settings
+        self.draft = Draft(rules, now)
+        self.now = now
+        self.sender = message.sender.address if message.sender else ""
+
+    def run(self) -> Decision:
+        routed, message = self.routed, self.message
+        ref = self.draft.track(routed.request) if routed.request is not None else None
+        if message.bounce is not None:
+            return self._bounce(ref)
+        if message.auto is not None or not self.sender:
+            kind = MessageKind.AUTO if message.auto else MessageKind.HELD
+            self.draft.store(ref, kind, self._from_address())
+            return self.draft.decision(request=ref)
+        if self.sender in routed.bouncing:  # it writes: it receives again
+            self.draft.set_bouncing(self.sender, None)
+        if ref is None:
+            return self.draft.decision(request=self._open_request())
+        role = self._role_on(ref)
+        if role is Role.OUTSIDER:
+            self._hold(ref)
+        elif role is Role.AGENT:
+            self._agent(ref)
+        elif self.draft.request(ref).status is Status.CLOSED:
+            return self.draft.decision(request=self._reply_to_closed(ref))
+        else:
+            self._client(ref)
+        return self.draft.decision(request=ref)
+
+    # -- who is writing ------------------------------------------------------------
+
+    def _role_on(self, ref: RequestRef) -> Role:
+        if not self._is_authenticated():
+            return Role.OUTSIDER
+        via = self.routed.via_token
+        if via and via != self.sender:
+            # Sent to a participant's reply token from another address: it is that
+            # participant's reply (a client writing from a second mailbox).
+            self._event(ref, "reply_token", detail=f"{self.sender} writes as {via}", caused=False)
+            self.sender = via
+            return Role.CLIENT
+        if self.settings.is_agent(self.sender):
+            return Role.AGENT
+        known = self.draft.request(ref).participant(self.sender) is not None
+        return Role.CLIENT if known else Role.OUTSIDER
+
+    def _is_authenticated(self) -> bool:
+        """With `require_authenticated_sender`, only mail whose From passed DMARC/DKIM counts."""
+        if not self.settings.require_authenticated_sender:
+            return True
+        return is_sender_authenticated(
+            self.message.headers,
+            from_domain=self.sender.rpartition("@")[2],
+            authserv_id=self.settings.authserv_id,
+        )
+
+    # -- new requests -----------------------------------------------------------------
+
+    def _open_request(self, *, linked_to: RequestRef | None = None) -> RequestRef:
+        message, settings, now = self.message, self.settings, self.now
+        subject = message.subject.strip() or "(no subject)"
+        if linked_to is not None:
+            subject = strip_tag(subject, settings.tag_prefix)
+        participants = [new_participant(self.sender, "requester")]
+        seen = {self.sender}
+        for cc in message.cc:
+            if cc.address not in seen and cc.address not in settings.own_addresses:
+                seen.add(cc.address)
+                role = "agent" if settings.is_agent(cc.address) else "cc"
+                participants.append(new_participant(cc.address, role))
+        ref = self.draft.open(
+            RequestSnapshot(
+                number=0,
+                subject=subject,
+                status=Status.NEW,
+                requester=self.sender,
+                owner=None,
+                language=self._language(),
+                participants=tuple(participants),
+                created_at=now,
+                updated_at=now,
+                status_since=now,
+                linked_request=linked_to,
+                history=(StatusChange(at=now, status=Status.NEW),),
+            )
+        )
+        self.draft.store(ref, MessageKind.CLIENT, self.sender)
+        detail = f"linked to {self._tag(linked_to)}" if linked_to else message.subject
+        self._event(ref, "created", to_status=Status.NEW, detail=detail)
+        self.draft.refresh_sla(ref)
+        self._notify_commands(ref, self._commands(Role.CLIENT, ref))
+        context = {"text": message.new_text}
+        self.draft.notify_clients(ref, "created", context=context)
+        self.draft.notify_agents(ref, "agent_new_request", context=context, besides=self.sender)
+        return ref
+
+    def _language(self) -> str:
+        language = self.settings.language
+        if language != "auto":
+            return language
+        sample = f"{self.message.subject}\n{self.message.new_text}"
+        return "ru" if _CYRILLIC.search(sample) else "en"
+
+    # -- clients ------------------------------------------------------------------------
+
+    def _client(self, ref: RequestRef) -> None:
+        self.draft.store(ref, MessageKind.CLIENT, self.sender)
+        commands = self._commands(Role.CLIENT, ref)
+        self._notify_commands(ref, commands)
+        status_commands = [c for c in commands if c.name in _CLIENT_STATUS_COMMANDS]
+        if status_commands:
+            self._client_command(ref, status_commands[0])
+        elif _without_command_lines(self.message.new_text, commands):
+            decision = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
+            self.draft.move(ref, decision.steps, actor=self.sender, detail="client reply",
+                            caused=True)  # fmt: skip
+        context = {"text": self.message.new_text, "from": self.sender}
+        self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender)
+
+    def _client_command(self, ref: RequestRef, command: Command) -> None:
+        if command.name is CommandName.ESCALATE:
+            self._escalate(ref, command)
+            return
+        action = Action.CANCEL if command.name is CommandName.CANCEL else Action.RESOLVE
+        decision = decide(self._status(ref), action, actor=Actor.CLIENT)
+        if not decision.allowed:
+            self._refuse(ref, command, decision.refusal)
+            return
+        self.draft.move(ref, decision.steps, actor=self.sender, detail=command.line, caused=True)
+        template = notice_for(Actor.CLIENT, action)
+        self.draft.notify_clients(ref, template, context={"by_client": True})
+        context = {"command": command.line, "from": self.sender}
+        self.draft.notify_agents(ref, "agent_status_changed", context=context, besides=self.sender)
+
+    def _escalate(self, ref: RequestRef, command: Command) -> None:
+        # "Escalate" alone (e.g. from the subject of a mailto: link): the text is the reason.
+        reason = command.argument or _without_command_lines(self.message.new_text, [command])
+        verdict = judge_escalation_reason(reason, language=self.draft.request(ref).language)
+        context = {"reason": reason, "category": verdict.category}
+        if not verdict.accepted:
+            detail = f"{verdict.category}: {verdict.evidence}".strip(": ")
+            self._event(ref, "escalation_refused", detail=detail)
+            self.draft.notify(ref, [self.sender], "escalation_refused", context=context)
+            return
+        decision = decide(self._status(ref), Action.ESCALATE, actor=Actor.CLIENT)
+        if not decision.allowed:
+            self._refuse(ref, command, decision.refusal)
+            return
+        self.draft.move(ref, decision.steps, actor=self.sender, detail=reason, caused=True)
+        self.draft.notify_clients(ref, notice_for(Actor.CLIENT, Action.ESCALATE), context=context)
+        recipients = [*self.settings.escalation_notify, *self.settings.agent_notify]
+        self.draft.notify(ref, recipients, "agent_escalated", context=context, agents=True)
+
+    def _reply_to_closed(self, ref: RequestRef) -> RequestRef:
+        if self.settings.closed_reply_policy == "new_request":
+            opened = self._open_request(linked_to=ref)
+            self.draft.event(ref, "closed_reply", actor=self.sender, detail="opened",
+                             mentions_opened=True)  # fmt: skip
+            return opened
+        self.draft.store(ref, MessageKind.CLIENT, self.sender)
+        self._event(ref, "closed_reply", detail="request is closed; sender told")
+        self.draft.notify(ref, [self.sender], "closed_reply", context={})
+        return ref
+
+    def _hold(self, ref: RequestRef) -> None:
+        self.draft.store(ref, MessageKind.HELD, self.sender)
+        why = "not a participant" if self._is_authenticated() else "sender not authenticated"
+        self._event(ref, "held", detail=f"from {self.sender}: {why}")
+        context = {"text": self.message.new_text, "from": self.sender}
+        self.draft.notify_agents(ref, "agent_held", context=context, besides=self.sender)
+
+    # -- agents ---------------------------------------------------------------------------
+
+    def _agent(self, ref: RequestRef) -> None:
+        commands = self._commands(Role.AGENT, ref)
+        is_note = any(c.name is CommandName.NOTE for c in commands)
+        self.draft.store(ref, MessageKind.NOTE if is_note else MessageKind.AGENT, self.sender)
+        for command in commands:
+            if command.name is CommandName.ASSIGN:
+                self._assign(ref, command)
+        answer = _without_command_lines(self.message.new_text, commands)
+        if answer and not is_note:
+            if self.draft.request(ref).first_response_at is None:
+                self.draft.set(ref, first_response_at=self.now)
+                self.draft.refresh_sla(ref)
+            decision = decide(self._status(ref), Action.REPLY, actor=Actor.AGENT)
+            self.draft.move(ref, decision.steps, actor=self.sender, detail="agent answer",
+                            caused=True)  # fmt: skip
+            self._event(ref, "answer", detail=answer[:500])
+            template = notice_for(Actor.AGENT, Action.REPLY)
+            self.draft.notify_clients(ref, template, context={"answer": answer}, relay=True)
+        elif is_note:
+            self._event(ref, "note", detail=answer[:500])
+            context = {"text": answer, "from": self.sender}
+            self.draft.notify_agents(ref, "agent_note", context=context, besides=self.sender)
+        for command in commands:
+            if command.name is CommandName.STATUS:
+                self._set_status(ref, command)
+
+    def _set_status(self, ref: RequestRef, command: Command) -> None:
+        target = status_from_words(command.argument or "")
+        decision = decide(self._status(ref), Action.SET_STATUS, actor=Actor.AGENT, target=target)
+        if not decision.allowed:
+            self._refuse(ref, command, decision.refusal)
+            return
+        self.draft.move(ref, decision.steps, actor=self.sender, detail=command.line, caused=True)
+        assert target is not None  # an allowed #status names one
+        self.draft.notify_clients(ref, set_status_notice(target), context={"by_client": False})
+
+    def _assign(self, ref: RequestRef, command: Command) -> None:
+        argument = (command.argument or "").strip().lower()
+        owner = self.sender if argument in ("", "me") else argument
+        if "@" not in owner:
+            self._refuse(ref, command, Refusal.NOT_ALLOWED)
+            return
+        self.draft.set(ref, owner=owner)
+        self._event(ref, "assign", detail=owner)
+
+    # -- bounces --------------------------------------------------------------------------
+
+    def _bounce(self, ref: RequestRef | None) -> Decision:
+        bounce = self.message.bounce
+        assert bounce is not None
+        self.draft.store(ref, MessageKind.BOUNCE, self._from_address())
+        newly_bouncing = []
+        if bounce.permanent:
+            for address in bounce.recipients:
+                if address not in self.routed.bouncing and address not in newly_bouncing:
+                    self.draft.set_bouncing(address, self.now)
+                    newly_bouncing.append(address)
+        if ref is not None:
+            detail = ", ".join(bounce.recipients) or "unknown recipient"
+            self._event(ref, "bounce", detail=detail)
+            if newly_bouncing:  # agents are told once, not at every bounce
+                context = {"addresses": newly_bouncing, "text": self.message.new_text}
+                self.draft.notify_agents(ref, "agent_bounce", context=context, besides=self.sender)
+        return self.draft.decision(request=ref)
+
+    # -- shared steps ---------------------------------------------------------------------
+
+    def _commands(self, role: Role, ref: RequestRef) -> list[Command]:
+        subject_after_tag = self.message.subject_after_tag
+        request_subject = strip_tag(self.draft.request(ref).subject, self.settings.tag_prefix)
+        if normalize(subject_after_tag) == normalize(request_subject):
+            subject_after_tag = ""  # the request's own subject, not a command
+        scan = scan_commands(
+            new_text=self.message.new_text,
+            quoted_text=self.message.quoted_text,
+            subject_after_tag=subject_after_tag,
+        )
+        agent_role = role is Role.AGENT
+        return [c for c in scan.commands if c.name.is_agent_only is agent_role]
+
+    def _notify_commands(self, ref: RequestRef, commands: Iterable[Command]) -> None:
+        for command in commands:
+            if command.name not in (CommandName.DONT_NOTIFY, CommandName.NOTIFY):
+                continue
+            wanted = command.name is CommandName.NOTIFY
+            participant = self.draft.request(ref).participant(self.sender)
+            if participant is not None and participant.notify != wanted:
+                self.draft.set_notify(ref, self.sender, wanted)
+                self._event(ref, "notify", detail="on" if wanted else "off", caused=False)
+
+    def _refuse(self, ref: RequestRef, command: Command, refusal: Refusal | None) -> None:
+        reason = (refusal or Refusal.NOT_ALLOWED).value
+        self._event(ref, "refused", detail=f"{command.name.value}: {reason}")
+        context = {"command": command.line, "refusal": reason, "status": self._status(ref)}
+        if self.settings.is_agent(self.sender):
+            self.draft.notify(ref, [self.sender], "agent_command_refused", context=context,
+                              agents=True)  # fmt: skip
+        else:
+            self.draft.notify(ref, [self.sender], "command_refused", context=context)
+
+    def _event(self, ref: RequestRef, kind: str, *, caused: bool = True, **fields) -> None:
+        """An event by the sender, linked to the stored message unless `caused` is False."""
+        self.draft.event(ref, kind, actor=self.sender or "system", caused=caused, **fields)
+
+    def _status(self, ref: RequestRef) -> Status:
+        return self.draft.request(ref).status
+
+    def _from_address(self) -> str:
+        """The sender, or the From header as written when there is no single one."""
+        if self.sender:
+            return self.sender
+        raw = next((value for name, value in self.message.headers if name == "from"), "")
+        return raw[:320]
+
+    def _tag(self, number: int) -> str:
+        return format_tag(self.settings.tag_prefix, number)
+
+
+def _without_command_lines(text: str, commands: Iterable[Command]) -> str:
+    command_lines = {normalize(c.line) for c in commands}
+    kept = [line for line in text.split("\n") if normalize(line) not in command_lines]
+    return "\n".join(kept).strip()

@@ -1,0 +1,147 @@
+"""The plain data that deciding reads and returns. Standard library only.
+
+A `RequestSnapshot` is what the store knows of one request when a message or a
+timer is about to change it; a `Decision` is what should happen, as effects
+for the store's writer to turn into rows and outbox entries in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from mailgate.config import Settings
+from mailgate.deadlines import Deadlines
+from mailgate.domain import MessageKind, Status
+from mailgate.notify import Notice
+from mailgate.sla import StatusChange
+
+# The request a decision opens has no number yet; effects on it name this one.
+OPENED = 0
+RequestRef = int  # a request number, or OPENED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rules:
+    """What deciding needs besides the message, the snapshot and the time."""
+
+    settings: Settings
+    deadlines: Deadlines
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Participant:
+    id: int | None  # None: added by the decision being made
+    address: str
+    role: str  # requester | cc | agent
+    notify: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestSnapshot:
+    """One request as stored; `history` and `breaches` are read only with an SLA."""
+
+    number: RequestRef
+    subject: str
+    status: Status
+    requester: str
+    owner: str | None
+    language: str
+    participants: tuple[Participant, ...]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    status_since: dt.datetime
+    closed_at: dt.datetime | None = None
+    auto_close_at: dt.datetime | None = None
+    remind_at: dt.datetime | None = None
+    sla_check_at: dt.datetime | None = None
+    first_response_at: dt.datetime | None = None
+    linked_request: int | None = None
+    history: tuple[StatusChange, ...] = ()
+    breaches: frozenset[str] = frozenset()  # SLA targets whose breach is recorded
+
+    def participant(self, address: str) -> Participant | None:
+        return next((p for p in self.participants if p.address == address), None)
+
+
+# Columns of a request that a decision may change, in `RequestUpdate.changes`.
+REQUEST_FIELDS = (
+    "status",
+    "status_since",
+    "updated_at",
+    "closed_at",
+    "auto_close_at",
+    "remind_at",
+    "sla_check_at",
+    "first_response_at",
+    "owner",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreMessage:
+    """File the inbound message under `request` (None: under no request)."""
+
+    request: RequestRef | None
+    kind: MessageKind
+    from_address: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestUpdate:
+    """New values for a request's columns, written only if its status is still
+    `expected_status` (compare-and-set: a concurrent change makes the write fail)."""
+
+    request: RequestRef
+    expected_status: Status
+    changes: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """One entry of a request's history. `caused` links it to the stored inbound
+    message; `mentions_opened` appends the tag of the request this decision opens."""
+
+    request: RequestRef
+    kind: str
+    actor: str
+    from_status: Status | None = None
+    to_status: Status | None = None
+    detail: str = ""
+    caused: bool = False
+    mentions_opened: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetNotify:
+    request: RequestRef
+    address: str
+    notify: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetBouncing:
+    address: str
+    since: dt.datetime | None  # None: the address receives mail again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notify:
+    request: RequestRef
+    subject: str  # the request's subject without its tag, as the notice shows it
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """Everything one message or one timer does, in the order it is to be written."""
+
+    opens: RequestSnapshot | None = None  # a request to create, numbered OPENED here
+    stores: StoreMessage | None = None
+    updates: tuple[RequestUpdate, ...] = ()
+    events: tuple[Event, ...] = ()
+    notify_flags: tuple[SetNotify, ...] = ()
+    bouncing: tuple[SetBouncing, ...] = ()
+    notices: tuple[Notify, ...] = ()
+    request: RequestRef | None = None  # the request the message was filed under, for logs

@@ -1,0 +1,211 @@
+"""`Store`: the database as the rest of mailgate sees it, and `Tx`, one transaction.
+
+Nothing outside `store/` touches SQLAlchemy: the worker, the outbox and the
+timers ask a `Tx` for what they need and hand it decisions to write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailgate.config import Settings
+from mailgate.decide.model import Decision, RequestSnapshot
+from mailgate.notify import Renderer
+from mailgate.store import snapshots
+from mailgate.store.engine import make_engine, make_sessions, upgrade_schema
+from mailgate.store.models import Inbound, Outbound, Request
+from mailgate.store.writer import Received, bouncing_among, write_decision
+
+_INBOUND = Inbound.__table__
+_OUTBOUND = Outbound.__table__
+_REQUESTS = Request.__table__
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PendingMessage:
+    id: int
+    key: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxJob:
+    id: int
+    recipient: str
+    raw: bytes
+    attempts: int
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = make_engine(url)
+        self.sessions: sessionmaker[Session] = make_sessions(self.engine)  # for read-only views
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.engine.begin() as connection:
+            yield Tx(connection)
+
+    def upgrade(self) -> None:
+        upgrade_schema(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class Tx:
+    """One database transaction; committed when the `Store.transaction` block ends."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Roll back only what is done inside when it raises."""
+        with self._connection.begin_nested():
+            yield
+
+    # -- the inbound queue ---------------------------------------------------------
+
+    def save_inbound(
+        self, *, key: str, raw: bytes, now: dt.datetime, state: str = "pending", error: str = ""
+    ) -> bool:
+        """Insert a raw message unless its key is known. True when it was new."""
+        postgres = self._connection.dialect.name == "postgresql"
+        statement = (
+            (pg_insert if postgres else sqlite_insert)(_INBOUND)
+            .values(key=key, raw=raw, state=state, error=error, received_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        return self._connection.execute(statement).rowcount == 1
+
+    def inbound_states(self, keys: Sequence[str]) -> dict[str, str]:
+        columns = _INBOUND.c
+        rows = self._connection.execute(
+            select(columns.key, columns.state).where(columns.key.in_(keys))
+        )
+        return {key: state for key, state in rows}
+
+    def pending_keys(self, limit: int) -> list[str]:
+        columns = _INBOUND.c
+        return list(
+            self._connection.scalars(
+                select(columns.key)
+                .where(columns.state == "pending")
+                .order_by(columns.id)
+                .limit(limit)
+            )
+        )
+
+    def claim_pending(self, keys: Sequence[str]) -> dict[str, PendingMessage]:
+        """Lock pending messages for this transaction, by key.
+
+        Keys missing from the answer are done already or taken by another worker.
+        """
+        columns = _INBOUND.c
+        rows = self._connection.execute(
+            select(columns.id, columns.key, columns.raw)
+            .where(columns.key.in_(keys), columns.state == "pending")
+            .with_for_update(skip_locked=True)
+        )
+        return {key: PendingMessage(id=i, key=key, raw=raw) for i, key, raw in rows}
+
+    def mark_inbound(self, ids: Sequence[int], state: str, now: dt.datetime) -> None:
+        if ids:
+            columns = _INBOUND.c
+            self._connection.execute(
+                update(_INBOUND).where(columns.id.in_(ids)).values(state=state, processed_at=now)
+            )
+
+    def mark_inbound_failed(self, key: str, error: str, now: dt.datetime) -> None:
+        self._connection.execute(
+            update(_INBOUND)
+            .where(_INBOUND.c.key == key)
+            .values(state="failed", error=error[:2000], processed_at=now)
+        )
+
+    # -- requests ------------------------------------------------------------------------
+
+    def snapshot(self, number: int, *, with_history: bool) -> RequestSnapshot | None:
+        return snapshots.load_snapshot(self._connection, number, with_history=with_history)
+
+    def request_of_message_ids(self, message_ids: Sequence[str]) -> int | None:
+        return snapshots.request_of_message_ids(self._connection, message_ids)
+
+    def bouncing_among(self, addresses: Sequence[str]) -> frozenset[str]:
+        return bouncing_among(self._connection, list(addresses))
+
+    def due_requests(self, column: str, now: dt.datetime) -> list[int]:
+        """Requests whose timer `column` (auto_close_at, remind_at, sla_check_at) is due."""
+        moment = _REQUESTS.c[column]
+        return list(
+            self._connection.scalars(
+                select(_REQUESTS.c.id).where(moment.is_not(None), moment <= now).order_by(moment)
+            )
+        )
+
+    def write(
+        self,
+        decision: Decision,
+        *,
+        received: Received | None,
+        settings: Settings,
+        renderer: Renderer,
+        now: dt.datetime,
+    ) -> int | None:
+        return write_decision(self._connection, decision, received=received,
+                              settings=settings, renderer=renderer, now=now)  # fmt: skip
+
+    # -- the outbox -------------------------------------------------------------------------
+
+    def claim_outbound(
+        self, now: dt.datetime, *, lease_until: dt.datetime, limit: int
+    ) -> list[OutboxJob]:
+        """Take due rows for sending; pushing `next_attempt_at` out is the lease other
+        workers see."""
+        columns = _OUTBOUND.c
+        rows = list(
+            self._connection.execute(
+                select(columns.id, columns.recipient, columns.raw, columns.attempts)
+                .where(columns.state == "pending", columns.next_attempt_at <= now)
+                .order_by(columns.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if rows:
+            self._connection.execute(
+                update(_OUTBOUND)
+                .where(columns.id.in_([row.id for row in rows]))
+                .values(next_attempt_at=lease_until)
+            )
+        return [OutboxJob(id=i, recipient=r, raw=raw, attempts=a) for i, r, raw, a in rows]
+
+    def mark_sent(self, ids: Sequence[int], now: dt.datetime) -> None:
+        if ids:
+            columns = _OUTBOUND.c
+            self._connection.execute(
+                update(_OUTBOUND)
+                .where(columns.id.in_(ids))
+                .values(state="sent", sent_at=now, last_error="", attempts=columns.attempts + 1)
+            )
+
+    def mark_unsent(self, outbound_id: int, *, error: str, retry_at: dt.datetime | None) -> None:
+        """A failed attempt: pending again from `retry_at`, or failed for good when None."""
+        columns = _OUTBOUND.c
+        values: dict[str, object] = {"last_error": error, "attempts": columns.attempts + 1}
+        if retry_at is not None:
+            values.update(state="pending", next_attempt_at=retry_at)
+        else:
+            values.update(state="failed")
+        self._connection.execute(
+            update(_OUTBOUND).where(columns.id == outbound_id).values(**values)
+        )
