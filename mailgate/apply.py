@@ -18,7 +18,7 @@ from mailgate.notify import Renderer
 from mailgate.parse import parse_message
 from mailgate.reply_tokens import find_token
 from mailgate.store.database import PendingMessage, Store, Tx
-from mailgate.store.writer import Received, StaleRequest
+from mailgate.store.writer import Received
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +37,17 @@ class Services:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
-    state: str  # applied | failed | retry
+    state: str  # applied | failed | retry | skipped
     request_number: int | None = None
     detail: str = ""
 
 
 def apply_pending(tx: Tx, row: PendingMessage, services: Services, *, now: dt.datetime) -> Outcome:
-    """Apply one stored raw message and mark it done. The caller commits.
+    """Apply one stored raw message; the caller marks it and commits.
 
-    A message that cannot be parsed is quarantined with its raw bytes kept; one
-    whose request changed under it (another worker) stays pending for the next round.
+    A message that cannot be parsed comes back "failed", to be quarantined with
+    its raw bytes kept. Raises `StaleRequest` when its request changed under it
+    (another worker): it stays pending for the next round.
     """
     settings = services.settings
     try:
@@ -54,23 +55,15 @@ def apply_pending(tx: Tx, row: PendingMessage, services: Services, *, now: dt.da
             row.raw, tag_prefix=settings.tag_prefix, own_addresses=settings.own_addresses
         )
     except Exception as exc:  # quarantined with the raw bytes kept, never lost
-        error = f"parse: {exc!r}"[:2000]
-        tx.mark_inbound_failed(row.key, error, now)
-        return Outcome(state="failed", detail=error)
-    try:
-        with tx.savepoint():
-            decision = decide_message(message, locate(tx, message, services), services.rules,
-                                      now=now)  # fmt: skip
-            number = tx.write(
-                decision,
-                received=Received(message=message, inbound_id=row.id),
-                settings=settings,
-                renderer=services.renderer,
-                now=now,
-            )
-    except StaleRequest as exc:
-        return Outcome(state="retry", detail=str(exc))
-    tx.mark_inbound([row.id], "applied", now)
+        return Outcome(state="failed", detail=f"parse: {exc!r}"[:2000])
+    decision = decide_message(message, locate(tx, message, services), services.rules, now=now)
+    number = tx.write(
+        decision,
+        received=Received(message=message, inbound_id=row.id),
+        settings=settings,
+        renderer=services.renderer,
+        now=now,
+    )
     return Outcome(state="applied", request_number=number)
 
 

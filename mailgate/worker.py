@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 from imap_tools.errors import ImapToolsError
 
-from mailgate.apply import Services, apply_pending, run_timers
+from mailgate.apply import Outcome, Services, apply_pending, run_timers
 from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
 from mailgate.parse import message_key
 from mailgate.send import Outbox, Pump, SmtpPump
-from mailgate.store.database import PendingMessage, Store, Tx
+from mailgate.store.database import Store, StoreUnavailable, Tx
+from mailgate.store.writer import StaleRequest
 
 log = logging.getLogger(__name__)
 
@@ -135,40 +136,56 @@ class Worker:
         self._apply(keys, report)
 
     def _apply(self, keys: list[str], report: RunReport) -> None:
-        """Apply stored messages, `APPLY_BATCH` to a transaction, each in a savepoint.
+        """Apply stored messages, `APPLY_BATCH` to a transaction.
 
-        One commit per batch instead of per message; a message whose apply
-        raises is rolled back alone, quarantined, and the batch goes on.
+        One commit per batch instead of per message. When one message's apply
+        raises, the batch is rolled back and applied again one message to a
+        transaction, so that only that message is quarantined.
         """
         for start in range(0, len(keys), APPLY_BATCH):
             now = self.clock()
             batch = keys[start : start + APPLY_BATCH]
-            with self.store.transaction() as tx:
-                claimed = tx.claim_pending(batch)
-                for key in batch:
-                    if key in claimed:  # else applied before, or another worker has it
-                        self._apply_one(tx, claimed[key], now, report)
+            try:
+                with self.store.transaction() as tx:
+                    outcomes = self._apply_batch(tx, batch, now)
+            except StoreUnavailable:
+                raise
+            except Exception:
+                outcomes = [self._apply_alone(key, now) for key in batch]
+            for key, outcome in outcomes:
+                _log_outcome(key, outcome, report)
             if self._outbox is not None:
                 self._outbox.feed()
 
-    def _apply_one(self, tx: Tx, row: PendingMessage, now: dt.datetime, report: RunReport) -> None:
-        key = row.key
+    def _apply_batch(self, tx: Tx, keys: list[str], now: dt.datetime) -> list[tuple[str, Outcome]]:
+        claimed = tx.claim_pending(keys)  # absent: applied before, or another worker has it
+        outcomes = [
+            (key, apply_pending(tx, claimed[key], self.services, now=now))
+            for key in keys
+            if key in claimed
+        ]
+        tx.mark_inbound([claimed[key].id for key, o in outcomes if o.state == "applied"],
+                        "applied", now)  # fmt: skip
+        for key, outcome in outcomes:
+            if outcome.state == "failed":
+                tx.mark_inbound_failed(key, outcome.detail, now)
+        return outcomes
+
+    def _apply_alone(self, key: str, now: dt.datetime) -> tuple[str, Outcome]:
         try:
-            outcome = apply_pending(tx, row, self.services, now=now)
+            with self.store.transaction() as tx:
+                [(_, outcome)] = self._apply_batch(tx, [key], now) or [(key, _NOT_MINE)]
+            return key, outcome
+        except StoreUnavailable:
+            raise
+        except StaleRequest as exc:  # another worker changed the request: next round
+            return key, Outcome(state="retry", detail=str(exc))
         except Exception as exc:  # a bug must not stop the worker: quarantine and go on
             log.exception("message could not be applied", extra={"key": key})
-            tx.mark_inbound_failed(key, f"apply: {exc!r}", now)
-            report.failed += 1
-            return
-        if outcome.state == "applied":
-            report.applied += 1
-            log.info("message applied", extra={"key": key, "request": outcome.request_number})
-        elif outcome.state == "retry":
-            log.info("message left for the next round", extra={"key": key,
-                                                               "why": outcome.detail})  # fmt: skip
-        else:
-            report.failed += 1
-            log.warning("message quarantined", extra={"key": key, "error": outcome.detail[:200]})
+            error = f"apply: {exc!r}"
+            with self.store.transaction() as tx:
+                tx.mark_inbound_failed(key, error, now)
+            return key, Outcome(state="failed", detail=error)
 
     # -- forever -------------------------------------------------------------------
 
@@ -206,6 +223,20 @@ class Worker:
                     return
             else:
                 self.stop_requested.wait(min(IDLE_SLICE, left))
+
+
+_NOT_MINE = Outcome(state="skipped")  # applied meanwhile, or another worker has it
+
+
+def _log_outcome(key: str, outcome: Outcome, report: RunReport) -> None:
+    if outcome.state == "applied":
+        report.applied += 1
+        log.info("message applied", extra={"key": key, "request": outcome.request_number})
+    elif outcome.state == "failed":
+        report.failed += 1
+        log.warning("message quarantined", extra={"key": key, "error": outcome.detail[:200]})
+    elif outcome.state == "retry":
+        log.info("message left for the next round", extra={"key": key, "why": outcome.detail})
 
 
 def _store_oversized(tx: Tx, key: str, raw: bytes, limit: int, now: dt.datetime) -> bool:

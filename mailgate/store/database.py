@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailgate.config import Settings
 from mailgate.decide.model import Decision, RequestSnapshot
+from mailgate.errors import TransportError
 from mailgate.notify import Renderer
 from mailgate.store import snapshots
+from mailgate.store import statements as sql
 from mailgate.store.engine import make_engine, make_sessions, upgrade_schema
 from mailgate.store.models import Inbound, Outbound, Request
-from mailgate.store.writer import Received, bouncing_among, write_decision
+from mailgate.store.writer import Received, Writer
 
 _INBOUND = Inbound.__table__
 _OUTBOUND = Outbound.__table__
@@ -44,6 +47,10 @@ class OutboxJob:
     attempts: int
 
 
+class StoreUnavailable(TransportError):
+    """The database cannot be reached or is locked: try again later, lose nothing."""
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.engine: Engine = make_engine(url)
@@ -51,8 +58,11 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
-        with self.engine.begin() as connection:
-            yield Tx(connection)
+        try:
+            with self.engine.begin() as connection:
+                yield Tx(connection)
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(f"database: {exc.orig!r}", temporary=True) from exc
 
     def upgrade(self) -> None:
         upgrade_schema(self.engine)
@@ -66,12 +76,7 @@ class Tx:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Roll back only what is done inside when it raises."""
-        with self._connection.begin_nested():
-            yield
+        self._writer = Writer(connection)
 
     # -- the inbound queue ---------------------------------------------------------
 
@@ -120,9 +125,8 @@ class Tx:
 
     def mark_inbound(self, ids: Sequence[int], state: str, now: dt.datetime) -> None:
         if ids:
-            columns = _INBOUND.c
             self._connection.execute(
-                update(_INBOUND).where(columns.id.in_(ids)).values(state=state, processed_at=now)
+                sql.MARK_INBOUND, {"ids": list(ids), "state": state, "now": now}
             )
 
     def mark_inbound_failed(self, key: str, error: str, now: dt.datetime) -> None:
@@ -141,7 +145,7 @@ class Tx:
         return snapshots.request_of_message_ids(self._connection, message_ids)
 
     def bouncing_among(self, addresses: Sequence[str]) -> frozenset[str]:
-        return bouncing_among(self._connection, list(addresses))
+        return self._writer.bouncing_among(list(addresses))
 
     def due_requests(self, column: str, now: dt.datetime) -> list[int]:
         """Requests whose timer `column` (auto_close_at, remind_at, sla_check_at) is due."""
@@ -161,8 +165,8 @@ class Tx:
         renderer: Renderer,
         now: dt.datetime,
     ) -> int | None:
-        return write_decision(self._connection, decision, received=received,
-                              settings=settings, renderer=renderer, now=now)  # fmt: skip
+        return self._writer.write(decision, received=received, settings=settings,
+                                  renderer=renderer, now=now)  # fmt: skip
 
     # -- the outbox -------------------------------------------------------------------------
 

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from mailgate.decide.model import Participant, RequestSnapshot
 from mailgate.domain import Status
 from mailgate.sla import StatusChange
-from mailgate.store.models import Event, Request, StoredMessage
-from mailgate.store.models import Participant as ParticipantRow
-
-_REQUESTS = Request.__table__
-_PARTICIPANTS = ParticipantRow.__table__
-_EVENTS = Event.__table__
-_MESSAGES = StoredMessage.__table__
+from mailgate.store import statements as sql
 
 
 def load_snapshot(
@@ -23,23 +17,14 @@ def load_snapshot(
 ) -> RequestSnapshot | None:
     """The request, row-locked (on PostgreSQL) so that concurrent workers decide on
     it one after another; its status history and SLA breaches only when asked."""
-    columns = _REQUESTS.c
-    row = connection.execute(
-        select(_REQUESTS).where(columns.id == number).with_for_update()
-    ).first()
+    row = connection.execute(sql.LOCK_REQUEST, {"number": number}).first()
     if row is None:
         return None
     history: tuple[StatusChange, ...] = ()
     breaches: frozenset[str] = frozenset()
     if with_history:
         history = tuple(status_history(connection, number))
-        breaches = frozenset(
-            connection.scalars(
-                select(_EVENTS.c.detail).where(
-                    _EVENTS.c.request_id == number, _EVENTS.c.kind == "sla_breach"
-                )
-            )
-        )
+        breaches = frozenset(connection.scalars(sql.SLA_BREACHES, {"number": number}))
     return RequestSnapshot(
         number=row.id,
         subject=row.subject,
@@ -63,23 +48,13 @@ def load_snapshot(
 
 
 def participants(connection: Connection, number: int) -> list[Participant]:
-    columns = _PARTICIPANTS.c
-    rows = connection.execute(
-        select(columns.id, columns.address, columns.role, columns.notify)
-        .where(columns.request_id == number)
-        .order_by(columns.id)
-    )
+    rows = connection.execute(sql.PARTICIPANTS_OF, {"number": number})
     return [Participant(id=i, address=a, role=r, notify=n) for i, a, r, n in rows]
 
 
 def status_history(connection: Connection, number: int) -> list[StatusChange]:
     """The statuses a request entered, oldest first (its creation is the first)."""
-    columns = _EVENTS.c
-    rows = connection.execute(
-        select(columns.at, columns.to_status)
-        .where(columns.request_id == number, columns.to_status.is_not(None))
-        .order_by(columns.id)
-    )
+    rows = connection.execute(sql.STATUS_HISTORY, {"number": number})
     return [StatusChange(at=at, status=Status(status)) for at, status in rows]
 
 
@@ -88,10 +63,4 @@ def request_of_message_ids(connection: Connection, message_ids: Iterable[str]) -
     ids = [message_id for message_id in message_ids if message_id]
     if not ids:
         return None
-    columns = _MESSAGES.c
-    return connection.scalars(
-        select(columns.request_id)
-        .where(columns.message_id.in_(ids), columns.request_id.is_not(None))
-        .order_by(columns.id.desc())
-        .limit(1)
-    ).first()
+    return connection.scalars(sql.REQUEST_OF_MESSAGE_IDS, {"ids": ids}).first()

@@ -1,0 +1,99 @@
+"""The statements of the hot path, built once.
+
+Building a Core statement and computing its cache key costs more than SQLite
+takes to run it; these are built at import and executed with parameters.
+Lists go in as expanding parameters.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from mailgate.store.models import (
+    AddressState,
+    Event,
+    Inbound,
+    Outbound,
+    Participant,
+    Request,
+    StoredMessage,
+)
+
+REQUESTS = Request.__table__
+PARTICIPANTS = Participant.__table__
+MESSAGES = StoredMessage.__table__
+EVENTS = Event.__table__
+OUTBOUND = Outbound.__table__
+ADDRESSES = AddressState.__table__
+INBOUND = Inbound.__table__
+
+_r, _p, _m, _e, _o, _a, _i = (t.c for t in (REQUESTS, PARTICIPANTS, MESSAGES, EVENTS,
+                                           OUTBOUND, ADDRESSES, INBOUND))  # fmt: skip
+
+# -- requests and what hangs off them ---------------------------------------------
+INSERT_REQUEST = insert(REQUESTS).returning(_r.id)
+INSERT_PARTICIPANTS = insert(PARTICIPANTS)
+INSERT_MESSAGE = insert(MESSAGES).returning(_m.id)
+INSERT_MESSAGES = insert(MESSAGES)
+INSERT_EVENTS = insert(EVENTS)
+INSERT_OUTBOUND = insert(OUTBOUND)
+SET_NOTIFY = (
+    update(PARTICIPANTS)
+    .where(_p.request_id == bindparam("number"), _p.address == bindparam("the_address"))
+    .values(notify=bindparam("wanted"))
+)
+
+LOCK_REQUEST = select(REQUESTS).where(_r.id == bindparam("number")).with_for_update()
+PARTICIPANTS_OF = (
+    select(_p.id, _p.address, _p.role, _p.notify)
+    .where(_p.request_id == bindparam("number"))
+    .order_by(_p.id)
+)
+STATUS_HISTORY = (
+    select(_e.at, _e.to_status)
+    .where(_e.request_id == bindparam("number"), _e.to_status.is_not(None))
+    .order_by(_e.id)
+)
+SLA_BREACHES = select(_e.detail).where(
+    _e.request_id == bindparam("number"), _e.kind == "sla_breach"
+)
+REQUEST_OF_MESSAGE_IDS = (
+    select(_m.request_id)
+    .where(_m.message_id.in_(bindparam("ids", expanding=True)), _m.request_id.is_not(None))
+    .order_by(_m.id.desc())
+    .limit(1)
+)
+
+# -- threading, limits and bounces, for notices --------------------------------------
+THREAD_RECEIVED = (
+    select(_m.at, _m.message_id, _m.kind)
+    .where(_m.request_id == bindparam("number"), _m.direction == "in")
+    .order_by(_m.id)
+)
+THREAD_SENT = (
+    select(_o.created_at, _o.message_id, _o.recipient)
+    .where(_o.request_id == bindparam("number"))
+    .order_by(_o.id)
+)
+SENT_COUNTS_SINCE = (
+    select(_o.recipient, func.count(_o.id))
+    .where(
+        _o.recipient.in_(bindparam("recipients", expanding=True)),
+        _o.created_at >= bindparam("since"),
+    )
+    .group_by(_o.recipient)
+)
+BOUNCING = select(_a.address).where(_a.bouncing_since.is_not(None))
+SET_BOUNCING = (
+    update(ADDRESSES)
+    .where(_a.address == bindparam("the_address"))
+    .values(bouncing_since=bindparam("since"))
+)
+INSERT_ADDRESS = insert(ADDRESSES)
+
+# -- the inbound queue ---------------------------------------------------------------
+MARK_INBOUND = (
+    update(INBOUND)
+    .where(_i.id.in_(bindparam("ids", expanding=True)))
+    .values(state=bindparam("state"), processed_at=bindparam("now"))
+)
