@@ -61,7 +61,7 @@ def build_app(settings: Settings) -> App:
     calendar = business_calendar(settings)
     renderer = Renderer(
         settings.templates_dir,
-        sender=Sender(address=settings.support_address, name=settings.support_name),
+        sender=Sender(address=settings.support_address, name=settings.smtp.from_name),
         tag_prefix=settings.tag_prefix,
         timezone=calendar.timezone,
     )

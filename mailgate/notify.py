@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.headers import single_line
+from mailgate.parse.subject import format_tag
 
 _MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
 
@@ -80,7 +81,9 @@ class Renderer:
         self, templates_dir: Path, *, sender: Sender, tag_prefix: str, timezone: ZoneInfo
     ) -> None:
         loader = FileSystemLoader(str(templates_dir))
-        common = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True}
+        # Templates are read once: no stat() of the file at every render.
+        common = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True,
+                  "auto_reload": False}  # fmt: skip
         self._text = Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True, **common)
         self._html = Environment(autoescape=select_autoescape(default=True), **common)
         for environment in (self._text, self._html):
@@ -101,7 +104,7 @@ class Renderer:
         thread_ids: list[str],
         now: dt.datetime,
     ) -> Rendered:
-        tag = f"{self._tag_prefix}-{request_number}"
+        tag = format_tag(self._tag_prefix, request_number)
         reply_to = notice.reply_to or self._sender.address
         language = notice.language if notice.language in CLIENT_COMMANDS else "en"
         context = {
