@@ -68,6 +68,14 @@ class MessageKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StatusChange:
+    """The request entered `status` at `at`. The first one is the creation (`new`)."""
+
+    at: dt.datetime
+    status: Status
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Command:
     """One command found in a message.
 

@@ -14,7 +14,7 @@ from mailgate.domain import InboundMessage
 from mailgate.errors import ConfigError
 from mailgate.parse import parse_message
 from mailgate.parse.commands import scan_commands
-from mailgate.parse.subject import format_tag
+from mailgate.tags import format_tag
 
 DEFAULT_OWN = frozenset({"support@example.org"})
 

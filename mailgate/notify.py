@@ -12,17 +12,17 @@ import email.header
 import email.utils
 import tomllib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from mailgate.decide.model import Notice
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.headers import single_line
-from mailgate.parse.subject import format_tag
+from mailgate.tags import format_tag
 
 _MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
 
@@ -43,18 +43,6 @@ CLIENT_COMMANDS = {
         "notify": "Уведомлять",
     },
 }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Notice:
-    """One notification to one recipient, before rendering."""
-
-    template: str
-    recipient: str
-    language: str
-    context: dict[str, Any] = field(default_factory=dict)
-    relay: bool = False  # an agent's answer passed on: not marked auto-generated
-    reply_to: str | None = None  # a reply-token address; None: the support address
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,20 +26,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mailgate.business_time import BusinessCalendar, add_business_time, business_time_between
-from mailgate.domain import Status
+from mailgate.domain import Status, StatusChange
 
 __all__ = ["SlaClock", "SlaPolicy", "SlaState", "StatusChange", "compute_sla"]
 
 _ZERO = dt.timedelta(0)
 _SECOND = dt.timedelta(seconds=1)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StatusChange:
-    """The request entered `status` at `at`. The first one is the creation (`new`)."""
-
-    at: dt.datetime
-    status: Status
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mailgate.config import Settings
-from mailgate.notify import Notice
+from mailgate.decide.model import Notice
 from mailgate.reply_tokens import token_address
 
 ThreadMessage = tuple[dt.datetime, str, str]  # (at, Message-ID, kind or recipient)

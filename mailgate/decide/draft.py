@@ -18,6 +18,7 @@ from mailgate.decide.model import (
     REQUEST_FIELDS,
     Decision,
     Event,
+    Notice,
     Notify,
     Participant,
     RequestRef,
@@ -28,10 +29,8 @@ from mailgate.decide.model import (
     SetNotify,
     StoreMessage,
 )
-from mailgate.domain import MessageKind, Status
-from mailgate.notify import Notice
-from mailgate.parse.subject import strip_tag
-from mailgate.sla import StatusChange
+from mailgate.domain import MessageKind, Status, StatusChange
+from mailgate.tags import strip_tag
 from mailgate.workflow import AUTO_CLOSING, Step
 
 

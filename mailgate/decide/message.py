@@ -16,12 +16,19 @@ from dataclasses import dataclass
 
 from mailgate.decide.draft import Draft, new_participant
 from mailgate.decide.model import Decision, RequestRef, RequestSnapshot, Rules
-from mailgate.domain import Command, CommandName, InboundMessage, MessageKind, Role, Status
+from mailgate.domain import (
+    Command,
+    CommandName,
+    InboundMessage,
+    MessageKind,
+    Role,
+    Status,
+    StatusChange,
+)
 from mailgate.parse.authresults import is_sender_authenticated
 from mailgate.parse.commands import normalize, scan_commands, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
-from mailgate.parse.subject import format_tag, strip_tag
-from mailgate.sla import StatusChange
+from mailgate.tags import format_tag, strip_tag
 from mailgate.workflow import Action, Actor, Refusal, decide, notice_for, set_status_notice
 
 _CYRILLIC = re.compile(r"[а-яё]", re.I)

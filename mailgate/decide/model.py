@@ -8,14 +8,14 @@ for the store's writer to turn into rows and outbox entries in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from mailgate.config import Settings
-from mailgate.deadlines import Deadlines
-from mailgate.domain import MessageKind, Status
-from mailgate.notify import Notice
-from mailgate.sla import StatusChange
+from mailgate.domain import MessageKind, Status, StatusChange
+
+if TYPE_CHECKING:  # not imported at run time: `requests list` needs none of it
+    from mailgate.config import Settings
+    from mailgate.deadlines import Deadlines
 
 # The request a decision opens has no number yet; effects on it name this one.
 OPENED = 0
@@ -124,6 +124,18 @@ class SetNotify:
 class SetBouncing:
     address: str
     since: dt.datetime | None  # None: the address receives mail again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """One notification to one recipient, before rendering."""
+
+    template: str
+    recipient: str
+    language: str
+    context: dict[str, Any] = field(default_factory=dict)
+    relay: bool = False  # an agent's answer passed on: not marked auto-generated
+    reply_to: str | None = None  # a reply-token address; None: the support address
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

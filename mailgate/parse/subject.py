@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mailgate.tags import tag_pattern
+
 # Reply and forward prefixes of common clients in many languages, each possibly
 # followed by a counter ("Re[2]:", "RE(3):") and repeated ("Re: Fwd: Re:").
 _PREFIX_WORDS = (
@@ -20,11 +22,6 @@ class SubjectTag:
     after_tag: str  # the text after the tag, where a subject command may stand
 
 
-def tag_pattern(prefix: str) -> re.Pattern[str]:
-    """A regex for `[PREFIX-123]`, tolerant of case and spaces inside the brackets."""
-    return re.compile(rf"\[\s*{re.escape(prefix)}\s*[-#]?\s*(\d{{1,12}})\s*\]", re.I)
-
-
 def strip_reply_prefixes(subject: str) -> str:
     """`Re: Fwd: AW: Hello` -> `Hello`."""
     return _PREFIXES.sub("", subject).strip()
@@ -37,13 +34,3 @@ def find_tag(subject: str, prefix: str) -> SubjectTag:
         return SubjectTag(number=None, after_tag="")
     after = strip_reply_prefixes(subject[match.end() :].strip())
     return SubjectTag(number=int(match.group(1)), after_tag=after)
-
-
-def format_tag(prefix: str, number: int) -> str:
-    """`REQ-123`, the tag without brackets (as shown in JSON and on the CLI)."""
-    return f"{prefix}-{number}"
-
-
-def strip_tag(subject: str, prefix: str) -> str:
-    """The subject without its tags: `Re: [REQ-12] Printer` -> `Re: Printer`."""
-    return re.sub(rf"\s*{tag_pattern(prefix).pattern}\s*", " ", subject, flags=re.I).strip()

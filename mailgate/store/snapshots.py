@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from mailgate.decide.model import Participant, RequestSnapshot
-from mailgate.domain import Status
-from mailgate.sla import StatusChange
+from mailgate.domain import Status, StatusChange
 from mailgate.store import statements as sql
 
 

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailgate.parse.subject import format_tag
-from mailgate.sla import StatusChange
+from mailgate.domain import StatusChange
 from mailgate.store.models import Event, Participant, Request, StoredMessage
 from mailgate.store.snapshots import participants, status_history
+from mailgate.tags import format_tag
 
 
 def list_requests(

@@ -23,9 +23,9 @@ from mailgate.decide.delivery import (
 from mailgate.decide.model import OPENED, Decision, Notify, RequestRef, RequestSnapshot
 from mailgate.domain import InboundMessage, MessageKind
 from mailgate.notify import Renderer
-from mailgate.parse.subject import format_tag
 from mailgate.store import statements as sql
 from mailgate.store.snapshots import participants
+from mailgate.tags import format_tag
 
 log = logging.getLogger(__name__)
 

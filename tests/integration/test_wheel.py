@@ -39,7 +39,8 @@ from zoneinfo import ZoneInfo
 import mailgate
 from mailgate.config import load_settings
 from mailgate.domain import Status
-from mailgate.notify import Notice, Renderer, Sender
+from mailgate.decide.model import Notice
+from mailgate.notify import Renderer, Sender
 
 settings = load_settings(sys.argv[1])
 renderer = Renderer(

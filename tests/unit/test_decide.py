@@ -14,9 +14,8 @@ from mailgate.config import settings_from_mapping
 from mailgate.decide.message import Routed, decide_message
 from mailgate.decide.model import OPENED, Participant, RequestSnapshot
 from mailgate.decide.timers import Timer, decide_timer
-from mailgate.domain import MessageKind, Status
+from mailgate.domain import MessageKind, Status, StatusChange
 from mailgate.parse import parse_message
-from mailgate.sla import StatusChange
 from tests.mails import make_mail
 
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # a Tuesday

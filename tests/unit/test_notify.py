@@ -28,8 +28,9 @@ from jinja2 import Environment, meta
 
 from mailgate.config import DEFAULT_TEMPLATES_DIR
 from mailgate.decide.draft import request_context
+from mailgate.decide.model import Notice
 from mailgate.domain import Status
-from mailgate.notify import CLIENT_COMMANDS, Notice, Renderer, Sender
+from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender
 from mailgate.parse import parse_message
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.commands import scan_commands
