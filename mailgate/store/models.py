@@ -132,6 +132,7 @@ class Inbound(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(16), index=True)  # pending | applied | failed
     error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # failed applies
     received_at: Mapped[dt.datetime]
     processed_at: Mapped[dt.datetime | None]
 
@@ -150,6 +151,9 @@ class Outbound(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The process sending it now ("host:pid:start"), so that a restart can tell a
+    # dead owner's claim from a live one instead of waiting out the lease.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     next_attempt_at: Mapped[dt.datetime]
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime]
