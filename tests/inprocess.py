@@ -19,6 +19,7 @@ import datetime as dt
 import email
 import email.policy
 import itertools
+import sqlite3
 import subprocess
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -191,6 +192,27 @@ class CapturingPump:
         return mode.failure
 
 
+def create_schema(path: Path) -> Path:
+    """An empty SQLite database at the newest schema, as `mailgate init` makes it."""
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade_schema(engine)
+    finally:
+        engine.dispose()
+    return path
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Copy an SQLite database whole (WAL included) with its backup API: migrating
+    once and copying is ten times cheaper than migrating for every test."""
+    reader, writer = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        reader.backup(writer)
+    finally:
+        reader.close()
+        writer.close()
+
+
 @dataclass
 class InProcessGate(ReadsMailgate):
     """One mailgate installation on SQLite whose worker runs in this process."""
@@ -201,16 +223,14 @@ class InProcessGate(ReadsMailgate):
     smtp: CapturingPump
 
     @classmethod
-    def create(cls, directory: Path, **top) -> InProcessGate:
-        """Write the config (as tests.harness.write_config, on SQLite) and create the schema."""
+    def create(cls, directory: Path, *, schema: Path, **top) -> InProcessGate:
+        """Write the config (as tests.harness.write_config, on SQLite) beside a copy of
+        `schema`, an empty database made by `create_schema`."""
         config = directory / "mailgate.toml"
-        database_url = f"sqlite:///{directory / 'mailgate.sqlite3'}"
+        database = directory / "mailgate.sqlite3"
+        copy_database(schema, database)
+        database_url = f"sqlite:///{database}"
         write_config(config, imap=Nowhere(), smtp=Nowhere(), database_url=database_url, **top)
-        engine = make_engine(database_url)
-        try:
-            upgrade_schema(engine)
-        finally:
-            engine.dispose()
         return cls(config=config, database_url=database_url, imap=MemoryInbox(),
                    smtp=CapturingPump())  # fmt: skip
 

@@ -8,17 +8,25 @@ CLI as a subprocess, PostgreSQL) need tests/integration/.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.inprocess import InProcessGate
+from tests.inprocess import InProcessGate, create_schema
+
+
+@pytest.fixture(scope="session")
+def empty_database(tmp_path_factory) -> Path:
+    """Migrated once per session; every gate starts from a copy of it."""
+    return create_schema(tmp_path_factory.mktemp("schema") / "mailgate.sqlite3")
 
 
 @pytest.fixture
-def make_gate(tmp_path):
+def make_gate(tmp_path, empty_database):
     """Build a gate with extra top-level settings, its schema created."""
 
     def build(**top) -> InProcessGate:
-        return InProcessGate.create(tmp_path, **top)
+        return InProcessGate.create(tmp_path, schema=empty_database, **top)
 
     return build
 
