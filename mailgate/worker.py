@@ -20,8 +20,9 @@ from imap_tools.errors import ImapToolsError
 from mailgate.apply import Outcome, Services, apply_pending, run_timers
 from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
+from mailgate.outbox import Outbox
 from mailgate.parse import message_key
-from mailgate.send import Outbox, Pump, SmtpPump
+from mailgate.send import Pump, SmtpPump
 from mailgate.store.database import Store, StoreUnavailable, Tx
 from mailgate.store.writer import StaleRequest
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 IMAP_FAILURES = (imaplib.IMAP4.error, ImapToolsError, OSError, TimeoutError)
 APPLY_BATCH = 100  # messages applied per database transaction
+APPLY_ATTEMPTS = 3  # a message whose apply raises this often (across rounds) is quarantined
 IDLE_SLICE = 5.0  # seconds; how quickly a waiting worker notices a stop request
 
 
@@ -64,9 +66,12 @@ class Worker:
         default to the configured IMAP and SMTP servers; tests pass their own.
         """
         report = RunReport()
-        pump = pump if pump is not None else SmtpPump(self.settings.smtp)
+        smtp = self.settings.smtp
         self._outbox = Outbox(
-            self.store, pump, self.clock, retry_seconds=self.settings.smtp.retry_seconds
+            self.store,
+            (lambda: pump) if pump is not None else (lambda: SmtpPump(smtp)),
+            self.clock,
+            retry_seconds=smtp.retry_seconds,
         )
         try:
             self._process_leftovers(report)
@@ -82,8 +87,11 @@ class Worker:
                 report.errors.append(f"IMAP {self.settings.imap.host}: {exc!r}")
             report.timers = run_timers(self.store, self.services, now=self.clock())
             delivery = self._outbox.finish()
+        except StoreUnavailable as exc:  # the database is down: nothing is lost, retry later
+            report.errors.append(str(exc))
+            return report
         finally:
-            pump.close()
+            self._outbox.close()
             self._outbox = None
         report.sent += delivery.sent
         report.send_failures += delivery.retried + delivery.failed
@@ -180,36 +188,38 @@ class Worker:
             raise
         except StaleRequest as exc:  # another worker changed the request: next round
             return key, Outcome(state="retry", detail=str(exc))
-        except Exception as exc:  # a bug must not stop the worker: quarantine and go on
+        except Exception as exc:  # a bug must not stop the worker: retry, then quarantine
             log.exception("message could not be applied", extra={"key": key})
             error = f"apply: {exc!r}"
             with self.store.transaction() as tx:
-                tx.mark_inbound_failed(key, error, now)
+                attempts = tx.count_failed_apply(key, error, now, quarantine_at=APPLY_ATTEMPTS)
+            if attempts < APPLY_ATTEMPTS:
+                return key, Outcome(state="retry", detail=f"attempt {attempts}: {error}")
             return key, Outcome(state="failed", detail=error)
 
     # -- forever -------------------------------------------------------------------
 
     def run_forever(self) -> None:
-        """Repeat rounds until `stop_requested`; never dies of a server outage."""
-        failures = 0
+        """Repeat rounds until `stop_requested`; never dies of a server outage.
+
+        An outage is logged once when it starts and once when it ends; the
+        retries in between (capped exponential backoff) only at debug level.
+        """
+        outage = Outage()
         while not self.stop_requested.is_set():
             try:
                 with Inbox(self.settings.imap) as inbox:
-                    failures = 0
                     while not self.stop_requested.is_set():
                         report = self.run_once(inbox=inbox)
                         if report.errors:
                             raise TransportError(report.errors[-1], temporary=True)
+                        outage.ended()
                         self._wait(inbox)
             except TransportError as exc:
-                failures += 1
-                delay = min(2**failures, 300)
-                log.error("worker round failed; retrying", extra={"error": str(exc), "in": delay})
-                self.stop_requested.wait(delay)
-            except Exception:  # IMAP protocol surprises: reconnect rather than die
-                failures += 1
-                log.exception("worker round crashed; reconnecting")
-                self.stop_requested.wait(min(2**failures, 300))
+                self.stop_requested.wait(outage.failed(str(exc)))
+            except Exception as exc:  # IMAP protocol surprises: reconnect rather than die
+                log.debug("worker round crashed", exc_info=True)
+                self.stop_requested.wait(outage.failed(f"unexpected: {exc!r}"))
 
     def _wait(self, inbox: Inbox) -> None:
         deadline = time.monotonic() + self.settings.imap.poll_interval
@@ -223,6 +233,28 @@ class Worker:
                     return
             else:
                 self.stop_requested.wait(min(IDLE_SLICE, left))
+
+
+class Outage:
+    """How long to wait after a failed round, and the one log line per outage."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def failed(self, error: str) -> float:
+        """Record a failed round; the seconds to wait before the next one."""
+        self.failures += 1
+        delay = float(min(2**self.failures, 300))
+        if self.failures == 1:
+            log.error("servers unavailable; retrying with backoff", extra={"error": error})
+        else:
+            log.debug("still unavailable", extra={"error": error, "in": delay})
+        return delay
+
+    def ended(self) -> None:
+        if self.failures:
+            log.warning("servers back; worker resumed", extra={"failed_rounds": self.failures})
+        self.failures = 0
 
 
 _NOT_MINE = Outcome(state="skipped")  # applied meanwhile, or another worker has it

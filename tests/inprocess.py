@@ -122,8 +122,8 @@ class CapturingPump:
     """
 
     def __init__(self) -> None:
-        self.in_flight = 0
         self.messages: list[SentMail] = []
+        self.acknowledged: list[int] = []  # results the outbox recorded, in order
         self.rejected = 0
         self._results: list[Result] = []
         self._failure: _FailureMode | None = None
@@ -169,13 +169,14 @@ class CapturingPump:
                     )
                 )
             self._results.append((outbound_id, attempts, failure))
-        self.in_flight += len(jobs)
 
     def results(self, *, wait: float = 0.0) -> list[Result]:
         """Everything answered so far; never waits, as every job is answered on submit."""
         found, self._results = self._results, []
-        self.in_flight -= len(found)
         return found
+
+    def acknowledge(self, outbound_ids: list[int]) -> None:
+        self.acknowledged += outbound_ids
 
     def close(self) -> None:
         """Nothing to release; the capture stays readable after the round."""

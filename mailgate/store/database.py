@@ -129,6 +129,27 @@ class Tx:
                 sql.MARK_INBOUND, {"ids": list(ids), "state": state, "now": now}
             )
 
+    def count_failed_apply(
+        self, key: str, error: str, now: dt.datetime, *, quarantine_at: int
+    ) -> int:
+        """One more failed apply of a pending message; quarantined at `quarantine_at`.
+
+        Returns the attempts so far. Committed on its own, so the count survives
+        crashes and restarts.
+        """
+        columns = _INBOUND.c
+        attempts = self._connection.scalar(
+            update(_INBOUND)
+            .where(columns.key == key, columns.state == "pending")
+            .values(attempts=columns.attempts + 1, error=error[:2000])
+            .returning(columns.attempts)
+        )
+        if attempts is None:  # no longer pending: applied or quarantined meanwhile
+            return quarantine_at
+        if attempts >= quarantine_at:
+            self.mark_inbound_failed(key, f"{error} (after {attempts} attempts)", now)
+        return attempts
+
     def mark_inbound_failed(self, key: str, error: str, now: dt.datetime) -> None:
         self._connection.execute(
             update(_INBOUND)
@@ -171,10 +192,10 @@ class Tx:
     # -- the outbox -------------------------------------------------------------------------
 
     def claim_outbound(
-        self, now: dt.datetime, *, lease_until: dt.datetime, limit: int
+        self, now: dt.datetime, *, lease_until: dt.datetime, limit: int, owner: str
     ) -> list[OutboxJob]:
         """Take due rows for sending; pushing `next_attempt_at` out is the lease other
-        workers see."""
+        workers see, `claimed_by` says whose it is."""
         columns = _OUTBOUND.c
         rows = list(
             self._connection.execute(
@@ -189,9 +210,29 @@ class Tx:
             self._connection.execute(
                 update(_OUTBOUND)
                 .where(columns.id.in_([row.id for row in rows]))
-                .values(next_attempt_at=lease_until)
+                .values(next_attempt_at=lease_until, claimed_by=owner)
             )
         return [OutboxJob(id=i, recipient=r, raw=raw, attempts=a) for i, r, raw, a in rows]
+
+    def outbound_claim_owners(self) -> list[str]:
+        """The owners of claims on rows still pending."""
+        columns = _OUTBOUND.c
+        return list(
+            self._connection.scalars(
+                select(columns.claimed_by)
+                .where(columns.state == "pending", columns.claimed_by.is_not(None))
+                .distinct()
+            )
+        )
+
+    def release_claims(self, owners: Sequence[str], *, now: dt.datetime) -> int:
+        """Make the pending rows these (dead) owners claimed due again now."""
+        columns = _OUTBOUND.c
+        return self._connection.execute(
+            update(_OUTBOUND)
+            .where(columns.state == "pending", columns.claimed_by.in_(list(owners)))
+            .values(next_attempt_at=now, claimed_by=None)
+        ).rowcount
 
     def mark_sent(self, ids: Sequence[int], now: dt.datetime) -> None:
         if ids:
@@ -205,7 +246,11 @@ class Tx:
     def mark_unsent(self, outbound_id: int, *, error: str, retry_at: dt.datetime | None) -> None:
         """A failed attempt: pending again from `retry_at`, or failed for good when None."""
         columns = _OUTBOUND.c
-        values: dict[str, object] = {"last_error": error, "attempts": columns.attempts + 1}
+        values: dict[str, object] = {
+            "last_error": error,
+            "attempts": columns.attempts + 1,
+            "claimed_by": None,
+        }
         if retry_at is not None:
             values.update(state="pending", next_attempt_at=retry_at)
         else:
