@@ -8,9 +8,9 @@ so a stray connection would fail at once instead of waiting.
 
 `InProcessGate` has the methods of `tests.harness.Gate`, so a scenario moves
 between the two by moving its file (tests/scenarios/conftest.py provides
-`gate` and `make_gate`). Each `run_once` builds the app from the config file
-afresh, as `mailgate run --once` does, so nothing kept in memory carries from
-one round to the next.
+`gate` and `make_gate`). A gate builds the app once and gives each round a
+new worker, as the long-running `mailgate run` does: a round costs what
+applying the mail costs, not a start-up.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import functools
 import itertools
 import sqlite3
 import subprocess
@@ -27,7 +28,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import cast
 
-from mailgate.app import build_app
+from mailgate.app import App, build_app
 from mailgate.config import load_settings
 from mailgate.ingest import FetchedMail
 from mailgate.send import Failure, Job, Result
@@ -93,14 +94,18 @@ class MemoryInbox:
         return list(self._folders)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SentMail:
-    """One notification as the pump was handed it, parsed as a mail client would."""
+    """One notification as the pump was handed it."""
 
     rcpt_tos: tuple[str, ...]
     data: bytes
-    message: EmailMessage
     attempts: int
+
+    @functools.cached_property
+    def message(self) -> EmailMessage:
+        """Parsed as a mail client would, when a test first reads it (most are never read)."""
+        return cast(EmailMessage, email.message_from_bytes(self.data, policy=email.policy.default))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -159,15 +164,7 @@ class CapturingPump:
         for outbound_id, recipient, raw, attempts in jobs:
             failure = self._take_failure(recipient)
             if failure is None:
-                message = email.message_from_bytes(raw, policy=email.policy.default)
-                self.messages.append(
-                    SentMail(
-                        rcpt_tos=(recipient,),
-                        data=raw,
-                        message=cast(EmailMessage, message),
-                        attempts=attempts,
-                    )
-                )
+                self.messages.append(SentMail(rcpt_tos=(recipient,), data=raw, attempts=attempts))
             self._results.append((outbound_id, attempts, failure))
 
     def results(self, *, wait: float = 0.0) -> list[Result]:
@@ -220,6 +217,7 @@ class InProcessGate(ReadsMailgate):
 
     config: Path
     database_url: str
+    app: App
     imap: MemoryInbox
     smtp: CapturingPump
 
@@ -232,8 +230,12 @@ class InProcessGate(ReadsMailgate):
         copy_database(schema, database)
         database_url = f"sqlite:///{database}"
         write_config(config, imap=Nowhere(), smtp=Nowhere(), database_url=database_url, **top)
-        return cls(config=config, database_url=database_url, imap=MemoryInbox(),
+        app = build_app(load_settings(config))
+        return cls(config=config, database_url=database_url, app=app, imap=MemoryInbox(),
                    smtp=CapturingPump())  # fmt: skip
+
+    def close(self) -> None:
+        self.app.engine.dispose()
 
     def run_once(self, now: str | None = None, *, check: bool = True) -> RunReport:
         """One round of the worker, as `mailgate run --once [--now NOW]`.
@@ -243,11 +245,7 @@ class InProcessGate(ReadsMailgate):
         """
         moment = dt.datetime.fromisoformat(now) if now else None
         clock = (lambda: moment) if moment else (lambda: dt.datetime.now(dt.UTC))
-        app = build_app(load_settings(self.config))
-        try:
-            report = app.worker(clock).run_once(inbox=self.imap, pump=self.smtp)
-        finally:
-            app.engine.dispose()
+        report = self.app.worker(clock).run_once(inbox=self.imap, pump=self.smtp)
         assert not (check and report.errors), report.errors
         return report
 

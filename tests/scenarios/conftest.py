@@ -8,6 +8,7 @@ CLI as a subprocess, PostgreSQL) need tests/integration/.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,17 @@ def empty_database(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def make_gate(tmp_path, empty_database):
-    """Build a gate with extra top-level settings, its schema created."""
+def make_gate(tmp_path, empty_database) -> Iterator[Callable[..., InProcessGate]]:
+    """Build a gate with extra top-level settings, its schema created; closed after the test."""
+    gates: list[InProcessGate] = []
 
     def build(**top) -> InProcessGate:
-        return InProcessGate.create(tmp_path, schema=empty_database, **top)
+        gates.append(InProcessGate.create(tmp_path, schema=empty_database, **top))
+        return gates[-1]
 
-    return build
+    yield build
+    for gate in gates:
+        gate.close()
 
 
 @pytest.fixture
