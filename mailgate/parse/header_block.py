@@ -4,6 +4,11 @@ With `policy.default`, a 437 KiB Subject of encoded-words took 18.8 s and a To:
 of 16,000 addresses 4.9 s, so a block is cut to `MAX_HEADER_BYTES` and a field
 to `MAX_FIELD_BYTES` first. Fields that mailgate reads are kept even when the
 block is over its budget.
+
+Some mailers fold Content-Type with the next parameter at column 0
+(`multipart/mixed;` then `boundary="..."` on a line of its own). Read strictly,
+that line ends the header block and the raw MIME becomes the text; it is read
+as a continuation instead (see `_unindented_parameters`).
 """
 
 from __future__ import annotations
@@ -49,9 +54,15 @@ _ESSENTIAL_FIELDS = frozenset(
     }
 )
 
+MAX_UNINDENTED_PARAMETERS = 16  # column-0 parameter lines taken as continuations, per block
+
 _HEADER_LINES = re.compile(rb"(?:(?:[\x21-\x39\x3b-\x7e]+[ \t]*:|[ \t])[^\n]*+(?:\n|\Z))*+")
 _FIELD = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:([^\n]*+(?:\n[ \t][^\n]*+)*+)\n?", re.M)
 _FOLD = re.compile(rb"\r?\n")
+# `boundary="..."`, `; charset=utf-8`: a MIME parameter starting a line.
+_PARAMETER_LINE = re.compile(rb";?[ \t]*[A-Za-z][A-Za-z0-9_.*-]{0,63}[ \t]*=[^\n]*+(?:\n|\Z)")
+_CONTENT_FIELD = re.compile(rb"content-[A-Za-z0-9-]*[ \t]*:", re.I)
+_MAX_FIELD_LINES = 200  # lines walked back to find the field a parameter line continues
 
 
 def read_header_block(
@@ -62,7 +73,7 @@ def read_header_block(
     As in RFC 5322 and the standard parser, the block ends at the first empty
     line, or at the first line that is neither a field nor a continuation.
     """
-    block_end = _HEADER_LINES.match(buf, start, end).end()
+    block_end, unindented = _unindented_parameters(buf, start, end)
     if block_end < end and buf.startswith(b"\r\n", block_end):
         body_start = block_end + 2
     elif block_end < end and buf[block_end] == 0x0A:
@@ -74,10 +85,15 @@ def read_header_block(
     fields: list[tuple[str, str]] = []
     used = 0
     seen: set[str] = set()
-    scan_end = min(block_end, start + MAX_SCANNED_HEADER_BYTES)
-    if scan_end < block_end:
+    source, first = buf, start
+    if unindented:
+        defects.append("header continuation without indent")
+        source, first, block_end = _indented(buf, start, block_end, unindented), 0, None
+    last = len(source) if block_end is None else block_end
+    scan_end = min(last, first + MAX_SCANNED_HEADER_BYTES)
+    if scan_end < last:
         defects.append("header block truncated")
-    for count, match in enumerate(_FIELD.finditer(buf, start, scan_end)):
+    for count, match in enumerate(_FIELD.finditer(source, first, scan_end)):
         if count >= MAX_SCANNED_FIELDS:
             defects.append("header block truncated")
             break
@@ -99,6 +115,55 @@ def read_header_block(
             (name, value.decode("ascii") if value.isascii() else decode_bytes(value, None))
         )
     return fields, body_start
+
+
+def _unindented_parameters(buf: bytes, start: int, end: int) -> tuple[int, list[int]]:
+    """Where the header block at `start` ends, and the column-0 parameter lines inside it.
+
+    A line like `boundary="b1"` counts as a continuation only right after a
+    Content-* field whose last line ends with `;` (or when it starts with `;`
+    itself): a body that starts without a blank line stays a body.
+    """
+    pos = _HEADER_LINES.match(buf, start, end).end()
+    unindented: list[int] = []
+    while pos < end and len(unindented) < MAX_UNINDENTED_PARAMETERS:
+        parameter = _PARAMETER_LINE.match(buf, pos, end)
+        if parameter is None or not _continues_content_field(buf, start, pos, unindented):
+            break
+        unindented.append(pos)
+        pos = _HEADER_LINES.match(buf, parameter.end(), end).end()
+    return pos, unindented
+
+
+def _continues_content_field(buf: bytes, start: int, pos: int, unindented: list[int]) -> bool:
+    """Is the line at `pos` the next parameter of the Content-* field on the lines above it?"""
+    if pos <= start:
+        return False
+    line_start = _line_start(buf, start, pos - 1)
+    above = buf[line_start:pos].rstrip(b" \t\r\n")
+    if not (above.endswith(b";") or buf.startswith(b";", pos)):
+        return False
+    for _ in range(_MAX_FIELD_LINES):
+        if line_start <= start or (buf[line_start] not in b" \t" and line_start not in unindented):
+            break
+        line_start = _line_start(buf, start, line_start - 1)
+    return _CONTENT_FIELD.match(buf, line_start) is not None
+
+
+def _line_start(buf: bytes, start: int, pos: int) -> int:
+    """Where the line ending at `pos` (its newline, or any byte of it) starts."""
+    return max(start, buf.rfind(b"\n", start, pos) + 1)
+
+
+def _indented(buf: bytes, start: int, block_end: int, unindented: list[int]) -> bytes:
+    """The header block with one space put before each column-0 parameter line."""
+    pieces: list[bytes] = []
+    previous = start
+    for offset in unindented:
+        pieces += [buf[previous:offset], b" "]
+        previous = offset
+    pieces.append(buf[previous:block_end])
+    return b"".join(pieces)
 
 
 def _cut(raw: bytes, limit: int) -> bytes:
