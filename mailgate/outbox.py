@@ -14,10 +14,11 @@ exponential backoff; permanent ones (5xx) mark the row failed with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from mailgate.owner import current_owner, is_dead_here
@@ -45,6 +46,53 @@ def backoff(attempts: int, first: float = 60.0) -> dt.timedelta:
     return dt.timedelta(seconds=min(first * 2 ** max(attempts - 1, 0), 7200))
 
 
+class WriterTurns:
+    """Turns at the database between the applier (the worker's thread) and the
+    outbox's recorder, the recorder first.
+
+    SQLite has one writer: while a batch of mail is applied, the recorder cannot
+    commit what the pump sent, and the pump, waiting for that, stops. So the
+    applier takes its turns here, and ends a batch early when the recorder waits.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._busy = False
+        self._recorder_waiting = False
+
+    @property
+    def recorder_waiting(self) -> bool:
+        return self._recorder_waiting
+
+    @contextlib.contextmanager
+    def applier(self) -> Iterator[None]:
+        with self._turn:
+            while self._busy or self._recorder_waiting:
+                self._turn.wait()
+            self._busy = True
+        try:
+            yield
+        finally:
+            self._give_back()
+
+    @contextlib.contextmanager
+    def recorder(self) -> Iterator[None]:
+        with self._turn:
+            self._recorder_waiting = True
+            while self._busy:
+                self._turn.wait()
+            self._busy, self._recorder_waiting = True, False
+        try:
+            yield
+        finally:
+            self._give_back()
+
+    def _give_back(self) -> None:
+        with self._turn:
+            self._busy = False
+            self._turn.notify_all()
+
+
 class Outbox:
     """One round's sending. The pump and the recorder start with the first job, so
     a round with nothing to send starts no process."""
@@ -68,6 +116,7 @@ class Outbox:
         self._lock = threading.Condition()
         self._in_flight = 0
         self._recorder_error: StoreUnavailable | None = None
+        self.turns = WriterTurns()
         self._closing = threading.Event()
         self._recorder = threading.Thread(
             target=self._record_forever, name="outbox-recorder", daemon=True
@@ -143,7 +192,8 @@ class Outbox:
                 self._closing.wait(0.01)  # a pump that answers at once must not make this spin
                 continue
             try:
-                self._record(results)
+                with self.turns.recorder():
+                    self._record(results)
             except StoreUnavailable as exc:  # unrecorded: retried after the lease, not lost
                 log.error("could not record sent notifications", extra={"error": str(exc)})
                 with self._lock:
