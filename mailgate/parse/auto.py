@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from mailgate.domain import Address
+from mailgate.parse.autoreply import is_autoreply_subject
 from mailgate.parse.headers import parse_addresses
 from mailgate.parse.mimetree import DecodedMail
 
@@ -30,6 +32,9 @@ class MachineReason(StrEnum):
     PRECEDENCE = "precedence"
     AUTO_RESPONSE_SUPPRESS = "x-auto-response-suppress"
     LIST_ID = "list-id"
+    LIST_HEADER = "list-header"
+    LIST_SENDER = "list-sender"
+    LIST_MANAGER = "list-manager"
     BULK_UNSUBSCRIBE = "list-unsubscribe"
     AUTOREPLY_HEADER = "autoreply-header"
     LOOP_HEADER = "x-loop"
@@ -76,7 +81,6 @@ _BULK_MARKERS = (
 _AUTORESPONDER_MAILER = re.compile(
     r"\s*(?:vacation|auto[-_ ]?respond(?:er)?|auto[-_ ]?reply)\b", re.I
 )
-_MACHINE_MAILERS = re.compile(r"vacation|auto[-_ ]?reply|auto[-_ ]?respond|autoresponder", re.I)
 # Local parts of machine senders: daemons, "do not reply" robots, VERP/bounce
 # processors and Exchange's system mailbox (MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e).
 _MACHINE_LOCALPART = re.compile(
@@ -86,24 +90,43 @@ _MACHINE_LOCALPART = re.compile(
     r"|bounces?(?:[-+].*)?)$",
     re.I,
 )
-# Subjects auto-responders write (Exchange, Outlook rules, Yandex, Mail.ru,
-# Gmail vacation, Lotus/HCL Notes, German and French Exchange): a prefix, a
-# colon, then the original subject.
-_AUTOREPLY_SUBJECT = re.compile(
-    r"^\s*(?:automatic\s+reply|auto(?:matic)?[-\s]?reply|autoreply|auto[-\s]?response"
-    r"|out\s+of\s+(?:the\s+)?office(?:\s+auto\s*reply)?|vacation(?:\s+reply)?"
-    r"|автоматический\s+ответ|автоответ|автоответчик|нет\s+на\s+месте|в\s+отпуске"
-    r"|abwesenheitsnotiz|automatische\s+antwort|réponse\s+automatique|absence)\s*[:：]",
+# Headers only list servers put on the mail they distribute: the RFC 2369
+# fields but List-Unsubscribe (which bulk senders use too), Mailman's, ezmlm's
+# and the X-Mailing-List of vger and SmartList.
+_LIST_HEADERS = (
+    "list-post",
+    "list-help",
+    "list-subscribe",
+    "list-owner",
+    "list-archive",
+    "x-mailing-list",
+    "mailing-list",
+    "x-beenthere",
+    "x-mailman-version",
+    "x-list-administrivia",
+)
+# The envelope address a list server sets as Sender (RFC 5322 §3.6.2):
+# Majordomo's owner-<list>, <list>-owner, <list>-request, Mailman's
+# <list>-bounces (+ VERP) and ezmlm's <list>-return-<n>.
+_LIST_SENDER_LOCALPART = re.compile(
+    r"^(?:owner-.+|.+-(?:owner|request|bounces(?:\+.*)?|return-\d+(?:-.*)?))$", re.I
+)
+# List managers answering commands or refusing posts: fml marks its own mail
+# with X-MLServer / X-ML-Name; Majordomo, LISTSERV and friends write from
+# their own robot address.
+_LIST_MANAGER_HEADERS = ("x-mlserver", "x-ml-server", "x-ml-name")
+_LIST_MANAGER_LOCALPART = re.compile(r"^(?:majordomo|listserv|listproc|sympa|ecartis)$", re.I)
+# Abuse reports that are not RFC 5965 multipart/report: Microsoft-style JMRP
+# (and AOL) mail wraps the complaint in multipart/mixed with this opening.
+_ABUSE_REPORT_OPENING = re.compile(
+    r"^\s*This is an? (?:e-?mail )?abuse report for an? (?:e-?mail )?message"
+    r" received from IP [0-9A-Fa-f.:]+ on ",
     re.I,
 )
-# Second signs for an auto-reply subject: marks of an auto-responder that a
-# person's own client does not set.
-_AUTOREPLY_HINT_HEADERS = (
-    "x-ms-exchange-inbox-rules-loop",
-    "x-ms-exchange-generated-message-source",
-    "x-ms-exchange-organization-autoresponsesuppress",
-    "x-mailer-autoreply",
-)
+# An RFC 5965 feedback report sent as text/plain: its field block opens the part.
+_FEEDBACK_FIELDS = re.compile(r"\A\s*(?:[A-Za-z-]+:[^\n]*\n){0,10}?Feedback-Type:[ \t]*\S", re.I)
+_FEEDBACK_SECOND_FIELD = re.compile(r"^(?:Version:[ \t]*\d|User-Agent:[ \t]*\S)", re.I | re.M)
+_ATTACHED_ORIGINAL = frozenset({"message/rfc822", "text/rfc822-headers", "message/global"})
 
 
 def classify_machine_mail(mail: DecodedMail, *, own_addresses: frozenset[str]) -> str | None:
@@ -128,6 +151,10 @@ def classify_machine_mail(mail: DecodedMail, *, own_addresses: frozenset[str]) -
         return MachineReason.AUTO_RESPONSE_SUPPRESS
     if mail.header("list-id") is not None:
         return MachineReason.LIST_ID
+    if any(mail.header(name) is not None for name in _LIST_HEADERS):
+        return MachineReason.LIST_HEADER
+    if any(mail.header(name) is not None for name in _LIST_MANAGER_HEADERS):
+        return MachineReason.LIST_MANAGER
     if mail.header("list-unsubscribe") is not None and any(
         mail.header(name) is not None for name in _BULK_MARKERS
     ):
@@ -145,10 +172,16 @@ def classify_machine_mail(mail: DecodedMail, *, own_addresses: frozenset[str]) -
         return MachineReason.MACHINE_SENDER
     if not senders and "mailer-daemon" in " ".join(mail.header_all("from")).lower():
         return MachineReason.MACHINE_SENDER  # `From: MAILER-DAEMON`, with no domain
+    if any(_LIST_MANAGER_LOCALPART.match(sender.address.rpartition("@")[0]) for sender in senders):
+        return MachineReason.LIST_MANAGER
+    if _is_list_sender(mail, senders):
+        return MachineReason.LIST_SENDER
     report = report_type(mail)
     if report is not None:
         return report
-    if _is_autoreply_subject(mail):
+    if _is_abuse_report(mail):
+        return MachineReason.FEEDBACK_REPORT
+    if is_autoreply_subject(mail):
         return MachineReason.AUTOREPLY_SUBJECT
     return None
 
@@ -161,7 +194,7 @@ def report_type(mail: DecodedMail) -> MachineReason | None:
             return MachineReason.DELIVERY_REPORT
         if kinds & {"message/disposition-notification", "message/global-disposition-notification"}:
             return MachineReason.READ_RECEIPT
-        if "message/feedback-report" in kinds:
+        if "message/feedback-report" in kinds or _report_type(mail) == "feedback-report":
             return MachineReason.FEEDBACK_REPORT
         if mail.content_type == "multipart/report":
             return MachineReason.DELIVERY_REPORT
@@ -179,24 +212,45 @@ _REPORT_KINDS = frozenset(
 )
 
 
-def _is_autoreply_subject(mail: DecodedMail) -> bool:
-    """An auto-reply subject, and a second sign that no person wrote it.
+def _report_type(mail: DecodedMail) -> str:
+    """The report-type parameter of the message's Content-Type, lower-cased ("" when none)."""
+    value = mail.message.get_param("report-type") if mail.message is not None else None
+    return value.strip().lower() if isinstance(value, str) else ""
 
-    A person may well write "Out of office: how do I set it up?"; an
-    auto-responder's mail also carries one of: an auto-responder header that
-    is not strong on its own, an X-Mailer naming a vacation program, or no
-    reply address to write back to while answering a message (In-Reply-To
-    set, but no References, as Exchange's OOF does).
+
+def _is_abuse_report(mail: DecodedMail) -> bool:
+    """An abuse-desk complaint without a message/feedback-report part.
+
+    X-ARF reports say so in a header; others send the RFC 5965 fields as
+    text/plain, or open with the JMRP sentence above an attached copy of the
+    reported mail. A person forwarding spam to us writes neither.
     """
-    subject = mail.header("subject") or ""
-    if not _AUTOREPLY_SUBJECT.match(subject):
-        return False
-    if any(mail.header(name) is not None for name in _AUTOREPLY_HINT_HEADERS):
+    if (mail.header("x-arf") or "").strip().lower() == "yes":
         return True
-    mailer = " ".join(mail.header_all("x-mailer") + mail.header_all("user-agent"))
-    if _MACHINE_MAILERS.search(mailer):
-        return True
-    return mail.header("in-reply-to") is not None and mail.header("references") is None
+    own_text = [part for part in mail.parts if not part.in_message and part.text is not None]
+    for part in own_text:
+        opening = part.text[:2000]
+        if _FEEDBACK_FIELDS.match(opening) and _FEEDBACK_SECOND_FIELD.search(opening):
+            return True
+    attached = any(
+        part.content_type in _ATTACHED_ORIGINAL and not part.in_message for part in mail.parts
+    )
+    text = mail.plain or ""
+    return attached and bool(_ABUSE_REPORT_OPENING.match(text[:500]))
+
+
+def _is_list_sender(mail: DecodedMail, senders: tuple[Address, ...]) -> bool:
+    """A list server's address as Sender, at another domain than every From.
+
+    Outlook's "on behalf of" puts a colleague (even `product-owner@`) in
+    Sender: a colleague shares the author's domain, a list server does not.
+    """
+    from_domains = {sender.address.rpartition("@")[2] for sender in senders}
+    for sender in parse_addresses(mail.raw_header_all("sender")):
+        local, _, domain = sender.address.rpartition("@")
+        if domain not in from_domains and _LIST_SENDER_LOCALPART.match(local):
+            return True
+    return False
 
 
 def _is_machine_sender(address: str) -> bool:

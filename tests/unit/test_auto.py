@@ -63,6 +63,19 @@ SINGLE_RULES = [
     ("Precedence: auto_reply\n", "precedence"),
     ("X-Auto-Response-Suppress: All\n", "x-auto-response-suppress"),
     ("List-Id: <users.lists.example.net>\n", "list-id"),
+    ("List-Post: <mailto:users@lists.example.net>\n", "list-header"),
+    ("List-Help: <mailto:users-help@lists.example.net>\n", "list-header"),
+    ("X-Mailing-List: linux-kernel@vger.example.org\n", "list-header"),
+    ("Mailing-List: contact users-help@lists.example.net; run by ezmlm\n", "list-header"),
+    ("X-BeenThere: users@lists.example.net\n", "list-header"),
+    ("X-MLServer: fml [fml 8.0]\n", "list-manager"),
+    ("X-ML-Name: users\n", "list-manager"),
+    ("Sender: owner-users@lists.example.net\n", "list-sender"),
+    ("Sender: users-owner@lists.example.net\n", "list-sender"),
+    ("Sender: users-request@lists.example.net\n", "list-sender"),
+    ("Sender: users-bounces+support=example.org@lists.example.net\n", "list-sender"),
+    ("Sender: users-return-1234-support=example.org@lists.example.net\n", "list-sender"),
+    ("X-ARF: YES\n", "feedback-report"),
     (
         "List-Unsubscribe: <mailto:u@x.example>\n"
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n",
@@ -86,13 +99,17 @@ SINGLE_RULES = [
         "Content-Type: multipart/report; report-type=delivery-status; boundary=r\n",
         "delivery-report",
     ),
+    (
+        "Content-Type: multipart/report; report-type=feedback-report; boundary=r\n",
+        "feedback-report",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("headers", "reason"), SINGLE_RULES)
 def test_each_rule_alone(headers: str, reason: str) -> None:
     body = "--r\nContent-Type: message/delivery-status\n\nAction: failed\n--r--\n"
-    assert classify(headers, body if "report" in headers else "Hello.\n") == reason
+    assert classify(headers, body if "delivery-status" in headers else "Hello.\n") == reason
 
 
 @pytest.mark.parametrize(
@@ -114,8 +131,25 @@ def test_each_rule_alone(headers: str, reason: str) -> None:
     ],
 )
 def test_machine_senders(sender: str) -> None:
+    assert from_robot(sender) == "machine-sender"
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "Majordomo@lists.example.net",
+        "LISTSERV@LISTS.EXAMPLE.EDU",
+        "sympa@lists.example.fr",
+        "listproc@lists.example.edu",
+    ],
+)
+def test_list_manager_robots(sender: str) -> None:
+    assert from_robot(sender) == "list-manager"
+
+
+def from_robot(sender: str) -> str | None:
     raw = f"From: Robot <{sender}>\nTo: support@example.org\nSubject: hi\n\nHello.\n"
-    assert classify_machine_mail(decode(raw.encode()), own_addresses=OWN) == "machine-sender"
+    return classify_machine_mail(decode(raw.encode()), own_addresses=OWN)
 
 
 def test_bare_mailer_daemon_without_domain() -> None:
@@ -140,6 +174,83 @@ def test_bare_mailer_daemon_without_domain() -> None:
 def test_people_with_machine_looking_addresses(sender: str) -> None:
     raw = f"From: Person <{sender}>\nTo: support@example.org\nSubject: hi\n\nHello.\n"
     assert classify_machine_mail(decode(raw.encode()), own_addresses=OWN) is None
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "product-owner@client.example.ru",  # a colleague "on behalf of": the author's domain
+        "owner-desk@client.example.ru",
+        "assistant@agency.example.com",  # a delegate elsewhere, not a list server's address
+        "ivan@client.example.ru",
+    ],
+)
+def test_a_sender_that_is_no_list_server(sender: str) -> None:
+    assert classify(f"Sender: {sender}\n") is None
+
+
+# Subjects of auto-replies in other languages, with a text that opens as auto-replies do.
+AUTOREPLY_TEXTS = [
+    ("Automatic reply: [REQ-1] hi", "This is an automatic reply. I am away."),
+    ("Risposta automatica: [REQ-1] ciao", "Questa è una risposta automatica."),
+    (
+        "Automatisch antwoord: [REQ-1] hallo",
+        "Bedankt voor uw bericht. Ik ben afwezig tot 20 maart.",
+    ),
+    ("Resposta automática: [REQ-1] olá", "Obrigado pela sua mensagem. Estou de férias até dia 20."),
+    ("Automatiskt svar: [REQ-1] hej", "Thank you for your email. I am on annual leave."),
+    ("Автоматический ответ: [REQ-1]", "Спасибо за письмо. Я в отпуске до 20 марта."),
+    ("Автоответ: [REQ-1] заявка", "Это автоматический ответ, я в командировке."),
+    ("自動応答: [REQ-1] お問い合わせ", "This is an automated message: I am out of the office."),
+    ("自动回复: [REQ-1]", "Thank you for your message. I am currently away from the office."),
+    ("Otomatik yanıt: [REQ-1]", "Thanks for your mail, I'm out of the office until Monday."),
+    (
+        "Ivan Petrov is out of the office.",
+        "I will be out of the office starting 10.03 and will not return until 20.03.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("subject", "body"), AUTOREPLY_TEXTS)
+def test_autoreply_subject_with_an_autoreply_text(subject: str, body: str) -> None:
+    headers = f"Subject: {subject}\nIn-Reply-To: <a@b>\nReferences: <a@b>\n"
+    assert classify(headers, body + "\n") == "autoreply-subject"
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        # the subject alone
+        ("Automatisch antwoord: [REQ-1] hallo", "Hallo, de printer werkt niet."),
+        # thanks without being away, away without thanks
+        ("Out of Office: [REQ-1] hi", "Thank you for your message, the printer works now."),
+        ("Out of Office: [REQ-1] hi", "I am out of the office next week, Olga will call you."),
+        # a person asking about their own auto-reply
+        (
+            "Out of Office: not sent",
+            "Thank you for your email. I am out of the office: why is no auto-reply sent?",
+        ),
+        # an auto-reply's words without an auto-reply subject
+        ("Re: [REQ-1] hi", "This is an automatic reply? No, it is me, Ivan."),
+        ("Re: [REQ-1] hi", "Thank you for your message. I am on vacation, so next week."),
+    ],
+)
+def test_autoreply_words_are_not_enough_alone(subject: str, body: str) -> None:
+    headers = f"Subject: {subject}\nIn-Reply-To: <a@b>\nReferences: <a@b>\n"
+    assert classify(headers, body + "\n") is None
+
+
+def test_a_person_forwarding_spam_is_no_abuse_report() -> None:
+    raw = (
+        "From: Ivan <ivan@client.example.ru>\nTo: support@example.org\nSubject: spam\n"
+        "Content-Type: multipart/mixed; boundary=m\n\n"
+        "--m\nContent-Type: text/plain\n\nThis is an abuse report: we got this from your IP"
+        " 203.0.113.5.\nThe report fields are Feedback-Type: abuse and Version: 1, right?\n"
+        "--m\nContent-Type: message/rfc822\n\nFrom: spam@spam.example\nSubject: win\n\nwin\n"
+        "--m--\n"
+    )
+    assert classify_machine_mail(decode(raw.encode()), own_addresses=OWN) is None
+    assert classify("X-ARF: no\n") is None
 
 
 def test_own_address_is_compared_exactly_and_without_case() -> None:
