@@ -117,6 +117,32 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Attachment:
+    """One file of a message (SPEC §10): what it is, and where its bytes lie.
+
+    Metadata only. The bytes stay in the raw message, stored once; they are
+    read from it again when a notification relays them or an admin asks
+    (`mailgate.parse.mimetree.read_attachment`).
+    """
+
+    filename: str  # a safe base name: no directories, no control characters; never ""
+    content_type: str  # lower-case type/subtype, as the sender labelled it
+    size: int  # bytes of the file itself, transfer encoding undone
+    sha256: str  # hex digest of those bytes
+    inline: bool  # an inline image of HTML mail (a Content-ID, not "attachment")
+    content_id: str = ""  # without angle brackets
+    start: int = 0  # the encoded body: raw[start:end] of the message as the parser reads it
+    end: int = 0
+    encoding: str = ""  # its Content-Transfer-Encoding
+    packed: int = -1  # a file unpacked from the winmail.dat at start:end: its index there
+
+    def to_json(self) -> dict[str, str | int | bool]:
+        """As `parse --json` and `requests show --json` list it."""
+        return {"filename": self.filename, "content_type": self.content_type, "size": self.size,
+                "sha256": self.sha256, "inline": self.inline}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InboundMessage:
     """Everything mailgate reads from one raw message. Built by `mailgate.parse`."""
 
@@ -138,3 +164,4 @@ class InboundMessage:
     auto: str | None = None  # why this is machine mail, or None for a person's
     bounce: Bounce | None = None
     headers: tuple[tuple[str, str], ...] = field(default=())
+    attachments: tuple[Attachment, ...] = ()  # files and inline images, in document order

@@ -51,6 +51,7 @@ def explain(raw: bytes, *, settings: Settings | None = None) -> dict[str, Any]:
         "new_text": message.new_text,
         "commands": commands,
         "rejected": rejected,
+        "attachments": [a.to_json() for a in message.attachments],
     }
 
 
@@ -84,6 +85,9 @@ def explain_file(path: Path, *, config_path: Path | None, as_json: bool) -> int:
         print(
             f"not a command ({candidate['reason']}): {candidate['name']} <- {candidate['line']!r}"
         )
+    for file in result["attachments"]:
+        inline = " inline" if file["inline"] else ""
+        print(f"file: {file['filename']} ({file['content_type']}, {file['size']} bytes{inline})")
     return 0
 
 

@@ -56,6 +56,7 @@ def parse_message(raw: bytes, *, tag_prefix: str, own_addresses: frozenset[str])
         auto=classify_machine_mail(mail, own_addresses=own_addresses),
         bounce=read_bounce(mail),
         headers=mail.headers,
+        attachments=mail.attachments,
     )
 
 

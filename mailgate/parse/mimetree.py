@@ -1,4 +1,4 @@
-"""Raw bytes -> `DecodedMail`: the MIME tree, the sender's text and HTML, attachment names.
+"""Raw bytes -> `DecodedMail`: the MIME tree, the sender's text and HTML, the files.
 
 Hostile mail is ordinary mail here, so nothing is handed to a parser whose cost
 or depth the sender controls:
@@ -8,7 +8,8 @@ or depth the sender controls:
   boundaries: no recursion, linear time, however deep the nesting. Parts
   deeper than `MAX_DEPTH` are flattened into the deepest kept container.
   (The standard parser raises RecursionError at about 1,000 levels.)
-- Attachments are never decoded: their size is counted on the encoded bytes.
+- Only the sender's text parts are decoded into text. A file is decoded once,
+  to count and hash it (see `files`), and only its place in the bytes is kept.
 - Text is decoded with a charset guess when the label is missing, unknown or
   wrong (see `charsets`); encoded-words are decoded one by one, so a broken
   one costs only itself (see `headers`).
@@ -23,8 +24,10 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
+from mailgate.domain import Attachment
 from mailgate.parse.charsets import decode_bytes
 from mailgate.parse.errors import MalformedMessage
+from mailgate.parse.files import MESSAGE_TYPES, REPORT_TYPES, file_bytes, list_files
 from mailgate.parse.header_block import MAX_HEADER_BYTES, MAX_PART_HEADER_BYTES, read_header_block
 from mailgate.parse.headers import decode_header_value, first_header, safe_filename
 from mailgate.parse.transfer import decode_transfer
@@ -34,27 +37,9 @@ MAX_PARTS = 2000  # parts read from one message; the rest is skipped
 MAX_TEXT_BYTES = 1024 * 1024  # encoded bytes of one text part that are decoded
 _MAX_DELIMITER_LINE = 1000  # a boundary is at most 70 characters; padding allowed
 
-_REPORT_TYPES = frozenset(
-    {
-        "message/delivery-status",
-        "message/global-delivery-status",
-        "message/disposition-notification",
-        "message/global-disposition-notification",
-        "text/rfc822-headers",
-        "message/global-headers",
-    }
-)
-_MESSAGE_TYPES = frozenset({"message/rfc822", "message/global"})
 
 _BODY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BARE_CR = re.compile(rb"\r(?!\n)")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Attachment:
-    filename: str  # a safe base name: no directories, no control characters; "" when none
-    content_type: str
-    size: int  # decoded bytes; estimated from the encoded size, never decoded to count
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +58,9 @@ class MimePart:
     starts_message: bool  # the top of a message: the mail itself, or an attached one
     text: str | None  # decoded text of body and report parts; None for everything else
     size: int  # decoded bytes of the body, estimated
+    body_start: int = 0  # the encoded body is the bytes read [body_start:body_end]
+    body_end: int = 0
+    encoding: str = ""  # Content-Transfer-Encoding, lower-case
 
     def header(self, name: str) -> str | None:
         return first_header(self.headers, name)
@@ -177,6 +165,9 @@ class _TreeReader:
         self.stack: list[_Open] = []
         self.boundaries: dict[bytes, list[int]] = {}
         self.opened = 0
+        # Attached messages read as a tree, with how many multiparts were open around
+        # them: a delimiter of one of those ends the message (and gives its .eml bytes).
+        self.open_messages: list[tuple[_Node, int]] = []
 
     def read(self) -> list[_Node]:
         node: _Node | None = self._open(
@@ -189,6 +180,7 @@ class _TreeReader:
         )
         while node is not None:
             node = self._consume(node)
+        self._end_messages(-1, None)
         return self.nodes
 
     def _open(
@@ -292,11 +284,13 @@ class _TreeReader:
         if node.content_type.startswith("multipart/"):
             self.defects.append("boundary missing")
             return self._as_text(node, self._find_delimiter(node.body_start))
-        if node.content_type in _MESSAGE_TYPES and node.encoding not in (
+        if node.content_type in MESSAGE_TYPES and node.encoding not in (
             "base64",
             "quoted-printable",
         ):
             record = node.parent if hidden else self._record(node)
+            if not hidden:
+                self.open_messages.append((node, len(self.stack)))
             return self._open(
                 node.body_start,
                 parent=record,
@@ -307,7 +301,7 @@ class _TreeReader:
             )
         delimiter = self._find_delimiter(node.body_start)
         self._finish_leaf(node, delimiter)
-        if node.content_type in _MESSAGE_TYPES:
+        if node.content_type in MESSAGE_TYPES:
             self._read_encoded_message(node)
         return self._after(delimiter) if delimiter is not None else None
 
@@ -319,14 +313,9 @@ class _TreeReader:
         return self._after(delimiter) if delimiter is not None else None
 
     def _finish_leaf(self, node: _Node, delimiter: _Delimiter | None) -> None:
-        end = self.end if delimiter is None else delimiter.start
-        if delimiter is not None and end > node.body_start:
-            end -= 1  # the line break before "--" belongs to the delimiter
-            if end > node.body_start and self.buf[end - 1] == 0x0D:
-                end -= 1
-        node.body_end = max(end, node.body_start)
+        node.body_end = self._body_end(node.body_start, delimiter)
         node.size = self._decoded_size(node.body_start, node.body_end, node.encoding)
-        wants_text = node.content_type in _REPORT_TYPES or (
+        wants_text = node.content_type in REPORT_TYPES or (
             node.content_type in ("text/plain", "text/html")
             and not node.in_message
             and (not node.is_attachment or (node.depth == 0 and node.starts_message))
@@ -337,6 +326,20 @@ class _TreeReader:
                 self.defects.append("text truncated")
             node.text = decode_body(self.buf[node.body_start : stop], node.encoding, node.charset)
         self._record(node)
+
+    def _body_end(self, start: int, delimiter: _Delimiter | None) -> int:
+        end = self.end if delimiter is None else delimiter.start
+        if delimiter is not None and end > start:
+            end -= 1  # the line break before "--" belongs to the delimiter
+            if end > start and self.buf[end - 1] == 0x0D:
+                end -= 1
+        return max(end, start)
+
+    def _end_messages(self, level: int, delimiter: _Delimiter | None) -> None:
+        """A delimiter at `level` ends the attached messages opened inside that multipart."""
+        while self.open_messages and self.open_messages[-1][1] > level:
+            node, _ = self.open_messages.pop()
+            node.body_end = self._body_end(node.body_start, delimiter)
 
     def _read_encoded_message(self, node: _Node) -> None:
         """An attached message sent base64- or QP-encoded: read its header block only."""
@@ -380,6 +383,7 @@ class _TreeReader:
     def _after(self, delimiter: _Delimiter | None) -> _Node | None:
         """Act on a delimiter line: open the next part, or close multiparts and look further."""
         while delimiter is not None:
+            self._end_messages(delimiter.level, delimiter)
             if delimiter.level < len(self.stack) - 1:
                 self.defects.append("close delimiter missing")
             if delimiter.close:
@@ -477,11 +481,7 @@ def decode(raw: bytes) -> DecodedMail:
     message = Message()
     for name, value in top.fields:
         message[name] = value
-    attachments = tuple(
-        Attachment(filename=part.filename, content_type=part.content_type, size=part.size)
-        for part in parts
-        if part.is_attachment and not part.starts_message
-    )
+    attachments = list_files(raw, parts)
     defects = tuple(dict.fromkeys(reader.defects))
     return DecodedMail(
         headers=tuple((name, decode_header_value(value)) for name, value in top.fields),
@@ -494,6 +494,12 @@ def decode(raw: bytes) -> DecodedMail:
         raw_headers=tuple(top.fields),
         defects=defects,
     )
+
+
+def read_attachment(raw: bytes, attachment: Attachment) -> bytes:
+    """The bytes of one file of `decode(raw).attachments`, as they were received."""
+    buf, _ = _message_bytes(raw)
+    return file_bytes(buf, attachment)
 
 
 def read_top_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
@@ -545,6 +551,9 @@ def _freeze(index: int, node: _Node) -> MimePart:
         starts_message=node.starts_message,
         text=node.text,
         size=node.size,
+        body_start=node.body_start,
+        body_end=node.body_end,
+        encoding=node.encoding,
     )
 
 

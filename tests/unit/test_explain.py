@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ALL = sorted(FIXTURES.rglob("*.eml"))
 REPLIES = json.loads((FIXTURES / "replies" / "expected.json").read_text())
 KEYS = {"tag", "message_id", "in_reply_to", "references", "from", "subject", "auto", "bounce",
-        "new_text", "commands", "rejected"}  # fmt: skip
+        "new_text", "commands", "rejected", "attachments"}  # fmt: skip
 SETTINGS = settings_from_mapping(
     {
         "support_address": "support@example.org",
@@ -45,6 +45,8 @@ def test_every_fixture_is_explained(path):
     for command in result["commands"]:
         assert set(command) == {"name", "argument", "line"}
         assert command["line"].strip()
+    for file in result["attachments"]:
+        assert set(file) == {"filename", "content_type", "size", "sha256", "inline"}
     for candidate in result["rejected"]:
         assert set(candidate) == {"name", "line", "reason"}
     assert result["auto"] is None or isinstance(result["auto"], str)
