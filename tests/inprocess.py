@@ -26,15 +26,19 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
+
+from sqlalchemy import create_engine
 
 from mailgate.app import App, build_app
 from mailgate.config import load_settings
 from mailgate.ingest import FetchedMail
-from mailgate.send import Failure, Job, Result
-from mailgate.store.engine import make_engine, upgrade_schema
-from mailgate.worker import RunReport
+from mailgate.store.engine import upgrade_schema
 from tests.harness import ReadsMailgate, run_cli, write_config
+
+if TYPE_CHECKING:  # names only: the fakes follow the protocols, not these modules' layout
+    from mailgate.send import Failure, Job, Result
+    from mailgate.worker import RunReport
 
 TEMPORARY = "451 4.3.0 Try again later"
 PERMANENT = "550 5.1.1 No such user"
@@ -128,7 +132,6 @@ class CapturingPump:
 
     def __init__(self) -> None:
         self.messages: list[SentMail] = []
-        self.acknowledged: list[int] = []  # results the outbox recorded, in order
         self.rejected = 0
         self._results: list[Result] = []
         self._failure: _FailureMode | None = None
@@ -172,9 +175,6 @@ class CapturingPump:
         found, self._results = self._results, []
         return found
 
-    def acknowledge(self, outbound_ids: list[int]) -> None:
-        self.acknowledged += outbound_ids
-
     def close(self) -> None:
         """Nothing to release; the capture stays readable after the round."""
 
@@ -192,7 +192,7 @@ class CapturingPump:
 
 def create_schema(path: Path) -> Path:
     """An empty SQLite database at the newest schema, as `mailgate init` makes it."""
-    engine = make_engine(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}")
     try:
         upgrade_schema(engine)
     finally:
