@@ -2,9 +2,10 @@
 
 It never touches the database (so sending uses the second core and SQLite
 keeps one writer): the outbox (`mailgate/outbox.py`) hands it jobs and records
-each result it reports, then acknowledges it. A connection takes its next job
-only once its last result is acknowledged, so at most `[smtp] connections`
-messages are ever delivered and not yet recorded: what a crash may send twice.
+the results it reports. Each delivery is appended to the sent journal
+(`mailgate/journal.py`) before its connection takes the next job, so at most
+`[smtp] connections` messages are ever delivered and in no journal: what a
+crash may send twice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 import aiosmtplib
 
 from mailgate.config import SmtpSettings
+from mailgate.journal import append_sent
 
 log = logging.getLogger(__name__)
 
@@ -82,35 +84,25 @@ class Pump(Protocol):
         """What has been reported so far; waits up to `wait` seconds for the first one."""
         ...
 
-    def acknowledge(self, outbound_ids: list[int]) -> None:
-        """These results are recorded: their connections may take the next job."""
-        ...
-
     def close(self) -> None: ...
 
 
 class SmtpPump:
     """Sends jobs from a child process and reports each result; never touches the database."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, *, journal: int | None = None) -> None:
+        """`journal`: a file descriptor of the sent journal, inherited by the child."""
         context = multiprocessing.get_context("fork")
         self._jobs: multiprocessing.Queue = context.Queue()
         self._results: multiprocessing.Queue = context.Queue()
-        self._acks: multiprocessing.Queue = context.Queue()
         self._process = context.Process(
-            target=_pump_main,
-            args=(settings, self._jobs, self._results, self._acks),
-            daemon=True,
+            target=_pump_main, args=(settings, self._jobs, self._results, journal), daemon=True
         )
         self._process.start()
 
     def submit(self, jobs: list[Job]) -> None:
         if jobs:
             self._jobs.put(jobs)
-
-    def acknowledge(self, outbound_ids: list[int]) -> None:
-        if outbound_ids:
-            self._acks.put(outbound_ids)
 
     def results(self, *, wait: float = 0.0) -> list[Result]:
         found: list[Result] = []
@@ -123,45 +115,34 @@ class SmtpPump:
         return found
 
     def close(self) -> None:
-        """Let the child finish what it holds; unacknowledged jobs are released, not resent."""
         self._jobs.put(None)
-        self._acks.put(None)
         self._process.join(timeout=60)
         if self._process.is_alive():
             self._process.kill()
-        for channel in (self._jobs, self._results, self._acks):
-            channel.close()
+        self._jobs.close()
+        self._results.close()
 
 
 def _pump_main(
     settings: SmtpSettings,
     jobs: multiprocessing.Queue,
     results: multiprocessing.Queue,
-    acks: multiprocessing.Queue,
+    journal: int | None,
 ) -> None:
-    asyncio.run(_pump(settings, jobs, results, acks))
+    asyncio.run(_pump(settings, jobs, results, journal))
 
 
 async def _pump(
     settings: SmtpSettings,
     jobs: multiprocessing.Queue,
     results: multiprocessing.Queue,
-    acks: multiprocessing.Queue,
+    journal: int | None,
 ) -> None:
     mailer = Mailer(settings)
     semaphore = asyncio.Semaphore(settings.connections)
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task] = set()
     unreachable: list[str] = []  # set once the server cannot be reached: don't wait on it again
-    unrecorded: dict[int, asyncio.Future[None]] = {}
-
-    async def read_acks() -> None:
-        while (ids := await loop.run_in_executor(None, acks.get)) is not None:
-            for outbound_id in ids:
-                if (waiting := unrecorded.pop(outbound_id, None)) is not None:
-                    waiting.set_result(None)
-        for waiting in unrecorded.values():  # closing: nobody will record them now
-            waiting.set_result(None)
 
     async def send(job: Job) -> None:
         outbound_id, recipient, raw, attempts = job
@@ -172,22 +153,21 @@ async def _pump(
                 try:
                     await mailer.send(settings.from_address, recipient, raw)
                     failure = None
+                    if journal is not None:  # before this connection takes its next job
+                        append_sent(journal, outbound_id)
                 except CONNECTION_FAILURES as exc:
                     unreachable.append(str(exc) or type(exc).__name__)
                     failure = (True, unreachable[0])
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                     failure = (_is_temporary(exc), str(exc) or type(exc).__name__)
-            recorded = unrecorded[outbound_id] = loop.create_future()
-            results.put((outbound_id, attempts, failure))
-            await recorded  # the connection stays busy until the outbox has recorded it
+        results.put((outbound_id, attempts, failure))
 
-    ack_reader = asyncio.create_task(read_acks())
     while (batch := await loop.run_in_executor(None, jobs.get)) is not None:
         for job in batch:
             task = asyncio.create_task(send(job))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
-    await asyncio.gather(*tasks, ack_reader)
+    await asyncio.gather(*tasks)
     await mailer.close()
     results.close()
     results.join_thread()

@@ -243,6 +243,16 @@ class Tx:
                 .values(state="sent", sent_at=now, last_error="", attempts=columns.attempts + 1)
             )
 
+    def mark_sent_if_pending(self, ids: Sequence[int], now: dt.datetime) -> None:
+        """What a sent journal says was delivered, unless recorded already."""
+        columns = _OUTBOUND.c
+        for start in range(0, len(ids), 500):
+            self._connection.execute(
+                update(_OUTBOUND)
+                .where(columns.id.in_(list(ids[start : start + 500])), columns.state == "pending")
+                .values(state="sent", sent_at=now, last_error="", attempts=columns.attempts + 1)
+            )
+
     def mark_unsent(self, outbound_id: int, *, error: str, retry_at: dt.datetime | None) -> None:
         """A failed attempt: pending again from `retry_at`, or failed for good when None."""
         columns = _OUTBOUND.c

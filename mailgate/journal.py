@@ -1,0 +1,74 @@
+"""The sent journal: what the SMTP pump delivered, written before its next job.
+
+The pump appends the outbox id of each notification right after the server's
+`250` (one `write` to an append-only file: in the kernel once it returns, so it
+survives a `kill -9`), and only then takes the next job. The worker records
+results in the database in bulk; after a crash, the next start reads the
+journals of dead owners on this host and marks those notifications sent before
+anything is sent again. So at most the mail in flight at the moment of a crash
+(`[smtp] connections`) may go twice, and recording costs the database nothing
+while a backlog is applied.
+
+One file per owner (`owner.current_owner()`), in a directory beside the SQLite
+database, or for another database in `$MAILGATE_STATE_DIR` (default
+`~/.local/state/mailgate`), under a name derived from the database URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+_SUFFIX = ".sent"
+
+
+def journal_dir(database_url: str) -> Path:
+    if database_url.startswith("sqlite:///") and not database_url.endswith(":memory:"):
+        database = Path(database_url.removeprefix("sqlite:///"))
+        return database.parent / f"{database.name}{_SUFFIX}"
+    state = Path(os.environ.get("MAILGATE_STATE_DIR") or Path.home() / ".local/state/mailgate")
+    return state / f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}{_SUFFIX}"
+
+
+def journal_path(directory: Path, owner: str) -> Path:
+    return directory / f"{hashlib.sha256(owner.encode()).hexdigest()[:16]}.log"
+
+
+def owner_file(directory: Path, owner: str) -> Path:
+    """Beside each journal, its owner's name, so that a later start can check it."""
+    return journal_path(directory, owner).with_suffix(".owner")
+
+
+def open_journal(directory: Path, owner: str) -> int:
+    """A file descriptor to append to; creates the directory and the owner file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    owner_file(directory, owner).write_text(owner)
+    return os.open(journal_path(directory, owner), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+
+def append_sent(descriptor: int, outbound_id: int) -> None:
+    os.write(descriptor, b"%d\n" % outbound_id)
+
+
+def journals(directory: Path) -> Iterator[tuple[str, Path]]:
+    """(owner, journal) of every journal in the directory."""
+    if not directory.is_dir():
+        return
+    for owner in sorted(directory.glob("*.owner")):
+        yield owner.read_text(), owner.with_suffix(".log")
+
+
+def read_sent(journal: Path) -> list[int]:
+    """The ids in a journal; a last line cut short by a crash is ignored."""
+    try:
+        lines = journal.read_bytes().split(b"\n")[:-1]  # only lines with their newline
+    except FileNotFoundError:
+        return []
+    return [int(line) for line in lines if line.isdigit()]
+
+
+def remove(journal: Path) -> None:
+    journal.unlink(missing_ok=True)
+    journal.with_suffix(".owner").unlink(missing_ok=True)
