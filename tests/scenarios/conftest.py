@@ -28,7 +28,9 @@ def make_gate(tmp_path, empty_database) -> Iterator[Callable[..., InProcessGate]
     gates: list[InProcessGate] = []
 
     def build(**top) -> InProcessGate:
-        gates.append(InProcessGate.create(tmp_path, schema=empty_database, **top))
+        directory = tmp_path / f"gate-{len(gates) + 1}"  # two gates in a test share nothing
+        directory.mkdir()
+        gates.append(InProcessGate.create(directory, schema=empty_database, **top))
         return gates[-1]
 
     yield build
