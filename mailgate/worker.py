@@ -20,7 +20,8 @@ from imap_tools.errors import ImapToolsError
 from mailgate.apply import Outcome, Services, apply_pending, run_timers
 from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
-from mailgate.outbox import Outbox, WriterTurns
+from mailgate.journal import journal_dir
+from mailgate.outbox import Outbox
 from mailgate.parse import message_key
 from mailgate.send import Pump, SmtpPump
 from mailgate.store.database import Store, StoreUnavailable, Tx
@@ -30,8 +31,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 IMAP_FAILURES = (imaplib.IMAP4.error, ImapToolsError, OSError, TimeoutError)
-APPLY_BATCH = 100  # messages applied per database transaction, at most
-MIN_APPLY_BATCH = 5  # at least, before the outbox's recorder gets its turn
+APPLY_BATCH = 100  # messages applied per database transaction
 APPLY_ATTEMPTS = 3  # a message whose apply raises this often (across rounds) is quarantined
 IDLE_SLICE = 5.0  # seconds; how quickly a waiting worker notices a stop request
 
@@ -70,8 +70,9 @@ class Worker:
         smtp = self.settings.smtp
         self._outbox = Outbox(
             self.store,
-            (lambda: pump) if pump is not None else (lambda: SmtpPump(smtp)),
+            (lambda _: pump) if pump is not None else (lambda fd: SmtpPump(smtp, journal=fd)),
             self.clock,
+            journal_dir=journal_dir(self.settings.database_url),
             retry_seconds=smtp.retry_seconds,
         )
         try:
@@ -145,60 +146,45 @@ class Worker:
         self._apply(keys, report)
 
     def _apply(self, keys: list[str], report: RunReport) -> None:
-        """Apply stored messages, up to `APPLY_BATCH` to a transaction.
+        """Apply stored messages, `APPLY_BATCH` to a transaction.
 
-        One commit per batch instead of per message; a batch ends early (after
-        `MIN_APPLY_BATCH`) when the outbox's recorder waits to write, so that
-        sending goes on while a backlog is applied. When one message's apply
+        One commit per batch instead of per message. When one message's apply
         raises, the batch is rolled back and applied again one message to a
         transaction, so that only that message is held back.
         """
-        assert self._outbox is not None
-        turns = self._outbox.turns
-        remaining = keys
-        while remaining:
+        for start in range(0, len(keys), APPLY_BATCH):
             now = self.clock()
-            batch = remaining[:APPLY_BATCH]
+            batch = keys[start : start + APPLY_BATCH]
             try:
-                with turns.applier(), self.store.transaction() as tx:
-                    outcomes, done = self._apply_batch(tx, batch, now, turns)
+                with self.store.transaction() as tx:
+                    outcomes = self._apply_batch(tx, batch, now)
             except StoreUnavailable:
                 raise
             except Exception:
-                with turns.applier():
-                    outcomes = [self._apply_alone(key, now) for key in batch]
-                done = len(batch)
-            remaining = remaining[done:]
+                outcomes = [self._apply_alone(key, now) for key in batch]
             for key, outcome in outcomes:
                 _log_outcome(key, outcome, report)
-            self._outbox.feed()
+            if self._outbox is not None:
+                self._outbox.feed()
 
-    def _apply_batch(
-        self, tx: Tx, keys: list[str], now: dt.datetime, turns: WriterTurns | None = None
-    ) -> tuple[list[tuple[str, Outcome]], int]:
-        """Apply the claimed ones of `keys`, in order; returns the outcomes and how
-        many of `keys` were dealt with (all, unless the recorder asked for a turn)."""
+    def _apply_batch(self, tx: Tx, keys: list[str], now: dt.datetime) -> list[tuple[str, Outcome]]:
         claimed = tx.claim_pending(keys)  # absent: applied before, or another worker has it
-        outcomes: list[tuple[str, Outcome]] = []
-        done = 0
-        for key in keys:
-            if turns is not None and turns.recorder_waiting and len(outcomes) >= MIN_APPLY_BATCH:
-                break
-            done += 1
-            if key in claimed:
-                outcomes.append((key, apply_pending(tx, claimed[key], self.services, now=now)))
+        outcomes = [
+            (key, apply_pending(tx, claimed[key], self.services, now=now))
+            for key in keys
+            if key in claimed
+        ]
         tx.mark_inbound([claimed[key].id for key, o in outcomes if o.state == "applied"],
                         "applied", now)  # fmt: skip
         for key, outcome in outcomes:
             if outcome.state == "failed":
                 tx.mark_inbound_failed(key, outcome.detail, now)
-        return outcomes, done
+        return outcomes
 
     def _apply_alone(self, key: str, now: dt.datetime) -> tuple[str, Outcome]:
         try:
             with self.store.transaction() as tx:
-                outcomes, _ = self._apply_batch(tx, [key], now)
-            [(_, outcome)] = outcomes or [(key, _NOT_MINE)]
+                [(_, outcome)] = self._apply_batch(tx, [key], now) or [(key, _NOT_MINE)]
             return key, outcome
         except StoreUnavailable:
             raise
