@@ -214,7 +214,10 @@ _REPORT_KINDS = frozenset(
 
 def _report_type(mail: DecodedMail) -> str:
     """The report-type parameter of the message's Content-Type, lower-cased ("" when none)."""
-    value = mail.message.get_param("report-type") if mail.message is not None else None
+    try:
+        value = mail.message.get_param("report-type")
+    except (ValueError, TypeError, IndexError, LookupError):  # a hostile parameter list
+        return ""
     return value.strip().lower() if isinstance(value, str) else ""
 
 
