@@ -217,6 +217,19 @@ def test_autoreply_subject_with_an_autoreply_text(subject: str, body: str) -> No
     assert classify(headers, body + "\n") == "autoreply-subject"
 
 
+def test_an_html_autoreply_text_counts_too() -> None:
+    headers = (
+        "Subject: Automatic reply: [REQ-1] hi\nIn-Reply-To: <a@b>\nReferences: <a@b>\n"
+        "Content-Type: text/html; charset=utf-8\n"
+    )
+    body = (
+        "<html><head><style>p { margin: 0 }</style></head><body>"
+        "<p>Thank you for your email.</p><p>I am out of the office until 20 March.</p>"
+        "</body></html>\n"
+    )
+    assert classify(headers, body) == "autoreply-subject"
+
+
 @pytest.mark.parametrize(
     ("subject", "body"),
     [
