@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mailgate import __version__
+from mailgate.commands import register as register_operations
+from mailgate.commands.output import request_number
 from mailgate.domain import Status
 from mailgate.errors import ConfigError, TransportError
 from mailgate.logs import setup_logging
@@ -83,6 +85,8 @@ def _with_config(args: argparse.Namespace) -> int:
 
 
 def _dispatch(app: App, args: argparse.Namespace) -> int:
+    if hasattr(args, "handler"):  # the commands of mailgate/commands/
+        return args.handler(app, args)
     if args.command == "init":
         from mailgate.store.engine import upgrade_schema
 
@@ -171,7 +175,7 @@ def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
 def _show_request(app: App, args: argparse.Namespace) -> int:
     from mailgate.store import views
 
-    number = _number(args.tag, app.settings.tag_prefix)
+    number = request_number(args.tag, app.settings.tag_prefix)
     now = args.now or dt.datetime.now(dt.UTC)
     deadlines = app.services.rules.deadlines
 
@@ -190,13 +194,6 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
     else:
         _print_request(shown)
     return 0
-
-
-def _number(tag: str, prefix: str) -> int | None:
-    text = tag.strip().strip("[]")
-    if text.upper().startswith(prefix.upper() + "-"):
-        text = text[len(prefix) + 1 :]
-    return int(text) if text.isdigit() else None
 
 
 def _print_request(shown: dict) -> None:
@@ -300,6 +297,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--now", type=_timestamp, metavar="TIME", help="show the SLA clock as of this time"
     )
+    register_operations(commands, requests_actions=sub)
     parse = commands.add_parser(
         "parse", help="what mailgate reads from one message file", description=_PARSE
     )

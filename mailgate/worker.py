@@ -21,7 +21,8 @@ from mailgate.apply import Outcome, Services, apply_pending, run_timers
 from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
 from mailgate.journal import journal_dir
-from mailgate.outbox import Outbox
+from mailgate.monitor import Monitor
+from mailgate.outbox import Outbox, SendReport
 from mailgate.parse import message_key
 from mailgate.send import Pump, SmtpPump
 from mailgate.store.database import Store, StoreUnavailable, Tx
@@ -56,10 +57,24 @@ class Worker:
         self.clock = clock
         self.stop_requested = threading.Event()
         self._outbox: Outbox | None = None
+        self.monitor = Monitor()  # progress, metrics, the last-round row: set by `mailgate run`
 
     # -- one round -----------------------------------------------------------------
 
     def run_once(self, *, inbox: Inbox | None = None, pump: Pump | None = None) -> RunReport:
+        started_at, started = dt.datetime.now(dt.UTC), time.monotonic()
+        report = self._round(inbox=inbox, pump=pump)
+        self.monitor.round_finished(report, started_at=started_at,
+                                    seconds=time.monotonic() - started)  # fmt: skip
+        return report
+
+    def apply_stored(self, keys: list[str]) -> RunReport:
+        """Apply messages already stored and pending (`mailgate failed retry`); sends nothing."""
+        report = RunReport()
+        self._apply(keys, report)
+        return report
+
+    def _round(self, *, inbox: Inbox | None, pump: Pump | None) -> RunReport:
         """Fetch and apply everything waiting, run the timers, send the queue.
 
         Notifications go out while mail is still being applied: after every
@@ -67,14 +82,7 @@ class Worker:
         default to the configured IMAP and SMTP servers; tests pass their own.
         """
         report = RunReport()
-        smtp = self.settings.smtp
-        self._outbox = Outbox(
-            self.store,
-            (lambda _: pump) if pump is not None else (lambda fd: SmtpPump(smtp, journal=fd)),
-            self.clock,
-            journal_dir=journal_dir(self.settings.database_url),
-            retry_seconds=smtp.retry_seconds,
-        )
+        self._outbox = self._new_outbox(pump)
         try:
             self._process_leftovers(report)
             try:
@@ -102,6 +110,24 @@ class Worker:
                      "retried": delivery.retried, "failed": delivery.failed})  # fmt: skip
         return report
 
+    def _new_outbox(self, pump: Pump | None) -> Outbox:
+        smtp = self.settings.smtp
+        return Outbox(
+            self.store,
+            (lambda _: pump) if pump is not None else (lambda fd: SmtpPump(smtp, journal=fd)),
+            self.clock,
+            journal_dir=journal_dir(self.settings.database_url),
+            retry_seconds=smtp.retry_seconds,
+        )
+
+    def send_queue(self, *, pump: Pump | None = None) -> SendReport:
+        """Send what is due now, and nothing else (`mailgate outbox retry`)."""
+        outbox = self._new_outbox(pump)
+        try:
+            return outbox.finish()
+        finally:
+            outbox.close()
+
     def _drain(self, inbox: Inbox, report: RunReport) -> None:
         highest_seen = 0
         while not self.stop_requested.is_set():
@@ -109,6 +135,7 @@ class Worker:
             if not uids:
                 return
             highest_seen = int(uids[-1])
+            self.monitor.waiting(len(uids))
             for chunk in chunks(uids, self.settings.imap.batch_size):
                 self._take(inbox, inbox.fetch(chunk), report)
                 if self.stop_requested.is_set():
@@ -138,6 +165,7 @@ class Worker:
         failed = [uid for uid, key in keys.items() if states.get(key) == "failed"]
         inbox.move(processed, self.settings.imap.processed_folder)
         inbox.move(failed, self.settings.imap.failed_folder)
+        self.monitor.taken(len(fetched))
 
     def _process_leftovers(self, report: RunReport) -> None:
         """Stored but not applied (a crash between the two): apply them first."""

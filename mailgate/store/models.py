@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -70,6 +71,8 @@ class Request(Base):
     sla_check_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     first_response_at: Mapped[dt.datetime | None]
     linked_request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    # The `[[mailbox]]` it belongs to (SPEC §12): its rules, templates and From.
+    mailbox: Mapped[str] = mapped_column(String(64), index=True, server_default="default")
 
 
 class Participant(Base):
@@ -135,6 +138,8 @@ class Inbound(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # failed applies
     received_at: Mapped[dt.datetime]
     processed_at: Mapped[dt.datetime | None]
+    mailbox: Mapped[str] = mapped_column(String(64), server_default="default")  # read from
+    purged_at: Mapped[dt.datetime | None]  # raw bytes dropped by `mailgate purge` (retention)
 
 
 class Outbound(Base):
@@ -158,6 +163,7 @@ class Outbound(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    purged_at: Mapped[dt.datetime | None]  # raw copy dropped by `mailgate purge` (retention)
 
 
 class AddressState(Base):
@@ -167,3 +173,23 @@ class AddressState(Base):
 
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
     bouncing_since: Mapped[dt.datetime | None]
+
+
+class WorkerRound(Base):
+    """The last round of each worker process, for `mailgate status` and monitoring."""
+
+    __tablename__ = "worker_rounds"
+
+    worker: Mapped[str] = mapped_column(String(200), primary_key=True)  # "host:pid:start"
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime] = mapped_column(index=True)
+    seconds: Mapped[float] = mapped_column(Float)
+    fetched: Mapped[int] = mapped_column(Integer)
+    applied: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    sent: Mapped[int] = mapped_column(Integer)
+    send_failures: Mapped[int] = mapped_column(Integer)
+    imap_waiting: Mapped[int] = mapped_column(Integer)  # in the inbox when the round began
+    error: Mapped[str] = mapped_column(Text, default="")  # of this round; empty: it succeeded
+    last_error: Mapped[str] = mapped_column(Text, default="")  # the latest of any round
+    last_error_at: Mapped[dt.datetime | None]

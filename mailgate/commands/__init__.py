@@ -1,0 +1,24 @@
+"""The operations commands of SPEC §11, and `run`, `check` and `purge`.
+
+`register` adds them to the CLI's parser; each sets `handler`, which
+`mailgate.cli` calls with the assembled app. The modules here import
+SQLAlchemy and the worker only inside their handlers, so that `--help` and
+`parse` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from mailgate.commands import failed, outbox, requests, status
+from mailgate.commands.output import EXIT_NOT_FOUND, EXIT_REFUSED
+
+__all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
+
+
+def register(commands: argparse._SubParsersAction, *, requests_actions) -> None:
+    """Add the commands to `commands`, and `set-status` and `note` to `requests_actions`."""
+    failed.register(commands)
+    outbox.register(commands)
+    status.register(commands)
+    requests.register(requests_actions)

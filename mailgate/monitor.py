@@ -1,0 +1,78 @@
+"""What the worker tells whoever watches it: a progress bar, the last-round row,
+the metrics. The worker calls a `Monitor` at a few points and knows nothing
+of what listens; the base class listens to nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from mailgate.store.operations import Round, record_round
+
+if TYPE_CHECKING:
+    from mailgate.store.database import Store
+    from mailgate.worker import RunReport
+
+log = logging.getLogger(__name__)
+
+
+class Monitor:
+    """The worker's hooks; each does nothing here."""
+
+    def waiting(self, count: int) -> None:
+        """`count` more messages were found waiting in the inbox."""
+
+    def taken(self, count: int) -> None:
+        """`count` messages were stored, applied and moved out of the inbox."""
+
+    def round_finished(self, report: RunReport, *, started_at: dt.datetime, seconds: float) -> None:
+        """A round ended; `report.errors` is empty when it succeeded."""
+
+
+class Monitors(Monitor):
+    """Several monitors as one."""
+
+    def __init__(self, parts: Sequence[Monitor]) -> None:
+        self.parts = list(parts)
+
+    def waiting(self, count: int) -> None:
+        for part in self.parts:
+            part.waiting(count)
+
+    def taken(self, count: int) -> None:
+        for part in self.parts:
+            part.taken(count)
+
+    def round_finished(self, report: RunReport, *, started_at: dt.datetime, seconds: float) -> None:
+        for part in self.parts:
+            part.round_finished(report, started_at=started_at, seconds=seconds)
+
+
+class RoundRecorder(Monitor):
+    """Keeps each round in `worker_rounds`, for `mailgate status`."""
+
+    def __init__(self, store: Store, *, worker: str) -> None:
+        self.store = store
+        self.worker = worker
+        self._waiting = 0
+
+    def waiting(self, count: int) -> None:
+        self._waiting += count
+
+    def round_finished(self, report: RunReport, *, started_at: dt.datetime, seconds: float) -> None:
+        done = Round(
+            worker=self.worker, started_at=started_at,
+            finished_at=started_at + dt.timedelta(seconds=seconds), seconds=seconds,
+            fetched=report.fetched, applied=report.applied, failed=report.failed,
+            sent=report.sent, send_failures=report.send_failures, imap_waiting=self._waiting,
+            error="; ".join(report.errors)[:2000],
+        )  # fmt: skip
+        self._waiting = 0
+        try:
+            with self.store.engine.begin() as connection:
+                record_round(connection, done)
+        except Exception as exc:  # the database is down, say: bookkeeping must not stop the worker
+            log.warning("round not recorded", extra={"error": repr(exc)[:200]})

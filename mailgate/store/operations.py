@@ -1,0 +1,276 @@
+"""Queries of the operations commands (SPEC §11): quarantined mail, the outbox,
+the workers' last rounds, retention.
+
+Each function runs on the caller's connection (`Store.engine.begin()`), so a
+command that reads and then changes a row does both in one transaction.
+Changes are compare-and-set on the row's state: a message applied or a
+notification sent meanwhile is left alone and reported as such.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from mailgate.store.models import Inbound, Outbound, Request, StoredMessage, WorkerRound
+
+HEAD_BYTES = 65536  # what `failed list` reads of each message: enough for its header block
+ROUNDS_KEPT = dt.timedelta(days=7)  # rows of workers that stopped longer ago are dropped
+
+_IN, _OUT, _ROUNDS = Inbound.__table__, Outbound.__table__, WorkerRound.__table__
+_i, _o, _w = _IN.c, _OUT.c, _ROUNDS.c
+_r, _m = Request.__table__.c, StoredMessage.__table__.c
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredInbound:
+    key: str
+    state: str  # pending | applied | failed
+    error: str
+    attempts: int
+    received_at: dt.datetime
+    processed_at: dt.datetime | None
+    size: int  # of what is stored: only the header block of a message refused for its size
+    raw: bytes  # the first HEAD_BYTES only, unless read with `whole=True`
+
+
+def failed_messages(connection: Connection) -> list[StoredInbound]:
+    """Quarantined messages, oldest first, each read only as far as its header block."""
+    return _inbound(connection, _i.state == "failed", whole=False)
+
+
+def inbound_message(connection: Connection, key: str, *, whole: bool) -> StoredInbound | None:
+    found = _inbound(connection, _i.key == key, whole=whole)
+    return found[0] if found else None
+
+
+def _inbound(connection: Connection, where, *, whole: bool) -> list[StoredInbound]:
+    raw = _i.raw if whole else func.substr(_i.raw, 1, HEAD_BYTES)
+    rows = connection.execute(
+        select(_i.key, _i.state, _i.error, _i.attempts, _i.received_at, _i.processed_at,
+               func.length(_i.raw), raw).where(where).order_by(_i.id)
+    )  # fmt: skip
+    return [
+        StoredInbound(key=key, state=state, error=error, attempts=attempts, received_at=received,
+                      processed_at=processed, size=size or 0, raw=bytes(data or b""))
+        for key, state, error, attempts, received, processed, size, data in rows
+    ]  # fmt: skip
+
+
+def requeue_failed(connection: Connection, key: str, *, raw: bytes | None = None) -> bool:
+    """A quarantined message back to pending (with its whole `raw` when given).
+
+    False when it is not quarantined (any more): applied or requeued meanwhile.
+    """
+    values: dict[str, object] = {"state": "pending", "attempts": 0, "error": "",
+                                 "processed_at": None}  # fmt: skip
+    if raw is not None:
+        values["raw"] = raw
+    changed = connection.execute(
+        update(_IN).where(_i.key == key, _i.state == "failed").values(**values)
+    )
+    return changed.rowcount == 1
+
+
+def request_of_inbound(connection: Connection, key: str) -> int | None:
+    """The request a stored inbound message was filed under, if any."""
+    return connection.scalar(
+        select(_m.request_id).join(_IN, _m.inbound_id == _i.id).where(_i.key == key).limit(1)
+    )
+
+
+def failed_keys(connection: Connection) -> list[str]:
+    return list(connection.scalars(select(_i.key).where(_i.state == "failed").order_by(_i.id)))
+
+
+# -- the outbox ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxRow:
+    id: int
+    request: int | None
+    template: str
+    recipient: str
+    state: str  # pending | sent | failed
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+def outbox_rows(
+    connection: Connection, *, state: str | None = None, ids: Sequence[int] = ()
+) -> list[OutboxRow]:
+    statement = select(_o.id, _o.request_id, _o.template, _o.recipient, _o.state, _o.attempts,
+                       _o.next_attempt_at, _o.last_error, _o.created_at,
+                       _o.sent_at).order_by(_o.id)  # fmt: skip
+    if state is not None:
+        statement = statement.where(_o.state == state)
+    if ids:
+        statement = statement.where(_o.id.in_(list(ids)))
+    return [
+        OutboxRow(id=i, request=request, template=template, recipient=recipient, state=s,
+                  attempts=attempts, next_attempt_at=due, last_error=error, created_at=created,
+                  sent_at=sent)
+        for i, request, template, recipient, s, attempts, due, error, created, sent
+        in connection.execute(statement)
+    ]  # fmt: skip
+
+
+def requeue_outbound(connection: Connection, ids: Sequence[int], *, now: dt.datetime) -> list[int]:
+    """Make failed or waiting notifications due now, with a fresh count of attempts.
+
+    Sent ones are never touched (sending twice is what an admin must not be
+    able to do by mistake), nor those a live sender holds right now.
+    """
+    if not ids:
+        return []
+    where = and_(
+        _o.id.in_(list(ids)),
+        or_(_o.state == "failed", and_(_o.state == "pending", _o.claimed_by.is_(None))),
+    )
+    requeued = list(connection.scalars(select(_o.id).where(where).order_by(_o.id)))
+    if requeued:
+        connection.execute(
+            update(_OUT).where(_o.id.in_(requeued))
+            .values(state="pending", attempts=0, next_attempt_at=now, claimed_by=None)
+        )  # fmt: skip
+    return requeued
+
+
+def failed_outbound_ids(connection: Connection) -> list[int]:
+    return list(connection.scalars(select(_o.id).where(_o.state == "failed").order_by(_o.id)))
+
+
+# -- queues and rounds -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueDepths:
+    inbound: dict[str, int]  # state -> count
+    outbox: dict[str, int]
+    oldest_pending_inbound: dt.datetime | None  # stored, not applied yet
+    oldest_pending_outbox: dt.datetime | None  # queued, not sent yet
+
+
+def queue_depths(connection: Connection) -> QueueDepths:
+    inbound = dict(connection.execute(select(_i.state, func.count()).group_by(_i.state)).all())
+    outbox = dict(connection.execute(select(_o.state, func.count()).group_by(_o.state)).all())
+    return QueueDepths(
+        inbound={state: inbound.get(state, 0) for state in ("pending", "applied", "failed")},
+        outbox={state: outbox.get(state, 0) for state in ("pending", "sent", "failed")},
+        oldest_pending_inbound=connection.scalar(
+            select(func.min(_i.received_at)).where(_i.state == "pending")
+        ),
+        oldest_pending_outbox=connection.scalar(
+            select(func.min(_o.created_at)).where(_o.state == "pending")
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Round:
+    worker: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    seconds: float
+    fetched: int
+    applied: int
+    failed: int
+    sent: int
+    send_failures: int
+    imap_waiting: int
+    error: str = ""
+    last_error: str = ""
+    last_error_at: dt.datetime | None = None
+
+
+def record_round(connection: Connection, done: Round) -> None:
+    """Keep `done` as its worker's last round; its last error stays until another one."""
+    previous = connection.execute(
+        select(_w.last_error, _w.last_error_at).where(_w.worker == done.worker)
+    ).first()
+    values = {name: getattr(done, name) for name in _ROUNDS.c.keys()}  # noqa: SIM118
+    if done.error:
+        values.update(last_error=done.error, last_error_at=done.finished_at)
+    elif previous is not None:
+        values.update(last_error=previous.last_error, last_error_at=previous.last_error_at)
+    postgres = connection.dialect.name == "postgresql"
+    insert = (pg_insert if postgres else sqlite_insert)(_ROUNDS).values(**values)
+    connection.execute(
+        insert.on_conflict_do_update(
+            index_elements=["worker"], set_={k: v for k, v in values.items() if k != "worker"}
+        )
+    )
+    connection.execute(delete(_ROUNDS).where(_w.finished_at < done.finished_at - ROUNDS_KEPT))
+
+
+def last_rounds(connection: Connection) -> list[Round]:
+    """The last round of each worker, newest first."""
+    rows = connection.execute(select(_ROUNDS).order_by(_w.finished_at.desc()))
+    return [Round(**row._mapping) for row in rows]
+
+
+# -- retention ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Purgeable:
+    requests: int  # closed before the cutoff, with something left to drop
+    inbound: int  # raw inbound messages
+    inbound_bytes: int
+    outbound: int  # raw copies of notifications
+    outbound_bytes: int
+
+
+def _closed_before(cutoff: dt.datetime):
+    return select(_r.id).where(_r.status == "closed", _r.closed_at <= cutoff)
+
+
+def _purgeable_inbound(cutoff: dt.datetime):
+    of_closed = select(_m.inbound_id).where(
+        _m.inbound_id.is_not(None), _m.request_id.in_(_closed_before(cutoff))
+    )
+    return and_(_i.id.in_(of_closed), _i.state == "applied", _i.purged_at.is_(None))
+
+
+def _purgeable_outbound(cutoff: dt.datetime):
+    return and_(_o.request_id.in_(_closed_before(cutoff)), _o.state.in_(("sent", "failed")),
+                _o.purged_at.is_(None))  # fmt: skip
+
+
+def purgeable(connection: Connection, cutoff: dt.datetime) -> Purgeable:
+    """What `purge` would drop for requests closed at or before `cutoff`."""
+    inbound = connection.execute(
+        select(func.count(), func.coalesce(func.sum(func.length(_i.raw)), 0))
+        .where(_purgeable_inbound(cutoff))
+    ).one()  # fmt: skip
+    outbound = connection.execute(
+        select(func.count(), func.coalesce(func.sum(func.length(_o.raw)), 0))
+        .where(_purgeable_outbound(cutoff))
+    ).one()  # fmt: skip
+    requests = connection.scalar(
+        select(func.count()).select_from(Request.__table__).where(
+            _r.id.in_(_closed_before(cutoff)),
+            or_(_r.id.in_(select(_m.request_id).join(_IN, _m.inbound_id == _i.id)
+                          .where(_purgeable_inbound(cutoff))),
+                _r.id.in_(select(_o.request_id).where(_purgeable_outbound(cutoff)))),
+        )
+    )  # fmt: skip
+    return Purgeable(requests=requests or 0, inbound=inbound[0], inbound_bytes=int(inbound[1]),
+                     outbound=outbound[0], outbound_bytes=int(outbound[1]))  # fmt: skip
+
+
+def purge(connection: Connection, cutoff: dt.datetime, *, now: dt.datetime) -> None:
+    """Drop the raw bytes; the text, history and attachment metadata stay."""
+    connection.execute(update(_IN).where(_purgeable_inbound(cutoff)).values(raw=b"", purged_at=now))
+    connection.execute(
+        update(_OUT).where(_purgeable_outbound(cutoff)).values(raw=b"", purged_at=now)
+    )
