@@ -57,6 +57,7 @@ class Worker:
         self.clock = clock
         self.stop_requested = threading.Event()
         self._outbox: Outbox | None = None
+        self._held_back: set[str] = set()  # failed to apply this round: next round again
         self.monitor = Monitor()  # progress, metrics, the last-round row: set by `mailgate run`
 
     # -- one round -----------------------------------------------------------------
@@ -82,6 +83,7 @@ class Worker:
         default to the configured IMAP and SMTP servers; tests pass their own.
         """
         report = RunReport()
+        self._held_back = set()
         self._outbox = self._new_outbox(pump)
         try:
             self._process_leftovers(report)
@@ -180,6 +182,7 @@ class Worker:
         raises, the batch is rolled back and applied again one message to a
         transaction, so that only that message is held back.
         """
+        keys = [key for key in keys if key not in self._held_back]
         for start in range(0, len(keys), APPLY_BATCH):
             now = self.clock()
             batch = keys[start : start + APPLY_BATCH]
@@ -224,6 +227,7 @@ class Worker:
             with self.store.transaction() as tx:
                 attempts = tx.count_failed_apply(key, error, now, quarantine_at=APPLY_ATTEMPTS)
             if attempts < APPLY_ATTEMPTS:
+                self._held_back.add(key)  # one attempt a round, so three rounds, not one
                 return key, Outcome(state="retry", detail=f"attempt {attempts}: {error}")
             return key, Outcome(state="failed", detail=error)
 
@@ -293,7 +297,8 @@ _NOT_MINE = Outcome(state="skipped")  # applied meanwhile, or another worker has
 def _log_outcome(key: str, outcome: Outcome, report: RunReport) -> None:
     if outcome.state == "applied":
         report.applied += 1
-        log.info("message applied", extra={"key": key, "request": outcome.request_number})
+        log.info("message applied",
+                 extra={"key": key, "request": outcome.request_number, **outcome.summary})
     elif outcome.state == "failed":
         report.failed += 1
         log.warning("message quarantined", extra={"key": key, "error": outcome.detail[:200]})

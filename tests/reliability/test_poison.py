@@ -10,7 +10,6 @@ the Failed folder. The rest of the backlog is applied in the first round.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from bench.corpus import make_corpus
@@ -52,11 +51,6 @@ def poison(database_url: str, key: str) -> None:
         engine.dispose()
 
 
-@pytest.mark.xfail(
-    reason="a round counts two failed applies of a leftover: once as a leftover, once again "
-    "when the same mail is fetched from the inbox (quarantined in round 2)",
-    strict=True,
-)
 def test_a_message_that_cannot_be_applied_is_quarantined_after_three_rounds(
     install, dovecot, ledger, database_url
 ):
