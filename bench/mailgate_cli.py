@@ -9,6 +9,7 @@ so that ``-m mailgate.cli`` imports that interpreter's mailgate.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -106,8 +107,11 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
         try:
             yield f"sqlite:///{path}"
         finally:
-            for leftover in workdir.glob(f"{name}.sqlite3*"):
-                leftover.unlink()
+            for leftover in workdir.glob(f"{name}.sqlite3*"):  # -wal, -shm, the .sent journal
+                if leftover.is_dir():
+                    shutil.rmtree(leftover)
+                else:
+                    leftover.unlink()
         return
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
