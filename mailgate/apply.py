@@ -59,7 +59,7 @@ def apply_pending(tx: Tx, row: PendingMessage, services: Services, *, now: dt.da
     decision = decide_message(message, locate(tx, message, services), services.rules, now=now)
     number = tx.write(
         decision,
-        received=Received(message=message, inbound_id=row.id),
+        received=Received(message=message, inbound_id=row.id, raw=row.raw),
         settings=settings,
         renderer=services.renderer,
         now=now,

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mailgate import __version__
+from mailgate import __version__, attachments_cli
 from mailgate.commands import register as register_operations
 from mailgate.commands.output import request_number
 from mailgate.domain import Status
@@ -99,6 +99,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         return _run(app, once=args.once, now=args.now)
     if args.command == "requests":
         return _show_request(app, args)
+    if args.command == "attachments":
+        return attachments_cli.run(app, args)
     raise AssertionError(args.command)  # argparse allows nothing else
 
 
@@ -298,6 +300,7 @@ def _parser() -> argparse.ArgumentParser:
         "--now", type=_timestamp, metavar="TIME", help="show the SLA clock as of this time"
     )
     register_operations(commands, requests_actions=sub)
+    attachments_cli.register(commands)
     parse = commands.add_parser(
         "parse", help="what mailgate reads from one message file", description=_PARSE
     )

@@ -99,6 +99,14 @@ class SlaSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AttachmentSettings:
+    """What a notification may carry of a message's files (SPEC §10)."""
+
+    max_relay_bytes: int = 10 * 1024 * 1024  # the sum of the files attached to one notification
+    blocked_extensions: tuple[str, ...] = ()  # lower-case, without the dot: never attached
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     database_url: str
     imap: ImapSettings
@@ -120,6 +128,7 @@ class Settings:
     templates_dir: Path = field(default_factory=lambda: DEFAULT_TEMPLATES_DIR)
     business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
     sla: SlaSettings = field(default_factory=lambda: SlaSettings())
+    attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -220,6 +229,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         templates_dir=_templates_dir(top, base_dir),
         business_hours=_business_hours(hours),
         sla=_sla(sla),
+        attachments=_attachments(top.table("attachments")),
     )
     database.reject_unknown({"url"})
     imap.reject_unknown(
@@ -235,7 +245,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
          "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
          "require_authenticated_sender", "authserv_id", "max_message_bytes", "reply_tokens",
-         "reply_token_secret", "reply_token_secret_env", "reply_token_secret_file"}
+         "reply_token_secret", "reply_token_secret_env", "reply_token_secret_file",
+         "attachments"}
     )  # fmt: skip
     if settings.require_authenticated_sender and not settings.authserv_id:
         raise ConfigError(
@@ -358,6 +369,19 @@ def _business_hours(table: _Table) -> BusinessHoursSettings:
         {"timezone", "workdays", "holidays_country", "holidays", "extra_workdays", "day_start",
          "day_end"}
     )  # fmt: skip
+    return settings
+
+
+def _attachments(table: _Table) -> AttachmentSettings:
+    settings = AttachmentSettings(
+        max_relay_bytes=int(table.number("max_relay_bytes", 10 * 1024 * 1024, minimum=0)),
+        blocked_extensions=tuple(
+            extension.strip().lstrip(".").lower()
+            for extension in table.string_list("blocked_extensions", [])
+            if extension.strip().lstrip(".")
+        ),
+    )
+    table.reject_unknown({"max_relay_bytes", "blocked_extensions"})
     return settings
 
 

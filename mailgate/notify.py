@@ -2,29 +2,39 @@
 
 Templates live in `templates/<language>/<name>.txt` and `.html`; the HTML
 environment autoescapes, so nothing a client wrote is rendered as markup.
+A notice that relays files lists them all (`_files.txt`, `_files.html`) and
+carries the attached ones as `FilePart`s, encoded once by the writer.
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
 import datetime as dt
 import email.header
 import email.utils
+import re
 import tomllib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from mailgate.decide.model import Notice
+from mailgate.decide.model import FileRelay, Notice
+from mailgate.domain import Attachment
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.headers import single_line
+from mailgate.parse.mimetree import read_attachment
 from mailgate.tags import format_tag
 
 _MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+_MAX_LINE = 998  # octets of a line of mail, CRLF not counted (RFC 5322)
 
 # Client commands offered as mailto: links, in the order shown.
 CLIENT_COMMANDS = {
@@ -50,6 +60,57 @@ class Rendered:
     message_id: str
     raw: bytes
     text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilePart:
+    """A file ready to go into a notification: its body encoded for mail, once."""
+
+    file: Attachment
+    content_type: str
+    encoding: str  # base64, or 7bit/8bit for a forwarded message kept as it is
+    body: bytes  # CRLF lines
+
+
+def file_part(file: Attachment, data: bytes) -> FilePart:
+    """Bytes unchanged: base64, except a forwarded message that can travel as itself."""
+    content_type = file.content_type if _CONTENT_TYPE.fullmatch(file.content_type) else ""
+    if content_type in ("message/rfc822", "message/global") and _is_mail_text(data):
+        encoding = "7bit" if data.isascii() else "8bit"
+        return FilePart(file=file, content_type=content_type, encoding=encoding, body=data)
+    if not content_type or content_type.startswith(("message/", "multipart/")):
+        content_type = "application/octet-stream"  # never base64 under a message type
+    body = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    return FilePart(file=file, content_type=content_type, encoding="base64", body=body)
+
+
+class FileParts:
+    """The files of one received message as notices attach them: each read from the raw
+    message and encoded once, however many recipients get it."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+        self._parts: dict[tuple[int, int], FilePart] = {}
+
+    def attached(self, relay: FileRelay | None) -> list[FilePart]:
+        if relay is None:
+            return []
+        parts = []
+        for file in relay.attached:
+            key = (file.start, file.packed)
+            if key not in self._parts:
+                self._parts[key] = file_part(file, read_attachment(self._raw, file))
+            parts.append(self._parts[key])
+        return parts
+
+
+def _is_mail_text(data: bytes) -> bool:
+    """CRLF lines of at most 998 octets, ending in CRLF, no NUL: safe to send unencoded."""
+    if not data.endswith(b"\r\n") or b"\x00" in data:
+        return False
+    lines = data.split(b"\r\n")
+    return all(b"\n" not in line and b"\r" not in line and len(line) <= _MAX_LINE
+               for line in lines)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,12 +152,21 @@ class Renderer:
         request_subject: str,
         thread_ids: list[str],
         now: dt.datetime,
+        files: Sequence[FilePart] = (),
     ) -> Rendered:
+        """`files` are the attached files of `notice.files`, in its order."""
         tag = format_tag(self._tag_prefix, request_number)
         reply_to = notice.reply_to or self._sender.address
         language = notice.language if notice.language in CLIENT_COMMANDS else "en"
+        unique = uuid.uuid4().hex
+        cids = {id(part.file): f"f{n}.{unique}@{self._sender.domain}"
+                for n, part in enumerate(files, start=1)}  # fmt: skip
+        labels = self._labels[language]
         context = {
-            **self._labels[language],
+            **labels,
+            "only_files": False,
+            "files": _files_context(notice.files, cids, labels),
+            "file_limit": _size(notice.files.limit, labels) if notice.files else "",
             **notice.context,
             "tag": tag,
             "number": request_number,
@@ -107,7 +177,7 @@ class Renderer:
         }
         text = self._text.get_template(f"{language}/{notice.template}.txt").render(context)
         html = self._html.get_template(f"{language}/{notice.template}.html").render(context)
-        message_id = f"mg.{request_number}.{uuid.uuid4().hex}@{self._sender.domain}"
+        message_id = f"mg.{request_number}.{unique}@{self._sender.domain}"
         headers = [
             ("From", _address_header(self._sender.name, self._sender.address)),
             ("To", header_safe(notice.recipient, limit=320)),
@@ -128,7 +198,8 @@ class Renderer:
             ("X-Mailgate-Request", tag),
             ("List-Unsubscribe", f"<{self._mailto(reply_to, tag, dont_notify)}>"),
         ]
-        return Rendered(message_id=message_id, raw=compose(headers, text, html), text=text)
+        raw = compose(headers, text, html, files=[(part, cids[id(part.file)]) for part in files])
+        return Rendered(message_id=message_id, raw=raw, text=text)
 
     def _command_links(self, tag: str, language: str, address: str) -> dict[str, dict[str, str]]:
         return {
@@ -148,26 +219,113 @@ def _local_date(moment: dt.datetime | None, timezone: ZoneInfo) -> str:
     return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def compose(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
-    """A multipart/alternative message from ready header values and two bodies.
+def compose(
+    headers: list[tuple[str, str]],
+    text: str,
+    html: str,
+    *,
+    files: Sequence[tuple[FilePart, str]] = (),
+) -> bytes:
+    """A message from ready header values, two bodies and (file, Content-ID) pairs.
+
+    Without files it is multipart/alternative. With files it is
+    multipart/mixed: the inline images in a multipart/related beside the
+    HTML that shows them by their Content-ID, then the other files.
 
     Written by hand rather than with `EmailMessage`: its header objects cost
     milliseconds per notice, and its folding re-encodes Message-IDs and URLs.
     Every header value here is already one sanitized line (or pre-folded).
     """
-    boundary = f"=_mailgate_{uuid.uuid4().hex}"
     head = [f"{name}: {value}" for name, value in headers]
-    head += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"']
-    parts = [("\r\n".join(head) + "\r\n\r\n").encode("utf-8")]
+    head.append("MIME-Version: 1.0")
+    out = [("\r\n".join(head) + "\r\n").encode("utf-8")]
+    inline = [(part, cid) for part, cid in files if part.file.inline]
+    others = [(part, cid) for part, cid in files if not part.file.inline]
+    if not files:
+        _alternative(out, text, html)
+        return b"".join(out)
+    mixed = _boundary()
+    out.append(f'Content-Type: multipart/mixed; boundary="{mixed}"\r\n\r\n'.encode("ascii"))
+    out.append(f"--{mixed}\r\n".encode("ascii"))
+    if inline:
+        related = _boundary()
+        related_type = 'multipart/related; type="multipart/alternative"'
+        out.append(f'Content-Type: {related_type};\r\n boundary="{related}"\r\n\r\n'
+                   f"--{related}\r\n".encode("ascii"))  # fmt: skip
+        _alternative(out, text, html)
+        for part, cid in inline:
+            out.append(f"--{related}\r\n".encode("ascii"))
+            _file(out, part, cid)
+        out.append(f"--{related}--\r\n".encode("ascii"))
+    else:
+        _alternative(out, text, html)
+    for part, cid in others:
+        out.append(f"--{mixed}\r\n".encode("ascii"))
+        _file(out, part, cid)
+    out.append(f"--{mixed}--\r\n".encode("ascii"))
+    return b"".join(out)
+
+
+def _boundary() -> str:
+    return f"=_mailgate_{uuid.uuid4().hex}"
+
+
+def _alternative(out: list[bytes], text: str, html: str) -> None:
+    """A multipart/alternative of the two bodies, its Content-Type header first."""
+    boundary = _boundary()
+    out.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode())
     for subtype, body in (("plain", text), ("html", html)):
-        parts.append(
+        out.append(
             f"--{boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode("ascii")
         )
         encoded = binascii.b2a_qp(body.encode("utf-8"), istext=True)
-        parts.append(encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode("ascii"))
-    return b"".join(parts)
+        out.append(encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode("ascii"))
+
+
+def _file(out: list[bytes], part: FilePart, cid: str) -> None:
+    """One file's headers and body: the name both RFC 2231 (filename*) and RFC 2047 (name),
+    which between them every mail client reads."""
+    name = header_safe(part.file.filename, limit=255).replace('"', "'")
+    if name.isascii():
+        type_name, disposition_name = f'name="{name}"', f'filename="{name}"'
+    else:
+        encoded = email.header.Header(name, "utf-8").encode(linesep="\r\n").replace("\r\n", "\r\n ")
+        type_name, disposition_name = f'name="{encoded}"', f"filename*=utf-8''{quote(name)}"
+    disposition = "inline" if part.file.inline else "attachment"
+    head = [f"Content-Type: {part.content_type};\r\n {type_name}",
+            f"Content-Disposition: {disposition};\r\n {disposition_name}",
+            f"Content-Transfer-Encoding: {part.encoding}"]  # fmt: skip
+    if part.file.inline:
+        head.append(f"Content-ID: <{cid}>")
+    out.append(("\r\n".join(head) + "\r\n\r\n").encode("utf-8"))
+    out.append(part.body if part.body.endswith(b"\r\n") else part.body + b"\r\n")
+
+
+def _files_context(
+    relay: FileRelay | None, cids: dict[int, str], labels: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every file of the message, as the templates list them."""
+    if relay is None:
+        return []
+    listed = []
+    for item in relay.files:
+        file = item.file
+        cid = cids.get(id(file), "")  # an attached file's: the writer passes the same objects
+        listed.append({"name": file.filename, "size": _size(file.size, labels),
+                       "left_out": item.left_out, "inline": file.inline and bool(cid),
+                       "cid": cid})  # fmt: skip
+    return listed
+
+
+def _size(size: int, labels: dict[str, Any]) -> str:
+    units = labels["file_units"]
+    if size < 1024:
+        return f"{size} {units['bytes']}"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} {units['kb']}"
+    return f"{size / (1024 * 1024):.1f} {units['mb']}"
 
 
 def _address_header(name: str, address: str) -> str:

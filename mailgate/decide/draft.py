@@ -18,6 +18,7 @@ from mailgate.decide.model import (
     REQUEST_FIELDS,
     Decision,
     Event,
+    FileRelay,
     Notice,
     Notify,
     Participant,
@@ -136,6 +137,7 @@ class Draft:
         context: dict[str, Any],
         relay: bool = False,
         agents: bool = False,
+        files: FileRelay | None = None,
     ) -> None:
         """Queue one notice per distinct recipient, with the request as it is now."""
         request = self.request(ref)
@@ -144,17 +146,29 @@ class Draft:
         language = "en" if agents else request.language
         for recipient in dict.fromkeys(recipients):
             notice = Notice(template=template, recipient=recipient, language=language,
-                            context=full, relay=relay)  # fmt: skip
+                            context=full, relay=relay, files=files)  # fmt: skip
             self._notices.append(Notify(request=ref, subject=subject, notice=notice))
 
     def notify_clients(
-        self, ref: RequestRef, template: str, *, context: dict[str, Any], relay: bool = False
+        self,
+        ref: RequestRef,
+        template: str,
+        *,
+        context: dict[str, Any],
+        relay: bool = False,
+        files: FileRelay | None = None,
     ) -> None:
         self.notify(ref, client_recipients(self.request(ref)), template,
-                    context=context, relay=relay)  # fmt: skip
+                    context=context, relay=relay, files=files)  # fmt: skip
 
     def notify_agents(
-        self, ref: RequestRef, template: str, *, context: dict[str, Any], besides: str = ""
+        self,
+        ref: RequestRef,
+        template: str,
+        *,
+        context: dict[str, Any],
+        besides: str = "",
+        files: FileRelay | None = None,
     ) -> None:
         """agent_notify and the owner, except the agent whose mail caused it."""
         recipients = list(self.settings.agent_notify)
@@ -162,7 +176,7 @@ class Draft:
         if owner and owner not in recipients:
             recipients.append(owner)
         recipients = [r for r in recipients if r != besides]
-        self.notify(ref, recipients, template, context=context, agents=True)
+        self.notify(ref, recipients, template, context=context, agents=True, files=files)
 
     # -- the result --------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mailgate.decide.draft import Draft, new_participant
 from mailgate.decide.model import Decision, RequestRef, RequestSnapshot, Rules
+from mailgate.decide.relay import plan_relay
 from mailgate.domain import (
     Command,
     CommandName,
@@ -63,6 +64,8 @@ class _Deciding:
         self.draft = Draft(rules, now)
         self.now = now
         self.sender = message.sender.address if message.sender else ""
+        # The message's files, for the notices that relay them: None when it has none.
+        self.files = plan_relay(message.attachments, rules.settings.attachments)
 
     def run(self) -> Decision:
         routed, message = self.routed, self.message
@@ -152,7 +155,8 @@ class _Deciding:
         self._notify_commands(ref, self._commands(Role.CLIENT, ref))
         context = {"text": message.new_text}
         self.draft.notify_clients(ref, "created", context=context)
-        self.draft.notify_agents(ref, "agent_new_request", context=context, besides=self.sender)
+        self.draft.notify_agents(ref, "agent_new_request", context=self._with_files(context),
+                                 besides=self.sender, files=self.files)  # fmt: skip
         return ref
 
     def _language(self) -> str:
@@ -171,12 +175,13 @@ class _Deciding:
         status_commands = [c for c in commands if c.name in _CLIENT_STATUS_COMMANDS]
         if status_commands:
             self._client_command(ref, status_commands[0])
-        elif _without_command_lines(self.message.new_text, commands):
+        elif _without_command_lines(self.message.new_text, commands) or self.files:
             decision = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
             self.draft.move(ref, decision.steps, actor=self.sender, detail="client reply",
                             caused=True)  # fmt: skip
-        context = {"text": self.message.new_text, "from": self.sender}
-        self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender)
+        context = self._with_files({"text": self.message.new_text, "from": self.sender})
+        self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender,
+                                 files=self.files)  # fmt: skip
 
     def _client_command(self, ref: RequestRef, command: Command) -> None:
         if command.name is CommandName.ESCALATE:
@@ -227,8 +232,9 @@ class _Deciding:
         self.draft.store(ref, MessageKind.HELD, self.sender)
         why = "not a participant" if self._is_authenticated() else "sender not authenticated"
         self._event(ref, "held", detail=f"from {self.sender}: {why}")
-        context = {"text": self.message.new_text, "from": self.sender}
-        self.draft.notify_agents(ref, "agent_held", context=context, besides=self.sender)
+        context = self._with_files({"text": self.message.new_text, "from": self.sender})
+        self.draft.notify_agents(ref, "agent_held", context=context, besides=self.sender,
+                                 files=self.files)  # fmt: skip
 
     # -- agents ---------------------------------------------------------------------------
 
@@ -240,7 +246,7 @@ class _Deciding:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
         answer = _without_command_lines(self.message.new_text, commands)
-        if answer and not is_note:
+        if (answer or self.files) and not is_note:
             if self.draft.request(ref).first_response_at is None:
                 self.draft.set(ref, first_response_at=self.now)
                 self.draft.refresh_sla(ref)
@@ -249,11 +255,13 @@ class _Deciding:
                             caused=True)  # fmt: skip
             self._event(ref, "answer", detail=answer[:500])
             template = notice_for(Actor.AGENT, Action.REPLY)
-            self.draft.notify_clients(ref, template, context={"answer": answer}, relay=True)
+            self.draft.notify_clients(ref, template, context=self._with_files({"answer": answer}),
+                                      relay=True, files=self.files)  # fmt: skip
         elif is_note:
             self._event(ref, "note", detail=answer[:500])
-            context = {"text": answer, "from": self.sender}
-            self.draft.notify_agents(ref, "agent_note", context=context, besides=self.sender)
+            context = self._with_files({"text": answer, "from": self.sender})
+            self.draft.notify_agents(ref, "agent_note", context=context, besides=self.sender,
+                                     files=self.files)  # fmt: skip
         for command in commands:
             if command.name is CommandName.STATUS:
                 self._set_status(ref, command)
@@ -335,6 +343,13 @@ class _Deciding:
     def _event(self, ref: RequestRef, kind: str, *, caused: bool = True, **fields) -> None:
         """An event by the sender, linked to the stored message unless `caused` is False."""
         self.draft.event(ref, kind, actor=self.sender or "system", caused=caused, **fields)
+
+    def _with_files(self, context: dict[str, str]) -> dict[str, object]:
+        """A notice's context, saying when only files came (SPEC §10)."""
+        if self.files is None:
+            return context
+        words = context.get("text", context.get("answer", ""))
+        return {**context, "only_files": not words.strip()}
 
     def _status(self, ref: RequestRef) -> Status:
         return self.draft.request(ref).status

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mailgate.domain import MessageKind, Status, StatusChange
+from mailgate.domain import Attachment, MessageKind, Status, StatusChange
 
 if TYPE_CHECKING:  # not imported at run time: `requests list` needs none of it
     from mailgate.config import Settings
@@ -127,6 +127,28 @@ class SetBouncing:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RelayedFile:
+    """One file of a notice: attached, or only listed with why ("blocked", "too_large")."""
+
+    file: Attachment
+    left_out: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileRelay:
+    """The files of the message being applied, as a notice carries them (decide/relay.py).
+
+    The writer reads the attached ones' bytes from that message's raw bytes."""
+
+    files: tuple[RelayedFile, ...]  # every file of the message, in the order it came
+    limit: int  # max_relay_bytes, for the notice to say
+
+    @property
+    def attached(self) -> tuple[Attachment, ...]:
+        return tuple(item.file for item in self.files if not item.left_out)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Notice:
     """One notification to one recipient, before rendering."""
 
@@ -136,6 +158,7 @@ class Notice:
     context: dict[str, Any] = field(default_factory=dict)
     relay: bool = False  # an agent's answer passed on: not marked auto-generated
     reply_to: str | None = None  # a reply-token address; None: the support address
+    files: FileRelay | None = None  # the files of the applied message it relays
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailgate.domain import StatusChange
-from mailgate.store.models import Event, Participant, Request, StoredMessage
+from mailgate.domain import Attachment, StatusChange
+from mailgate.store.models import Event, Inbound, Participant, Request, StoredMessage
 from mailgate.store.snapshots import participants, status_history
 from mailgate.tags import format_tag
 
@@ -59,11 +60,8 @@ def show_request(
         .where(Event.request_id == request.id)
         .order_by(Event.id)
     )
-    messages = session.scalars(
-        select(StoredMessage)
-        .where(StoredMessage.request_id == request.id)
-        .order_by(StoredMessage.id)
-    )
+    messages = list(_messages(session, request.id))
+    files = _files_of(session, [m.inbound_id for m in messages if m.inbound_id is not None])
     requester = next((p for p in people if p.address == request.requester), None)
     return {
         "number": request.id,
@@ -106,10 +104,67 @@ def show_request(
                 "at": _iso(message.at),
                 "kind": message.kind,
                 "text": message.new_text,
+                "attachments": [
+                    file.to_json() for file in files.get(message.inbound_id or 0, (b"", ()))[1]
+                ],
             }
             for message in messages
         ],
     }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestFile:
+    """A file of a request, numbered from 1 over its messages in order (`attachments list`)."""
+
+    number: int
+    message_id: str
+    file: Attachment
+    raw: bytes  # the stored message it is read from
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "message_id": self.message_id, **self.file.to_json()}
+
+
+def request_files(session: Session, number: int) -> list[RequestFile] | None:
+    """Every file of a request's messages, or None when there is no such request."""
+    if session.get(Request, number) is None:
+        return None
+    messages = [m for m in _messages(session, number) if m.inbound_id is not None]
+    files = _files_of(session, [m.inbound_id for m in messages if m.inbound_id is not None])
+    listed: list[RequestFile] = []
+    for message in messages:
+        raw, attachments = files.get(message.inbound_id or 0, (b"", ()))
+        for file in attachments:
+            listed.append(RequestFile(number=len(listed) + 1, message_id=message.message_id,
+                                      file=file, raw=raw))  # fmt: skip
+    return listed
+
+
+def _messages(session: Session, number: int):
+    return session.scalars(
+        select(StoredMessage).where(StoredMessage.request_id == number).order_by(StoredMessage.id)
+    )
+
+
+def _files_of(
+    session: Session, inbound_ids: list[int]
+) -> dict[int, tuple[bytes, tuple[Attachment, ...]]]:
+    """The stored raw messages and their files, read again from the bytes: the files are
+    kept once, inside the raw message, never beside it."""
+    from mailgate.parse.errors import MalformedMessage
+    from mailgate.parse.mimetree import decode
+
+    found: dict[int, tuple[bytes, tuple[Attachment, ...]]] = {}
+    if not inbound_ids:
+        return found
+    rows = session.execute(select(Inbound.id, Inbound.raw).where(Inbound.id.in_(inbound_ids)))
+    for inbound_id, raw in rows:
+        try:
+            found[inbound_id] = (raw, decode(raw).attachments)
+        except MalformedMessage:  # purged, or nothing to read: no files left to show
+            found[inbound_id] = (raw, ())
+    return found
 
 
 def _requester_notify(session: Session, numbers: list[int]) -> dict[int, bool]:

@@ -22,7 +22,7 @@ from mailgate.decide.delivery import (
 )
 from mailgate.decide.model import OPENED, Decision, Notify, RequestRef, RequestSnapshot
 from mailgate.domain import InboundMessage, MessageKind
-from mailgate.notify import Renderer
+from mailgate.notify import FileParts, Renderer
 from mailgate.store import statements as sql
 from mailgate.store.snapshots import participants
 from mailgate.tags import format_tag
@@ -40,6 +40,7 @@ class Received:
 
     message: InboundMessage
     inbound_id: int
+    raw: bytes = b""  # its stored bytes: the files its notices relay are read from them
 
 
 class Writer:
@@ -91,6 +92,7 @@ class Writer:
         ]  # fmt: skip
         if events:
             connection.execute(sql.INSERT_EVENTS, events)
+        files = FileParts(received.raw if received is not None else b"")
         by_request: dict[RequestRef, list[Notify]] = defaultdict(list)
         for notify in decision.notices:
             by_request[notify.request].append(notify)
@@ -100,8 +102,8 @@ class Writer:
             thread = None
             if ref == OPENED and received is not None:  # a new request's thread is its first mail
                 thread = Thread(messages=[(now, received.message.message_id, "client")], sent=[])
-            self._enqueue(number, notices, thread=thread, settings=settings,
-                          renderer=renderer, now=now)  # fmt: skip
+            self._enqueue(number, notices, thread=thread, settings=settings, renderer=renderer,
+                          files=files, now=now)  # fmt: skip
         return number_of(decision.request)
 
     def _update_requests(self, decision: Decision) -> None:
@@ -141,6 +143,7 @@ class Writer:
         thread: Thread | None,
         settings: Settings,
         renderer: Renderer,
+        files: FileParts,
         now: dt.datetime,
     ) -> None:
         """Render and queue one request's notices, skipping who must not get mail."""
@@ -171,7 +174,7 @@ class Writer:
                 continue
             rendered = renderer.render(
                 notice, request_number=number, request_subject=notices[0].subject,
-                thread_ids=item.thread_ids, now=now,
+                thread_ids=item.thread_ids, now=now, files=files.attached(notice.files),
             )  # fmt: skip
             outbound.append(
                 {

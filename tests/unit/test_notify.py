@@ -236,7 +236,7 @@ EN_AGENT = {name for name in stems("en", ".txt") if extends("en", name) == "en/_
 def test_case_tables_cover_every_template_on_disk() -> None:
     assert set(CLIENT_CASES) == EN_CLIENT
     assert set(AGENT_CASES) == EN_AGENT
-    assert stems("en", ".txt") == EN_CLIENT | EN_AGENT | {"_client", "_agent"}
+    assert stems("en", ".txt") == EN_CLIENT | EN_AGENT | {"_client", "_agent", "_files"}
 
 
 @pytest.mark.parametrize(
@@ -263,7 +263,7 @@ def test_every_english_client_template_has_a_russian_one(name: str) -> None:
 
 def test_russian_set_is_exactly_the_client_set() -> None:
     """Agents get English: no agent template or layout is translated."""
-    assert stems("ru", ".txt") == EN_CLIENT | {"_client"}
+    assert stems("ru", ".txt") == EN_CLIENT | {"_client", "_files"}
     assert stems("ru", ".html") == stems("ru", ".txt")
 
 
@@ -279,7 +279,11 @@ def test_labels_have_the_same_keys_in_both_languages() -> None:
         tomllib.loads((TEMPLATES / language / "labels.toml").read_text("utf-8"))
         for language in LANGUAGES
     )
-    assert set(en) == set(ru) == {"status_label", "status_help", "refusal_text"}
+    assert (
+        set(en)
+        == set(ru)
+        == {"status_label", "status_help", "refusal_text", "file_units", "file_left_out"}
+    )
     for table in en:
         assert set(en[table]) == set(ru[table]), table
     assert set(en["status_label"]) == set(en["status_help"]) == {s.value for s in Status}
