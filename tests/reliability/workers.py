@@ -84,10 +84,11 @@ class LogWatch:
         self._thread.start()
 
     def _read(self, stream) -> None:
-        for raw in stream:
-            line = raw.decode("utf-8", "replace").rstrip("\n") if isinstance(raw, bytes) else raw
-            with self._lock:
-                self._lines.append((time.monotonic(), line.rstrip("\n")))
+        with stream:
+            for raw in stream:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                with self._lock:
+                    self._lines.append((time.monotonic(), line))
 
     def join(self, timeout: float = 10.0) -> None:
         self._thread.join(timeout)
