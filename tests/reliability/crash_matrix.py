@@ -4,7 +4,7 @@ Before each round the inbox is topped up to `backlog` mails from the corpus,
 so that every kill finds as much work to interrupt as the first. The first
 round runs to its end and gives the length of a full round; each later
 round is killed after a delay drawn from a fixed seed between `earliest`
-times that length and all of it, which covers start-up, fetch, apply,
+times that length and all of it (a round that ends first is the new length), which covers start-up, fetch, apply,
 sending, the IMAP move and the timers. After the last kill, rounds run to
 their end until the inbox is empty; one more round must then send nothing.
 """
@@ -125,9 +125,11 @@ def run_crash_matrix(
         run.mails += _top_up(gate, left, backlog)
         delay = chooser.uniform(run.full_round * earliest, run.full_round)
         before = Progress.read(gate, ledger)
+        started = time.monotonic()
         process = _start_round(gate, ledger, run, logs)
         try:
             _check_exit(process.wait(delay), ledger.round, logs)
+            run.full_round = time.monotonic() - started  # rounds got quicker: aim earlier
         except subprocess.TimeoutExpired:
             kill_group(process)
             steps = Progress.read(gate, ledger).steps_since(before)
