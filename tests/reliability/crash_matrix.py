@@ -4,8 +4,9 @@ Before each round the inbox is topped up to `backlog` mails from the corpus,
 so that every kill finds as much work to interrupt as the first. The first
 round runs to its end and gives the length of a full round; each later
 round is killed after a delay drawn from a fixed seed between `earliest`
-times that length and all of it (a round that ends first is the new length), which covers start-up, fetch, apply,
-sending, the IMAP move and the timers. After the last kill, rounds run to
+times that length and all of it (a round that ends first gives the new
+length), which covers start-up, fetch, apply, sending, the IMAP move and
+the timers. After the last kill, rounds run to
 their end until the inbox is empty; one more round must then send nothing.
 """
 
