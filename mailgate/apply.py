@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mailgate.decide.message import Routed, decide_message
 from mailgate.decide.model import Decision, Rules
+from mailgate.decide.summary import summarize
 from mailgate.decide.timers import Timer, decide_timer
 from mailgate.domain import InboundMessage
 from mailgate.notify import Renderer
@@ -40,6 +41,7 @@ class Outcome:
     state: str  # applied | failed | retry | skipped
     request_number: int | None = None
     detail: str = ""
+    summary: dict = field(default_factory=dict)  # what changed, for the log (decide/summary.py)
 
 
 def apply_pending(tx: Tx, row: PendingMessage, services: Services, *, now: dt.datetime) -> Outcome:
@@ -64,7 +66,7 @@ def apply_pending(tx: Tx, row: PendingMessage, services: Services, *, now: dt.da
         renderer=services.renderer,
         now=now,
     )
-    return Outcome(state="applied", request_number=number)
+    return Outcome(state="applied", request_number=number, summary=summarize(decision))
 
 
 def locate(tx: Tx, message: InboundMessage, services: Services) -> Routed:

@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -95,8 +94,6 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         return 0
     if args.command == "check":
         return _check(app)
-    if args.command == "run":
-        return _run(app, once=args.once, now=args.now)
     if args.command == "requests":
         return _show_request(app, args)
     if args.command == "attachments":
@@ -128,27 +125,6 @@ def _check(app: App) -> int:
             f"SMTP {settings.smtp.host}:{settings.smtp.port}: {exc}", temporary=True
         ) from None
     print(f"smtp: ok, connected to {settings.smtp.host}:{settings.smtp.port}")
-    return 0
-
-
-def _run(app: App, *, once: bool, now: dt.datetime | None) -> int:
-    clock = (lambda: now) if now is not None else (lambda: dt.datetime.now(dt.UTC))
-    worker = app.worker(clock)
-    if once:
-        report = worker.run_once()
-        print(
-            f"fetched {report.fetched}, applied {report.applied}, failed {report.failed}, "
-            f"duplicates {report.duplicates}, timers {report.timers}, sent {report.sent}, "
-            f"send failures {report.send_failures}"
-        )
-        for error in report.errors:
-            print(f"mailgate: {error}", file=sys.stderr)
-        return EXIT_TRANSPORT if report.errors else 0
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: worker.stop_requested.set())
-    log.info("worker started")
-    worker.run_forever()
-    log.info("worker stopped")
     return 0
 
 

@@ -128,6 +128,8 @@ class Settings:
     templates_dir: Path = field(default_factory=lambda: DEFAULT_TEMPLATES_DIR)
     business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
     sla: SlaSettings = field(default_factory=lambda: SlaSettings())
+    metrics_listen: tuple[str, int] | None = None  # [metrics] listen: (host, port) of /metrics
+    retention_days: int | None = None  # [retention]: days after a close; None keeps everything
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
 
     @property
@@ -229,6 +231,8 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         templates_dir=_templates_dir(top, base_dir),
         business_hours=_business_hours(hours),
         sla=_sla(sla),
+        metrics_listen=_metrics_listen(top.table("metrics")),
+        retention_days=_retention_days(top.table("retention")),
         attachments=_attachments(top.table("attachments")),
     )
     database.reject_unknown({"url"})
@@ -244,6 +248,7 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         {"database", "imap", "smtp", "business_hours", "support_address", "support_name",
          "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
+         "metrics", "retention",
          "require_authenticated_sender", "authserv_id", "max_message_bytes", "reply_tokens",
          "reply_token_secret", "reply_token_secret_env", "reply_token_secret_file",
          "attachments"}
@@ -255,6 +260,27 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
             "writes in Authentication-Results",
         )
     return settings
+
+
+def _metrics_listen(table: _Table) -> tuple[str, int] | None:
+    """`listen = "127.0.0.1:9464"`: where `run` serves /metrics and /healthz; absent: nowhere."""
+    value = table.string("listen", "")
+    table.reject_unknown({"listen"})
+    if not value:
+        return None
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(table.key("listen"), f"{value!r} is not HOST:PORT, e.g. 127.0.0.1:9464")
+    return host.strip("[]"), int(port)
+
+
+def _retention_days(table: _Table) -> int | None:
+    """`purge_raw_after_days`: drop raw mail of requests closed this long ago; absent: never."""
+    days = table.number("purge_raw_after_days", 0, minimum=0)
+    table.reject_unknown({"purge_raw_after_days"})
+    if days != int(days):
+        raise ConfigError(table.key("purge_raw_after_days"), f"must be whole days, got {days}")
+    return int(days) or None
 
 
 def _database_url(url: str, base_dir: Path) -> str:

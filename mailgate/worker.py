@@ -297,7 +297,8 @@ _NOT_MINE = Outcome(state="skipped")  # applied meanwhile, or another worker has
 def _log_outcome(key: str, outcome: Outcome, report: RunReport) -> None:
     if outcome.state == "applied":
         report.applied += 1
-        log.info("message applied", extra={"key": key, "request": outcome.request_number})
+        log.info("message applied",
+                 extra={"key": key, "request": outcome.request_number, **outcome.summary})
     elif outcome.state == "failed":
         report.failed += 1
         log.warning("message quarantined", extra={"key": key, "error": outcome.detail[:200]})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from mailgate.commands import failed, outbox, requests, status
+from mailgate.commands import failed, outbox, requests, run, status
 from mailgate.commands.output import EXIT_NOT_FOUND, EXIT_REFUSED
 
 __all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
@@ -22,3 +22,4 @@ def register(commands: argparse._SubParsersAction, *, requests_actions) -> None:
     outbox.register(commands)
     status.register(commands)
     requests.register(requests_actions)
+    run.register(commands.choices["run"])
