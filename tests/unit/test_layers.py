@@ -1,0 +1,53 @@
+"""The shape of the package: who may import what.
+
+SQLAlchemy stays under `mailgate/store/`; deciding (`mailgate/decide/`) and
+parsing (`mailgate/parse/`) import neither the store nor the edges (IMAP,
+SMTP), so they stay pure functions over plain data.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "mailgate"
+EDGES = ("mailgate.store", "mailgate.ingest", "mailgate.send", "mailgate.outbox",
+         "mailgate.worker", "mailgate.app", "mailgate.apply", "sqlalchemy", "imap_tools",
+         "aiosmtplib")  # fmt: skip
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def modules(under: str = "") -> list[Path]:
+    return sorted((PACKAGE / under).rglob("*.py"))
+
+
+def test_sqlalchemy_is_imported_only_under_store():
+    outside = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in modules()
+        if "store" not in path.relative_to(PACKAGE).parts
+        and any(name.split(".")[0] == "sqlalchemy" for name in imports(path))
+    ]
+    assert outside == []
+
+
+@pytest.mark.parametrize("layer", ["decide", "parse"])
+def test_the_pure_layers_import_no_edge(layer):
+    offending = {
+        path.relative_to(PACKAGE).as_posix(): sorted(
+            name for name in imports(path) if name.startswith(EDGES)
+        )
+        for path in modules(layer)
+    }
+    assert {path: names for path, names in offending.items() if names} == {}
