@@ -275,7 +275,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--now", type=_timestamp, metavar="TIME", help="show the SLA clock as of this time"
     )
-    register_operations(commands, requests_actions=sub)
+    register_operations(commands, requests_actions=sub, timestamp=_timestamp)
     attachments_cli.register(commands)
     parse = commands.add_parser(
         "parse", help="what mailgate reads from one message file", description=_PARSE

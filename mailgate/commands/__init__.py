@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import argparse
 
-from mailgate.commands import failed, outbox, requests, run, status
+from mailgate.commands import failed, outbox, purge, requests, run, status
 from mailgate.commands.output import EXIT_NOT_FOUND, EXIT_REFUSED
 
 __all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
 
 
-def register(commands: argparse._SubParsersAction, *, requests_actions) -> None:
-    """Add the commands to `commands`, and `set-status` and `note` to `requests_actions`."""
+def register(commands: argparse._SubParsersAction, *, requests_actions, timestamp) -> None:
+    """Add the commands to `commands`, and `set-status` and `note` to `requests_actions`;
+    `timestamp` is the CLI's parser of --now."""
     failed.register(commands)
     outbox.register(commands)
     status.register(commands)
+    purge.register(commands, timestamp)
     requests.register(requests_actions)
     run.register(commands.choices["run"])
