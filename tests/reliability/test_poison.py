@@ -6,9 +6,12 @@ would. The count of failed applies lives in the database (`inbound.attempts`),
 so it survives the end of each `run --once` process; at the third failure
 the message is quarantined with its raw bytes and the reason, and moved to
 the Failed folder. The rest of the backlog is applied in the first round.
+Once the cause is gone, `mailgate failed retry` applies it, and only once.
 """
 
 from __future__ import annotations
+
+import json
 
 from sqlalchemy import create_engine, text
 
@@ -51,6 +54,16 @@ def poison(database_url: str, key: str) -> None:
         engine.dispose()
 
 
+def cure(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            on_table = "" if connection.dialect.name == "sqlite" else " ON messages"
+            connection.execute(text(f"DROP TRIGGER poison{on_table}"))
+    finally:
+        engine.dispose()
+
+
 def test_a_message_that_cannot_be_applied_is_quarantined_after_three_rounds(
     install, dovecot, ledger, database_url
 ):
@@ -81,9 +94,22 @@ def test_a_message_that_cannot_be_applied_is_quarantined_after_three_rounds(
     assert dovecot.list_folder("INBOX") == []
     assert dovecot.list_folder("Failed") == [bad]
 
+    [listed] = json.loads(gate.read("failed", "list", "--json"))
+    assert (listed["key"], listed["attempts"]) == (key, ATTEMPTS)
+    assert REASON in listed["reason"]
+    assert gate.read("failed", "show", key, "--raw").encode("utf-8", "surrogateescape") == bad
+
     delivered = ledger.count()
     gate.run_once()  # quarantined means left alone: no fourth attempt
     assert state() == ("failed", ATTEMPTS)
     assert ledger.count() == delivered
-    others = NOTIFICATIONS_PER_NEW_REQUEST * (len(corpus) - 1)
-    assert sorted(ledger.per_message_id().values()) == [1] * others
+
+    cure(database_url)  # the cause is fixed: the admin applies it again, once
+    [retried] = json.loads(gate.read("failed", "retry", key, "--json"))
+    assert retried["outcome"] == "applied"
+    [again] = json.loads(gate.read("failed", "retry", key, "--json"))
+    assert again["outcome"] == "nothing_done"
+    gate.run_once()
+    assert len(gate.requests()) == len(corpus)
+    everyone = NOTIFICATIONS_PER_NEW_REQUEST * len(corpus)
+    assert sorted(ledger.per_message_id().values()) == [1] * everyone
