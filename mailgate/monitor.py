@@ -75,4 +75,5 @@ class RoundRecorder(Monitor):
             with self.store.engine.begin() as connection:
                 record_round(connection, done)
         except Exception as exc:  # the database is down, say: bookkeeping must not stop the worker
-            log.warning("round not recorded", extra={"error": repr(exc)[:200]})
+            # DEBUG: the outage itself is logged once, by the worker, not at every round.
+            log.debug("round not recorded", extra={"error": repr(exc)[:200]})
