@@ -58,19 +58,26 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
 
 
 def build_app(settings: Settings) -> App:
+    """One set of services per mailbox (its rules, templates and From), sharing the
+    calendar and the deadlines, which are the install's."""
     calendar = business_calendar(settings)
-    renderer = Renderer(
-        settings.templates_dir,
-        sender=Sender(address=settings.support_address, name=settings.smtp.from_name),
-        tag_prefix=settings.tag_prefix,
-        timezone=calendar.timezone,
-    )
     deadlines = Deadlines(
         calendar=calendar,
         auto_close_days=settings.auto_close_business_days,
         sla_policy=sla_policy(settings.sla),
     )
-    services = Services(rules=Rules(settings=settings, deadlines=deadlines), renderer=renderer)
+
+    def services_of(mailbox: Settings) -> Services:
+        renderer = Renderer(
+            mailbox.templates_dir,
+            sender=Sender(address=mailbox.support_address, name=mailbox.smtp.from_name),
+            tag_prefix=mailbox.tag_prefix,
+            timezone=calendar.timezone,
+        )
+        return Services(rules=Rules(settings=mailbox, deadlines=deadlines), renderer=renderer)
+
+    first, *others = (services_of(mailbox) for mailbox in settings.mailboxes)
+    services = Services(rules=first.rules, renderer=first.renderer, others=tuple(others))
     return App(settings=settings, store=Store(settings.database_url), services=services)
 
 

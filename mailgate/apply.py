@@ -11,14 +11,15 @@ import logging
 from dataclasses import dataclass, field
 
 from mailgate.decide.message import Routed, decide_message
-from mailgate.decide.model import Decision, Rules
+from mailgate.decide.model import Decision, RequestSnapshot, Rules
 from mailgate.decide.summary import summarize
 from mailgate.decide.timers import Timer, decide_timer
 from mailgate.domain import InboundMessage
 from mailgate.notify import Renderer
 from mailgate.parse import parse_message
+from mailgate.parse.subject import find_tag
 from mailgate.reply_tokens import find_token
-from mailgate.store.database import PendingMessage, Store, Tx
+from mailgate.store.database import MailboxScope, PendingMessage, Store, Tx
 from mailgate.store.writer import Received
 
 log = logging.getLogger(__name__)
@@ -26,14 +27,32 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Services:
-    """What applying needs besides the database and the clock."""
+    """What applying needs besides the database and the clock, for one mailbox.
+
+    The first mailbox's carries the install's other mailboxes (`others`): a
+    request is decided and rendered with the services of its own mailbox.
+    """
 
     rules: Rules
     renderer: Renderer
+    others: tuple[Services, ...] = ()
 
     @property
     def settings(self):
         return self.rules.settings
+
+    @property
+    def mailboxes(self) -> tuple[Services, ...]:
+        return (self, *self.others)
+
+    @property
+    def tag_prefixes(self) -> tuple[str, ...]:
+        return tuple(m.settings.tag_prefix for m in self.mailboxes)
+
+    def of(self, mailbox: str) -> Services:
+        """The services of mailbox `mailbox`; the first one's for a name no longer
+        configured (as `Settings.mailbox_settings`)."""
+        return next((m for m in self.mailboxes if m.settings.mailbox == mailbox), self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,19 +70,24 @@ def apply_pending(tx: Tx, row: PendingMessage, services: Services, *, now: dt.da
     its raw bytes kept. Raises `StaleRequest` when its request changed under it
     (another worker): it stays pending for the next round.
     """
-    settings = services.settings
     try:
         message = parse_message(
-            row.raw, tag_prefix=settings.tag_prefix, own_addresses=settings.own_addresses
+            row.raw,
+            tag_prefix=services.tag_prefixes,
+            own_addresses=services.settings.own_addresses,
         )
     except Exception as exc:  # quarantined with the raw bytes kept, never lost
         return Outcome(state="failed", detail=f"parse: {exc!r}"[:2000])
-    decision = decide_message(message, locate(tx, message, services), services.rules, now=now)
+    routed = locate(tx, message, services)
+    # A request's own mailbox decides; a new one opens where the mail was read.
+    mailbox = services.of(routed.request.mailbox if routed.request else row.mailbox)
+    settings = mailbox.settings
+    decision = decide_message(message, routed, mailbox.rules, now=now)
     number = tx.write(
         decision,
         received=Received(message=message, inbound_id=row.id, raw=row.raw),
         settings=settings,
-        renderer=services.renderer,
+        renderer=mailbox.renderer,
         now=now,
     )
     return Outcome(state="applied", request_number=number, summary=summarize(decision))
@@ -84,7 +108,9 @@ def locate(tx: Tx, message: InboundMessage, services: Services) -> Routed:
         if participant is not None and participant.role != "agent":
             request, via_token = found, participant.address
     if request is None and message.tag_number is not None:
-        request = tx.snapshot(message.tag_number, with_history=with_history)
+        found = tx.snapshot(message.tag_number, with_history=with_history)
+        if found is not None and _tag_of_its_mailbox(message, found, services):
+            request = found
     if request is None:
         refs = [*message.in_reply_to, *reversed(message.references)]
         number = tx.request_of_message_ids(refs)
@@ -100,18 +126,35 @@ def locate(tx: Tx, message: InboundMessage, services: Services) -> Routed:
     return Routed(request=request, via_token=via_token, bouncing=tx.bouncing_among(addresses))
 
 
+def _tag_of_its_mailbox(
+    message: InboundMessage, request: RequestSnapshot, services: Services
+) -> bool:
+    """With several mailboxes, `[BILL-5]` names request 5 only if 5 is billing's:
+    another mailbox's prefix on its number is an unknown tag (SPEC §3, §12)."""
+    if not services.others:
+        return True
+    prefix = find_tag(message.subject, services.tag_prefixes).prefix or ""
+    return prefix.lower() == services.of(request.mailbox).settings.tag_prefix.lower()
+
+
 def _reply_token(message: InboundMessage, services: Services):
+    """A token in an address of any of the mailboxes (one secret for the install)."""
     secret = services.settings.reply_token_secret
     if secret is None:
         return None
     addresses = [a.address for a in (*message.to, *message.cc)]
-    return find_token(
-        addresses, support_address=services.settings.support_address, secret=secret.reveal()
-    )
+    for mailbox in services.mailboxes:
+        support = mailbox.settings.support_address
+        if token := find_token(addresses, support_address=support, secret=secret.reveal()):
+            return token
+    return None
 
 
-def run_timers(store: Store, services: Services, *, now: dt.datetime) -> int:
-    """Fire every due timer, each in its own transaction. Returns how many fired.
+def run_timers(
+    store: Store, services: Services, *, now: dt.datetime, scope: MailboxScope | None = None
+) -> int:
+    """Fire every due timer (of the requests of `scope`, else of all), each in its own
+    transaction, with the rules of the request's mailbox. Returns how many fired.
 
     Each re-reads the request under its lock before deciding: a reply or another
     worker may have changed it since it was found due.
@@ -120,16 +163,18 @@ def run_timers(store: Store, services: Services, *, now: dt.datetime) -> int:
     with_history = services.rules.deadlines.has_sla
     for timer in Timer:
         with store.transaction() as tx:
-            due = tx.due_requests(timer.value, now)
+            due = tx.due_requests(timer.value, now, scope)
         for number in due:
             with store.transaction() as tx:
                 request = tx.snapshot(number, with_history=with_history)
-                decision = decide_timer(timer, request, services.rules, now=now) \
-                    if request is not None else None  # fmt: skip
+                if request is None:
+                    continue
+                mailbox = services.of(request.mailbox)
+                decision = decide_timer(timer, request, mailbox.rules, now=now)
                 if decision is None:
                     continue
-                tx.write(decision, received=None, settings=services.settings,
-                         renderer=services.renderer, now=now)  # fmt: skip
+                tx.write(decision, received=None, settings=mailbox.settings,
+                         renderer=mailbox.renderer, now=now)  # fmt: skip
             if decision.events:
                 fired += 1
                 _log_timer(timer, decision)

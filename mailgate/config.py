@@ -12,7 +12,7 @@ import re
 import subprocess
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,12 +20,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mailgate.domain import Status
 from mailgate.errors import ConfigError
 
+DEFAULT_MAILBOX = "default"  # the name of the one mailbox of a file without [[mailbox]]
 SECURITY_MODES = ("tls", "starttls", "none")
 CLOSED_REPLY_POLICIES = ("reject", "new_request")
 LANGUAGES = ("en", "ru", "auto")
 CREDENTIAL_KEYS = ("username", "password", "password_env", "password_file", "token_command")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAILBOX_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
+MAILBOX_KEYS = frozenset(
+    {"name", "imap", "smtp", "support_address", "support_name", "tag_prefix", "agents",
+     "agent_notify", "escalation_notify", "language", "templates_dir"}
+)  # fmt: skip
 _DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
 
 
@@ -130,11 +136,28 @@ class Settings:
     sla: SlaSettings = field(default_factory=lambda: SlaSettings())
     metrics_listen: tuple[str, int] | None = None  # [metrics] listen: (host, port) of /metrics
     retention_days: int | None = None  # [retention]: days after a close; None keeps everything
+    # SPEC §12: the mailbox these settings are for, the own addresses of the
+    # install's other mailboxes, and (on the first mailbox only) those mailboxes.
+    mailbox: str = DEFAULT_MAILBOX
+    peer_addresses: frozenset[str] = frozenset()
+    other_mailboxes: tuple[Settings, ...] = ()
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
 
     @property
     def own_addresses(self) -> frozenset[str]:
-        return frozenset({self.support_address, self.smtp.from_address, self.imap_address})
+        """Every address of the install: mail from any of them is never answered."""
+        mine = {self.support_address, self.smtp.from_address, self.imap_address}
+        return frozenset(mine) | self.peer_addresses
+
+    @property
+    def mailboxes(self) -> tuple[Settings, ...]:
+        """Every mailbox of the install, this (the first) one first."""
+        return (self, *self.other_mailboxes)
+
+    @property
+    def tag_prefixes(self) -> dict[str, str]:
+        """Each mailbox's tag prefix, by mailbox name, this one first."""
+        return {m.mailbox: m.tag_prefix for m in self.mailboxes}
 
     @property
     def imap_address(self) -> str:
@@ -181,6 +204,96 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
 
 
 def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
+    """The settings of the first mailbox, carrying the others (`Settings.mailboxes`).
+
+    Without `[[mailbox]]` tables the file is one mailbox, `default` (SPEC §9).
+    """
+    tables = data.get("mailbox")
+    if tables is None:
+        return _mailbox_settings(data, base_dir=base_dir)
+    if (
+        not isinstance(tables, list)
+        or not tables
+        or not all(isinstance(t, Mapping) for t in tables)
+    ):
+        raise ConfigError("mailbox", "must be [[mailbox]] tables, one per support mailbox")
+    shared = {key: value for key, value in data.items() if key != "mailbox"}
+    built = [_one_of_several(table, shared, index, base_dir) for index, table in enumerate(tables)]
+    _check_distinct(built)
+    every = frozenset().union(*(m.own_addresses for m in built))
+    built = [replace(m, peer_addresses=every - m.own_addresses) for m in built]
+    return replace(built[0], other_mailboxes=tuple(built[1:]))
+
+
+def _one_of_several(
+    table: Mapping[str, Any], shared: dict[str, Any], index: int, base_dir: Path
+) -> Settings:
+    """One `[[mailbox]]`: its keys over the top-level ones, sub-table by sub-table."""
+    name = table.get("name")
+    if not isinstance(name, str) or not re.fullmatch(MAILBOX_NAME, name):
+        raise ConfigError(
+            f"mailbox[{index}].name", f"give each mailbox a name of the form {MAILBOX_NAME}"
+        )
+    for key in table:
+        if key not in MAILBOX_KEYS:
+            raise ConfigError(
+                f"mailbox.{name}.{key}",
+                "not a mailbox key: set it at the top level, for every mailbox",
+            )
+    merged = {**shared, **{key: value for key, value in table.items() if key != "name"}}
+    for sub in ("imap", "smtp"):
+        inherited = dict(shared.get(sub) or {}) if isinstance(shared.get(sub), Mapping) else {}
+        if sub == "smtp" and "support_address" in table:  # its own address is its From
+            inherited.pop("from_address", None)
+        if sub == "smtp" and "support_name" in table:
+            inherited.pop("from_name", None)
+        own = table.get(sub, {})
+        if isinstance(own, Mapping) and (own or inherited):
+            merged[sub] = {**inherited, **own}
+    try:
+        return replace(_mailbox_settings(merged, base_dir=base_dir), mailbox=name)
+    except ConfigError as exc:
+        if _given_at_top(exc.key, table, shared):
+            raise
+        raise ConfigError(f"mailbox.{name}.{exc.key}", exc.problem) from None
+
+
+def _given_at_top(key: str, table: Mapping[str, Any], shared: Mapping[str, Any]) -> bool:
+    """Whether the value of a bad key came from the top level, not the mailbox's table
+    (a key given nowhere belongs to the mailbox: that is where it is missing)."""
+    first, _, rest = key.partition(".")
+    name = rest.split(".")[0] if rest else first
+    mine = table.get(first) if rest else table
+    theirs = shared.get(first) if rest else shared
+    given_here = isinstance(mine, Mapping) and name in mine
+    return not given_here and isinstance(theirs, Mapping) and name in theirs
+
+
+def _check_distinct(mailboxes: list[Settings]) -> None:
+    """Names and tag prefixes differ (a tag must name one mailbox); so do the folders read."""
+    for index, mailbox in enumerate(mailboxes):
+        for earlier in mailboxes[:index]:
+            if earlier.mailbox == mailbox.mailbox:
+                raise ConfigError(f"mailbox.{mailbox.mailbox}.name", "two mailboxes have this name")
+            if earlier.tag_prefix.lower() == mailbox.tag_prefix.lower():
+                raise ConfigError(
+                    f"mailbox.{mailbox.mailbox}.tag_prefix",
+                    f"{mailbox.tag_prefix!r} is also the tag prefix of mailbox "
+                    f"{earlier.mailbox!r}; give each mailbox its own",
+                )
+            if _folder_read(earlier) == _folder_read(mailbox):
+                raise ConfigError(
+                    f"mailbox.{mailbox.mailbox}.imap",
+                    f"reads the folder of mailbox {earlier.mailbox!r}; give it its own account",
+                )
+
+
+def _folder_read(settings: Settings) -> tuple:
+    imap = settings.imap
+    return (imap.host.lower(), imap.port, imap.credentials.username, imap.folder)
+
+
+def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
     top = _Table(data, "")
     database = top.table("database")
     imap = top.table("imap", required=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 from mailgate import journal
 from mailgate.owner import current_owner, is_dead_here
 from mailgate.send import Job, Pump, Result
-from mailgate.store.database import Store
+from mailgate.store.database import MailboxScope, Store
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,10 @@ class Outbox:
         *,
         journal_dir: Path,
         retry_seconds: float = 60.0,
+        scope: MailboxScope | None = None,
     ) -> None:
         self._retry_seconds = retry_seconds
+        self._scope = scope  # only the rows of this mailbox's requests (SPEC §12)
         self._store = store
         self._make_pump = make_pump
         self._pump: Pump | None = None
@@ -144,7 +146,8 @@ class Outbox:
     def _claim(self, limit: int) -> list[Job]:
         now = self._clock()
         with self._store.transaction() as tx:
-            rows = tx.claim_outbound(now, lease_until=now + LEASE, limit=limit, owner=self._owner)
+            rows = tx.claim_outbound(now, lease_until=now + LEASE, limit=limit, owner=self._owner,
+                                     scope=self._scope)  # fmt: skip
         return [(row.id, row.recipient, row.raw, row.attempts) for row in rows]
 
     def _record(self, results: list[Result]) -> None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 
 
-def tag_pattern(prefix: str) -> re.Pattern[str]:
-    """A regex for `[PREFIX-123]`, tolerant of case and spaces inside the brackets."""
-    return re.compile(rf"\[\s*{re.escape(prefix)}\s*[-#]?\s*(\d{{1,12}})\s*\]", re.I)
+def tag_pattern(*prefixes: str) -> re.Pattern[str]:
+    """A regex for `[PREFIX-123]` of any of these prefixes (one per mailbox), tolerant
+    of case and spaces inside the brackets; group 1 is the prefix, group 2 the number."""
+    names = "|".join(re.escape(prefix) for prefix in prefixes)
+    return re.compile(rf"\[\s*({names})\s*[-#]?\s*(\d{{1,12}})\s*\]", re.I)
 
 
 def format_tag(prefix: str, number: int) -> str:

@@ -12,12 +12,13 @@ import imaplib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from imap_tools.errors import ImapToolsError
 
 from mailgate.apply import Outcome, Services, apply_pending, run_timers
+from mailgate.config import ImapSettings, Settings
 from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
 from mailgate.journal import journal_dir
@@ -25,7 +26,7 @@ from mailgate.monitor import Monitor
 from mailgate.outbox import Outbox, SendReport
 from mailgate.parse import message_key
 from mailgate.send import Pump, SmtpPump
-from mailgate.store.database import Store, StoreUnavailable, Tx
+from mailgate.store.database import MailboxScope, Store, StoreUnavailable, Tx
 from mailgate.store.writer import StaleRequest
 
 log = logging.getLogger(__name__)
@@ -50,21 +51,42 @@ class RunReport:
 
 
 class Worker:
-    def __init__(self, services: Services, store: Store, *, clock: Clock) -> None:
+    def __init__(
+        self, services: Services, store: Store, *, clock: Clock, mailbox: str | None = None
+    ) -> None:
+        """A worker for the whole install, or (`mailbox`) for that mailbox's share:
+        its inbox, its timers and its outbox; `run` runs one of those per mailbox."""
         self.services = services
         self.settings = services.settings
+        self.mailboxes = services.mailboxes if mailbox is None else (services.of(mailbox),)
+        self.scope = None if mailbox is None else scope_of(services, services.of(mailbox))
+        self.wake = threading.Event()  # another mailbox's round queued mail for this one
+        self._siblings: list[Worker] = []
         self.store = store
         self.clock = clock
         self.stop_requested = threading.Event()
-        self._outbox: Outbox | None = None
+        self._outboxes: list[Outbox] = []  # one per mailbox: its SMTP sends its requests' mail
         self._held_back: set[str] = set()  # failed to apply this round: next round again
         self.monitor = Monitor()  # progress, metrics, the last-round row: set by `mailgate run`
 
     # -- one round -----------------------------------------------------------------
 
-    def run_once(self, *, inbox: Inbox | None = None, pump: Pump | None = None) -> RunReport:
+    def run_once(
+        self,
+        *,
+        inbox: Inbox | None = None,
+        pump: Pump | None = None,
+        inboxes: Mapping[str, Inbox] | None = None,
+        pumps: Mapping[str, Pump] | None = None,
+    ) -> RunReport:
+        """One round over every mailbox of this worker. `inbox` and `pump` are the
+        first mailbox's, `inboxes` and `pumps` any mailbox's by name: tests pass
+        their own; what is not given is the configured server."""
         started_at, started = dt.datetime.now(dt.UTC), time.monotonic()
-        report = self._round(inbox=inbox, pump=pump)
+        first = self.mailboxes[0].settings.mailbox
+        given = {**(inboxes or {}), **({first: inbox} if inbox is not None else {})}
+        senders = {**(pumps or {}), **({first: pump} if pump is not None else {})}
+        report = self._round(inboxes=given, pumps=senders)
         self.monitor.round_finished(report, started_at=started_at,
                                     seconds=time.monotonic() - started)  # fmt: skip
         return report
@@ -75,36 +97,32 @@ class Worker:
         self._apply(keys, report)
         return report
 
-    def _round(self, *, inbox: Inbox | None, pump: Pump | None) -> RunReport:
+    def _round(self, *, inboxes: Mapping[str, Inbox], pumps: Mapping[str, Pump]) -> RunReport:
         """Fetch and apply everything waiting, run the timers, send the queue.
 
         Notifications go out while mail is still being applied: after every
-        batch the outbox hands what is due to the pump. `inbox` and `pump`
-        default to the configured IMAP and SMTP servers; tests pass their own.
+        batch the outboxes hand what is due to the pumps. A mailbox whose IMAP
+        fails is reported and the others go on.
         """
         report = RunReport()
         self._held_back = set()
-        self._outbox = self._new_outbox(pump)
+        self._outboxes = [
+            self._new_outbox(m, pumps.get(m.settings.mailbox)) for m in self.mailboxes
+        ]
         try:
             self._process_leftovers(report)
-            try:
-                if inbox is None:
-                    with Inbox(self.settings.imap) as opened:
-                        self._drain(opened, report)
-                else:
-                    self._drain(inbox, report)
-            except TransportError as exc:  # the caller reports it: a log line, or the exit code
-                report.errors.append(str(exc))
-            except IMAP_FAILURES as exc:  # the connection broke mid-round; what was done stays done
-                report.errors.append(f"IMAP {self.settings.imap.host}: {exc!r}")
-            report.timers = run_timers(self.store, self.services, now=self.clock())
-            delivery = self._outbox.finish()
+            for mailbox in self.mailboxes:
+                self._read(mailbox, inboxes.get(mailbox.settings.mailbox), report)
+            report.timers = run_timers(self.store, self.services, now=self.clock(),
+                                       scope=self.scope)  # fmt: skip
+            delivery = _sum(outbox.finish() for outbox in self._outboxes)
         except StoreUnavailable as exc:  # the database is down: nothing is lost, retry later
             report.errors.append(str(exc))
             return report
         finally:
-            self._outbox.close()
-            self._outbox = None
+            for outbox in self._outboxes:
+                outbox.close()
+            self._outboxes = []
         report.sent += delivery.sent
         report.send_failures += delivery.retried + delivery.failed
         if delivery.sent or delivery.retried or delivery.failed:
@@ -112,25 +130,42 @@ class Worker:
                      "retried": delivery.retried, "failed": delivery.failed})  # fmt: skip
         return report
 
-    def _new_outbox(self, pump: Pump | None) -> Outbox:
-        smtp = self.settings.smtp
+    def _read(self, mailbox: Services, inbox: Inbox | None, report: RunReport) -> None:
+        """Drain one mailbox's inbox; its failure is a line of the report, not the round's end."""
+        imap = mailbox.settings.imap
+        name = f"mailbox {mailbox.settings.mailbox}: " if self.services.others else ""
+        try:
+            if inbox is None:
+                with Inbox(imap) as opened:
+                    self._drain(opened, report, mailbox)
+            else:
+                self._drain(inbox, report, mailbox)
+        except TransportError as exc:  # the caller reports it: a log line, or the exit code
+            report.errors.append(f"{name}{exc}")
+        except IMAP_FAILURES as exc:  # the connection broke mid-round; what was done stays done
+            report.errors.append(f"{name}IMAP {imap.host}: {exc!r}")
+
+    def _new_outbox(self, mailbox: Services, pump: Pump | None) -> Outbox:
+        smtp = mailbox.settings.smtp
         return Outbox(
             self.store,
             (lambda _: pump) if pump is not None else (lambda fd: SmtpPump(smtp, journal=fd)),
             self.clock,
             journal_dir=journal_dir(self.settings.database_url),
             retry_seconds=smtp.retry_seconds,
+            scope=scope_of(self.services, mailbox),
         )
 
     def send_queue(self, *, pump: Pump | None = None) -> SendReport:
         """Send what is due now, and nothing else (`mailgate outbox retry`)."""
-        outbox = self._new_outbox(pump)
+        outboxes = [self._new_outbox(mailbox, pump) for mailbox in self.mailboxes]
         try:
-            return outbox.finish()
+            return _sum(outbox.finish() for outbox in outboxes)
         finally:
-            outbox.close()
+            for outbox in outboxes:
+                outbox.close()
 
-    def _drain(self, inbox: Inbox, report: RunReport) -> None:
+    def _drain(self, inbox: Inbox, report: RunReport, mailbox: Services) -> None:
         highest_seen = 0
         while not self.stop_requested.is_set():
             uids = [uid for uid in inbox.waiting_uids() if int(uid) > highest_seen]
@@ -138,12 +173,14 @@ class Worker:
                 return
             highest_seen = int(uids[-1])
             self.monitor.waiting(len(uids))
-            for chunk in chunks(uids, self.settings.imap.batch_size):
-                self._take(inbox, inbox.fetch(chunk), report)
+            for chunk in chunks(uids, mailbox.settings.imap.batch_size):
+                self._take(inbox, inbox.fetch(chunk), report, mailbox.settings)
                 if self.stop_requested.is_set():
                     return
 
-    def _take(self, inbox: Inbox, fetched: list[FetchedMail], report: RunReport) -> None:
+    def _take(
+        self, inbox: Inbox, fetched: list[FetchedMail], report: RunReport, mailbox: Settings
+    ) -> None:
         """Store a batch, apply each message, then move each out of the inbox."""
         report.fetched += len(fetched)
         keys = {mail.uid: message_key(mail.raw) for mail in fetched}
@@ -156,7 +193,8 @@ class Worker:
                 if len(mail.raw) > limit:
                     stored = _store_oversized(tx, key, mail.raw, limit, now)
                 else:
-                    stored = tx.save_inbound(key=key, raw=mail.raw, now=now)
+                    stored = tx.save_inbound(key=key, raw=mail.raw, now=now,
+                                             mailbox=mailbox.mailbox)  # fmt: skip
                 if stored:
                     new_keys.add(key)
         report.duplicates += len(fetched) - len(new_keys)
@@ -165,14 +203,14 @@ class Worker:
             states = tx.inbound_states(list(keys.values()))
         processed = [uid for uid, key in keys.items() if states.get(key) == "applied"]
         failed = [uid for uid, key in keys.items() if states.get(key) == "failed"]
-        inbox.move(processed, self.settings.imap.processed_folder)
-        inbox.move(failed, self.settings.imap.failed_folder)
+        inbox.move(processed, mailbox.imap.processed_folder)
+        inbox.move(failed, mailbox.imap.failed_folder)
         self.monitor.taken(len(fetched))
 
     def _process_leftovers(self, report: RunReport) -> None:
         """Stored but not applied (a crash between the two): apply them first."""
         with self.store.transaction() as tx:
-            keys = tx.pending_keys(limit=100_000)
+            keys = tx.pending_keys(limit=100_000, scope=self.scope)
         self._apply(keys, report)
 
     def _apply(self, keys: list[str], report: RunReport) -> None:
@@ -195,8 +233,8 @@ class Worker:
                 outcomes = [self._apply_alone(key, now) for key in batch]
             for key, outcome in outcomes:
                 _log_outcome(key, outcome, report)
-            if self._outbox is not None:
-                self._outbox.feed()
+            for outbox in self._outboxes:
+                outbox.feed()
 
     def _apply_batch(self, tx: Tx, keys: list[str], now: dt.datetime) -> list[tuple[str, Outcome]]:
         claimed = tx.claim_pending(keys)  # absent: applied before, or another worker has it
@@ -236,31 +274,60 @@ class Worker:
     def run_forever(self) -> None:
         """Repeat rounds until `stop_requested`; never dies of a server outage.
 
-        An outage is logged once when it starts and once when it ends; the
-        retries in between (capped exponential backoff) only at debug level.
+        With several mailboxes, each is watched by a worker of its own in a thread
+        of its own (its IMAP connection, its IDLE), so that a slow or broken
+        mailbox never holds up the others. An outage is logged once when it starts
+        and once when it ends; the retries in between only at debug level.
         """
+        if len(self.mailboxes) > 1:
+            self._watch_each_mailbox()
+            return
+        imap = self.mailboxes[0].settings.imap
         outage = Outage()
         while not self.stop_requested.is_set():
             try:
-                with Inbox(self.settings.imap) as inbox:
+                with Inbox(imap) as inbox:
                     while not self.stop_requested.is_set():
                         report = self.run_once(inbox=inbox)
                         if report.errors:
                             raise TransportError(report.errors[-1], temporary=True)
                         outage.ended()
-                        self._wait(inbox)
+                        if report.applied:  # a reply filed in another mailbox: its mail to send
+                            for sibling in self._siblings:
+                                sibling.wake.set()
+                        self._wait(inbox, imap)
             except TransportError as exc:
                 self.stop_requested.wait(outage.failed(str(exc)))
             except Exception as exc:  # IMAP protocol surprises: reconnect rather than die
                 log.debug("worker round crashed", exc_info=True)
                 self.stop_requested.wait(outage.failed(f"unexpected: {exc!r}"))
 
-    def _wait(self, inbox: Inbox) -> None:
-        deadline = time.monotonic() + self.settings.imap.poll_interval
-        use_idle = self.settings.imap.idle and inbox.has_idle()
+    def _watch_each_mailbox(self) -> None:
+        workers = [
+            Worker(self.services, self.store, clock=self.clock, mailbox=m.settings.mailbox)
+            for m in self.mailboxes
+        ]
+        for worker in workers:
+            worker.stop_requested = self.stop_requested
+            worker.monitor = self.monitor
+            worker._siblings = [other for other in workers if other is not worker]
+        threads = [
+            threading.Thread(target=worker.run_forever, daemon=True,
+                             name=f"mailbox-{worker.mailboxes[0].settings.mailbox}")
+            for worker in workers
+        ]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _wait(self, inbox: Inbox, imap: ImapSettings) -> None:
+        deadline = time.monotonic() + imap.poll_interval
+        use_idle = imap.idle and inbox.has_idle()
         while not self.stop_requested.is_set():
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self.wake.is_set():
+                self.wake.clear()
                 return
             if use_idle:
                 if inbox.wait_for_mail(min(IDLE_SLICE, left)):
@@ -294,11 +361,32 @@ class Outage:
 _NOT_MINE = Outcome(state="skipped")  # applied meanwhile, or another worker has it
 
 
+def scope_of(services: Services, mailbox: Services) -> MailboxScope | None:
+    """The share of `mailbox` in an install of several; None when it is the only one."""
+    if not services.others:
+        return None
+    names = tuple(m.settings.mailbox for m in services.mailboxes)
+    name = mailbox.settings.mailbox
+    first = name == names[0]
+    return MailboxScope(name, others=names[1:] if first else (), first=first)
+
+
+def _sum(reports: Iterable[SendReport]) -> SendReport:
+    total = SendReport()
+    for report in reports:
+        total.sent += report.sent
+        total.retried += report.retried
+        total.failed += report.failed
+    return total
+
+
 def _log_outcome(key: str, outcome: Outcome, report: RunReport) -> None:
     if outcome.state == "applied":
         report.applied += 1
-        log.info("message applied",
-                 extra={"key": key, "request": outcome.request_number, **outcome.summary})
+        log.info(
+            "message applied",
+            extra={"key": key, "request": outcome.request_number, **outcome.summary},
+        )
     elif outcome.state == "failed":
         report.failed += 1
         log.warning("message quarantined", extra={"key": key, "error": outcome.detail[:200]})

@@ -163,12 +163,20 @@ class CapturingPump:
         self.messages.clear()
         self.rejected = 0
 
+    def lane(self) -> CapturingPump:
+        """A pump for another mailbox's outbox: its results its own (as each mailbox
+        has its SMTP pump), what it sends and refuses this pump's."""
+        return _Lane(self)
+
     def submit(self, jobs: list[Job]) -> None:
+        self._answer(jobs, into=self._results)
+
+    def _answer(self, jobs: list[Job], *, into: list[Result]) -> None:
         for outbound_id, recipient, raw, attempts in jobs:
             failure = self._take_failure(recipient)
             if failure is None:
                 self.messages.append(SentMail(rcpt_tos=(recipient,), data=raw, attempts=attempts))
-            self._results.append((outbound_id, attempts, failure))
+            into.append((outbound_id, attempts, failure))
 
     def results(self, *, wait: float = 0.0) -> list[Result]:
         """Everything answered so far; never waits, as every job is answered on submit."""
@@ -188,6 +196,18 @@ class CapturingPump:
                 self._failure = None
         self.rejected += 1
         return mode.failure
+
+
+class _Lane(CapturingPump):
+    def __init__(self, main: CapturingPump) -> None:
+        super().__init__()
+        self._main = main
+
+    def submit(self, jobs: list[Job]) -> None:
+        self._main._answer(jobs, into=self._results)
+
+    def acknowledge(self, outbound_ids: list[int]) -> None:
+        self._main.acknowledge(outbound_ids)
 
 
 def create_schema(path: Path) -> Path:
@@ -220,19 +240,27 @@ class InProcessGate(ReadsMailgate):
     app: App
     imap: MemoryInbox
     smtp: CapturingPump
+    inboxes: dict[str, MemoryInbox]  # by mailbox; `imap` is the first one's
+    pumps: dict[str, CapturingPump]  # by mailbox; all capture into `smtp`
 
     @classmethod
-    def create(cls, directory: Path, *, schema: Path, **top) -> InProcessGate:
-        """Write the config (as tests.harness.write_config, on SQLite) beside a copy of
-        `schema`, an empty database made by `create_schema`."""
+    def create(cls, directory: Path, *, schema: Path, extra_toml: str = "", **top) -> InProcessGate:
+        """Write the config (as tests.harness.write_config, on SQLite, then `extra_toml`,
+        e.g. [[mailbox]] tables) beside a copy of `schema`, an empty database made by
+        `create_schema`. `imap` is the first mailbox's inbox, `inboxes` every one's."""
         config = directory / "mailgate.toml"
         database = directory / "mailgate.sqlite3"
         copy_database(schema, database)
         database_url = f"sqlite:///{database}"
         write_config(config, imap=Nowhere(), smtp=Nowhere(), database_url=database_url, **top)
-        app = build_app(load_settings(config))
-        return cls(config=config, database_url=database_url, app=app, imap=MemoryInbox(),
-                   smtp=CapturingPump())  # fmt: skip
+        config.write_text(config.read_text() + extra_toml)
+        settings = load_settings(config)
+        inboxes = {mailbox.mailbox: MemoryInbox() for mailbox in settings.mailboxes}
+        smtp = CapturingPump()
+        pumps = {m.mailbox: smtp.lane() for m in settings.other_mailboxes}
+        return cls(config=config, database_url=database_url, app=build_app(settings),
+                   imap=inboxes[settings.mailbox], smtp=smtp, inboxes=inboxes,
+                   pumps={settings.mailbox: smtp, **pumps})  # fmt: skip
 
     def close(self) -> None:
         self.app.engine.dispose()
@@ -245,7 +273,7 @@ class InProcessGate(ReadsMailgate):
         """
         moment = dt.datetime.fromisoformat(now) if now else None
         clock = (lambda: moment) if moment else (lambda: dt.datetime.now(dt.UTC))
-        report = self.app.worker(clock).run_once(inbox=self.imap, pump=self.smtp)
+        report = self.app.worker(clock).run_once(inboxes=self.inboxes, pumps=self.pumps)
         assert not (check and report.errors), report.errors
         return report
 

@@ -60,6 +60,7 @@ class RequestSnapshot:
     linked_request: int | None = None
     history: tuple[StatusChange, ...] = ()
     breaches: frozenset[str] = frozenset()  # SLA targets whose breach is recorded
+    mailbox: str = "default"  # the [[mailbox]] whose rules and templates serve it
 
     def participant(self, address: str) -> Participant | None:
         return next((p for p in self.participants if p.address == address), None)

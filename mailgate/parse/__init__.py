@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+from collections.abc import Sequence
 
 from mailgate.domain import InboundMessage
 from mailgate.parse.auto import classify_machine_mail
@@ -29,8 +30,11 @@ def raw_message_key(raw: bytes) -> str:
     return "sha256-" + hashlib.sha256(raw).hexdigest() + "@mailgate.invalid"
 
 
-def parse_message(raw: bytes, *, tag_prefix: str, own_addresses: frozenset[str]) -> InboundMessage:
-    """Read everything mailgate needs from one raw message."""
+def parse_message(
+    raw: bytes, *, tag_prefix: str | Sequence[str], own_addresses: frozenset[str]
+) -> InboundMessage:
+    """Read everything mailgate needs from one raw message; the tag may be of any of
+    the install's prefixes (`tag_prefix`, one per mailbox)."""
     mail = decode(raw)
     senders = parse_addresses(mail.raw_header_all("from"))
     subject = mail.header("subject") or ""

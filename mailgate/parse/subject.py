@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mailgate.tags import tag_pattern
@@ -20,6 +21,7 @@ _PREFIXES = re.compile(rf"^(?:\s*(?:{_PREFIX_WORDS})\s*(?:\[\d+\]|\(\d+\))?\s*[:
 class SubjectTag:
     number: int | None  # the request number, or None when no tag is present
     after_tag: str  # the text after the tag, where a subject command may stand
+    prefix: str | None = None  # whose tag it is, as configured (several mailboxes: SPEC §12)
 
 
 def strip_reply_prefixes(subject: str) -> str:
@@ -27,10 +29,12 @@ def strip_reply_prefixes(subject: str) -> str:
     return _PREFIXES.sub("", subject).strip()
 
 
-def find_tag(subject: str, prefix: str) -> SubjectTag:
-    """The first tag in the subject and the text after it."""
-    match = tag_pattern(prefix).search(subject)
+def find_tag(subject: str, prefix: str | Sequence[str]) -> SubjectTag:
+    """The first tag in the subject, of this prefix or any of these, and the text after it."""
+    prefixes = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+    match = tag_pattern(*prefixes).search(subject)
     if match is None:
         return SubjectTag(number=None, after_tag="")
     after = strip_reply_prefixes(subject[match.end() :].strip())
-    return SubjectTag(number=int(match.group(1)), after_tag=after)
+    found = next(p for p in prefixes if p.lower() == match.group(1).lower())
+    return SubjectTag(number=int(match.group(2)), after_tag=after, prefix=found)

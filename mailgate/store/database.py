@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Select, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -37,6 +37,31 @@ class PendingMessage:
     id: int
     key: str
     raw: bytes
+    mailbox: str = "default"  # the one it was read from: a new request opens there
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxScope:
+    """The share of the work (inbound, timers, outbox) of one mailbox's thread.
+
+    The first mailbox also takes the work of mailboxes no longer configured,
+    so nothing is stranded when one is removed. `None` in place of a scope
+    means the whole install.
+    """
+
+    mailbox: str
+    others: tuple[str, ...] = ()  # the install's other mailboxes, given to the first only
+    first: bool = True
+
+    def condition(self, column: ColumnElement[str]) -> ColumnElement[bool] | None:
+        if not self.first:
+            return column == self.mailbox
+        return column.not_in(self.others) if self.others else None
+
+
+def _within(statement: Select, column: ColumnElement[str], scope: MailboxScope | None) -> Select:
+    condition = scope.condition(column) if scope is not None else None
+    return statement if condition is None else statement.where(condition)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,13 +106,21 @@ class Tx:
     # -- the inbound queue ---------------------------------------------------------
 
     def save_inbound(
-        self, *, key: str, raw: bytes, now: dt.datetime, state: str = "pending", error: str = ""
+        self,
+        *,
+        key: str,
+        raw: bytes,
+        now: dt.datetime,
+        state: str = "pending",
+        error: str = "",
+        mailbox: str = "default",
     ) -> bool:
         """Insert a raw message unless its key is known. True when it was new."""
         postgres = self._connection.dialect.name == "postgresql"
+        values = dict(key=key, raw=raw, state=state, error=error, received_at=now, mailbox=mailbox)
         statement = (
             (pg_insert if postgres else sqlite_insert)(_INBOUND)
-            .values(key=key, raw=raw, state=state, error=error, received_at=now)
+            .values(**values)
             .on_conflict_do_nothing(index_elements=["key"])
         )
         return self._connection.execute(statement).rowcount == 1
@@ -99,16 +132,11 @@ class Tx:
         )
         return {key: state for key, state in rows}
 
-    def pending_keys(self, limit: int) -> list[str]:
+    def pending_keys(self, limit: int, scope: MailboxScope | None = None) -> list[str]:
         columns = _INBOUND.c
-        return list(
-            self._connection.scalars(
-                select(columns.key)
-                .where(columns.state == "pending")
-                .order_by(columns.id)
-                .limit(limit)
-            )
-        )
+        statement = select(columns.key).where(columns.state == "pending")
+        statement = _within(statement, columns.mailbox, scope)
+        return list(self._connection.scalars(statement.order_by(columns.id).limit(limit)))
 
     def claim_pending(self, keys: Sequence[str]) -> dict[str, PendingMessage]:
         """Lock pending messages for this transaction, by key.
@@ -117,11 +145,14 @@ class Tx:
         """
         columns = _INBOUND.c
         rows = self._connection.execute(
-            select(columns.id, columns.key, columns.raw)
+            select(columns.id, columns.key, columns.raw, columns.mailbox)
             .where(columns.key.in_(keys), columns.state == "pending")
             .with_for_update(skip_locked=True)
         )
-        return {key: PendingMessage(id=i, key=key, raw=raw) for i, key, raw in rows}
+        return {
+            key: PendingMessage(id=i, key=key, raw=raw, mailbox=mailbox)
+            for i, key, raw, mailbox in rows
+        }
 
     def mark_inbound(self, ids: Sequence[int], state: str, now: dt.datetime) -> None:
         if ids:
@@ -168,14 +199,14 @@ class Tx:
     def bouncing_among(self, addresses: Sequence[str]) -> frozenset[str]:
         return self._writer.bouncing_among(list(addresses))
 
-    def due_requests(self, column: str, now: dt.datetime) -> list[int]:
+    def due_requests(
+        self, column: str, now: dt.datetime, scope: MailboxScope | None = None
+    ) -> list[int]:
         """Requests whose timer `column` (auto_close_at, remind_at, sla_check_at) is due."""
         moment = _REQUESTS.c[column]
-        return list(
-            self._connection.scalars(
-                select(_REQUESTS.c.id).where(moment.is_not(None), moment <= now).order_by(moment)
-            )
-        )
+        statement = select(_REQUESTS.c.id).where(moment.is_not(None), moment <= now)
+        statement = _within(statement, _REQUESTS.c.mailbox, scope)
+        return list(self._connection.scalars(statement.order_by(moment)))
 
     def write(
         self,
@@ -192,18 +223,27 @@ class Tx:
     # -- the outbox -------------------------------------------------------------------------
 
     def claim_outbound(
-        self, now: dt.datetime, *, lease_until: dt.datetime, limit: int, owner: str
+        self,
+        now: dt.datetime,
+        *,
+        lease_until: dt.datetime,
+        limit: int,
+        owner: str,
+        scope: MailboxScope | None = None,
     ) -> list[OutboxJob]:
         """Take due rows for sending; pushing `next_attempt_at` out is the lease other
-        workers see, `claimed_by` says whose it is."""
+        workers see, `claimed_by` says whose it is. With a scope, only the rows of
+        that mailbox's requests: they go out through its SMTP settings."""
         columns = _OUTBOUND.c
+        statement = select(columns.id, columns.recipient, columns.raw, columns.attempts).where(
+            columns.state == "pending", columns.next_attempt_at <= now
+        )
+        mailbox_requests = _within(select(_REQUESTS.c.id), _REQUESTS.c.mailbox, scope)
+        if mailbox_requests.whereclause is not None:
+            statement = statement.where(columns.request_id.in_(mailbox_requests))
         rows = list(
             self._connection.execute(
-                select(columns.id, columns.recipient, columns.raw, columns.attempts)
-                .where(columns.state == "pending", columns.next_attempt_at <= now)
-                .order_by(columns.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+                statement.order_by(columns.id).limit(limit).with_for_update(skip_locked=True)
             )
         )
         if rows:

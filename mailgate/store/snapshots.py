@@ -43,6 +43,7 @@ def load_snapshot(
         linked_request=row.linked_request_id,
         history=history,
         breaches=breaches,
+        mailbox=row.mailbox,
     )
 
 

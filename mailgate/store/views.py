@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,11 +15,28 @@ from mailgate.store.models import Event, Inbound, Participant, Request, StoredMe
 from mailgate.store.snapshots import participants, status_history
 from mailgate.tags import format_tag
 
+Prefixes = str | Mapping[str, str]  # one tag prefix, or each mailbox's (the first: the default)
+
+
+def tag_of(prefixes: Prefixes, mailbox: str, number: int) -> str:
+    """The tag of a request of `mailbox`, with that mailbox's prefix."""
+    if isinstance(prefixes, str):
+        return format_tag(prefixes, number)
+    prefix = prefixes.get(mailbox) or next(iter(prefixes.values()))
+    return format_tag(prefix, number)
+
 
 def list_requests(
-    session: Session, *, tag_prefix: str, status: str | None = None, breached: bool = False
+    session: Session,
+    *,
+    tag_prefix: Prefixes,
+    status: str | None = None,
+    breached: bool = False,
+    mailbox: str | None = None,
 ) -> list[dict]:
     statement = select(Request).order_by(Request.id)
+    if mailbox:
+        statement = statement.where(Request.mailbox == mailbox)
     if status:
         statement = statement.where(Request.status == status)
     if breached:
@@ -30,7 +47,8 @@ def list_requests(
     return [
         {
             "number": request.id,
-            "tag": format_tag(tag_prefix, request.id),
+            "tag": tag_of(tag_prefix, request.mailbox, request.id),
+            "mailbox": request.mailbox,
             "subject": request.subject,
             "status": request.status,
             "requester": request.requester,
@@ -46,7 +64,7 @@ SlaView = Callable[[list[StatusChange], dt.datetime | None], dict[str, Any]]
 
 
 def show_request(
-    session: Session, number: int, *, tag_prefix: str, sla: SlaView | None = None
+    session: Session, number: int, *, tag_prefix: Prefixes, sla: SlaView | None = None
 ) -> dict[str, Any] | None:
     """`sla` turns the status history and first answer into the `sla` object."""
     request = session.get(Request, number)
@@ -65,7 +83,8 @@ def show_request(
     requester = next((p for p in people if p.address == request.requester), None)
     return {
         "number": request.id,
-        "tag": format_tag(tag_prefix, request.id),
+        "tag": tag_of(tag_prefix, request.mailbox, request.id),
+        "mailbox": request.mailbox,
         "subject": request.subject,
         "status": request.status,
         "requester": request.requester,
@@ -78,7 +97,9 @@ def show_request(
         "auto_close_at": _iso(request.auto_close_at),
         "remind_at": _iso(request.remind_at),
         "linked_request": (
-            format_tag(tag_prefix, request.linked_request_id) if request.linked_request_id else None
+            tag_of(tag_prefix, request.mailbox, request.linked_request_id)
+            if request.linked_request_id
+            else None
         ),
         "events": [
             {

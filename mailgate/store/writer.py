@@ -69,7 +69,7 @@ class Writer:
         connection = self._connection
         numbers: dict[RequestRef, int] = {}
         if decision.opens is not None:
-            numbers[OPENED] = _insert_request(connection, decision.opens)
+            numbers[OPENED] = _insert_request(connection, decision.opens, settings.mailbox)
 
         def number_of(ref: RequestRef | None) -> int | None:
             return None if ref is None else numbers.get(ref, ref)
@@ -227,7 +227,7 @@ def _event_row(
             "message_id": message_id}  # fmt: skip
 
 
-def _insert_request(connection: Connection, request: RequestSnapshot) -> int:
+def _insert_request(connection: Connection, request: RequestSnapshot, mailbox: str) -> int:
     number = connection.execute(
         sql.INSERT_REQUEST,
         {
@@ -245,6 +245,7 @@ def _insert_request(connection: Connection, request: RequestSnapshot) -> int:
             "sla_check_at": request.sla_check_at,
             "first_response_at": request.first_response_at,
             "linked_request_id": request.linked_request,
+            "mailbox": mailbox,
         },
     ).scalar_one()
     connection.execute(
