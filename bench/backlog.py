@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import inbox
@@ -49,17 +50,49 @@ NOTICES_PER_REQUEST = 2
 """The acknowledgement to the client and the notice to `agent_notify`."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Round:
+    """One run of the ceiling and of each database over the same loaded backlog."""
+
+    ceiling: Run
+    mailgate: dict[str, Run]
+    idle_after: Run | None
+    """`run --once` on the emptied inbox, the SQLite database kept (when asked for)."""
+
+
+def figures_of(count: int, rounds: Sequence[Round]) -> BacklogFigures:
+    """The medians of repeated rounds over a backlog of `count` messages."""
+    idle_after = [found.idle_after for found in rounds if found.idle_after is not None]
+    return BacklogFigures(
+        ceiling=summarize(count, [found.ceiling for found in rounds]),
+        mailgate={
+            database: summarize(count, [found.mailgate[database] for found in rounds])
+            for database in rounds[0].mailgate
+        },
+        idle_after=summarize(1, idle_after).wall if idle_after else None,
+    )
+
+
 class Bench:
     """The servers, the corpus in the inbox, and the measured commands."""
 
     def __init__(
-        self, imap: Dovecot, sink: SinkProcess, *, python: str, workdir: Path, repeats: int
+        self,
+        imap: Dovecot,
+        sink: SinkProcess,
+        *,
+        python: str,
+        workdir: Path,
+        repeats: int,
+        config_extra: str = "",
     ) -> None:
         self.imap = imap
         self.sink = sink
         self.python = python
         self.workdir = workdir
         self.repeats = repeats
+        self.config_extra = config_extra
+        """TOML added to each mailgate's config (see `configured`)."""
         self.servers = Servers(
             imap_host=imap.host,
             imap_port=imap.port,
@@ -71,24 +104,24 @@ class Bench:
 
     def backlog(self, corpus: Sequence[bytes], databases: Sequence[str]) -> BacklogFigures:
         """Load the corpus once, then measure the ceiling and each database in turns."""
-        count = len(corpus)
         inbox.load(self.imap.account, corpus)
-        ceiling: list[Run] = []
-        runs: dict[str, list[Run]] = {database: [] for database in databases}
-        idle_after: list[Run] = []
-        for _ in range(self.repeats):
-            ceiling.append(self._ceiling(count))
-            for database in databases:
-                with self.mailgate(database) as mailgate:
-                    runs[database].append(self._drain(mailgate, count))
-                    if database == "sqlite":
-                        idle_after.append(mailgate.run_once())
-                self._refill(count)
-        return BacklogFigures(
-            ceiling=summarize(count, ceiling),
-            mailgate={database: summarize(count, found) for database, found in runs.items()},
-            idle_after=summarize(1, idle_after).wall if idle_after else None,
-        )
+        rounds = [self.measure_round(len(corpus), databases) for _ in range(self.repeats)]
+        return figures_of(len(corpus), rounds)
+
+    def measure_round(
+        self, count: int, databases: Sequence[str], *, idle_after: bool = True
+    ) -> Round:
+        """The ceiling, then each database, over the `count` messages loaded in the inbox."""
+        ceiling = self._ceiling(count)
+        runs: dict[str, Run] = {}
+        idle: Run | None = None
+        for database in databases:
+            with self.mailgate(database) as mailgate:
+                runs[database] = self._drain(mailgate, count)
+                if database == "sqlite" and idle_after:
+                    idle = mailgate.run_once()
+            self._refill(count)
+        return Round(ceiling=ceiling, mailgate=runs, idle_after=idle)
 
     def startup(self, sample: bytes) -> StartupFigures:
         """`run --once` on an empty inbox and `parse` of one mail, after one run to warm up."""
@@ -118,7 +151,9 @@ class Bench:
         return summary
 
     def mailgate(self, database: str) -> contextlib.AbstractContextManager[Mailgate]:
-        return configured(self.python, self.workdir, self.servers, database)
+        return configured(
+            self.python, self.workdir, self.servers, database, extra=self.config_extra
+        )
 
     def _ceiling(self, count: int) -> Run:
         run = run_measured(

@@ -47,6 +47,11 @@ def make_corpus(count: int, *, seed: int = 8) -> list[bytes]:
 
 def make_mail(number: int, chooser: random.Random) -> bytes:
     """One client's first mail to support, as it arrives over SMTP (CRLF line ends)."""
+    return new_request(number, chooser).as_bytes()
+
+
+def new_request(number: int, chooser: random.Random) -> EmailMessage:
+    """The message `make_mail` sends, to add files to (bench/attachments.py)."""
     russian = number % 4 == 3
     subject, problem = chooser.choice(_PROBLEMS_RU if russian else _PROBLEMS_EN)
     extension = 100 + chooser.randrange(900)
@@ -81,7 +86,7 @@ def make_mail(number: int, chooser: random.Random) -> bytes:
         paragraphs = "".join(f"<p>{line}</p>" for line in text.split("\n\n"))
         mail.add_alternative(f"<html><body>{paragraphs}</body></html>", subtype="html")
         mail.set_boundary(f"=_alt_{number:08d}_=")  # the email package picks a random one
-    return mail.as_bytes()
+    return mail
 
 
 def _body(russian: bool, problem: str, name: str) -> str:

@@ -78,13 +78,19 @@ def describe(python: str) -> str:
 
 
 @contextlib.contextmanager
-def configured(python: str, workdir: Path, servers: Servers, database: str) -> Iterator[Mailgate]:
-    """A mailgate on a new, initialised database, which is dropped afterwards."""
+def configured(
+    python: str, workdir: Path, servers: Servers, database: str, *, extra: str = ""
+) -> Iterator[Mailgate]:
+    """A mailgate on a new, initialised database, which is dropped afterwards.
+
+    `extra` is TOML put after the top-level keys: more of them, then tables.
+    """
     with fresh_database(database, workdir) as url:
         config = workdir / f"mailgate-{uuid.uuid4().hex[:8]}.toml"
         config.write_text(
             f'support_address = "{SUPPORT_ADDRESS}"\n'
             f'agent_notify = ["{AGENT_ADDRESS}"]\n'
+            f"{extra}"
             f'[database]\nurl = "{url}"\n'
             f'[imap]\nhost = "{servers.imap_host}"\nport = {servers.imap_port}\n'
             f'security = "none"\nusername = "{servers.imap_user}"\n'

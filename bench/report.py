@@ -45,10 +45,10 @@ def render_backlog(figures: BacklogFigures) -> str:
         "",
         "| | msgs/s | of the ceiling | CPU per message | × the ceiling | wall | peak RSS |",
         "|---|---|---|---|---|---|---|",
-        _row("ceiling: fetch (bulk 500) + `email` parse + UID MOVE", ceiling, ceiling),
+        row("ceiling: fetch (bulk 500) + `email` parse + UID MOVE", ceiling, ceiling),
     ]
     for database, measured in figures.mailgate.items():
-        lines.append(_row(f"`mailgate run --once`, {LABELS[database]}", measured, ceiling))
+        lines.append(row(f"`mailgate run --once`, {LABELS[database]}", measured, ceiling))
     lines += ["", *_goals(figures)]
     return "\n".join(lines) + "\n"
 
@@ -77,7 +77,7 @@ def render_scaling(backlogs: Sequence[BacklogFigures]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _row(label: str, measured: Figures, ceiling: Figures) -> str:
+def row(label: str, measured: Figures, ceiling: Figures) -> str:
     return (
         f"| {label} | {measured.rate:.1f} | {measured.rate / ceiling.rate:.0%} "
         f"| {measured.cpu_ms:.2f} ms | {measured.cpu_ms / ceiling.cpu_ms:.1f} × "

@@ -1,10 +1,11 @@
 """An SMTP sink in a process of its own, so its CPU is not charged to mailgate.
 
-It accepts every message and only counts them: no parsing, no storage, the
-least work a receiving server can do. `SinkProcess` starts it and asks it for
+It accepts every message, of any size, and only counts them: no parsing, no
+storage, the least work a receiving server can do. `SinkProcess` starts it and asks it for
 the count; the process itself (this file run as a script) prints its port as
 one JSON line, answers each ``count`` line on stdin with the number of
-messages accepted so far, and exits at the end of stdin.
+messages accepted so far (``bytes``: their bytes), and exits at the end of
+stdin.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ class SinkProcess:
 
     def received(self) -> int:
         """Messages accepted since the sink started."""
-        assert self._process.stdin is not None
-        self._process.stdin.write("count\n")
-        self._process.stdin.flush()
-        return int(self._ask_line())
+        return self._ask("count")
+
+    def received_bytes(self) -> int:
+        """The bytes of the messages accepted since the sink started."""
+        return self._ask("bytes")
 
     def close(self) -> None:
         if self._process.stdin is not None:
@@ -53,6 +55,12 @@ class SinkProcess:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _ask(self, question: str) -> int:
+        assert self._process.stdin is not None
+        self._process.stdin.write(f"{question}\n")
+        self._process.stdin.flush()
+        return int(self._ask_line())
+
     def _ask_line(self) -> str:
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -64,9 +72,11 @@ class SinkProcess:
 class _CountingHandler:
     def __init__(self) -> None:
         self.accepted = 0
+        self.accepted_bytes = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.accepted += 1
+        self.accepted_bytes += len(envelope.content)
         return "250 2.0.0 Accepted"
 
 
@@ -75,13 +85,16 @@ async def _serve() -> None:
 
     loop = asyncio.get_running_loop()
     handler = _CountingHandler()
-    server = await loop.create_server(lambda: SMTP(handler, hostname="sink.invalid"), HOST, 0)
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="sink.invalid", data_size_limit=None), HOST, 0
+    )
     print(json.dumps({"port": server.sockets[0].getsockname()[1]}), flush=True)
     finished = loop.create_future()
 
     def answer() -> None:
-        if sys.stdin.readline():
-            print(handler.accepted, flush=True)
+        if question := sys.stdin.readline():
+            bytes_asked = question.strip() == "bytes"
+            print(handler.accepted_bytes if bytes_asked else handler.accepted, flush=True)
         elif not finished.done():
             finished.set_result(None)
 
