@@ -133,12 +133,17 @@ def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
     from mailgate.store import views
     from mailgate.store.engine import make_engine, make_sessions
 
+    names = [mailbox.mailbox for mailbox in settings.mailboxes]
+    if args.mailbox and args.mailbox not in names:
+        print(f"mailgate: no mailbox {args.mailbox!r}; configured: {', '.join(names)}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_CONFIG
     engine = make_engine(settings.database_url)
     try:
         with make_sessions(engine)() as session:
-            rows = views.list_requests(
-                session, tag_prefix=settings.tag_prefix, status=args.status, breached=args.breached
-            )
+            rows = views.list_requests(session, tag_prefix=settings.tag_prefixes,
+                                       status=args.status, breached=args.breached,
+                                       mailbox=args.mailbox)  # fmt: skip
     finally:
         engine.dispose()
     if args.json:
@@ -153,7 +158,9 @@ def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
 def _show_request(app: App, args: argparse.Namespace) -> int:
     from mailgate.store import views
 
-    number = request_number(args.tag, app.settings.tag_prefix)
+    prefixes = app.settings.tag_prefixes
+    numbers = (request_number(args.tag, prefix) for prefix in prefixes.values())
+    number = next((n for n in numbers if n is not None), None)
     now = args.now or dt.datetime.now(dt.UTC)
     deadlines = app.services.rules.deadlines
 
@@ -163,7 +170,7 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
     shown = None
     if number is not None:
         with app.sessions() as session:
-            shown = views.show_request(session, number, tag_prefix=app.settings.tag_prefix, sla=sla)
+            shown = views.show_request(session, number, tag_prefix=prefixes, sla=sla)
     if shown is None:
         print(f"mailgate: no request {args.tag}", file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -264,6 +271,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"only requests in this status: {', '.join(statuses)}",
     )
     listing.add_argument("--breached", action="store_true", help="only requests with an SLA breach")
+    listing.add_argument("--mailbox", metavar="NAME", help="only the requests of this mailbox")
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     show = sub.add_parser(
         "show",
