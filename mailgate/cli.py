@@ -92,40 +92,11 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         upgrade_schema(app.engine)
         print("database is up to date")
         return 0
-    if args.command == "check":
-        return _check(app)
     if args.command == "requests":
         return _show_request(app, args)
     if args.command == "attachments":
         return attachments_cli.run(app, args)
     raise AssertionError(args.command)  # argparse allows nothing else
-
-
-def _check(app: App) -> int:
-    import asyncio
-
-    from mailgate.ingest import Inbox
-    from mailgate.send import Mailer
-
-    settings = app.settings
-    print(f"config: ok ({settings.database_url.split('://')[0]} database)")
-    with Inbox(settings.imap) as inbox:
-        count = len(inbox.waiting_uids())
-    print(f"imap: ok, logged in to {settings.imap.host}:{settings.imap.port}, {count} waiting")
-
-    async def smtp_login() -> None:
-        mailer = Mailer(settings.smtp)
-        client = await mailer.connect()
-        await client.quit()
-
-    try:
-        asyncio.run(smtp_login())
-    except Exception as exc:
-        raise TransportError(
-            f"SMTP {settings.smtp.host}:{settings.smtp.port}: {exc}", temporary=True
-        ) from None
-    print(f"smtp: ok, connected to {settings.smtp.host}:{settings.smtp.port}")
-    return 0
 
 
 def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
@@ -224,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="exit status: 0 done, 2 bad configuration, 3 a mail server is down or refused\n"
-        "the login, 4 no such request",
+        "the login, 4 no such request; check has its own (mailgate check --help)",
     )
     parser.add_argument("--version", action="version", version=f"mailgate {__version__}")
     parser.add_argument(
@@ -244,9 +215,6 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser(
         "init", help="create or upgrade the database (safe to repeat)", description=_INIT
-    )
-    commands.add_parser(
-        "check", help="validate the config, log in to IMAP and SMTP", description=_CHECK
     )
     run = commands.add_parser(
         "run", help="the worker: fetch, apply, send, until stopped", description=_RUN
@@ -296,10 +264,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _INIT = "Create the database tables, or upgrade them to this version. Safe to run again."
-_CHECK = (
-    "Validate the config, then log in to the IMAP and SMTP servers and say how many "
-    "messages are waiting. Changes nothing."
-)
 _RUN = (
     "Run the worker: fetch waiting mail, apply it to requests, run the timers (reminders, "
     "auto-close, SLA), send the notifications. Without --once it keeps going (IMAP IDLE where "

@@ -51,10 +51,14 @@ class Mailer:
         await client.connect()
         credentials = settings.credentials
         if credentials.username and credentials.secret is not None:
-            if credentials.oauth2:
-                await client.auth_xoauth2(credentials.username, credentials.secret.reveal())
-            else:
-                await client.login(credentials.username, credentials.secret.reveal())
+            try:
+                if credentials.oauth2:
+                    await client.auth_xoauth2(credentials.username, credentials.secret.reveal())
+                else:
+                    await client.login(credentials.username, credentials.secret.reveal())
+            except BaseException:  # a refused log-in must not leave the connection open
+                client.close()
+                raise
         return client
 
     async def send(self, sender: str, recipient: str, raw: bytes) -> None:

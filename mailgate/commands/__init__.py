@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from mailgate.commands import failed, outbox, purge, requests, run, status
+from mailgate.commands import check, failed, outbox, purge, requests, run, status
 from mailgate.commands.output import EXIT_NOT_FOUND, EXIT_REFUSED
 
 __all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
@@ -19,6 +19,7 @@ __all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
 def register(commands: argparse._SubParsersAction, *, requests_actions, timestamp) -> None:
     """Add the commands to `commands`, and `set-status` and `note` to `requests_actions`;
     `timestamp` is the CLI's parser of --now."""
+    check.register(commands)
     failed.register(commands)
     outbox.register(commands)
     status.register(commands)

@@ -57,9 +57,9 @@ def test_wrong_imap_password(tmp_path, dovecot, smtp_sink):
     write_config(config, imap=dovecot, smtp=smtp_sink, database_url="sqlite:///x.sqlite3")
     config.write_text(config.read_text().replace(dovecot.password, "wrong-password"))
     assert mailgate(config, "init").returncode == 0
-    for args in (["check"], ["run", "--once"]):
+    for args, code in ((["check"], 14), (["run", "--once"], 3)):  # check: its login step
         result = mailgate(config, *args)
-        assert result.returncode == 3, args
+        assert result.returncode == code, args
         line = one_line(result.stderr)
         assert "login failed" in line and dovecot.user in line
         assert "wrong-password" not in result.stderr
@@ -70,12 +70,14 @@ def test_check_says_which_step_failed(tmp_path, dovecot, smtp_sink):
     write_config(config, imap=dovecot, smtp=smtp_sink, database_url="sqlite:///x.sqlite3")
     ok = mailgate(config, "check")
     assert ok.returncode == 0, ok.stderr
-    assert "imap: ok" in ok.stdout and "smtp: ok" in ok.stdout
+    assert "imap: folders ok" in ok.stdout and "smtp: login not asked for" in ok.stdout
     smtp_sink.stop()
     down = mailgate(config, "check")
-    assert down.returncode == 3
-    assert "imap: ok" in down.stdout
-    assert one_line(down.stderr).startswith(f"mailgate: SMTP {smtp_sink.host}:{smtp_sink.port}")
+    assert down.returncode == 22  # SMTP's TCP step
+    assert "imap: folders ok" in down.stdout
+    assert one_line(down.stderr) == (
+        f"mailgate: smtp: tcp {smtp_sink.host}:{smtp_sink.port} refused: is the port right?"
+    )
 
 
 def test_config_from_environment(tmp_path, dovecot, smtp_sink):
@@ -106,8 +108,7 @@ def test_smtp_auth_and_a_wrong_smtp_password(tmp_path, dovecot, smtp_sink_with_a
     assert ok.returncode == 0, ok.stderr
     config.write_text(text.replace(f'password = "{password}"', 'password = "nope-nope"'))
     bad = mailgate(config, "check")
-    assert bad.returncode == 3
+    assert bad.returncode == 24  # SMTP's login step
     line = one_line(bad.stderr)
-    assert (
-        line.startswith(f"mailgate: SMTP {smtp_sink_with_auth.host}:") and "nope-nope" not in line
-    )
+    assert line == f"mailgate: smtp: login failed for {user} (wrong password?)"
+    assert "nope-nope" not in bad.stdout + bad.stderr

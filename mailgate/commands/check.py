@@ -1,0 +1,420 @@
+"""`mailgate check [--send-test ADDRESS]`: walk the road to each mail server a step
+at a time, and stop at the first step that fails with one line naming the fix.
+
+For IMAP, then SMTP: name resolution, TCP, TLS (the certificate's problem
+named), the log-in (a wrong password told apart from a refused XOAUTH2 token),
+and for IMAP the folders (the processed and failed folders are created if
+missing, as `run` does). Every step prints one line; the failing one goes to
+stderr and sets the exit status. With several mailboxes each is checked apart.
+`--send-test` then sends a test notification through SMTP, as the worker
+would; the database is never opened. No line ever holds a password or token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import email.policy
+import email.utils
+import enum
+import imaplib
+import smtplib
+import socket
+import ssl
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailgate.app import App
+    from mailgate.config import Credentials, ImapSettings, Settings
+
+EXIT_IMAP = 10  # the tens say which server, the units which step failed (`Step`)
+EXIT_SMTP = 20
+SUBJECTS = {"en": "Test notification from mailgate check",
+            "ru": "Тестовое уведомление от mailgate check"}  # fmt: skip
+DEFAULT_PORTS = {("imap", "tls"): 993, ("imap", "starttls"): 143,
+                 ("smtp", "tls"): 465, ("smtp", "starttls"): 587}  # fmt: skip
+# What to do about a certificate, by OpenSSL's verify code.
+CERTIFICATE_FIXES = {
+    10: "renew the server's certificate",
+    18: "add its CA to this machine's trust store (or SSL_CERT_FILE)",
+    19: "add its CA to this machine's trust store (or SSL_CERT_FILE)",
+    20: "add its CA to this machine's trust store (or SSL_CERT_FILE)",
+    62: "give as host the name the certificate is for",
+}
+# OpenSSL's reasons when the first bytes back are not TLS: a plain-text greeting.
+PLAIN_TEXT_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL"}
+)
+
+
+class Step(enum.IntEnum):
+    """The steps in order; the value is the units digit of the exit status."""
+
+    DNS = 1
+    TCP = 2
+    TLS = 3
+    LOGIN = 4
+    FOLDERS = 5  # IMAP only
+    SEND = 6  # SMTP only: --send-test
+
+
+class StepFailed(Exception):
+    def __init__(self, line: str, code: int) -> None:
+        super().__init__(line)
+        self.line = line
+        self.code = code
+
+
+EPILOG = f"""exit status:
+  0      every step passed
+  2      bad configuration (the line names the key)
+  {EXIT_IMAP + Step.DNS}/{EXIT_SMTP + Step.DNS}  IMAP/SMTP host name does not resolve
+  {EXIT_IMAP + Step.TCP}/{EXIT_SMTP + Step.TCP}  IMAP/SMTP port refused or no answer
+  {EXIT_IMAP + Step.TLS}/{EXIT_SMTP + Step.TLS}  IMAP/SMTP TLS failed (plain port, certificate)
+  {EXIT_IMAP + Step.LOGIN}/{EXIT_SMTP + Step.LOGIN}  IMAP/SMTP log-in refused (password or token)
+  {EXIT_IMAP + Step.FOLDERS}     IMAP folder missing or cannot be created
+  {EXIT_SMTP + Step.SEND}     --send-test: the SMTP server refused the test notification
+With several mailboxes the status is that of the first one that failed."""
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    check = commands.add_parser(
+        "check", help="walk the steps to IMAP and SMTP; name the one that fails",
+        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    check.add_argument(
+        "--send-test", type=_address, metavar="ADDRESS",
+        help="then send a test notification to ADDRESS, from each mailbox",
+    )  # fmt: skip
+    check.set_defaults(handler=check_command)
+
+
+def check_command(app: App, args: argparse.Namespace) -> int:
+    settings = app.settings
+    print(f"config: ok ({settings.database_url.split('://')[0]} database)")
+    several = len(settings.mailboxes) > 1
+    first_failure = 0
+    for mailbox in settings.mailboxes:
+        label = f"mailbox {mailbox.mailbox}: " if several else ""
+        code = check_mailbox(mailbox, label=label, send_test=args.send_test)
+        first_failure = first_failure or code
+    return first_failure
+
+
+def check_mailbox(settings: Settings, *, label: str, send_test: str | None) -> int:
+    """Print each step's line; the exit status of the first that fails, else 0."""
+    try:
+        for line in _imap_steps(settings.imap):
+            print(label + line, flush=True)
+        for line in _smtp_steps(settings, send_test):
+            print(label + line, flush=True)
+    except StepFailed as failed:
+        print(f"mailgate: {label}{failed.line}", file=sys.stderr)
+        return failed.code
+    return 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Endpoint:
+    """One server as the config names it: `kind` is "imap" or "smtp"."""
+
+    kind: str
+    host: str
+    port: int
+    security: str
+    timeout: float
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def failed(self, step: Step, problem: str) -> StepFailed:
+        base = EXIT_IMAP if self.kind == "imap" else EXIT_SMTP
+        return StepFailed(f"{self.kind}: {step.name.lower()} {problem}", base + step)
+
+
+def _imap_steps(imap: ImapSettings) -> Iterator[str]:
+    endpoint = Endpoint(kind="imap", host=imap.host, port=imap.port, security=imap.security,
+                        timeout=imap.timeout)  # fmt: skip
+    yield from _reach(endpoint)
+    yield from _imap_session(endpoint, imap)
+
+
+def _smtp_steps(settings: Settings, send_test: str | None) -> Iterator[str]:
+    smtp = settings.smtp
+    endpoint = Endpoint(kind="smtp", host=smtp.host, port=smtp.port, security=smtp.security,
+                        timeout=smtp.timeout)  # fmt: skip
+    yield from _reach(endpoint)
+    yield _smtp_login(endpoint, settings)
+    if send_test is not None:
+        yield _send_test(endpoint, settings, send_test)
+
+
+# -- the steps both servers share: name, port, TLS ------------------------------------
+
+
+def _reach(endpoint: Endpoint) -> Iterator[str]:
+    host, port = endpoint.host, endpoint.port
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise endpoint.failed(
+            Step.DNS,
+            f"failed: cannot resolve {host!r} ({exc.strerror}): is [{endpoint.kind}] host right?",
+        ) from None
+    addresses = sorted({str(info[4][0]) for info in found})
+    yield f"{endpoint.kind}: dns ok, {host} is {', '.join(addresses[:3])}"
+    try:
+        connection = socket.create_connection((host, port), timeout=endpoint.timeout)
+    except ConnectionRefusedError:
+        raise endpoint.failed(Step.TCP, f"{endpoint.where} refused: is the port right?") from None
+    except TimeoutError:
+        raise endpoint.failed(
+            Step.TCP,
+            f"{endpoint.where}: no answer in {endpoint.timeout:g} s: a firewall, or the wrong "
+            "host or port?",
+        ) from None
+    except OSError as exc:
+        raise endpoint.failed(
+            Step.TCP, f"{endpoint.where}: {exc.strerror or exc}: is the host right?"
+        ) from None
+    with connection:
+        yield f"{endpoint.kind}: tcp ok, {endpoint.where} answers"
+        if endpoint.security == "tls":
+            yield _handshake(endpoint, connection)
+    if endpoint.security == "starttls":
+        yield _starttls(endpoint)
+    if endpoint.security == "none":
+        yield f'{endpoint.kind}: tls off (security = "none"): fine on loopback only'
+
+
+def _handshake(endpoint: Endpoint, connection: socket.socket) -> str:
+    """TLS from the first byte (`security = "tls"`), verified as the worker verifies it."""
+    context = ssl.create_default_context()
+    try:
+        with context.wrap_socket(connection, server_hostname=endpoint.host) as tls:
+            return _tls_ok(endpoint, tls)
+    except (ssl.SSLError, OSError) as exc:
+        raise _tls_failed(endpoint, exc) from None
+
+
+def _starttls(endpoint: Endpoint) -> str:
+    """Plain text, then STARTTLS (`security = "starttls"`), over the standard library's
+    clients: only the upgrade is tested here; the log-in step uses mailgate's own."""
+    context = ssl.create_default_context()
+    host, port, timeout = endpoint.host, endpoint.port, endpoint.timeout
+    try:
+        if endpoint.kind == "imap":
+            imap = imaplib.IMAP4(host, port, timeout=timeout)
+            try:
+                imap.starttls(ssl_context=context)
+                return _tls_ok(endpoint, imap.sock)
+            finally:
+                imap.shutdown()
+        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+            smtp.starttls(context=context)
+            return _tls_ok(endpoint, smtp.sock)
+    except (imaplib.IMAP4.error, smtplib.SMTPNotSupportedError):
+        tls_port = DEFAULT_PORTS[(endpoint.kind, "tls")]
+        raise endpoint.failed(
+            Step.TLS,
+            f'{endpoint.where}: the server offers no STARTTLS here: use security = "tls" '
+            f'(usually port {tls_port}), or "none" on loopback',
+        ) from None
+    except (ssl.SSLError, OSError, smtplib.SMTPException) as exc:
+        raise _tls_failed(endpoint, exc) from None
+
+
+def _tls_ok(endpoint: Endpoint, tls: ssl.SSLSocket) -> str:
+    certificate = tls.getpeercert() or {}
+    until = certificate.get("notAfter", "?")
+    return f"{endpoint.kind}: tls ok, {tls.version()}, certificate valid until {until}"
+
+
+def _tls_failed(endpoint: Endpoint, exc: Exception) -> StepFailed:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        fix = CERTIFICATE_FIXES.get(exc.verify_code, "see the server's certificate")
+        return endpoint.failed(
+            Step.TLS, f"{endpoint.where} certificate verify failed: {exc.verify_message}: {fix}"
+        )
+    if isinstance(exc, ssl.SSLError) and exc.reason in PLAIN_TEXT_REASONS:
+        other = "starttls" if endpoint.security == "tls" else "none"
+        usual = DEFAULT_PORTS[(endpoint.kind, endpoint.security)]
+        return endpoint.failed(
+            Step.TLS,
+            f"{endpoint.where}: the server answers in plain text, not TLS: is this the port for "
+            f'security = "{other}"? (TLS is usually on port {usual})',
+        )
+    return endpoint.failed(Step.TLS, f"{endpoint.where}: {exc}")
+
+
+# -- log-in, folders, sending: through the code the worker runs ------------------------
+
+
+def _imap_session(endpoint: Endpoint, imap: ImapSettings) -> Iterator[str]:
+    from imap_tools.errors import ImapToolsError
+
+    from mailgate.errors import TransportError
+    from mailgate.ingest import Inbox
+
+    inbox = Inbox(imap)
+    logged_in = False
+    try:
+        inbox.open()
+        logged_in = True
+        waiting = len(inbox.waiting_uids())
+    except TransportError as exc:
+        if exc.temporary:  # the road was open a moment ago: the IMAP session broke
+            raise endpoint.failed(Step.LOGIN, f"failed, the session broke: {exc}") from None
+        raise endpoint.failed(Step.LOGIN, _refused(imap.credentials, "IMAP")) from None
+    except imaplib.IMAP4.error as exc:  # not IMAP at all: it hung up or said nonsense
+        raise endpoint.failed(Step.LOGIN, f"failed, the session broke: {exc}") from None
+    except ImapToolsError as exc:
+        logged_in = True
+        yield _logged_in(endpoint, imap.credentials)
+        raise endpoint.failed(Step.FOLDERS, _folder_problem(inbox, imap, exc)) from None
+    finally:
+        if logged_in:
+            inbox.close()
+    yield _logged_in(endpoint, imap.credentials)
+    yield (
+        f"imap: folders ok, {imap.folder} has {waiting} waiting; {imap.processed_folder} "
+        f"and {imap.failed_folder} are there"
+    )
+
+
+def _folder_problem(inbox, imap: ImapSettings, exc: Exception) -> str:
+    """Which folder, and the names the account has, so that a typo shows."""
+    from imap_tools.errors import ImapToolsError, MailboxFolderSelectError
+
+    try:
+        names = ", ".join(sorted(folder.name for folder in inbox.box.folder.list()))
+    except ImapToolsError:
+        names = "?"
+    if isinstance(exc, MailboxFolderSelectError):
+        return (
+            f"failed: {imap.folder!r} cannot be selected: is [imap] folder right? the account "
+            f"has: {names}"
+        )
+    return (
+        f"failed: {imap.processed_folder!r} or {imap.failed_folder!r} cannot be created "
+        f"({exc}): create them, or name existing ones in [imap] processed_folder and "
+        f"failed_folder; the account has: {names}"
+    )
+
+
+def _smtp_login(endpoint: Endpoint, settings: Settings) -> str:
+    import asyncio
+
+    import aiosmtplib
+
+    from mailgate.send import Mailer
+
+    credentials = settings.smtp.credentials
+
+    async def log_in() -> None:
+        client = await Mailer(settings.smtp).connect()
+        await client.quit()
+
+    try:
+        asyncio.run(log_in())
+    except aiosmtplib.SMTPAuthenticationError:
+        raise endpoint.failed(Step.LOGIN, _refused(credentials, "SMTP")) from None
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise endpoint.failed(Step.LOGIN, f"{endpoint.where}: {exc}") from None
+    if not credentials.username:
+        return "smtp: login not asked for ([smtp] username is not set)"
+    return _logged_in(endpoint, credentials)
+
+
+def _send_test(endpoint: Endpoint, settings: Settings, address: str) -> str:
+    import asyncio
+
+    import aiosmtplib
+
+    from mailgate.send import Mailer
+
+    message = render_test_notification(settings, address, now=dt.datetime.now(dt.UTC))
+
+    async def send() -> None:
+        mailer = Mailer(settings.smtp)
+        try:
+            await mailer.send(settings.smtp.from_address, address, message.as_bytes())
+        finally:
+            await mailer.close()
+
+    try:
+        asyncio.run(send())
+    except aiosmtplib.SMTPSenderRefused as exc:
+        raise endpoint.failed(
+            Step.SEND,
+            f"refused the sender {exc.sender}: {exc.code} {exc.message}: may this log-in send "
+            "as [smtp] from_address?",
+        ) from None
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        said = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        raise endpoint.failed(Step.SEND, f"refused the recipient {address}: {said}") from None
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise endpoint.failed(Step.SEND, f"of the test notification failed: {exc}") from None
+    return f"smtp: send ok, test notification {message['Message-ID']} to {address}"
+
+
+def _logged_in(endpoint: Endpoint, credentials: Credentials) -> str:
+    how = "XOAUTH2" if credentials.oauth2 else "password"
+    return f"{endpoint.kind}: login ok as {credentials.username} ({how})"
+
+
+def _refused(credentials: Credentials, server: str) -> str:
+    if credentials.oauth2:
+        return (
+            f"failed: {server} refused the XOAUTH2 token for {credentials.username} (expired, "
+            "or without the mail scope? see what token_command prints)"
+        )
+    return f"failed for {credentials.username} (wrong password?)"
+
+
+def render_test_notification(settings: Settings, address: str, *, now: dt.datetime) -> EmailMessage:
+    """The `check_test` templates in the mailbox's language, in the shape of a notification:
+    From the support address, marked automatic, with mailgate's loop marker."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from mailgate.parse.auto import MAILGATE_LOOP_MARKER
+
+    language = settings.language if settings.language in SUBJECTS else "en"
+    context = {
+        "mailbox": settings.mailbox,
+        "support_address": settings.support_address,
+        "support_name": settings.smtp.from_name,
+        "smtp_server": f"{settings.smtp.host}:{settings.smtp.port}",
+        "machine": socket.gethostname(),
+        "sent_at": now.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    loader = FileSystemLoader(str(settings.templates_dir))
+    bodies = {
+        kind: Environment(loader=loader, undefined=StrictUndefined, autoescape=kind == "html")
+        .get_template(f"{language}/check_test.{kind}")
+        .render(context)
+        for kind in ("txt", "html")
+    }
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = email.utils.formataddr((settings.smtp.from_name, settings.support_address))
+    message["To"] = address
+    message["Subject"] = SUBJECTS[language]
+    message["Date"] = email.utils.format_datetime(now)
+    message["Message-ID"] = email.utils.make_msgid("check", settings.support_address.split("@")[1])
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Loop"] = MAILGATE_LOOP_MARKER
+    message.set_content(bodies["txt"])
+    message.add_alternative(bodies["html"], subtype="html")
+    return message
+
+
+def _address(value: str) -> str:
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an e-mail address")
+    return value.strip()
