@@ -9,7 +9,9 @@ anything is sent again. So at most the mail in flight at the moment of a crash
 (`[smtp] connections`) may go twice, and recording costs the database nothing
 while a backlog is applied.
 
-One file per owner (`owner.current_owner()`), in a directory beside the SQLite
+One file per owner (`owner.current_owner()`) and outbox (one per mailbox:
+several may run in one process, and none may empty another's), in a
+directory beside the SQLite
 database, or for another database in `$MAILGATE_STATE_DIR` (default
 `~/.local/state/mailgate`), under a name derived from the database URL.
 """
@@ -32,20 +34,18 @@ def journal_dir(database_url: str) -> Path:
     return state / f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}{_SUFFIX}"
 
 
-def journal_path(directory: Path, owner: str) -> Path:
-    return directory / f"{hashlib.sha256(owner.encode()).hexdigest()[:16]}.log"
+def journal_path(directory: Path, owner: str, outbox: str = "") -> Path:
+    key = f"{owner}\0{outbox}".encode()
+    return directory / f"{hashlib.sha256(key).hexdigest()[:16]}.log"
 
 
-def owner_file(directory: Path, owner: str) -> Path:
-    """Beside each journal, its owner's name, so that a later start can check it."""
-    return journal_path(directory, owner).with_suffix(".owner")
-
-
-def open_journal(directory: Path, owner: str) -> int:
-    """A file descriptor to append to; creates the directory and the owner file."""
+def open_journal(directory: Path, owner: str, outbox: str = "") -> int:
+    """A file descriptor to append to; creates the directory and, beside the
+    journal, a file with its owner's name, so that a later start can check it."""
     directory.mkdir(parents=True, exist_ok=True)
-    owner_file(directory, owner).write_text(owner)
-    return os.open(journal_path(directory, owner), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    path = journal_path(directory, owner, outbox)
+    path.with_suffix(".owner").write_text(owner)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
 def append_sent(descriptor: int, outbound_id: int) -> None:

@@ -60,6 +60,8 @@ class Outbox:
         clock: Callable[[], dt.datetime],
         *,
         journal_dir: Path,
+        journal_name: str = "",
+        refusing_before: bool = False,
         retry_seconds: float = 60.0,
         scope: MailboxScope | None = None,
     ) -> None:
@@ -71,10 +73,12 @@ class Outbox:
         self._clock = clock
         self._owner = current_owner()
         self._journal_dir = journal_dir
+        self._journal_name = journal_name  # outboxes of one process keep journals apart
         self._journal: int | None = None
         self._in_flight = 0
         self.report = SendReport()
         self._struggling = False  # a temporary failure: leave the rest for the next round
+        self._refusing_before = refusing_before  # the last round ended with SMTP refusing
         self._recover_dead_owners()
 
     def feed(self) -> None:
@@ -99,11 +103,22 @@ class Outbox:
         if self._journal is not None:
             # Also what an earlier round of this process journaled and never recorded
             # (it ended in an error); then the next round's journal starts empty.
-            sent = journal.read_sent(journal.journal_path(self._journal_dir, self._owner))
+            own = journal.journal_path(self._journal_dir, self._owner, self._journal_name)
+            sent = journal.read_sent(own)
             with self._store.transaction() as tx:
                 tx.mark_sent_if_pending(sent, self._clock())
             os.ftruncate(self._journal, 0)
         return self.report
+
+    def refusing(self) -> bool:
+        """Whether SMTP still refuses after this round (for the next round's outbox):
+        a round that tried nothing leaves it as it was."""
+        if self._struggling:
+            return True
+        if self._refusing_before and self.report.sent:
+            log.warning("SMTP accepts again", extra={"sent": self.report.sent})
+            return False
+        return self._refusing_before
 
     def close(self) -> None:
         """Stop the pump. The journal stays: a later start reads what it holds."""
@@ -114,7 +129,9 @@ class Outbox:
 
     def _started_pump(self) -> Pump:
         if self._pump is None:
-            self._journal = journal.open_journal(self._journal_dir, self._owner)
+            self._journal = journal.open_journal(
+                self._journal_dir, self._owner, self._journal_name
+            )
             self._pump = self._make_pump(self._journal)
         return self._pump
 
@@ -178,7 +195,9 @@ class Outbox:
                 )
         self._in_flight -= len(results)
         if temporary_failures and not self._struggling:
-            # One line for the round, not one per message: the rest waits for the next round.
+            # The rest waits for the next round. One line per outage, not per
+            # message or round: a round after one that ended refusing says nothing.
             self._struggling = True
-            log.warning("SMTP refuses for now; retrying later",
-                        extra={"error": temporary_failures[0][:200]})  # fmt: skip
+            level = logging.DEBUG if self._refusing_before else logging.WARNING
+            log.log(level, "SMTP refuses for now; retrying later",
+                    extra={"error": temporary_failures[0][:200]})  # fmt: skip

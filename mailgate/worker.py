@@ -66,6 +66,7 @@ class Worker:
         self.clock = clock
         self.stop_requested = threading.Event()
         self._outboxes: list[Outbox] = []  # one per mailbox: its SMTP sends its requests' mail
+        self._smtp_refusing: dict[str, bool] = {}  # by mailbox: the last round ended refusing
         self._held_back: set[str] = set()  # failed to apply this round: next round again
         self.monitor = Monitor()  # progress, metrics, the last-round row: set by `mailgate run`
 
@@ -116,6 +117,8 @@ class Worker:
             report.timers = run_timers(self.store, self.services, now=self.clock(),
                                        scope=self.scope)  # fmt: skip
             delivery = _sum(outbox.finish() for outbox in self._outboxes)
+            for mailbox, outbox in zip(self.mailboxes, self._outboxes, strict=True):
+                self._smtp_refusing[mailbox.settings.mailbox] = outbox.refusing()
         except StoreUnavailable as exc:  # the database is down: nothing is lost, retry later
             report.errors.append(str(exc))
             return report
@@ -152,6 +155,8 @@ class Worker:
             (lambda _: pump) if pump is not None else (lambda fd: SmtpPump(smtp, journal=fd)),
             self.clock,
             journal_dir=journal_dir(self.settings.database_url),
+            journal_name=mailbox.settings.mailbox,
+            refusing_before=self._smtp_refusing.get(mailbox.settings.mailbox, False),
             retry_seconds=smtp.retry_seconds,
             scope=scope_of(self.services, mailbox),
         )
