@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import email.policy
-import email.utils
 import enum
-import imaplib
-import smtplib
-import socket
-import ssl
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
+# The network and e-mail modules are imported where used: they cost every command's start.
 if TYPE_CHECKING:
+    import socket
+    import ssl
+    from email.message import EmailMessage
+
     from mailgate.app import App
     from mailgate.config import Credentials, ImapSettings, Settings
 
@@ -158,6 +156,8 @@ def _smtp_steps(settings: Settings, send_test: str | None) -> Iterator[str]:
 
 
 def _reach(endpoint: Endpoint) -> Iterator[str]:
+    import socket
+
     host, port = endpoint.host, endpoint.port
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -194,6 +194,8 @@ def _reach(endpoint: Endpoint) -> Iterator[str]:
 
 def _handshake(endpoint: Endpoint, connection: socket.socket) -> str:
     """TLS from the first byte (`security = "tls"`), verified as the worker verifies it."""
+    import ssl
+
     context = ssl.create_default_context()
     try:
         with context.wrap_socket(connection, server_hostname=endpoint.host) as tls:
@@ -205,6 +207,10 @@ def _handshake(endpoint: Endpoint, connection: socket.socket) -> str:
 def _starttls(endpoint: Endpoint) -> str:
     """Plain text, then STARTTLS (`security = "starttls"`), over the standard library's
     clients: only the upgrade is tested here; the log-in step uses mailgate's own."""
+    import imaplib
+    import smtplib
+    import ssl
+
     context = ssl.create_default_context()
     host, port, timeout = endpoint.host, endpoint.port, endpoint.timeout
     try:
@@ -236,6 +242,8 @@ def _tls_ok(endpoint: Endpoint, tls: ssl.SSLSocket) -> str:
 
 
 def _tls_failed(endpoint: Endpoint, exc: Exception) -> StepFailed:
+    import ssl
+
     if isinstance(exc, ssl.SSLCertVerificationError):
         fix = CERTIFICATE_FIXES.get(exc.verify_code, "see the server's certificate")
         return endpoint.failed(
@@ -256,6 +264,8 @@ def _tls_failed(endpoint: Endpoint, exc: Exception) -> StepFailed:
 
 
 def _imap_session(endpoint: Endpoint, imap: ImapSettings) -> Iterator[str]:
+    import imaplib
+
     from imap_tools.errors import ImapToolsError
 
     from mailgate.errors import TransportError
@@ -380,6 +390,11 @@ def _refused(credentials: Credentials, server: str) -> str:
 def render_test_notification(settings: Settings, address: str, *, now: dt.datetime) -> EmailMessage:
     """The `check_test` templates in the mailbox's language, in the shape of a notification:
     From the support address, marked automatic, with mailgate's loop marker."""
+    import email.policy
+    import email.utils
+    import socket
+    from email.message import EmailMessage
+
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     from mailgate.parse.auto import MAILGATE_LOOP_MARKER
