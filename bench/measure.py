@@ -3,19 +3,23 @@
 `os.wait4` returns the child's resource usage including every descendant it
 waited for (mailgate's SMTP pump is one), and the peak RSS of the largest
 process in that tree; it needs no dependency and, unlike RUSAGE_CHILDREN,
-does not mix up runs.
+does not mix up runs. It is called in bench/launch.py, a small process of
+its own, since a child of the benchmark would inherit the benchmark's RSS
+high-water mark.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import statistics
 import subprocess
+import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+LAUNCHER = Path(__file__).with_name("launch.py")
 
 
 class BenchError(RuntimeError):
@@ -34,21 +38,17 @@ class Run:
 
 def run_measured(command: Sequence[str], *, cwd: Path | None = None) -> Run:
     """Run `command` to its end; its output goes to a file (a pipe could fill and block it)."""
-    with tempfile.TemporaryFile() as output:
-        started = time.perf_counter()
-        process = subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as output, tempfile.TemporaryDirectory() as scratch:
+        usage_path = Path(scratch) / "usage.json"
+        launched = [sys.executable, str(LAUNCHER), str(usage_path), *command]
+        done = subprocess.run(launched, stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
         output.seek(0)
         text = output.read().decode("utf-8", "replace")
-    if process.returncode != 0:
-        raise BenchError(f"{' '.join(command)} exited {process.returncode}:\n{text[-3000:]}")
+        if done.returncode != 0:
+            raise BenchError(f"{' '.join(command)} exited {done.returncode}:\n{text[-3000:]}")
+        usage = json.loads(usage_path.read_text(encoding="utf-8"))
     return Run(
-        wall=wall,
-        cpu=usage.ru_utime + usage.ru_stime,
-        peak_rss_mib=usage.ru_maxrss / 1024,
-        output=text,
+        wall=usage["wall"], cpu=usage["cpu"], peak_rss_mib=usage["max_rss_kib"] / 1024, output=text
     )
 
 
