@@ -202,7 +202,9 @@ class Worker:
                                              mailbox=mailbox.mailbox)  # fmt: skip
                 if stored:
                     new_keys.add(key)
-        report.duplicates += len(fetched) - len(new_keys)
+        taken = len(fetched)
+        report.duplicates += taken - len(new_keys)
+        fetched.clear()  # stored: applying reads them back; don't hold a second copy meanwhile
         self._apply(list(dict.fromkeys(keys.values())), report)
         with self.store.transaction() as tx:
             states = tx.inbound_states(list(keys.values()))
@@ -210,7 +212,7 @@ class Worker:
         failed = [uid for uid, key in keys.items() if states.get(key) == "failed"]
         inbox.move(processed, mailbox.imap.processed_folder)
         inbox.move(failed, mailbox.imap.failed_folder)
-        self.monitor.taken(len(fetched))
+        self.monitor.taken(taken)
 
     def _process_leftovers(self, report: RunReport) -> None:
         """Stored but not applied (a crash between the two): apply them first."""
