@@ -98,7 +98,8 @@ def test_metrics_and_healthz_are_served_during_run(sqlite_gate):
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: _quietly(lambda: get(base + "/healthz")[0] == 200))
-        scrape = wait_for(lambda: _applied(get(base + "/metrics")[1], 3))
+        # The queue gauges are read at the end of a round, the counters as they go.
+        scrape = wait_for(lambda: _applied_and_counted(get(base + "/metrics")[1], 3))
         assert metric(scrape, "mailgate_notifications_sent_total") >= 1
         assert metric(scrape, 'mailgate_outbox{state="sent"}') >= 1
         assert "mailgate_imap_waiting" in scrape and "mailgate_round_duration_seconds" in scrape
@@ -110,8 +111,9 @@ def test_metrics_and_healthz_are_served_during_run(sqlite_gate):
     assert worker.returncode == 0, stderr
 
 
-def _applied(scrape: str, count: int) -> str | None:
-    return scrape if metric(scrape, "mailgate_messages_applied_total") >= count else None
+def _applied_and_counted(scrape: str, count: int) -> str | None:
+    applied = metric(scrape, "mailgate_messages_applied_total") >= count
+    return scrape if applied and 'mailgate_outbox{state="sent"}' in scrape else None
 
 
 def _quietly(check):
