@@ -165,9 +165,9 @@ def _print_request(shown: dict) -> None:
         print(f"  {event['at']}  {event['kind']:<12} {change:<34} {event['actor']}  {detail}")
     print("messages:")
     for message in shown["messages"]:
-        print(
-            f"  {message['at']}  {message['direction']:<3} {message['kind']:<12} {message['from']}"
-        )
+        # A notification: to whom it went; anything received: who wrote it.
+        who = f"to {message['to']}" if message["direction"] == "out" else message["from"]
+        print(f"  {message['at']}  {message['direction']:<3} {message['kind']:<12} {who}")
 
 
 def _one_line(text: str) -> str:

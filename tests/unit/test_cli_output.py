@@ -62,3 +62,19 @@ def test_a_reader_that_stops_early_gets_no_traceback():
         stderr = process.stderr.read()
     assert process.returncode == 1
     assert stderr == b""
+
+
+def test_the_message_list_names_who_got_each_notification(capsys):
+    request = shown()
+    request["messages"] = [
+        {"at": "2026-12-07T10:00:00+00:00", "direction": "in", "kind": "client",
+         "from": "ivan@client.example.net", "to": None},
+        {"at": "2026-12-07T10:00:01+00:00", "direction": "out", "kind": "notification",
+         "from": "support@example.org", "to": "ivan@client.example.net"},
+    ]  # fmt: skip
+    _print_request(request)
+    out = capsys.readouterr().out.splitlines()
+    received, sent = out[out.index("messages:") + 1 :]
+    assert received.endswith("client       ivan@client.example.net")
+    assert sent.endswith("notification to ivan@client.example.net")
+    assert "support@example.org" not in sent
