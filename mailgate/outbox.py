@@ -129,9 +129,7 @@ class Outbox:
 
     def _started_pump(self) -> Pump:
         if self._pump is None:
-            self._journal = journal.open_journal(
-                self._journal_dir, self._owner, self._journal_name
-            )
+            self._journal = journal.open_journal(self._journal_dir, self._owner, self._journal_name)
             self._pump = self._make_pump(self._journal)
         return self._pump
 
