@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mailgate.tags import parse_tag
+
 if TYPE_CHECKING:
     from mailgate.app import App
 
@@ -39,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(app: App, args: argparse.Namespace) -> int:
     from mailgate.store import views
 
-    number = _request_number(args.tag, app.settings.tag_prefix)
+    number = parse_tag(args.tag, app.settings.tag_prefixes.values())
     files = None
     if number is not None:
         with app.sessions() as session:
@@ -75,10 +77,3 @@ def _print_list(files, *, as_json: bool) -> None:
         kind = f"{file.content_type}, inline" if file.inline else file.content_type
         print(f"{item.number:>3}  {file.size:>10}  {file.sha256[:12]}  {file.filename}"
               f"  ({kind})  <{item.message_id}>")  # fmt: skip
-
-
-def _request_number(tag: str, prefix: str) -> int | None:
-    text = tag.strip().strip("[]")
-    if text.upper().startswith(prefix.upper() + "-"):
-        text = text[len(prefix) + 1 :]
-    return int(text) if text.isdigit() else None

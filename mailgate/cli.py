@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 from mailgate import __version__, attachments_cli
 from mailgate.commands import register as register_operations
-from mailgate.commands.output import request_number
 from mailgate.domain import Status
 from mailgate.errors import ConfigError, TransportError
 from mailgate.logs import setup_logging
+from mailgate.tags import parse_tag
 
 if TYPE_CHECKING:
     from mailgate.app import App
@@ -130,8 +130,7 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
     from mailgate.store import views
 
     prefixes = app.settings.tag_prefixes
-    numbers = (request_number(args.tag, prefix) for prefix in prefixes.values())
-    number = next((n for n in numbers if n is not None), None)
+    number = parse_tag(args.tag, prefixes.values())
     now = args.now or dt.datetime.now(dt.UTC)
     deadlines = app.services.rules.deadlines
 

@@ -6,6 +6,7 @@ Standard library only, so that every command can format a tag cheaply.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 
 def tag_pattern(*prefixes: str) -> re.Pattern[str]:
@@ -23,3 +24,14 @@ def format_tag(prefix: str, number: int) -> str:
 def strip_tag(subject: str, prefix: str) -> str:
     """The subject without its tags: `Re: [REQ-12] Printer` -> `Re: Printer`."""
     return re.sub(rf"\s*{tag_pattern(prefix).pattern}\s*", " ", subject, flags=re.I).strip()
+
+
+def parse_tag(tag: str, prefixes: Iterable[str]) -> int | None:
+    """123 from `REQ-123`, `[REQ-123]` or `123`, for a prefix of any mailbox; None
+    when it is none of these. Numbers are unique per install, so any prefix will do."""
+    text = tag.strip().strip("[]").strip()
+    for prefix in prefixes:
+        if text.upper().startswith(prefix.upper() + "-"):
+            text = text[len(prefix) + 1 :]
+            break
+    return int(text) if text.isdigit() else None

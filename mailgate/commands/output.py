@@ -29,11 +29,3 @@ def iso(moment: dt.datetime | None) -> str | None:
 
 def complain(text: str) -> None:
     print(f"mailgate: {text}", file=sys.stderr)
-
-
-def request_number(tag: str, prefix: str) -> int | None:
-    """123 from `REQ-123`, `[REQ-123]` or `123`; None when it is none of these."""
-    text = tag.strip().strip("[]")
-    if text.upper().startswith(prefix.upper() + "-"):
-        text = text[len(prefix) + 1 :]
-    return int(text) if text.isdigit() else None

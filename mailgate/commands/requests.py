@@ -17,7 +17,6 @@ from mailgate.commands.output import (
     EXIT_REFUSED,
     complain,
     print_json,
-    request_number,
 )
 
 if TYPE_CHECKING:
@@ -79,10 +78,10 @@ def note_command(app: App, args: argparse.Namespace) -> int:
 
 def _act(app: App, args: argparse.Namespace, decide) -> int:
     """Read the request under its lock, decide, write; print what happened."""
-    from mailgate.tags import format_tag
+    from mailgate.tags import format_tag, parse_tag
 
     settings, services = app.settings, app.services
-    number = request_number(args.tag, settings.tag_prefix)
+    number = parse_tag(args.tag, settings.tag_prefixes.values())
     tag = format_tag(settings.tag_prefix, number) if number is not None else args.tag
     now = dt.datetime.now(dt.UTC)
     with app.store.transaction() as tx:

@@ -4,6 +4,7 @@ import pytest
 
 from mailgate.parse import message_key, parse_message
 from mailgate.parse.subject import find_tag, strip_reply_prefixes
+from mailgate.tags import parse_tag
 
 SUBJECTS = [
     ("[REQ-12] Printer", 12, "Printer"),
@@ -79,3 +80,12 @@ def test_message_key_is_the_message_id_or_a_hash():
     assert one != message_key(b"Subject: x\r\n\r\nbody2")
     # A Message-ID in the body is not a header.
     assert message_key(b"Subject: x\r\n\r\nMessage-ID: <body@x>").startswith("sha256-")
+
+
+def test_a_tag_on_the_command_line_is_read_with_any_mailbox_prefix():
+    prefixes = ["REQ", "BILL"]
+    assert parse_tag("REQ-12", prefixes) == 12
+    assert parse_tag("[bill-7]", prefixes) == 7
+    assert parse_tag(" 42 ", prefixes) == 42
+    assert parse_tag("OTHER-3", prefixes) is None
+    assert parse_tag("REQ-", prefixes) is None
