@@ -75,8 +75,7 @@ class Inbox:
         self._box = box
         _refresh_capabilities(box)
         for folder in (settings.processed_folder, settings.failed_folder):
-            if not box.folder.exists(folder):
-                box.folder.create(folder)
+            _ensure_folder(box, folder)
         box.folder.set(settings.folder)
 
     def close(self) -> None:
@@ -158,6 +157,17 @@ def _refresh_capabilities(box: MailBox | MailBoxUnencrypted | MailBoxStartTls) -
     status, data = box.client.capability()
     if status == "OK" and data and data[-1]:
         box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
+
+
+def _ensure_folder(box: MailBox | MailBoxUnencrypted | MailBoxStartTls, folder: str) -> None:
+    """Create `folder` unless it exists; another worker may create it between the two steps."""
+    if box.folder.exists(folder):
+        return
+    try:
+        box.folder.create(folder)
+    except imap_tools.errors.MailboxFolderCreateError:
+        if not box.folder.exists(folder):
+            raise
 
 
 def _close_quietly(box: MailBox | MailBoxUnencrypted | MailBoxStartTls) -> None:
