@@ -160,6 +160,6 @@ def test_text_bounce_rules_stay_linear(flood: str) -> None:
     """Line patterns use [ \\t], never \\s, under re.M: `^\\s*` over blank lines is quadratic."""
     body = "Не удалось доставить ваше письмо\n" + flood + "\n<a@x.example>: 550\n"
     mail = decode(text_bounce("MAILER-DAEMON@mx.example", body))
-    started = time.perf_counter()
+    started = time.process_time()
     read_bounce(mail)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0

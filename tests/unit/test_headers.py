@@ -47,9 +47,9 @@ def test_single_line_removes_every_kind_of_line_break() -> None:
 
 def test_a_huge_encoded_subject_decodes_fast() -> None:
     raw = " ".join(["=?utf-8?b?0J/RgNC40LLQtdGC?="] * 16000)
-    started = time.perf_counter()
+    started = time.process_time()
     assert decode_header_value(raw).startswith("ПриветПривет")
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 # --- addresses and ids ------------------------------------------------------------------
@@ -93,9 +93,9 @@ def test_parse_addresses_stops_at_its_limit() -> None:
 )
 def test_parse_addresses_survives_floods(piece: str) -> None:
     """The standard parser recurses on nested comments and groups: defused first."""
-    started = time.perf_counter()
+    started = time.process_time()
     found = parse_addresses([piece * (64 * 1024 // len(piece))])
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert len(found) <= MAX_ADDRESSES
 
 

@@ -39,7 +39,7 @@ def test_every_fixture_has_an_expectation() -> None:
 def test_hostile_fixture(name: str) -> None:
     raw = (HOSTILE / name).read_bytes()
     expected = EXPECTED[name]
-    started = time.perf_counter()
+    started = time.process_time()
     if not expected["parses"]:
         with pytest.raises(MalformedMessage):
             parse(raw)
@@ -50,7 +50,7 @@ def test_hostile_fixture(name: str) -> None:
         quoted_text=message.quoted_text,
         subject_after_tag=message.subject_after_tag,
     )
-    assert time.perf_counter() - started < SECONDS_PER_MESSAGE
+    assert time.process_time() - started < SECONDS_PER_MESSAGE
     assert_safe(message)
     check_expectations(
         message, expected, decode(raw).defects, [a.filename for a in decode(raw).attachments]
@@ -128,10 +128,10 @@ def test_a_30_mb_attachment_is_fast_and_not_kept() -> None:
         b'Content-Disposition: attachment; filename="core.dump"\r\n'
         b"Content-Transfer-Encoding: base64\r\n\r\n" + payload + b"--B--\r\n"
     )
-    started = time.perf_counter()
+    started = time.process_time()
     mail = decode(raw)
     message = parse(raw)
-    assert time.perf_counter() - started < 2 * SECONDS_PER_MESSAGE
+    assert time.process_time() - started < 2 * SECONDS_PER_MESSAGE
     assert message.text == "see the dump"
     (attachment,) = mail.attachments
     assert attachment.filename == "core.dump"

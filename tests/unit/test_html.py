@@ -213,9 +213,9 @@ def test_outlook_bold_header_block_without_structure_is_found_in_text() -> None:
 def test_unclosed_constructs_are_read_in_linear_time(pattern):
     """Python's HTMLParser is quadratic on these (256 KiB of "<a" took 105 s)."""
     body = pattern * (256 * 1024 // len(pattern))
-    started = time.perf_counter()
+    started = time.process_time()
     html_to_text(body)
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
 
 
 def test_overlong_character_reference_does_not_crash():

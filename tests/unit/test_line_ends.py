@@ -129,8 +129,8 @@ def test_the_machine_mail_flag_survives_bare_crs() -> None:
 def test_a_large_bare_cr_message_decodes_fast() -> None:
     line = b"The phones in the Kazan office are down again since this morning.\r"
     raw = b"From: a@example.org\rSubject: big\r\r" + line * 60_000  # about 4 MB
-    started = time.perf_counter()
+    started = time.process_time()
     mail = decode(raw)
-    assert time.perf_counter() - started < 1.0  # about 20 ms here; generous for shared CI
+    assert time.process_time() - started < 1.0  # about 20 ms here; generous for shared CI
     assert mail.header("subject") == "big"
     assert mail.plain is not None and mail.plain.startswith("The phones")

@@ -156,7 +156,7 @@ def test_a_typical_message_decodes_in_well_under_a_millisecond_or_so() -> None:
     )
     decode(raw)
     rounds = 200
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(rounds):
         decode(raw)
-    assert (time.perf_counter() - started) / rounds < 0.005  # generous: shared CI machines
+    assert (time.process_time() - started) / rounds < 0.005  # generous: shared CI machines

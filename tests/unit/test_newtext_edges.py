@@ -241,7 +241,7 @@ def test_blockquote_under_an_attribution_stays_quoted() -> None:
 )
 def test_hostile_repetition_stays_fast(line: str) -> None:
     plain = line * 2000
-    started = time.perf_counter()
+    started = time.process_time()
     split_reply(plain, None)
     split_reply(None, "<blockquote>" + plain.replace("\n", "<br><hr>") + "</blockquote>")
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
