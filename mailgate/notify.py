@@ -183,6 +183,7 @@ class Renderer:
             "only_files": False,
             "files": _files_context(notice.files, cids, labels),
             "file_limit": _size(notice.files.limit, labels) if notice.files else "",
+            "answer_html": None,  # an agent's answer that came as HTML, sanitised (Markup)
             **notice.context,
             "tag": tag,
             "number": request_number,
