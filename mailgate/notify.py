@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from mailgate.decide.model import FileRelay, Notice
 from mailgate.domain import Attachment
+from mailgate.layout import InliningLoader
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.headers import single_line
 from mailgate.parse.mimetree import read_attachment
@@ -150,7 +151,8 @@ class Renderer:
         common = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True,
                   "auto_reload": False}  # fmt: skip
         self._text = Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True, **common)
-        self._html = Environment(autoescape=select_autoescape(default=True), **common)
+        self._html = Environment(autoescape=select_autoescape(default=True),
+                                 **{**common, "loader": InliningLoader(loader)})  # fmt: skip
         for environment in (self._text, self._html):
             environment.filters["localdate"] = lambda moment: _local_date(moment, timezone)
         self._labels = {

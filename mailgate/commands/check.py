@@ -397,6 +397,7 @@ def render_test_notification(settings: Settings, address: str, *, now: dt.dateti
 
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+    from mailgate.layout import InliningLoader
     from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 
     language = settings.language if settings.language in SUBJECTS else "en"
@@ -409,8 +410,9 @@ def render_test_notification(settings: Settings, address: str, *, now: dt.dateti
         "sent_at": now.strftime("%Y-%m-%d %H:%M UTC"),
     }
     loader = FileSystemLoader(str(settings.templates_dir))
+    loaders = {"txt": loader, "html": InliningLoader(loader)}  # the layout's CSS inlined
     bodies = {
-        kind: Environment(loader=loader, undefined=StrictUndefined, autoescape=kind == "html")
+        kind: Environment(loader=loaders[kind], undefined=StrictUndefined, autoescape=kind != "txt")
         .get_template(f"{language}/check_test.{kind}")
         .render(context)
         for kind in ("txt", "html")
