@@ -7,6 +7,7 @@ moved to the processed folder, what could not be parsed to the failed folder.
 
 from __future__ import annotations
 
+import imaplib
 import logging
 import re
 import ssl
@@ -53,20 +54,23 @@ class Inbox:
 
     def open(self) -> None:
         settings = self._settings
+        credentials = settings.credentials
+        # Before connecting: a failing token_command must not leave a socket open.
+        secret = credentials.secret.reveal() if credentials.secret else ""
         try:
             box = _connect(settings)
         except (OSError, TimeoutError, imap_tools.errors.ImapToolsError) as exc:
             raise TransportError(
                 f"IMAP {settings.host}:{settings.port}: cannot connect: {exc}", temporary=True
             ) from None
-        credentials = settings.credentials
-        secret = credentials.secret.reveal() if credentials.secret else ""
         try:
             if credentials.oauth2:
                 box.xoauth2(credentials.username or "", secret, initial_folder=None)
             else:
                 box.login(credentials.username or "", secret, initial_folder=None)
-        except MailboxLoginError:
+        except imaplib.IMAP4.abort:
+            raise
+        except (MailboxLoginError, imaplib.IMAP4.error):  # AUTHENTICATE's NO raises the latter
             _close_quietly(box)
             raise TransportError(
                 f"IMAP {settings.host}:{settings.port}: login failed for {credentials.username}",

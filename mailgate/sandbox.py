@@ -9,8 +9,13 @@ side by side:
   owned by one unprivileged uid. It can be stopped and started again on the
   same port and Maildir, to play an outage.
 - `SmtpSink`: an aiosmtpd server in a thread that keeps every message it
-  receives, can require AUTH (PLAIN or LOGIN, no TLS), and can be told at run
-  time to answer 4xx or 5xx to RCPT or DATA.
+  receives, can require AUTH (PLAIN or LOGIN, no TLS; or XOAUTH2 checked
+  against a token endpoint), and can be told at run time to answer 4xx or 5xx
+  to RCPT or DATA.
+- `TokenEndpoint`: an OAuth2 token-introspection endpoint (RFC 7662) over
+  HTTP in a thread. A `Dovecot(oauth2_url=...)` checks XOAUTH2 and
+  OAUTHBEARER log-ins against it (Dovecot's oauth2 passdb), and so does an
+  `SmtpSink(oauth2_url=...)`; the test grants and revokes tokens.
 
 `ImapAccount` is one user's view of an IMAP server with the helpers tests use
 to drop mail in and read it back.
@@ -48,9 +53,12 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -65,6 +73,7 @@ __all__ = [
     "ImapAccount",
     "SandboxError",
     "SmtpSink",
+    "TokenEndpoint",
     "main",
 ]
 
@@ -280,8 +289,16 @@ class Dovecot:
         binary: str | os.PathLike[str] = DOVECOT_BINARY,
         start_timeout: float = 10.0,
         parent_dir: str | os.PathLike[str] | None = None,
+        oauth2_url: str | None = None,
+        oauth2_mode: Literal["post", "get", "auth"] = "post",
     ) -> None:
+        """`oauth2_url`: also take XOAUTH2 and OAUTHBEARER log-ins, each token checked
+        at that introspection URL (a `TokenEndpoint`'s `url`) the way `oauth2_mode`
+        says: ``post`` (a form ``token=...``), ``get`` (the URL with the token
+        appended: give it ending in ``?token=``) or ``auth`` (a GET with the token
+        as the Bearer of its Authorization header). Passwords keep working."""
         self.host = LOOPBACK
+        self._oauth2 = (oauth2_url, oauth2_mode) if oauth2_url else None
         self._may_pick_port = port is None
         self._port = port or find_free_port(self.host)
         self._binary = os.fspath(binary)
@@ -547,8 +564,31 @@ class Dovecot:
         except FileNotFoundError:
             return b""
 
+    def _render_oauth2(self) -> tuple[str, str, str]:
+        """The auth mechanisms, the oauth2 passdb (its args file written) and what limits
+        the passwd-file to passwords, if OAuth2 was asked for."""
+        if self._oauth2 is None:
+            return "plain login", "", ""
+        url, mode = self._oauth2
+        args = self.root / "dovecot-oauth2.conf.ext"
+        args.write_text(
+            f"introspection_mode = {mode}\nintrospection_url = {url}\n"
+            "username_attribute = username\nactive_attribute = active\nactive_value = true\n",
+            encoding="utf-8",
+        )
+        args.chmod(0o644)
+        # A token is never tried as a password, nor a password as a token.
+        passdb = f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {args}
+}}
+"""
+        return "plain login xoauth2 oauthbearer", passdb, "\n  mechanisms = plain login"
+
     def _render_config(self) -> str:
         root = self.root
+        mechanisms, oauth2_passdb, passwords_only = self._render_oauth2()
         # Non-root Dovecot runs every process as the caller and cannot chroot.
         unprivileged = (
             ""
@@ -575,7 +615,7 @@ protocols = imap
 listen = {self.host}
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_verbose = yes
 # Failed logins: answer after 0.5 s (the floor), not 2 s.
 auth_failure_delay = 0
@@ -589,8 +629,8 @@ namespace inbox {{
   inbox = yes
   separator = /
 }}
-passdb {{
-  driver = passwd-file
+{oauth2_passdb}passdb {{
+  driver = passwd-file{passwords_only}
   args = scheme=PLAIN {root}/passwd/%u
 }}
 userdb {{
@@ -627,6 +667,109 @@ def _read_greeting(host: str, port: int) -> bytes | None:
         return None
 
 
+# --------------------------------------------------------------------------- OAuth2
+
+
+class TokenEndpoint:
+    """An OAuth2 token-introspection endpoint (RFC 7662) on 127.0.0.1, in a thread.
+
+    `grant` makes a token active for a user, `revoke` inactive again. It answers
+    ``{"active": true, "username": USER}`` for an active token and
+    ``{"active": false}`` for any other, whichever way the token comes: a POST
+    form ``token=...``, a GET with ``?token=...`` (Dovecot's ``get`` mode
+    appends ``&client_id=&client_secret=``), or a GET with ``Authorization:
+    Bearer``. `asked` lists every token it was asked about, in order.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[str, str] = {}
+        self._asked: list[str] = []
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), _introspection_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="token-endpoint", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/introspect"
+
+    def grant(self, token: str, user: str) -> None:
+        with self._lock:
+            self._tokens[token] = user.lower()
+
+    def revoke(self, token: str) -> None:
+        with self._lock:
+            self._tokens.pop(token, None)
+
+    @property
+    def asked(self) -> list[str]:
+        with self._lock:
+            return list(self._asked)
+
+    def introspect(self, token: str) -> dict[str, Any]:
+        with self._lock:
+            self._asked.append(token)
+            user = self._tokens.get(token)
+        return {"active": True, "username": user} if user else {"active": False}
+
+    def start(self) -> TokenEndpoint:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> TokenEndpoint:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _introspection_handler(endpoint: TokenEndpoint) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+            self._answer(form.get("token", [""])[0])
+
+        def do_GET(self) -> None:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            bearer = self.headers.get("Authorization", "")
+            token = query.get("token", [""])[0]
+            self._answer(bearer[7:] if bearer.startswith("Bearer ") else token)
+
+        def _answer(self, token: str) -> None:
+            body = json.dumps(endpoint.introspect(token)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def token_is_active(url: str, user: str, token: str, *, timeout: float = 5.0) -> bool:
+    """Ask an introspection endpoint (RFC 7662, form POST) whether `token` is active
+    for `user`, as Dovecot's oauth2 passdb does."""
+    request = urllib.request.Request(
+        url, data=urllib.parse.urlencode({"token": token}).encode(), method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        answer = json.loads(response.read())
+    return answer.get("active") is True and str(answer.get("username", "")) == user.lower()
+
+
 # --------------------------------------------------------------------------- SMTP
 
 
@@ -649,7 +792,10 @@ class SmtpSink:
     """An SMTP server in a thread on 127.0.0.1 that keeps what it receives.
 
     With ``auth=(user, password)`` it offers AUTH PLAIN and LOGIN without TLS
-    and answers ``530`` to MAIL until the client has authenticated. `fail`
+    and answers ``530`` to MAIL until the client has authenticated. With
+    ``oauth2_url`` (a `TokenEndpoint`'s `url`) it offers AUTH XOAUTH2 only, each
+    token checked at that endpoint, and likewise wants AUTH before MAIL; a
+    refused token gets the base64 JSON challenge Gmail sends, then ``535``. `fail`
     makes it refuse RCPT or DATA with a given reply, for the next N commands
     or until `recover`. `on_message` is called in the server thread with each
     accepted message, before the ``250``; if it raises, the client gets a 500
@@ -662,11 +808,15 @@ class SmtpSink:
         port: int | None = None,
         auth: tuple[str, str] | None = None,
         on_message: Callable[[CapturedMail], None] | None = None,
+        oauth2_url: str | None = None,
     ) -> None:
+        if auth is not None and oauth2_url is not None:
+            raise ValueError("give auth (passwords) or oauth2_url (XOAUTH2), not both")
         self.host = LOOPBACK
         self._may_pick_port = port is None
         self._port = port or find_free_port(self.host)
         self._credentials = auth
+        self.oauth2_url = oauth2_url
         self._on_message = on_message
         self._changed = threading.Condition()
         self._messages: list[CapturedMail] = []
@@ -686,6 +836,10 @@ class SmtpSink:
     def auth(self) -> tuple[str, str] | None:
         """The (user, password) AUTH needs, or None when the sink takes mail without AUTH."""
         return self._credentials
+
+    @property
+    def wants_auth(self) -> bool:
+        return self._credentials is not None or self.oauth2_url is not None
 
     # -- what arrived
 
@@ -790,8 +944,11 @@ class SmtpSink:
             # the sink enforces AUTH itself in handle_MAIL.
             kwargs.update(authenticator=self._authenticate, auth_require_tls=False)
             _quiet_aiosmtpd_login_data_notice()
+        if self.oauth2_url is not None:
+            kwargs.update(auth_require_tls=False, auth_exclude_mechanism=["PLAIN", "LOGIN"])
+        handler = _SinkHandler(self) if self.oauth2_url is None else _OAuth2SinkHandler(self)
         return Controller(
-            _SinkHandler(self),
+            handler,
             hostname=self.host,
             port=self._port,
             server_hostname="sandbox.invalid",
@@ -849,7 +1006,7 @@ class _SinkHandler:
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
     ) -> str:
-        if self._sink.auth is not None and not session.authenticated:
+        if self._sink.wants_auth and not session.authenticated:
             return "530 5.7.0 Authentication required"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -869,6 +1026,52 @@ class _SinkHandler:
             return reply
         self._sink._capture(envelope, session)
         return "250 2.0.0 Message accepted"
+
+
+@dataclass(frozen=True, slots=True)
+class _TokenLogin:
+    login: bytes  # what `CapturedMail.login` shows
+
+
+class _OAuth2SinkHandler(_SinkHandler):
+    """`_SinkHandler` with AUTH XOAUTH2 (aiosmtpd offers every ``auth_*`` method)."""
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> Any:
+        import asyncio
+
+        from aiosmtpd.smtp import MISSING, AuthResult
+
+        if len(args) == 2:
+            blob = args[1].encode()
+        else:
+            blob = await server.challenge_auth("", encode_to_b64=False)
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+        user, token = _parse_xoauth2(blob)
+        url = self._sink.oauth2_url
+        assert url is not None
+        active = user is not None and await asyncio.to_thread(token_is_active, url, user, token)
+        if active:
+            return AuthResult(success=True, auth_data=_TokenLogin(login=(user or "").encode()))
+        error = json.dumps({"status": "401", "schemes": "bearer", "scope": "SMTP.Send"})
+        await server.challenge_auth(error)  # the client answers with an empty line
+        return AuthResult(success=False, handled=False, message="535 5.7.8 XOAUTH2 token refused")
+
+
+def _parse_xoauth2(blob: bytes) -> tuple[str | None, str]:
+    """``user=U^Aauth=Bearer T^A^A``, base64-encoded: (U, T), or (None, "") if malformed."""
+    import base64
+    import binascii
+
+    try:
+        text = base64.b64decode(blob, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, ""
+    fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
+    user, auth = fields.get("user"), fields.get("auth", "")
+    if not user or not auth.startswith("Bearer "):
+        return None, ""
+    return user, auth[len("Bearer ") :]
 
 
 class _DropLoginDataNotice(logging.Filter):
