@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import json
 import os
 import sys
 import tempfile
@@ -40,11 +41,13 @@ from bench.report import (
     render_backlog,
     render_scaling,
     render_startup,
+    render_statements,
 )
 from bench.sink import SinkProcess
 from mailgate.sandbox import Dovecot
 
 CEILING_SCRIPT = Path(__file__).with_name("ceiling.py")
+COUNTER_SCRIPT = Path(__file__).with_name("count_statements.py")
 """Run by path, not with -m: the measured interpreter may not see this checkout."""
 NOTICES_PER_REQUEST = 2
 """The acknowledgement to the client and the notice to `agent_notify`."""
@@ -150,6 +153,21 @@ class Bench:
         self._refill(count)
         return summary
 
+    def statements(self, count: int, databases: Sequence[str], prefix: Path) -> str:
+        """One more run per database under bench/count_statements.py, its counts written
+        to PREFIX-DATABASE.json; not in the figures."""
+        counted = {}
+        for database in databases:
+            with self.mailgate(database) as mailgate:
+                counts_path = prefix.with_name(f"{prefix.name}-{database}.json")
+                sent_before = self.sink.received()
+                python, *command = mailgate.command("run", "--once")
+                run = mailgate.run([python, str(COUNTER_SCRIPT), str(counts_path), *command])
+                self._check_delivered(count, sent_before, run.output)
+                counted[database] = json.loads(counts_path.read_text(encoding="utf-8"))
+            self._refill(count)
+        return render_statements(count, counted)
+
     def mailgate(self, database: str) -> contextlib.AbstractContextManager[Mailgate]:
         return configured(
             self.python, self.workdir, self.servers, database, extra=self.config_extra
@@ -213,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.profile and count == backlogs[0]:
                     summary = bench.profile(count, args.profile)
                     print(f"### Profile of one SQLite run ({args.profile})\n\n```\n{summary}```\n")
+                if args.statements and count == backlogs[0]:
+                    print(bench.statements(count, databases, args.statements), flush=True)
         except BenchError as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1
@@ -246,6 +266,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="PATH",
         help="also profile one SQLite run of the first backlog with pyinstrument into PATH",
+    )
+    parser.add_argument(
+        "--statements",
+        type=Path,
+        metavar="PREFIX",
+        help="also count the SQL of one run of the first backlog per database, into "
+        "PREFIX-DATABASE.json",
     )
     return parser
 

@@ -64,6 +64,28 @@ def render_startup(figures: StartupFigures) -> str:
     )
 
 
+def render_statements(count: int, counted: Mapping[str, Mapping]) -> str:
+    """Statements and commits per message of one run per database (bench/count_statements.py)."""
+    lines = [
+        f"### SQL per message, one run of {count:,} (bench/count_statements.py)",
+        "",
+        "| | statements | of them executemany | commits | the most frequent |",
+        "|---|---|---|---|---|",
+    ]
+    for database, found in counted.items():
+        totals, statements = found["totals"], found["statements"]
+        frequent = ", ".join(
+            f"{name} {number / count:.2f}"
+            for name, number in sorted(statements.items(), key=lambda kv: -kv[1])[:6]
+        )
+        lines.append(
+            f"| {LABELS[database]} | {totals.get('statements', 0) / count:.2f} "
+            f"| {totals.get('executemany', 0) / count:.2f} "
+            f"| {totals.get('commits', 0) / count:.3f} | {frequent} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def render_scaling(backlogs: Sequence[BacklogFigures]) -> str:
     """How the rate of the largest backlog compares with the smallest's."""
     if len(backlogs) < 2:

@@ -70,14 +70,28 @@ def apply_pending(tx: Tx, row: PendingMessage, services: Services, *, now: dt.da
     its raw bytes kept. Raises `StaleRequest` when its request changed under it
     (another worker): it stays pending for the next round.
     """
+    parsed = parse_pending(row, services)
+    if isinstance(parsed, Outcome):
+        return parsed
+    return apply_parsed(tx, row, parsed, services, now=now)
+
+
+def parse_pending(row: PendingMessage, services: Services) -> InboundMessage | Outcome:
+    """The stored message parsed, or the "failed" outcome of a message that cannot be."""
     try:
-        message = parse_message(
+        return parse_message(
             row.raw,
             tag_prefix=services.tag_prefixes,
             own_addresses=services.settings.own_addresses,
         )
     except Exception as exc:  # quarantined with the raw bytes kept, never lost
         return Outcome(state="failed", detail=f"parse: {exc!r}"[:2000])
+
+
+def apply_parsed(
+    tx: Tx, row: PendingMessage, message: InboundMessage, services: Services, *, now: dt.datetime
+) -> Outcome:
+    """Apply one stored message already parsed (`parse_pending`), as `apply_pending`."""
     routed = locate(tx, message, services)
     # A request's own mailbox decides; a new one opens where the mail was read.
     mailbox = services.of(routed.request.mailbox if routed.request else row.mailbox)

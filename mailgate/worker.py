@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from imap_tools.errors import ImapToolsError
 
-from mailgate.apply import Outcome, Services, apply_pending, run_timers
+from mailgate.apply import Outcome, Services, apply_parsed, parse_pending, run_timers
 from mailgate.config import ImapSettings, Settings
 from mailgate.errors import TransportError
 from mailgate.ingest import FetchedMail, Inbox, chunks
@@ -192,16 +192,15 @@ class Worker:
         now = self.clock()
         limit = self.settings.max_message_bytes
         with self.store.transaction() as tx:
-            new_keys = set()
+            new_keys = tx.save_inbound_many(
+                [(keys[mail.uid], mail.raw) for mail in fetched if len(mail.raw) <= limit],
+                now=now,
+                mailbox=mailbox.mailbox,
+            )
             for mail in fetched:
-                key = keys[mail.uid]
-                if len(mail.raw) > limit:
-                    stored = _store_oversized(tx, key, mail.raw, limit, now)
-                else:
-                    stored = tx.save_inbound(key=key, raw=mail.raw, now=now,
-                                             mailbox=mailbox.mailbox)  # fmt: skip
-                if stored:
-                    new_keys.add(key)
+                if len(mail.raw) > limit and _store_oversized(tx, keys[mail.uid], mail.raw,
+                                                              limit, now):  # fmt: skip
+                    new_keys.add(keys[mail.uid])
         taken = len(fetched)
         report.duplicates += taken - len(new_keys)
         fetched.clear()  # stored: applying reads them back; don't hold a second copy meanwhile
@@ -245,11 +244,15 @@ class Worker:
 
     def _apply_batch(self, tx: Tx, keys: list[str], now: dt.datetime) -> list[tuple[str, Outcome]]:
         claimed = tx.claim_pending(keys)  # absent: applied before, or another worker has it
+        parsed = {key: parse_pending(claimed[key], self.services) for key in keys if key in claimed}
+        # Most notices answer the sender: their rate-limit counts in one query, not one each.
+        tx.expect_notices_to([m.sender.address for m in parsed.values()
+                              if not isinstance(m, Outcome) and m.sender], now)  # fmt: skip
         outcomes = [
-            (key, apply_pending(tx, claimed[key], self.services, now=now))
-            for key in keys
-            if key in claimed
-        ]
+            (key, found if isinstance(found, Outcome)
+             else apply_parsed(tx, claimed[key], found, self.services, now=now))
+            for key, found in parsed.items()
+        ]  # fmt: skip
         tx.mark_inbound([claimed[key].id for key, o in outcomes if o.state == "applied"],
                         "applied", now)  # fmt: skip
         for key, outcome in outcomes:
@@ -316,7 +319,7 @@ class Worker:
         ]
         for worker in workers:
             worker.stop_requested = self.stop_requested
-            worker.monitor = self.monitor
+            worker.monitor = self.monitor.for_mailbox(worker.mailboxes[0].settings.mailbox)
             worker._siblings = [other for other in workers if other is not worker]
         threads = [
             threading.Thread(target=worker.run_forever, daemon=True,

@@ -12,8 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -85,7 +83,9 @@ class Store:
     def transaction(self) -> Iterator[Tx]:
         try:
             with self.engine.begin() as connection:
-                yield Tx(connection)
+                tx = Tx(connection)
+                yield tx
+                tx.flush()  # the writer's waiting rows, before the commit
         except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(f"database: {exc.orig!r}", temporary=True) from exc
 
@@ -97,11 +97,24 @@ class Store:
 
 
 class Tx:
-    """One database transaction; committed when the `Store.transaction` block ends."""
+    """One database transaction; committed when the `Store.transaction` block ends.
+
+    The writer keeps some rows back to insert them in bulk (store/writer.py):
+    every method but `write` and `bouncing_among` reaches the database through
+    `_connection`, which flushes them first, so every read sees every write.
+    """
 
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+        self._raw_connection = connection
         self._writer = Writer(connection)
+
+    @property
+    def _connection(self) -> Connection:
+        self._writer.flush()
+        return self._raw_connection
+
+    def flush(self) -> None:
+        self._writer.flush()
 
     # -- the inbound queue ---------------------------------------------------------
 
@@ -116,14 +129,32 @@ class Tx:
         mailbox: str = "default",
     ) -> bool:
         """Insert a raw message unless its key is known. True when it was new."""
-        postgres = self._connection.dialect.name == "postgresql"
-        values = dict(key=key, raw=raw, state=state, error=error, received_at=now, mailbox=mailbox)
+        row = dict(key=key, raw=raw, state=state, error=error, received_at=now, mailbox=mailbox)
+        return bool(self._insert_inbound([row]))
+
+    def save_inbound_many(
+        self, messages: Sequence[tuple[str, bytes]], *, now: dt.datetime, mailbox: str = "default"
+    ) -> set[str]:
+        """Insert pending raw messages, (key, raw) each, in one statement, skipping
+        known keys. Returns the keys that were new."""
+        rows = [
+            dict(key=key, raw=raw, state="pending", error="", received_at=now, mailbox=mailbox)
+            for key, raw in messages
+        ]
+        return self._insert_inbound(rows) if rows else set()
+
+    def _insert_inbound(self, rows: list[dict]) -> set[str]:
+        connection = self._connection
+        if connection.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
         statement = (
-            (pg_insert if postgres else sqlite_insert)(_INBOUND)
-            .values(**values)
+            insert(_INBOUND)
             .on_conflict_do_nothing(index_elements=["key"])
+            .returning(_INBOUND.c.key)
         )
-        return self._connection.execute(statement).rowcount == 1
+        return set(connection.execute(statement, rows).scalars())
 
     def inbound_states(self, keys: Sequence[str]) -> dict[str, str]:
         columns = _INBOUND.c
@@ -194,10 +225,17 @@ class Tx:
         return snapshots.load_snapshot(self._connection, number, with_history=with_history)
 
     def request_of_message_ids(self, message_ids: Sequence[str]) -> int | None:
+        if not any(message_ids):  # nothing to look up: the waiting rows may keep waiting
+            return None
         return snapshots.request_of_message_ids(self._connection, message_ids)
 
     def bouncing_among(self, addresses: Sequence[str]) -> frozenset[str]:
         return self._writer.bouncing_among(list(addresses))
+
+    def expect_notices_to(self, addresses: Sequence[str], now: dt.datetime) -> None:
+        """Notices to these addresses are likely: read their rate-limit counts now, at once."""
+        if addresses:
+            self._writer.sent_counts(list(addresses), now)
 
     def due_requests(
         self, column: str, now: dt.datetime, scope: MailboxScope | None = None

@@ -7,7 +7,7 @@ Lists go in as expanding parameters.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 
 from mailgate.store.models import (
     AddressState,
@@ -33,8 +33,11 @@ _r, _p, _m, _e, _o, _a, _i = (t.c for t in (REQUESTS, PARTICIPANTS, MESSAGES, EV
 # -- requests and what hangs off them ---------------------------------------------
 INSERT_REQUEST = insert(REQUESTS).returning(_r.id)
 INSERT_PARTICIPANTS = insert(PARTICIPANTS)
-INSERT_MESSAGE = insert(MESSAGES).returning(_m.id)
-INSERT_MESSAGES = insert(MESSAGES)
+INSERT_MESSAGES = insert(MESSAGES)  # with their ids: see writer.Writer._message_id
+LAST_MESSAGE_ID = select(func.coalesce(func.max(_m.id), 0))
+RESERVE_MESSAGE_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, :count)"
+)
 INSERT_EVENTS = insert(EVENTS)
 INSERT_OUTBOUND = insert(OUTBOUND)
 SET_NOTIFY = (

@@ -1,13 +1,21 @@
 """The one writer: a `Decision` becomes rows and outbox entries, in the caller's
 transaction, with prebuilt Core statements (the ORM's unit of work cost
 milliseconds a message on the hot path).
+
+Only the rows whose id a later row needs are inserted at once (a new request,
+a stored message). Participants, events, outbox entries and the copies of
+sent notices wait in the writer and go in one `executemany` per table when
+the transaction asks for anything from the database (`flush`, called by
+`Tx` before every read and before the commit): a batch of 100 new requests
+costs a few statements instead of seven a message. Reads therefore always
+see what was written before them, as if every row had gone in at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, update
@@ -43,18 +51,85 @@ class Received:
     raw: bytes = b""  # its stored bytes: the files its notices relay are read from them
 
 
+# The tables whose rows wait for `Writer.flush`, in the order they are inserted.
+# Messages before events, which name them; all of them after their requests.
+_DEFERRED = (
+    ("participants", sql.INSERT_PARTICIPANTS),
+    ("messages", sql.INSERT_MESSAGES),
+    ("events", sql.INSERT_EVENTS),
+    ("outbound", sql.INSERT_OUTBOUND),
+)
+RATE_WINDOW = dt.timedelta(hours=1)  # `max_per_hour`
+MESSAGE_IDS_AT_ONCE = 64  # ids of `messages` rows reserved per query on PostgreSQL
+
+
 class Writer:
-    """Writes decisions on one connection; knows which addresses bounce, read once
-    per transaction (they are few) instead of once per notice."""
+    """Writes decisions on one connection, for one transaction.
+
+    Knows which addresses bounce (read once per transaction: they are few),
+    and how many notices each rate-limited address was sent in the last hour
+    (read once per address and transaction, then counted as notices are
+    queued), instead of asking for each notice.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self._bouncing: set[str] | None = None
+        self._rows: dict[str, list[dict]] = {name: [] for name, _ in _DEFERRED}
+        self._sent_since: dt.datetime | None = None
+        self._sent: dict[str, int] = {}  # address -> notices queued since `_sent_since`
+        self._message_ids: list[int] = []  # reserved, not used yet; the next one last
+        self._last_message_id: int | None = None  # SQLite: the highest id given out
+
+    def _message_id(self) -> int:
+        """The id of a new `messages` row, known before it is inserted: events name
+        the message that caused them, and a message's rows keep their order.
+
+        SQLite: one past the highest, counted on from there (the transaction holds
+        the write lock from BEGIN IMMEDIATE: nobody else inserts meanwhile).
+        PostgreSQL: taken from the column's sequence, some at a time (unused ones
+        are gaps, as after a rollback).
+        """
+        if not self._message_ids:
+            connection = self._connection
+            if connection.dialect.name == "postgresql":
+                found = connection.scalars(sql.RESERVE_MESSAGE_IDS,
+                                           {"count": MESSAGE_IDS_AT_ONCE})  # fmt: skip
+                self._message_ids = sorted(found, reverse=True)
+            else:
+                if self._last_message_id is None:
+                    self._last_message_id = connection.scalar(sql.LAST_MESSAGE_ID)
+                self._last_message_id += 1
+                return self._last_message_id
+        return self._message_ids.pop()
+
+    def flush(self) -> None:
+        """Insert the rows waiting, one statement per table."""
+        for name, statement in _DEFERRED:
+            rows = self._rows[name]
+            if rows:
+                self._connection.execute(statement, rows)
+                self._rows[name] = []
 
     def bouncing_among(self, addresses: list[str]) -> frozenset[str]:
         if self._bouncing is None:
             self._bouncing = set(self._connection.scalars(sql.BOUNCING))
         return frozenset(a for a in addresses if a in self._bouncing)
+
+    def sent_counts(self, recipients: list[str], now: dt.datetime) -> dict[str, int]:
+        """How many notifications were queued to each address in the hour before `now`,
+        this transaction's included. The addresses not counted yet are read in one query."""
+        since = now - RATE_WINDOW
+        if since != self._sent_since:
+            self._sent_since, self._sent = since, {}
+        missing = [r for r in dict.fromkeys(recipients) if r not in self._sent]
+        if missing:
+            found = _sent_counts_since(self._connection, missing, since)
+            waiting = Counter(row["recipient"] for row in self._rows["outbound"]
+                              if row["created_at"] >= since)  # fmt: skip
+            for recipient in missing:
+                self._sent[recipient] = found.get(recipient, 0) + waiting[recipient]
+        return {r: self._sent[r] for r in recipients if self._sent[r]}
 
     def write(
         self,
@@ -69,7 +144,12 @@ class Writer:
         connection = self._connection
         numbers: dict[RequestRef, int] = {}
         if decision.opens is not None:
-            numbers[OPENED] = _insert_request(connection, decision.opens, settings.mailbox)
+            number = _insert_request(connection, decision.opens, settings.mailbox)
+            numbers[OPENED] = number
+            self._rows["participants"] += [
+                {"request_id": number, "address": p.address, "role": p.role, "notify": p.notify}
+                for p in decision.opens.participants
+            ]
 
         def number_of(ref: RequestRef | None) -> int | None:
             return None if ref is None else numbers.get(ref, ref)
@@ -77,8 +157,10 @@ class Writer:
         stored_id = None
         if decision.stores is not None and received is not None:
             stores = decision.stores
-            stored_id = _store_message(connection, stores.kind, number_of(stores.request),
-                                       stores.from_address, received, now)  # fmt: skip
+            stored_id = self._message_id()
+            row = _stored_row(stored_id, stores.kind, number_of(stores.request),
+                              stores.from_address, received, now)  # fmt: skip
+            self._rows["messages"].append(row)
         self._update_requests(decision)
         opened = format_tag(settings.tag_prefix, numbers[OPENED]) if OPENED in numbers else ""
         events = [
@@ -90,8 +172,7 @@ class Writer:
             )
             for event in decision.events
         ]  # fmt: skip
-        if events:
-            connection.execute(sql.INSERT_EVENTS, events)
+        self._rows["events"] += events
         files = FileParts(received.raw if received is not None else b"")
         by_request: dict[RequestRef, list[Notify]] = defaultdict(list)
         for notify in decision.notices:
@@ -108,6 +189,8 @@ class Writer:
 
     def _update_requests(self, decision: Decision) -> None:
         connection = self._connection
+        if decision.updates or decision.notify_flags or decision.bouncing:
+            self.flush()  # they change rows that may be waiting
         for change in decision.updates:
             columns = sql.REQUESTS.c
             result = connection.execute(
@@ -149,11 +232,12 @@ class Writer:
         """Render and queue one request's notices, skipping who must not get mail."""
         connection = self._connection
         recipients = [n.notice.recipient for n in notices]
+        limited = rate_limited(recipients, settings)
+        if thread is None or settings.reply_token_secret is not None:
+            self.flush()  # the thread and the participants' ids are read back
         facts = DeliveryFacts(
             bouncing=self.bouncing_among(recipients),
-            sent_last_hour=_sent_counts_since(
-                connection, rate_limited(recipients, settings), now - dt.timedelta(hours=1)
-            ),
+            sent_last_hour=self.sent_counts(limited, now) if limited else {},
             thread=thread if thread is not None else _thread(connection, number),
             participant_ids=(
                 {p.address: p.id for p in participants(connection, number) if p.id is not None}
@@ -192,6 +276,7 @@ class Writer:
             )
             sent_copies.append(
                 {
+                    "id": self._message_id(),
                     "request_id": number,
                     "message_id": rendered.message_id,
                     "direction": "out",
@@ -204,11 +289,13 @@ class Writer:
                     "inbound_id": None,
                 }
             )
-        if dropped:
-            connection.execute(sql.INSERT_EVENTS, dropped)
-        if outbound:
-            connection.execute(sql.INSERT_OUTBOUND, outbound)
-            connection.execute(sql.INSERT_MESSAGES, sent_copies)
+        self._rows["events"] += dropped
+        self._rows["outbound"] += outbound
+        self._rows["messages"] += sent_copies
+        if self._sent_since is not None and now >= self._sent_since:
+            for row in outbound:
+                if row["recipient"] in self._sent:
+                    self._sent[row["recipient"]] += 1
 
 
 def _event_row(
@@ -228,7 +315,8 @@ def _event_row(
 
 
 def _insert_request(connection: Connection, request: RequestSnapshot, mailbox: str) -> int:
-    number = connection.execute(
+    """The new request's row; its participants are the caller's to insert."""
+    return connection.execute(
         sql.INSERT_REQUEST,
         {
             "subject": request.subject,
@@ -248,39 +336,31 @@ def _insert_request(connection: Connection, request: RequestSnapshot, mailbox: s
             "mailbox": mailbox,
         },
     ).scalar_one()
-    connection.execute(
-        sql.INSERT_PARTICIPANTS,
-        [
-            {"request_id": number, "address": p.address, "role": p.role, "notify": p.notify}
-            for p in request.participants
-        ],
-    )
-    return number
 
 
-def _store_message(
-    connection: Connection,
+def _stored_row(
+    message_id: int,
     kind: MessageKind,
     number: int | None,
     from_address: str,
     received: Received,
     now: dt.datetime,
-) -> int:
+) -> dict:
+    """The `messages` row of a received message (the same keys as a sent copy's)."""
     message = received.message
-    return connection.execute(
-        sql.INSERT_MESSAGE,
-        {
-            "request_id": number,
-            "message_id": message.message_id,
-            "direction": "in",
-            "kind": kind,
-            "from_address": from_address,
-            "subject": message.subject,
-            "new_text": message.new_text,
-            "at": now,
-            "inbound_id": received.inbound_id,
-        },
-    ).scalar_one()
+    return {
+        "id": message_id,
+        "request_id": number,
+        "message_id": message.message_id,
+        "direction": "in",
+        "kind": kind,
+        "from_address": from_address,
+        "to_address": None,
+        "subject": message.subject,
+        "new_text": message.new_text,
+        "at": now,
+        "inbound_id": received.inbound_id,
+    }
 
 
 def _sent_counts_since(
