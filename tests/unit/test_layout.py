@@ -10,6 +10,10 @@ from jinja2 import DictLoader, Environment, FileSystemLoader
 
 from mailgate.config import DEFAULT_TEMPLATES_DIR
 from mailgate.layout import STYLESHEET, InliningLoader, LayoutError, inline_template
+from mailgate.notify import CLIENT_COMMANDS
+from mailgate.parse.commands import scan_commands
+from mailgate.parse.html import html_to_text
+from tests.unit.test_notify import ALL_PAIRS, OPEN_CLIENT_PAIRS, make_notice, render
 
 CSS = (DEFAULT_TEMPLATES_DIR / STYLESHEET).read_text("utf-8")
 HTML_TEMPLATES = sorted(
@@ -82,3 +86,14 @@ def test_text_templates_and_a_directory_without_the_stylesheet_are_left_alone(
     environment = Environment(loader=InliningLoader(FileSystemLoader(str(tmp_path))))
     assert environment.get_template("a.txt").render(v=1) == '<p class="x">1</p>'
     assert environment.get_template("a.html").render(v=1) == '<p class="x">1</p>'
+
+
+@pytest.mark.parametrize(("language", "name"), ALL_PAIRS)
+def test_notice_html_read_back_as_a_reply_carries_no_command(language: str, name: str) -> None:
+    """The buttons stand on one line with each other, never a command line of their own,
+    if a client's reply quotes the HTML without marking it as a quote."""
+    _, _, html = render(make_notice(name, language))
+    text = html_to_text(html)
+    if (language, name) in OPEN_CLIENT_PAIRS:
+        assert CLIENT_COMMANDS[language]["resolve"] in text
+    assert not scan_commands(new_text=text, quoted_text="", subject_after_tag="").commands

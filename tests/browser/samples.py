@@ -1,0 +1,152 @@
+"""Every HTML notification, rendered through the real `Renderer` with sample data.
+
+The contexts are the ones deciding passes (`tests.unit.test_notify.CASES`, which
+a unit test keeps equal to the templates on disk), with realistic free text so
+that the screenshots in docs/notifications/ look like real mail. Each page is
+parsed back from the rendered message, as a mail client would see it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from markupsafe import Markup
+
+from mailgate.decide.model import Notice
+from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender
+from tests.unit.test_notify import (
+    AGENT_CASES,
+    CLIENT_CASES,
+    LANGUAGES,
+    MOSCOW,
+    NOW,
+    NUMBER,
+    TEMPLATES,
+    THREAD,
+    make_notice,
+)
+
+SENDER = Sender(address="support@example.org", name="Example Support")
+RENDERER = Renderer(TEMPLATES, sender=SENDER, tag_prefix="REQ", timezone=MOSCOW)
+TAG = f"[REQ-{NUMBER}]"
+SUBJECTS = {"en": "SIP trunk down after the update", "ru": "Не работает SIP-транк после обновления"}
+ANSWERS = {
+    "en": (
+        "Hello Ivan,\n\nthank you for the logs. The provider renewed its certificate last night "
+        "and the PBX still trusted the old one.\n\n"
+        "1. Open Settings > Trunks > Provider.\n"
+        '2. Press "Reload certificates".\n'
+        "3. Make a test call and tell us whether it works.\n\n"
+        "Best regards,\nAlice Smith"
+    ),
+    "ru": (
+        "Здравствуйте, Иван!\n\nСпасибо за журналы. Провайдер обновил сертификат ночью, "
+        "а АТС всё ещё доверяла старому.\n\n"
+        "1. Откройте Настройки > Транки > Провайдер.\n"
+        "2. Нажмите «Перезагрузить сертификаты».\n"
+        "3. Сделайте пробный звонок и напишите, работает ли.\n\n"
+        "С уважением,\nАлиса Смирнова"
+    ),
+}
+# An answer relayed as HTML, as the sanitiser hands it on: a list, bold, a link, a table.
+ANSWER_HTML = Markup(
+    "<p>Hello Ivan,</p><p>the trunk is back. What we changed:</p>"
+    "<ul><li><b>Certificate</b> of the provider renewed</li>"
+    "<li>Registration interval set to 300 s</li></ul>"
+    '<table border="1" cellpadding="4"><tr><th>Line</th><th>State before</th>'
+    "<th>State now</th></tr><tr><td>+7 495 000-00-01</td><td>unregistered</td>"
+    "<td>registered</td></tr></table>"
+    '<p>Details: <a href="https://status.example.org/incidents/2026-12-07" rel="noopener">'
+    "https://status.example.org/incidents/2026-12-07</a></p><p>Alice Smith</p>"
+)
+# Free text of the other notices, by context key.
+TEXT = {
+    "en": {"text": "Since 9:00 no calls go out; the PBX shows the trunk as unregistered.",
+           "reason": "no answer for three days", "from": "ivan.petrov@client.example.net"},
+    "ru": {"text": "С 9:00 исходящие звонки не проходят, АТС не видит регистрацию транка.",
+           "reason": "нет ответа три дня", "from": "ivan.petrov@client.example.net"},
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    """One notification as a reader gets it, and what its buttons must be."""
+
+    language: str
+    name: str  # the template; a variant after a dot (agent_answer.html)
+    html: str
+    text: str
+    commands: dict[str, str]  # mailto subject -> address, that must be offered
+    agent: bool
+
+    @property
+    def slug(self) -> str:
+        return f"{self.language}-{self.name.replace('.', '-').replace('_', '-')}"
+
+
+def pages() -> list[Page]:
+    """Every event of SPEC §4 with a template, both languages; agent notices in English;
+    the relayed answer also as HTML; `mailgate check`'s test mail."""
+    out = []
+    for language in LANGUAGES:
+        for name, case in CLIENT_CASES.items():
+            commands = _commands(language) if case.status.is_open else {}
+            out.append(_page(language, name, _client_context(language, name), commands))
+        html_answer = {"answer_html": ANSWER_HTML}
+        out.append(_page(language, "agent_answer", html_answer, _commands(language), "html"))
+        out.append(_check_test(language))
+    for name, case in AGENT_CASES.items():
+        keys = {key: value for key, value in TEXT["en"].items() if key in case.context}
+        out.append(_page("en", name, keys, {}))
+    return out
+
+
+def _client_context(language: str, name: str) -> dict[str, Any]:
+    context = {key: value for key, value in TEXT[language].items()
+               if key in CLIENT_CASES[name].context}  # fmt: skip
+    if name == "agent_answer":
+        context["answer"] = ANSWERS[language]
+    return context
+
+
+def _commands(language: str) -> dict[str, str]:
+    offered = ("resolve", "escalate", "cancel", "dont_notify")
+    return {f"{TAG} {CLIENT_COMMANDS[language][name]}": SENDER.address for name in offered}
+
+
+def _page(
+    language: str, name: str, context: dict[str, Any], commands: dict[str, str], variant: str = ""
+) -> Page:
+    notice = make_notice(name, language, **context)
+    rendered = RENDERER.render(notice, request_number=NUMBER, request_subject=SUBJECTS[language],
+                               thread_ids=THREAD, now=NOW)  # fmt: skip
+    html, text = _bodies(rendered.raw)
+    return Page(language=language, name=f"{name}.{variant}" if variant else name, html=html,
+                text=text, commands=commands, agent=name in AGENT_CASES)  # fmt: skip
+
+
+def _check_test(language: str) -> Page:
+    """`mailgate check --send-test`'s mail has no request: rendered as `check` renders it."""
+    sent_at = NOW.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    context = {"mailbox": "support", "smtp_server": "smtp.example.org:587", "machine": "mail1",
+               "sent_at": sent_at}  # fmt: skip
+    notice = Notice(template="check_test", recipient="admin@example.org", language=language,
+                    context=context)  # fmt: skip
+    rendered = RENDERER.render(notice, request_number=NUMBER, request_subject="check",
+                               thread_ids=[], now=NOW)  # fmt: skip
+    html, text = _bodies(rendered.raw)
+    return Page(language=language, name="check_test", html=html, text=text, commands={},
+                agent=False)  # fmt: skip
+
+
+def _bodies(raw: bytes) -> tuple[str, str]:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    html, text = message.get_body(("html",)), message.get_body(("plain",))
+    assert html is not None and text is not None
+    return html.get_content(), text.get_content().replace("\r\n", "\n")
