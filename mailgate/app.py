@@ -73,6 +73,7 @@ def build_app(settings: Settings) -> App:
             sender=Sender(address=mailbox.support_address, name=mailbox.smtp.from_name),
             tag_prefix=mailbox.tag_prefix,
             timezone=calendar.timezone,
+            agent_from=mailbox.agent_from,
         )
         return Services(rules=Rules(settings=mailbox, deadlines=deadlines), renderer=renderer)
 

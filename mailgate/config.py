@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import string
 import subprocess
 import tomllib
 from collections.abc import Callable, Mapping
@@ -30,8 +31,10 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAILBOX_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 MAILBOX_KEYS = frozenset(
     {"name", "imap", "smtp", "support_address", "support_name", "tag_prefix", "agents",
-     "agent_notify", "escalation_notify", "language", "templates_dir"}
+     "agent_notify", "escalation_notify", "language", "templates_dir", "agent_from"}
 )  # fmt: skip
+DEFAULT_AGENT_FROM = "{agent} via {support}"
+AGENT_FROM_FIELDS = ("agent", "support")
 _DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
 
 
@@ -119,6 +122,7 @@ class Settings:
     smtp: SmtpSettings
     support_address: str
     support_name: str = "Support"
+    agent_from: str = DEFAULT_AGENT_FROM  # the From name of a relayed agent answer (SPEC §13)
     tag_prefix: str = "REQ"
     agents: tuple[str, ...] = ()
     agent_notify: tuple[str, ...] = ()
@@ -329,6 +333,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         ),
         support_address=support_address,
         support_name=top.string("support_name", "Support"),
+        agent_from=_agent_from(top),
         tag_prefix=top.pattern("tag_prefix", r"[A-Za-z][A-Za-z0-9]{0,15}", "REQ"),
         agents=top.address_list("agents", allow_domains=True),
         agent_notify=top.address_list("agent_notify"),
@@ -364,7 +369,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
          "metrics", "retention",
          "require_authenticated_sender", "authserv_id", "max_message_bytes", "reply_tokens",
          "reply_token_secret", "reply_token_secret_env", "reply_token_secret_file",
-         "attachments"}
+         "attachments", "agent_from"}
     )  # fmt: skip
     if settings.require_authenticated_sender and not settings.authserv_id:
         raise ConfigError(
@@ -404,6 +409,28 @@ def _database_url(url: str, base_dir: Path) -> str:
     if not url.startswith(("sqlite:", "postgresql")):
         raise ConfigError("database.url", "must start with sqlite:/// or postgresql+psycopg://")
     return url
+
+
+def _agent_from(top: _Table) -> str:
+    """`{agent} via {support}`: only those two placeholders, without format specs
+    (`"{support}"` alone keeps agents' names out of the From)."""
+    pattern = top.string("agent_from", DEFAULT_AGENT_FROM)
+    try:
+        fields = [(name, spec, conversion)
+                  for _, name, spec, conversion in string.Formatter().parse(pattern)
+                  if name is not None]  # fmt: skip
+    except ValueError as exc:
+        raise ConfigError(
+            "agent_from", f"{pattern!r} is not a pattern ({exc}); write {{{{ for a brace"
+        ) from None
+    for name, spec, conversion in fields:
+        if name not in AGENT_FROM_FIELDS:
+            raise ConfigError(
+                "agent_from", f"unknown placeholder {{{name}}}: use {{agent}} and {{support}}"
+            )
+        if spec or conversion:
+            raise ConfigError("agent_from", f"write {{{name}}} without a format or conversion")
+    return pattern
 
 
 def _templates_dir(top: _Table, base_dir: Path) -> Path:

@@ -159,6 +159,7 @@ class InboundMessage:
     text: str = ""  # the whole body as text (HTML converted), quotes included
     new_text: str = ""  # only what the sender wrote in this message
     quoted_text: str = ""  # what was removed from `text` to get `new_text`
+    html: str | None = None  # the HTML body as it came (inline parts joined); None: plain text
     tag_number: int | None = None  # the request number in the subject tag
     subject_after_tag: str = ""  # subject text after the tag, where commands may stand
     auto: str | None = None  # why this is machine mail, or None for a person's

@@ -23,14 +23,24 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 
-from mailgate.decide.model import FileRelay, Notice
+from mailgate.config import DEFAULT_AGENT_FROM, DEFAULT_TEMPLATES_DIR
+from mailgate.decide.model import AgentAnswer, FileRelay, Notice
 from mailgate.domain import Attachment
+from mailgate.errors import ConfigError
 from mailgate.layout import InliningLoader
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.headers import single_line
 from mailgate.parse.mimetree import read_attachment
+from mailgate.sanitize import hide_addresses
 from mailgate.tags import format_tag
 
 _MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
@@ -144,9 +154,15 @@ class Renderer:
     """Compiles templates once; renders notices into complete messages."""
 
     def __init__(
-        self, templates_dir: Path, *, sender: Sender, tag_prefix: str, timezone: ZoneInfo
+        self,
+        templates_dir: Path,
+        *,
+        sender: Sender,
+        tag_prefix: str,
+        timezone: ZoneInfo,
+        agent_from: str = DEFAULT_AGENT_FROM,
     ) -> None:
-        loader = FileSystemLoader(str(templates_dir))
+        loader = template_loader(templates_dir)
         # Templates are read once: no stat() of the file at every render.
         common = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True,
                   "auto_reload": False}  # fmt: skip
@@ -155,11 +171,10 @@ class Renderer:
                                  **{**common, "loader": InliningLoader(loader)})  # fmt: skip
         for environment in (self._text, self._html):
             environment.filters["localdate"] = lambda moment: _local_date(moment, timezone)
-        self._labels = {
-            language: tomllib.loads((templates_dir / language / "labels.toml").read_text("utf-8"))
-            for language in CLIENT_COMMANDS
-        }
+        self._labels = {language: read_labels(templates_dir, language)
+                        for language in CLIENT_COMMANDS}  # fmt: skip
         self._sender = sender
+        self._agent_from = agent_from
         self._tag_prefix = tag_prefix
 
     def render(
@@ -180,13 +195,21 @@ class Renderer:
         cids = {id(part.file): f"f{n}.{unique}@{self._sender.domain}"
                 for n, part in enumerate(files, start=1)}  # fmt: skip
         labels = self._labels[language]
+        listed = _files_context(notice.files, cids, labels)
+        answer_context = {}
+        if notice.answer is not None:
+            answer_context = self._answer_context(notice, files, cids)
+            shown = answer_context.pop("shown")  # images the answer shows: not again below it
+            listed = [{**item, "inline": False} if item["cid"] in shown else item
+                      for item in listed]  # fmt: skip
         context = {
             **labels,
             "only_files": False,
-            "files": _files_context(notice.files, cids, labels),
+            "files": listed,
             "file_limit": _size(notice.files.limit, labels) if notice.files else "",
             "answer_html": None,  # an agent's answer that came as HTML, sanitised (Markup)
             **notice.context,
+            **answer_context,
             "tag": tag,
             "number": request_number,
             "subject": request_subject,
@@ -198,7 +221,7 @@ class Renderer:
         html = self._html.get_template(f"{language}/{notice.template}.html").render(context)
         message_id = f"mg.{request_number}.{unique}@{self._sender.domain}"
         headers = [
-            ("From", _address_header(self._sender.name, self._sender.address)),
+            ("From", _address_header(self._from_name(notice.answer), self._sender.address)),
             ("To", header_safe(notice.recipient, limit=320)),
             ("Subject", _encoded_subject(header_safe(f"[{tag}] {request_subject}"))),
             ("Date", email.utils.format_datetime(now)),
@@ -220,6 +243,34 @@ class Renderer:
         raw = compose(headers, text, html, files=[(part, cids[id(part.file)]) for part in files])
         return Rendered(message_id=message_id, raw=raw, text=text)
 
+    def _from_name(self, answer: AgentAnswer | None) -> str:
+        """The support name; for a relayed answer `agent_from`, "Alice Smith via Support"."""
+        if answer is None:
+            return self._sender.name
+        return self._agent_from.format(agent=answer.agent, support=self._sender.name)
+
+    def _answer_context(
+        self, notice: Notice, files: Sequence[FilePart], cids: dict[int, str]
+    ) -> dict[str, Any]:
+        """`answer` without the agent's address, `answer_html` sanitised with the
+        relayed images' new Content-IDs (None for a plain-text answer), and `shown`:
+        the Content-IDs of the images `answer_html` shows."""
+        answer = notice.answer
+        assert answer is not None
+        instead = self._sender.address
+        context: dict[str, Any] = {"shown": set()}
+        if "answer" in notice.context:
+            context["answer"] = hide_addresses(notice.context["answer"], answer.hidden, instead)
+        if answer.html:
+            from mailgate.sanitize import sanitize_answer
+
+            by_id = {part.file.content_id.strip().lower(): cids[id(part.file)]
+                     for part in files if part.file.inline and part.file.content_id}  # fmt: skip
+            html = sanitize_answer(answer.html, cids=by_id, hidden=answer.hidden, instead=instead)
+            context["answer_html"] = html or None
+            context["shown"] = {cid for cid in by_id.values() if f'"cid:{cid}"' in html}
+        return context
+
     def _command_links(self, tag: str, language: str, address: str) -> dict[str, dict[str, str]]:
         return {
             name: {"label": words.rstrip(": "), "href": self._mailto(address, tag, words)}
@@ -230,6 +281,35 @@ class Renderer:
     def _mailto(address: str, tag: str, command: str) -> str:
         """A link that opens a reply with the command in the subject, after the tag."""
         return f"mailto:{address}?subject={quote(f'[{tag}] {command}')}"
+
+
+def template_loader(templates_dir: Path) -> BaseLoader:
+    """The admin's `templates_dir` first, the shipped templates second: an override is
+    one file of the same name (`en/created.html`), not a copy of the whole directory."""
+    shipped = FileSystemLoader(str(DEFAULT_TEMPLATES_DIR))
+    if templates_dir.resolve() == DEFAULT_TEMPLATES_DIR.resolve():
+        return shipped
+    return ChoiceLoader([FileSystemLoader(str(templates_dir)), shipped])
+
+
+def read_labels(templates_dir: Path, language: str) -> dict[str, Any]:
+    """`<language>/labels.toml`, shipped, with the keys of the admin's file over it
+    (table by table: an override of one status label keeps the others)."""
+    labels: dict[str, Any] = {}
+    for directory in dict.fromkeys([DEFAULT_TEMPLATES_DIR, templates_dir]):
+        path = directory / language / "labels.toml"
+        if directory != DEFAULT_TEMPLATES_DIR and not path.is_file():
+            continue
+        try:
+            found = tomllib.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError("templates_dir", f"{path}: {exc}") from None
+        for key, value in found.items():
+            if isinstance(value, dict) and isinstance(labels.get(key), dict):
+                labels[key] = {**labels[key], **value}
+            else:
+                labels[key] = value
+    return labels
 
 
 def _local_date(moment: dt.datetime | None, timezone: ZoneInfo) -> str:

@@ -16,6 +16,7 @@ from mailgate.deadlines import next_sla_check
 from mailgate.decide.model import (
     OPENED,
     REQUEST_FIELDS,
+    AgentAnswer,
     Decision,
     Event,
     FileRelay,
@@ -138,6 +139,7 @@ class Draft:
         relay: bool = False,
         agents: bool = False,
         files: FileRelay | None = None,
+        answer: AgentAnswer | None = None,
     ) -> None:
         """Queue one notice per distinct recipient, with the request as it is now."""
         request = self.request(ref)
@@ -146,7 +148,7 @@ class Draft:
         language = "en" if agents else request.language
         for recipient in dict.fromkeys(recipients):
             notice = Notice(template=template, recipient=recipient, language=language,
-                            context=full, relay=relay, files=files)  # fmt: skip
+                            context=full, relay=relay, files=files, answer=answer)  # fmt: skip
             self._notices.append(Notify(request=ref, subject=subject, notice=notice))
 
     def notify_clients(
@@ -157,9 +159,10 @@ class Draft:
         context: dict[str, Any],
         relay: bool = False,
         files: FileRelay | None = None,
+        answer: AgentAnswer | None = None,
     ) -> None:
         self.notify(ref, client_recipients(self.request(ref)), template,
-                    context=context, relay=relay, files=files)  # fmt: skip
+                    context=context, relay=relay, files=files, answer=answer)  # fmt: skip
 
     def notify_agents(
         self,

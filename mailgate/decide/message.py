@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mailgate.decide.draft import Draft, new_participant
-from mailgate.decide.model import Decision, RequestRef, RequestSnapshot, Rules
+from mailgate.decide.model import AgentAnswer, Decision, RequestRef, RequestSnapshot, Rules
 from mailgate.decide.relay import plan_relay
 from mailgate.domain import (
     Command,
@@ -29,6 +29,7 @@ from mailgate.domain import (
 from mailgate.parse.authresults import is_sender_authenticated
 from mailgate.parse.commands import normalize, scan_commands, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
+from mailgate.parse.newtext import new_html
 from mailgate.tags import format_tag, strip_tag
 from mailgate.workflow import Action, Actor, Refusal, decide, notice_for, set_status_notice
 
@@ -256,7 +257,8 @@ class _Deciding:
             self._event(ref, "answer", detail=answer[:500])
             template = notice_for(Actor.AGENT, Action.REPLY)
             self.draft.notify_clients(ref, template, context=self._with_files({"answer": answer}),
-                                      relay=True, files=self.files)  # fmt: skip
+                                      relay=True, files=self.files,
+                                      answer=self._relayed_answer(commands))  # fmt: skip
         elif is_note:
             self._event(ref, "note", detail=answer[:500])
             context = self._with_files({"text": answer, "from": self.sender})
@@ -265,6 +267,18 @@ class _Deciding:
         for command in commands:
             if command.name is CommandName.STATUS:
                 self._set_status(ref, command)
+
+    def _relayed_answer(self, commands: list[Command]) -> AgentAnswer:
+        """The agent's name for the From (SPEC §13) and, for HTML mail, the answer's HTML."""
+        html = None
+        if self.message.html is not None:
+            relayed = self.files.attached if self.files else ()
+            images = {file.content_id for file in relayed if file.inline and file.content_id}
+            drop = {normalize(command.line) for command in commands}
+            html = new_html(self.message.html, drop=drop, images=images)
+        sender = self.message.sender
+        return AgentAnswer(agent=agent_name(sender.name if sender else "", self.sender),
+                           html=html, hidden=(self.sender,))  # fmt: skip
 
     def _set_status(self, ref: RequestRef, command: Command) -> None:
         target = status_from_words(command.argument or "")
@@ -363,6 +377,15 @@ class _Deciding:
 
     def _tag(self, number: int) -> str:
         return format_tag(self.settings.tag_prefix, number)
+
+
+def agent_name(display_name: str, address: str) -> str:
+    """The display name of the agent's mail, else the local part of the address: never
+    the address, even when the display name is one (`"alice@example.org" <alice@…>`)."""
+    name = " ".join(display_name.split()).strip("'\" ")
+    if not name or "@" in name:
+        return address.partition("@")[0]
+    return name
 
 
 def _without_command_lines(text: str, commands: Iterable[Command]) -> str:

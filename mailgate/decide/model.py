@@ -150,6 +150,22 @@ class FileRelay:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AgentAnswer:
+    """Who wrote a relayed answer and its formatting, for the renderer (SPEC §13).
+
+    `html` is the HTML of the answer with the quote, signature and command lines
+    cut as in its text, and only the relayed files' `cid:` images; not yet
+    sanitised (mailgate/sanitize.py does that when it is rendered). `hidden`
+    are the addresses the client must not see in it (the agent's): the renderer
+    puts the support address in their place.
+    """
+
+    agent: str  # the display name of the agent's mail, else its local part; never an address
+    html: str | None = None  # None: the answer came as plain text, and goes as plain text
+    hidden: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Notice:
     """One notification to one recipient, before rendering."""
 
@@ -160,6 +176,7 @@ class Notice:
     relay: bool = False  # an agent's answer passed on: not marked auto-generated
     reply_to: str | None = None  # a reply-token address; None: the support address
     files: FileRelay | None = None  # the files of the applied message it relays
+    answer: AgentAnswer | None = None  # a relayed agent answer: its From name and its HTML
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

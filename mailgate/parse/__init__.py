@@ -55,6 +55,7 @@ def parse_message(
         text=text,
         new_text=split.new_text,
         quoted_text=split.quoted_text,
+        html=mail.html,
         tag_number=tag.number,
         subject_after_tag=tag.after_tag,
         auto=classify_machine_mail(mail, own_addresses=own_addresses),

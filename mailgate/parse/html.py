@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from html import escape
 from html.parser import HTMLParser
+from urllib.parse import unquote
 
 from mailgate.parse import quote_markers
 
@@ -94,6 +97,8 @@ _QUOTE_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_QUOTE_TOKENS
 _ATTRIBUTION_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_ATTRIBUTION_TOKENS)))
 _SIGNATURE_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_SIGNATURE_TOKENS)))
 _CUT_STYLES = tuple(re.compile(pattern, re.I) for pattern in quote_markers.HTML_CUT_STYLE_PATTERNS)
+_TAG_NAME = re.compile(r"[a-z][a-z0-9:-]*")
+_ATTRIBUTE_NAME = re.compile(r"[a-z_:][a-z0-9_:.-]*")
 _MAX_DEPTH = 400  # deeper nesting is flattened: hostile input must not exhaust the stack
 
 
@@ -252,19 +257,25 @@ def _defuse(html: str) -> str:
     return _STRAY_LT.sub("&lt;", _OVERLONG_CHARREF.sub("\ufffd", html))
 
 
-@functools.lru_cache(maxsize=8)
-def render_html(html: str) -> RenderedHtml:
-    """Lines of text of an HTML body, with its quote structure.
-
-    Cached: parsing a message renders its HTML twice (new text, whole text),
-    and the result is immutable.
-    """
+def _tree(html: str) -> _Node:
     builder = _TreeBuilder()
     builder.feed(_defuse(html))
     builder.close()
-    renderer = _Renderer()
+    return builder.root
+
+
+def _is_skipped(node: _Node) -> bool:
+    """Not rendered: scripts, styles, the head, and elements hidden by their style."""
+    return node.tag in _SKIP_TAGS or (
+        "style" in node.attrs and bool(_HIDDEN_STYLE.search(node.attrs["style"]))
+    )
+
+
+def _walk(root: _Node, renderer: _Renderer, seen: dict[int, int] | None = None) -> None:
+    """Render the tree; with `seen`, note the line each text node and image lands on
+    (by the node's id): the line it starts, or for an image between lines the one before."""
     # An explicit stack instead of recursion: ("enter", node) / ("exit", node, undo).
-    work: list[tuple] = [("enter", builder.root)]
+    work: list[tuple] = [("enter", root)]
     while work:
         item = work.pop()
         if item[0] == "exit":
@@ -272,16 +283,29 @@ def render_html(html: str) -> RenderedHtml:
             continue
         node = item[1]
         if isinstance(node, str):
+            if seen is not None:
+                seen[id(node)] = len(renderer.lines)
             renderer.text(node)
             continue
-        if node.tag in _SKIP_TAGS or (
-            "style" in node.attrs and _HIDDEN_STYLE.search(node.attrs["style"])
-        ):
+        if _is_skipped(node):
             continue
+        if seen is not None and node.tag == "img":
+            seen[id(node)] = len(renderer.lines) - (not renderer._parts)
         undo = _enter(renderer, node)
         work.append(("exit", node, undo))
         work.extend(("enter", child) for child in reversed(node.children))
     renderer.block_break()
+
+
+@functools.lru_cache(maxsize=8)
+def render_html(html: str) -> RenderedHtml:
+    """Lines of text of an HTML body, with its quote structure.
+
+    Cached: parsing a message renders its HTML twice (new text, whole text),
+    and the result is immutable.
+    """
+    renderer = _Renderer()
+    _walk(_tree(html), renderer)
     lines = renderer.lines
     cut = renderer.cut
     signature = renderer.signature
@@ -300,6 +324,92 @@ def html_to_text(html: str) -> str:
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.strip("\n")
+
+
+class _Text(str):
+    """A text node with an identity of its own: equal strings are often one object."""
+
+    __slots__ = ()
+
+
+def html_of_lines(html: str, keep: Sequence[bool], *, images: Collection[str] = ()) -> str:
+    """The HTML of `html` that renders its kept lines (`keep[i]` for `render_html(html).lines[i]`).
+
+    Text nodes are kept when a kept line holds them; an image when the line it
+    stands on (or, between lines, the line before it) is kept and its `src` is
+    `cid:` one of `images` (Content-IDs; remote images are never kept). An
+    element stays while it holds something kept, or nothing at all (an empty
+    table cell, a `<br>`) inside a kept parent. What is never rendered (scripts,
+    styles, hidden elements) is dropped. The result is well-formed but not safe:
+    it still needs a sanitiser.
+    """
+    root = _tree(html)
+    work = [root]
+    while work:  # every text node gets an identity of its own
+        node = work.pop()
+        node.children = [_Text(child) if isinstance(child, str) else child
+                         for child in node.children]  # fmt: skip
+        work.extend(child for child in node.children if isinstance(child, _Node))
+    seen: dict[int, int] = {}
+    renderer = _Renderer()
+    _walk(root, renderer, seen)
+    if len(keep) != len(renderer.lines):
+        raise ValueError(f"{len(keep)} lines kept of {len(renderer.lines)} rendered")
+    wanted = {image.lower() for image in images}
+
+    def kept_line(line: int) -> bool:
+        return 0 <= line < len(keep) and keep[line]
+
+    verdicts: dict[int, bool | None] = {}
+
+    def keeps(node: _Node | str) -> bool | None:
+        """True: holds kept content; False: holds only dropped content; None: holds none."""
+        if isinstance(node, str):
+            if not _ASCII_SPACE.sub("", node):
+                return None
+            return kept_line(seen.get(id(node), -1))
+        if id(node) in verdicts:
+            return verdicts[id(node)]
+        verdict: bool | None = None
+        if _is_skipped(node):
+            verdict = False
+        elif node.tag == "img":
+            source = node.attrs.get("src", "").strip()
+            ours = source[:4].lower() == "cid:" and unquote(source[4:]).lower() in wanted
+            verdict = ours and kept_line(max(seen.get(id(node), 0), 0))
+        else:
+            for child in node.children:
+                child_keeps = keeps(child)
+                if child_keeps:
+                    verdict = True
+                    break
+                if child_keeps is False:
+                    verdict = False
+        verdicts[id(node)] = verdict
+        return verdict
+
+    out: list[str] = []
+
+    def write(node: _Node) -> None:
+        for child in node.children:
+            if isinstance(child, str):
+                if keeps(child) is not False:
+                    out.append(escape(child, quote=False))
+                continue
+            if keeps(child) is False:
+                continue
+            if not _TAG_NAME.fullmatch(child.tag):
+                write(child)  # a name no HTML has: its content only
+                continue
+            attrs = "".join(f' {name}="{escape(value)}"' for name, value in child.attrs.items()
+                            if _ATTRIBUTE_NAME.fullmatch(name))  # fmt: skip
+            out.append(f"<{child.tag}{attrs}>")
+            if child.tag not in _VOID_TAGS:
+                write(child)
+                out.append(f"</{child.tag}>")
+
+    write(root)
+    return "".join(out)
 
 
 def _enter(renderer: _Renderer, node: _Node) -> tuple[str, ...]:

@@ -28,12 +28,13 @@ The words and shapes come from `mailgate.parse.quote_markers`.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from enum import Enum
 
 from mailgate.parse import quote_markers
-from mailgate.parse.commands import scan_commands
-from mailgate.parse.html import RenderedHtml, render_html
+from mailgate.parse.commands import normalize, scan_commands
+from mailgate.parse.html import RenderedHtml, html_of_lines, render_html
 from mailgate.parse.signoff import signature_start
 
 
@@ -164,7 +165,7 @@ def split_reply(plain: str | None, html: str | None) -> ReplySplit:
     html_lines: list[str] = []
     html_kinds: list[_Kind] = []
     if html is not None and html.strip():
-        html_lines, html_kinds = _split_html(render_html(html))
+        html_lines, html_kinds, _ = _split_html_lines(render_html(html))
     if plain is not None and plain.strip():
         lines = _split_shared_lines(
             [_normalize_line(line) for line in plain.replace("\r\n", "\n").split("\n")]
@@ -180,8 +181,31 @@ def split_reply(plain: str | None, html: str | None) -> ReplySplit:
     return ReplySplit(new_text="", quoted_text="")
 
 
-def _split_html(rendered: RenderedHtml) -> tuple[list[str], list[_Kind]]:
-    """Rendered lines (`> ` per quote depth) and their kinds.
+def new_html(html: str, *, drop: Collection[str] = (), images: Collection[str] = ()) -> str | None:
+    """The HTML of what the sender wrote: the elements of the lines that are new
+    text when `split_reply` reads this HTML alone (quote and signature cut the
+    same way), less the lines whose `normalize`d text is in `drop` (command
+    lines), with only the `cid:` images of `images`. None when nothing is left.
+
+    Not sanitised: see `mailgate.sanitize`.
+    """
+    if not html.strip():
+        return None
+    rendered = render_html(html)
+    lines, kinds, origin = _split_html_lines(rendered)
+    kinds = _with_signature(lines, kinds)
+    keep = [False] * len(rendered.lines)
+    for kind, source in zip(kinds, origin, strict=True):
+        if kind is _Kind.NEW and normalize(rendered.lines[source].text) not in drop:
+            keep[source] = True
+    if not any(keep[index] and line.text.strip() for index, line in enumerate(rendered.lines)):
+        return None
+    return html_of_lines(html, keep, images=images)
+
+
+def _split_html_lines(rendered: RenderedHtml) -> tuple[list[str], list[_Kind], list[int]]:
+    """Rendered lines (`> ` per quote depth), their kinds, and the rendered line each
+    comes from (an attribution sharing a line with the sender's text is split off).
 
     When the structure quotes everything (the whole body in one `<blockquote>`,
     a client that wraps the sender's text in its quote container) and the text
@@ -208,8 +232,8 @@ def _split_html(rendered: RenderedHtml) -> tuple[list[str], list[_Kind]]:
     if not _has_new_text(lines, kinds):
         fallback = _fallback_kinds(texts)
         if fallback is not None:
-            return texts, fallback
-    return lines, kinds
+            return texts, fallback, origin
+    return lines, kinds, origin
 
 
 def _prefixed(text: str, depth: int) -> str:

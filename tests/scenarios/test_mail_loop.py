@@ -72,7 +72,7 @@ def test_agent_reply_is_relayed_from_the_support_address(gate):
     [answer] = gate.sent_to(CLIENT)
     assert email.utils.parseaddr(answer["From"])[1] == "support@example.org"
     assert AGENT not in answer.as_string()
-    assert "Alice" not in answer["From"]
+    assert answer["From"] == "Alice Agent via Support <support@example.org>"  # SPEC §13
     assert answer["Subject"] == "[REQ-1] Phones are down"
     assert "Auto-Submitted" not in answer  # a person's answer, relayed
     text = answer.get_body(("plain",)).get_content()
