@@ -6,18 +6,29 @@ the results it reports. Each delivery is appended to the sent journal
 (`mailgate/journal.py`) before its connection takes the next job, so at most
 `[smtp] connections` messages are ever delivered and in no journal: what a
 crash may send twice.
+
+A large message (a relayed file) never exists twice in either process: the
+outbox's copy goes to the child in pieces cut at line ends, written straight
+from that copy into a pipe, and the child writes the pieces to the SMTP
+connection one by one, dot-stuffed piece by piece, waiting for the socket
+to drain between them. `sendmail` (aiosmtplib) would make three more full
+copies: line endings, dot-stuffing, the write buffer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import queue
 import ssl
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
 from typing import Protocol
 
 import aiosmtplib
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from mailgate.config import SmtpSettings
 from mailgate.journal import append_sent
@@ -27,6 +38,7 @@ log = logging.getLogger(__name__)
 # The server is unreachable, not refusing one message: the rest of the round waits too.
 CONNECTION_FAILURES = (aiosmtplib.SMTPConnectError, TimeoutError)
 Job = tuple[int, str, bytes, int]  # outbound id, recipient, raw message, attempts so far
+PIECE = 1024 * 1024  # a message larger than this goes to the child, and to SMTP, in pieces
 Failure = tuple[bool, str]  # temporary?, what the server said
 Result = tuple[int, int, Failure | None]  # outbound id, attempts so far, failure or None
 
@@ -61,10 +73,14 @@ class Mailer:
                 raise
         return client
 
-    async def send(self, sender: str, recipient: str, raw: bytes) -> None:
+    async def send(self, sender: str, recipient: str, raw: bytes | Sequence[bytes]) -> None:
+        """`raw` is the message, or its pieces, each ending at a line end (`pieces`)."""
         client = self._idle.pop() if self._idle else await self.connect()
         try:
-            await client.sendmail(sender, [recipient], raw)
+            if isinstance(raw, bytes):
+                await client.sendmail(sender, [recipient], raw)
+            else:
+                await send_pieces(client, sender, recipient, raw)
         except Exception:
             client.close()
             raise
@@ -77,6 +93,62 @@ class Mailer:
             except aiosmtplib.SMTPException:
                 client.close()
         self._idle.clear()
+
+
+def pieces(raw: bytes, size: int = PIECE) -> list[tuple[int, int]]:
+    """(offset, length) of consecutive pieces of about `size` bytes, each cut after a
+    line end, so that line endings and dot-stuffing can be fixed piece by piece."""
+    found, start = [], 0
+    while start < len(raw):
+        end = raw.find(b"\n", start + size - 1) + 1 or len(raw)
+        found.append((start, end - start))
+        start = end
+    return found
+
+
+async def send_pieces(
+    client: aiosmtplib.SMTP, sender: str, recipient: str, message: Sequence[bytes]
+) -> None:
+    """`SMTP.sendmail` for a message in pieces (see `pieces`), written one at a time.
+
+    The envelope goes through aiosmtplib's commands; DATA is written here on
+    its protocol, as `execute_data_command` writes it (line endings made CRLF,
+    lines starting with a period doubled, the SIZE it declares), but a piece
+    at a time, waiting for the socket to drain between them.
+    """
+    message = [normalize_message_line_endings(piece) for piece in message]
+    if client.last_ehlo_response is None and client.last_helo_response is None:
+        await client.ehlo()
+    options = [f"size={sum(map(len, message))}"] if client.supports_extension("size") else []
+    try:
+        await client.mail(sender, options=options)
+        await client.rcpt(recipient)
+        await _data(client, message)
+    except aiosmtplib.SMTPResponseException:
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await client.rset()  # as sendmail does; the first error is the one to report
+        raise
+
+
+async def _data(client: aiosmtplib.SMTP, message: Sequence[bytes]) -> None:
+    protocol = client.protocol
+    if protocol is None or protocol._command_lock is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    timeout = client.timeout
+    async with protocol._command_lock:
+        protocol._response_pending = True
+        protocol.write(b"DATA\r\n")
+        response = await protocol.read_response(timeout=timeout)
+        if response.code != aiosmtplib.SMTPStatus.start_input:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
+        for piece in message:
+            protocol.write(PERIOD_REGEX.sub(b"..", piece))
+            await protocol._drain_helper()
+        protocol._response_pending = True
+        protocol.write(b".\r\n")
+        response = await protocol.read_response(timeout=timeout)
+        if response.code != aiosmtplib.SMTPStatus.completed:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
 
 
 class Pump(Protocol):
@@ -99,14 +171,26 @@ class SmtpPump:
         context = multiprocessing.get_context("fork")
         self._jobs: multiprocessing.Queue = context.Queue()
         self._results: multiprocessing.Queue = context.Queue()
+        reader, self._pieces = context.Pipe(duplex=False)  # large messages, in pieces
         self._process = context.Process(
-            target=_pump_main, args=(settings, self._jobs, self._results, journal), daemon=True
+            target=_pump_main,
+            args=(settings, self._jobs, (reader, self._pieces), self._results, journal),
+            daemon=True,
         )
         self._process.start()
+        reader.close()
 
     def submit(self, jobs: list[Job]) -> None:
-        if jobs:
-            self._jobs.put(jobs)
+        """Queue the jobs; a large message's pieces follow on the pipe, in the same
+        order, written from its one copy (the child reads them as it reads the batch)."""
+        if not jobs:
+            return
+        large = {job[0]: pieces(job[2]) for job in jobs if len(job[2]) > PIECE}
+        self._jobs.put([(i, to, len(large[i]) if i in large else raw, n)
+                        for i, to, raw, n in jobs])  # fmt: skip
+        for outbound_id, _, raw, _ in jobs:
+            for offset, size in large.get(outbound_id, ()):
+                self._pieces.send_bytes(raw, offset, size)
 
     def results(self, *, wait: float = 0.0) -> list[Result]:
         found: list[Result] = []
@@ -124,21 +208,34 @@ class SmtpPump:
         if self._process.is_alive():
             self._process.kill()
         self._jobs.close()
+        self._pieces.close()
         self._results.close()
 
 
 def _pump_main(
     settings: SmtpSettings,
     jobs: multiprocessing.Queue,
+    pipe: tuple[Connection, Connection],
     results: multiprocessing.Queue,
     journal: int | None,
 ) -> None:
-    asyncio.run(_pump(settings, jobs, results, journal))
+    reader, writer = pipe
+    writer.close()  # the parent's end: this process only reads
+    asyncio.run(_pump(settings, lambda: _next_batch(jobs, reader), results, journal))
+
+
+def _next_batch(jobs: multiprocessing.Queue, reader: Connection) -> list | None:
+    """The next batch of jobs, a large message's raw as the list of its pieces."""
+    batch = jobs.get()
+    if batch is None:
+        return None
+    return [(i, to, [reader.recv_bytes() for _ in range(raw)] if isinstance(raw, int) else raw, n)
+            for i, to, raw, n in batch]  # fmt: skip
 
 
 async def _pump(
     settings: SmtpSettings,
-    jobs: multiprocessing.Queue,
+    next_batch: Callable[[], list | None],
     results: multiprocessing.Queue,
     journal: int | None,
 ) -> None:
@@ -166,7 +263,7 @@ async def _pump(
                     failure = (_is_temporary(exc), str(exc) or type(exc).__name__)
         results.put((outbound_id, attempts, failure))
 
-    while (batch := await loop.run_in_executor(None, jobs.get)) is not None:
+    while (batch := await loop.run_in_executor(None, next_batch)) is not None:
         for job in batch:
             task = asyncio.create_task(send(job))
             tasks.add(task)

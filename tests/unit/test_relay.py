@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 
 from mailgate.config import AttachmentSettings
 from mailgate.decide.relay import plan_relay
 from mailgate.domain import Attachment
-from mailgate.notify import compose, file_part
+from mailgate.notify import base64_lines, compose, file_part
 
 
 def file(name: str, size: int, *, inline: bool = False, start: int = 0) -> Attachment:
@@ -63,3 +64,10 @@ def test_a_forwarded_message_travels_as_itself_when_it_can() -> None:
     assert file_part(eml, b"Subject: x\r\n\r\nhi\r\n").encoding == "7bit"
     bare = file_part(eml, b"Subject: x\n\nhi\n")
     assert (bare.encoding, bare.content_type) == ("base64", "application/octet-stream")
+
+
+def test_base64_lines_are_the_standard_encoding_in_crlf_lines_of_exactly_the_size() -> None:
+    for size in (0, 1, 2, 3, 56, 57, 58, 57 * 1024, 57 * 1024 + 1, 3 * 57 * 1024 - 5):
+        data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        encoded = base64_lines(data)
+        assert encoded == base64.encodebytes(data).replace(b"\n", b"\r\n")

@@ -1,0 +1,76 @@
+"""A large message goes to the SMTP pump and to SMTP in pieces, and arrives unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+from mailgate.config import Credentials, SmtpSettings
+from mailgate.notify import base64_lines
+from mailgate.sandbox import SmtpSink
+from mailgate.send import PIECE, SmtpPump, pieces
+
+
+def _settings(sink: SmtpSink) -> SmtpSettings:
+    return SmtpSettings(host=sink.host, port=sink.port, security="none",
+                        credentials=Credentials(username=None, secret=None),
+                        from_address="support@example.org", from_name="Support")  # fmt: skip
+
+
+def _large_message(size: int) -> bytes:
+    """Headers, a body with lines that start with a period (dot-stuffed on the wire),
+    and a base64 file of `size` bytes: larger than a piece."""
+    head = b"From: support@example.org\r\nTo: agent@example.org\r\nSubject: big\r\n\r\n"
+    dots = b"".join(b".line %d\r\n" % n for n in range(1000)) + b".\r\n..\r\n"
+    return head + dots + bytes(base64_lines(os.urandom(size)))
+
+
+def _results(pump: SmtpPump, count: int) -> list:
+    found, deadline = [], time.monotonic() + 30
+    while len(found) < count and time.monotonic() < deadline:
+        found += pump.results(wait=1)
+    return found
+
+
+def test_pieces_cover_the_message_and_end_at_line_ends() -> None:
+    raw = _large_message(3 * PIECE)
+    cut = pieces(raw)
+    assert len(cut) > 3
+    assert b"".join(raw[offset : offset + size] for offset, size in cut) == raw
+    assert all(raw[offset + size - 1 : offset + size] == b"\n" for offset, size in cut)
+    assert pieces(b"one line, no end", size=4) == [(0, 16)]
+
+
+def test_a_large_message_arrives_byte_identical_beside_a_small_one(smtp_sink: SmtpSink) -> None:
+    raw = _large_message(3 * PIECE)
+    small = b"Subject: small\r\n\r\n.starts with a period\r\n"
+    pump = SmtpPump(_settings(smtp_sink))
+    try:
+        pump.submit([(1, "agent@example.org", raw, 0), (2, "client@example.org", small, 0)])
+        results = _results(pump, 2)
+    finally:
+        pump.close()
+    assert sorted(results) == [(1, 0, None), (2, 0, None)]
+    received = {m.rcpt_tos: m.data for m in smtp_sink.wait_for(2)}
+    assert hashlib.sha256(received[("agent@example.org",)]).digest() == hashlib.sha256(raw).digest()
+    assert received[("client@example.org",)] == small
+
+
+def test_a_large_message_refused_is_reported_and_the_connection_serves_the_next(
+    smtp_sink: SmtpSink,
+) -> None:
+    smtp_sink.fail("550 5.6.0 content refused", stage="data", count=1)
+    raw = _large_message(2 * PIECE)
+    pump = SmtpPump(_settings(smtp_sink))
+    try:
+        pump.submit([(1, "agent@example.org", raw, 0)])
+        [(_, _, failure)] = _results(pump, 1)
+        pump.submit([(2, "agent@example.org", raw, 0)])
+        [second] = _results(pump, 1)
+    finally:
+        pump.close()
+    assert failure is not None and failure[0] is False and "content refused" in failure[1]
+    assert second == (2, 0, None)
+    [delivered] = smtp_sink.wait_for(1)
+    assert delivered.data == raw
