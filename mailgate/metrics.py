@@ -1,9 +1,14 @@
-"""Prometheus metrics and /healthz for `mailgate run` ([metrics] listen).
+"""Prometheus metrics and /healthz for `mailgate run` ([metrics] listen), per mailbox.
 
-`Metrics` is a `Monitor`: the worker's hooks count what each round did, and
-after every round the queues are read once from the database, so a scrape
-costs no query. It has a registry of its own (nothing global), served by a
-small threaded HTTP server on the configured address.
+`Metrics` is a `Monitor`; `run` gives each mailbox's thread the view
+`for_mailbox` returns, whose hooks count what that mailbox's rounds did under
+the label ``mailbox``. After every round the queues of every mailbox are read
+once from the database, so a scrape costs no query. Inbound mail counts for
+the mailbox it was read from; notifications for their request's mailbox (whose
+SMTP sends them), a request of a mailbox no longer configured for the first
+mailbox, which serves it. The views share the registry and one lock: two
+mailboxes' threads may finish rounds at once. The registry is its own (nothing
+global), served by a small threaded HTTP server on the configured address.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -24,27 +30,32 @@ from prometheus_client import (
 )
 
 from mailgate.monitor import Monitor
-from mailgate.store.operations import queue_depths
+from mailgate.store.operations import QueueDepths, queue_depths_by_mailbox
 
 if TYPE_CHECKING:
     from mailgate.store.database import Store
     from mailgate.worker import RunReport
 
 log = logging.getLogger(__name__)
+MAILBOX = ("mailbox",)
 
 
 class Metrics(Monitor):
-    def __init__(self, store: Store) -> None:
+    """The install's metrics. Its own hooks count nothing: only a mailbox's view
+    (`for_mailbox`) knows which mailbox a round read."""
+
+    def __init__(self, store: Store, mailboxes: Sequence[str]) -> None:
         self.store = store
+        self.mailboxes = tuple(mailboxes)  # as configured, the first first
         self.registry = registry = CollectorRegistry()
-        self.healthy = False  # until a round has succeeded
-        self._waiting = 0
+        self.lock = threading.Lock()
+        self._last_ok: dict[str, bool] = {}  # by mailbox: whether its last round succeeded
 
         def counter(name: str, doc: str) -> Counter:
-            return Counter(name, doc, registry=registry)
+            return Counter(name, doc, MAILBOX, registry=registry)
 
         def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
-            return Gauge(name, doc, labels, registry=registry)
+            return Gauge(name, doc, (*MAILBOX, *labels), registry=registry)
 
         self.applied = counter("mailgate_messages_applied", "Messages applied to requests")
         self.failed = counter("mailgate_messages_failed", "Messages quarantined")
@@ -67,41 +78,81 @@ class Metrics(Monitor):
             "mailgate_last_round_success_timestamp_seconds", "When a round last succeeded"
         )
         self.duration = Histogram(
-            "mailgate_round_duration_seconds", "Duration of a worker round", registry=registry,
-            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+            "mailgate_round_duration_seconds", "Duration of a worker round", MAILBOX,
+            registry=registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
         )  # fmt: skip
+        for name in self.mailboxes:  # every series from the start, at 0
+            for metric in (self.applied, self.failed, self.sent, self.send_failed,
+                           self.rounds_failed, self.imap_waiting, self.duration):  # fmt: skip
+                metric.labels(name)
+
+    @property
+    def healthy(self) -> bool:
+        """Every mailbox has ended a round, and the last round of each succeeded."""
+        return not self.unhealthy_mailboxes()
+
+    def unhealthy_mailboxes(self) -> list[str]:
+        """The mailboxes whose last round failed or that have not ended one yet."""
+        with self.lock:
+            return [name for name in self.mailboxes if not self._last_ok.get(name, False)]
+
+    def for_mailbox(self, name: str) -> Monitor:
+        return MailboxMetrics(self, name)
+
+    def round_ended(
+        self, name: str, report: RunReport, *, waiting: int, started_at: dt.datetime,
+        seconds: float,
+    ) -> None:  # fmt: skip
+        """What one round of mailbox `name` did, then every mailbox's queues."""
+        self.applied.labels(name).inc(report.applied)
+        self.failed.labels(name).inc(report.failed)
+        self.sent.labels(name).inc(report.sent)
+        self.send_failed.labels(name).inc(report.send_failures)
+        self.duration.labels(name).observe(seconds)
+        self.imap_waiting.labels(name).set(waiting)
+        if report.errors:
+            self.rounds_failed.labels(name).inc()
+        else:
+            self.last_success.labels(name).set(started_at.timestamp() + seconds)
+        with self.lock:
+            self._last_ok[name] = not report.errors
+            try:  # under the lock: a round's read never overwrites a later one's
+                self._read_queues(dt.datetime.now(dt.UTC))
+            except Exception as exc:  # the database is down: the gauges keep their last values
+                log.debug("queues not read", extra={"error": repr(exc)[:200]})
+
+    def _read_queues(self, now: dt.datetime) -> None:
+        with self.store.engine.begin() as connection:
+            found = queue_depths_by_mailbox(connection, self.mailboxes)
+        for name, depths in found.items():
+            self._set_queues(name, depths, now)
+
+    def _set_queues(self, name: str, depths: QueueDepths, now: dt.datetime) -> None:
+        for state, count in depths.outbox.items():
+            self.outbox.labels(name, state).set(count)
+        for state, count in depths.inbound.items():
+            self.inbound.labels(name, state).set(count)
+        for queue, oldest in (("inbound", depths.oldest_pending_inbound),
+                              ("outbox", depths.oldest_pending_outbox)):  # fmt: skip
+            age = max((now - oldest).total_seconds(), 0) if oldest else 0
+            self.oldest.labels(name, queue).set(age)
+
+
+class MailboxMetrics(Monitor):
+    """The hooks of one mailbox's rounds, called from that mailbox's thread only."""
+
+    def __init__(self, metrics: Metrics, name: str) -> None:
+        self.metrics = metrics
+        self.name = name
+        self._waiting = 0  # this mailbox's, this round's: no other thread touches it
 
     def waiting(self, count: int) -> None:
         self._waiting += count
 
     def round_finished(self, report: RunReport, *, started_at: dt.datetime, seconds: float) -> None:
-        self.applied.inc(report.applied)
-        self.failed.inc(report.failed)
-        self.sent.inc(report.sent)
-        self.send_failed.inc(report.send_failures)
-        self.duration.observe(seconds)
-        self.imap_waiting.set(self._waiting)
-        self._waiting = 0
-        self.healthy = not report.errors
-        if report.errors:
-            self.rounds_failed.inc()
-        else:
-            self.last_success.set(started_at.timestamp() + seconds)
-        try:
-            self._read_queues(dt.datetime.now(dt.UTC))
-        except Exception as exc:  # the database is down: the gauges keep their last values
-            log.debug("queues not read", extra={"error": repr(exc)[:200]})
-
-    def _read_queues(self, now: dt.datetime) -> None:
-        with self.store.engine.begin() as connection:
-            depths = queue_depths(connection)
-        for state, count in depths.outbox.items():
-            self.outbox.labels(state).set(count)
-        for state, count in depths.inbound.items():
-            self.inbound.labels(state).set(count)
-        for queue, oldest in (("inbound", depths.oldest_pending_inbound),
-                              ("outbox", depths.oldest_pending_outbox)):  # fmt: skip
-            self.oldest.labels(queue).set(max((now - oldest).total_seconds(), 0) if oldest else 0)
+        waiting, self._waiting = self._waiting, 0
+        self.metrics.round_ended(self.name, report, waiting=waiting, started_at=started_at,
+                                 seconds=seconds)  # fmt: skip
 
 
 class MetricsServer:
@@ -138,9 +189,12 @@ def _handler_for(metrics: Metrics) -> type[BaseHTTPRequestHandler]:
             if path == "/metrics":
                 self._answer(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
-                ok = metrics.healthy
-                body = b"ok\n" if ok else b"the last round failed, or none has ended yet\n"
-                self._answer(200 if ok else 503, body, "text/plain; charset=utf-8")
+                failing = metrics.unhealthy_mailboxes()
+                body = (
+                    "ok\n" if not failing
+                    else f"the last round failed, or none has ended yet: {', '.join(failing)}\n"
+                ).encode()  # fmt: skip
+                self._answer(503 if failing else 200, body, "text/plain; charset=utf-8")
             else:
                 self._answer(404, b"not found: try /metrics or /healthz\n", "text/plain")
 

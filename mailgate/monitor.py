@@ -1,6 +1,10 @@
 """What the worker tells whoever watches it: a progress bar, the last-round row,
 the metrics. The worker calls a `Monitor` at a few points and knows nothing
 of what listens; the base class listens to nothing.
+
+`mailgate run` watches each mailbox in a thread of its own, and each thread
+calls the monitor that `for_mailbox` gives it: a monitor that keeps state
+between hooks keeps it per mailbox there, so two threads never share it.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ class Monitor:
     def round_finished(self, report: RunReport, *, started_at: dt.datetime, seconds: float) -> None:
         """A round ended; `report.errors` is empty when it succeeded."""
 
+    def for_mailbox(self, name: str) -> Monitor:
+        """The monitor of the rounds that read mailbox `name` only (one thread's)."""
+        return self
+
 
 class Monitors(Monitor):
     """Several monitors as one."""
@@ -50,21 +58,29 @@ class Monitors(Monitor):
         for part in self.parts:
             part.round_finished(report, started_at=started_at, seconds=seconds)
 
+    def for_mailbox(self, name: str) -> Monitor:
+        return Monitors([part.for_mailbox(name) for part in self.parts])
+
 
 class RoundRecorder(Monitor):
-    """Keeps each round in `worker_rounds`, for `mailgate status`."""
+    """Keeps each round in `worker_rounds`, for `mailgate status`: under `mailbox`, or
+    "" for a round over every mailbox at once."""
 
-    def __init__(self, store: Store, *, worker: str) -> None:
+    def __init__(self, store: Store, *, worker: str, mailbox: str = "") -> None:
         self.store = store
         self.worker = worker
+        self.mailbox = mailbox
         self._waiting = 0
+
+    def for_mailbox(self, name: str) -> Monitor:
+        return RoundRecorder(self.store, worker=self.worker, mailbox=name)
 
     def waiting(self, count: int) -> None:
         self._waiting += count
 
     def round_finished(self, report: RunReport, *, started_at: dt.datetime, seconds: float) -> None:
         done = Round(
-            worker=self.worker, started_at=started_at,
+            worker=self.worker, mailbox=self.mailbox, started_at=started_at,
             finished_at=started_at + dt.timedelta(seconds=seconds), seconds=seconds,
             fetched=report.fetched, applied=report.applied, failed=report.failed,
             sent=report.sent, send_failures=report.send_failures, imap_waiting=self._waiting,

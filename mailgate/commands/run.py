@@ -30,9 +30,7 @@ def register(run: argparse.ArgumentParser) -> None:
 def run_command(app: App, args: argparse.Namespace) -> int:
     from mailgate.monitor import Monitors, RoundRecorder
     from mailgate.owner import current_owner
-    from mailgate.template_check import check_templates
 
-    check_templates(app.settings)  # an admin's broken template stops us before any mail
     if args.log_format != "text":
         setup_logging(args.log_level, args.log_format)
     now = args.now
@@ -44,6 +42,7 @@ def run_command(app: App, args: argparse.Namespace) -> int:
 
         if ProgressBar.wanted():
             monitors.parts.append(ProgressBar())
+        worker.monitor = _per_mailbox(app, monitors)
         report = worker.run_once()
         print(
             f"fetched {report.fetched}, applied {report.applied}, failed {report.failed}, "
@@ -54,6 +53,7 @@ def run_command(app: App, args: argparse.Namespace) -> int:
             complain(error)
         return EXIT_TRANSPORT if report.errors else 0
     server = _metrics_server(app, monitors)
+    worker.monitor = _per_mailbox(app, monitors)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: worker.stop_requested.set())
     log.info("worker started")
@@ -66,13 +66,20 @@ def run_command(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _per_mailbox(app: App, monitors):
+    """With one mailbox every round is that mailbox's. With several, `run` gives each
+    mailbox's thread its own view (`Worker`); a `--once` round reads them all."""
+    mailboxes = app.settings.mailboxes
+    return monitors.for_mailbox(mailboxes[0].mailbox) if len(mailboxes) == 1 else monitors
+
+
 def _metrics_server(app: App, monitors):
     listen = app.settings.metrics_listen
     if listen is None:
         return None
     from mailgate.metrics import Metrics, MetricsServer
 
-    metrics = Metrics(app.store)
+    metrics = Metrics(app.store, [mailbox.mailbox for mailbox in app.settings.mailboxes])
     monitors.parts.append(metrics)
     try:
         return MetricsServer(metrics, *listen).start()

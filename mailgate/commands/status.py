@@ -1,7 +1,11 @@
-"""`mailgate status`: queue depths, the oldest waiting message, the last rounds.
+"""`mailgate status`: queue depths, the oldest waiting message, the last rounds,
+for the install and for each mailbox.
 
 Reads the database only (no IMAP or SMTP log-in), so that it answers at once
 even while a server is down; what the inbox held is as the last round saw it.
+A mailbox's figures count inbound mail where it was read and notifications
+where their request belongs (as the metrics do); its last round is the newest
+that read it, alone (`run`) or with the others (`run --once`).
 """
 
 from __future__ import annotations
@@ -26,13 +30,25 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def collect(app: App) -> dict:
-    from mailgate.store.operations import last_rounds, queue_depths
+    from mailgate.store.operations import last_rounds, queue_depths, queue_depths_by_mailbox
 
+    names = [mailbox.mailbox for mailbox in app.settings.mailboxes]
     with app.engine.begin() as connection:
         depths = queue_depths(connection)
+        by_mailbox = queue_depths_by_mailbox(connection, names)
         rounds = last_rounds(connection)
-    errors = [r for r in rounds if r.last_error_at is not None]
-    latest_error = max(errors, key=lambda r: r.last_error_at) if errors else None
+    return {
+        **_queues_json(depths),
+        "last_round": _round_json(rounds[0]) if rounds else None,
+        "workers": [_round_json(r) for r in rounds],
+        "last_error": _error_json(_latest_error(rounds)),
+        "mailboxes": {
+            name: {**_queues_json(by_mailbox[name]), **_last_of(name, rounds)} for name in names
+        },
+    }
+
+
+def _queues_json(depths) -> dict:
     return {
         "inbound": depths.inbound,
         "outbox": depths.outbox,
@@ -40,16 +56,28 @@ def collect(app: App) -> dict:
             "inbound": iso(depths.oldest_pending_inbound),
             "outbox": iso(depths.oldest_pending_outbox),
         },
-        "last_round": _round_json(rounds[0]) if rounds else None,
-        "workers": [_round_json(r) for r in rounds],
-        "last_error": _error_json(latest_error),
     }
+
+
+def _last_of(name: str, rounds: list) -> dict:
+    """A mailbox's last round and last error: of the rounds that read it ("": all)."""
+    mine = [r for r in rounds if r.mailbox in (name, "")]
+    return {
+        "last_round": _round_json(mine[0]) if mine else None,
+        "last_error": _error_json(_latest_error(mine)),
+    }
+
+
+def _latest_error(rounds: list):
+    errors = [r for r in rounds if r.last_error_at is not None]
+    return max(errors, key=lambda r: r.last_error_at) if errors else None
 
 
 def _error_json(done) -> dict | None:
     if done is None:
         return None
-    return {"at": iso(done.last_error_at), "worker": done.worker, "error": done.last_error}
+    return {"at": iso(done.last_error_at), "worker": done.worker, "mailbox": done.mailbox,
+            "error": done.last_error}  # fmt: skip
 
 
 def _round_json(done) -> dict:
@@ -63,20 +91,30 @@ def show_status(app: App, args: argparse.Namespace) -> int:
     if args.json:
         print_json(shown)
         return 0
+    _print_figures(shown, indent="")
+    if len(shown["mailboxes"]) > 1:
+        for name, figures in shown["mailboxes"].items():
+            print(f"mailbox {name}:")
+            _print_figures(figures, indent="  ")
+    return 0
+
+
+def _print_figures(shown: dict, *, indent: str) -> None:
     inbound, outbox, oldest = shown["inbound"], shown["outbox"], shown["oldest_waiting"]
-    print(f"inbound: {inbound['pending']} pending, {inbound['failed']} quarantined, "
+    print(f"{indent}inbound: {inbound['pending']} pending, {inbound['failed']} quarantined, "
           f"{inbound['applied']} applied")  # fmt: skip
-    print(f"outbox:  {outbox['pending']} pending, {outbox['failed']} failed, {outbox['sent']} sent")
-    print(f"oldest waiting: message {oldest['inbound'] or '-'}, notification "
+    print(f"{indent}outbox:  {outbox['pending']} pending, {outbox['failed']} failed, "
+          f"{outbox['sent']} sent")  # fmt: skip
+    print(f"{indent}oldest waiting: message {oldest['inbound'] or '-'}, notification "
           f"{oldest['outbox'] or '-'}")  # fmt: skip
     last = shown["last_round"]
     if last is None:
-        print("last round: none yet (is the worker running?)")
+        print(f"{indent}last round: none yet (is the worker running?)")
     else:
         state = "ok" if last["ok"] else f"failed: {last['error']}"
-        print(f"last round: {last['finished_at']} by {last['worker']}, {last['seconds']:.2f} s, "
-              f"{last['imap_waiting']} waiting in IMAP, {last['applied']} applied, "
-              f"{last['sent']} sent; {state}")  # fmt: skip
+        print(f"{indent}last round: {last['finished_at']} by {last['worker']}, "
+              f"{last['seconds']:.2f} s, {last['imap_waiting']} waiting in IMAP, "
+              f"{last['applied']} applied, {last['sent']} sent; {state}")  # fmt: skip
     error = shown["last_error"]
-    print(f"last error: {error['at']} {error['error']}" if error else "last error: none")
-    return 0
+    print(f"{indent}last error: {error['at']} {error['error']}" if error
+          else f"{indent}last error: none")  # fmt: skip

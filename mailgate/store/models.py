@@ -176,11 +176,13 @@ class AddressState(Base):
 
 
 class WorkerRound(Base):
-    """The last round of each worker process, for `mailgate status` and monitoring."""
+    """The last round of each worker process and mailbox, for `mailgate status`."""
 
     __tablename__ = "worker_rounds"
 
     worker: Mapped[str] = mapped_column(String(200), primary_key=True)  # "host:pid:start"
+    # The mailbox the round read; "": every mailbox at once (`run --once` with several).
+    mailbox: Mapped[str] = mapped_column(String(64), primary_key=True, server_default="")
     started_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime] = mapped_column(index=True)
     seconds: Mapped[float] = mapped_column(Float)

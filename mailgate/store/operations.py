@@ -175,6 +175,41 @@ def queue_depths(connection: Connection) -> QueueDepths:
     )
 
 
+def queue_depths_by_mailbox(
+    connection: Connection, mailboxes: Sequence[str]
+) -> dict[str, QueueDepths]:
+    """`queue_depths` of each of `mailboxes` (the configured ones, the first first):
+    inbound mail by the mailbox it was read from, notifications by their request's
+    mailbox. A mailbox no longer configured counts for the first, which serves it."""
+    request_mailbox = func.coalesce(_r.mailbox, "")
+    inbound = connection.execute(
+        select(_i.mailbox, _i.state, func.count(), func.min(_i.received_at))
+        .group_by(_i.mailbox, _i.state)
+    )  # fmt: skip
+    outbox = connection.execute(
+        select(request_mailbox, _o.state, func.count(), func.min(_o.created_at))
+        .select_from(_OUT.outerjoin(Request.__table__, _o.request_id == _r.id))
+        .group_by(request_mailbox, _o.state)
+    )  # fmt: skip
+    counts = {name: {"inbound": dict.fromkeys(("pending", "applied", "failed"), 0),
+                     "outbox": dict.fromkeys(("pending", "sent", "failed"), 0)}
+              for name in mailboxes}  # fmt: skip
+    oldest: dict[tuple[str, str], dt.datetime] = {}
+    for queue, rows in (("inbound", inbound), ("outbox", outbox)):
+        for name, state, count, first_at in rows:
+            name = name if name in counts else mailboxes[0]
+            counts[name][queue][state] = counts[name][queue].get(state, 0) + count
+            if state == "pending" and first_at is not None:
+                known = oldest.get((name, queue))
+                oldest[name, queue] = min(known, first_at) if known else first_at
+    return {
+        name: QueueDepths(inbound=queues["inbound"], outbox=queues["outbox"],
+                          oldest_pending_inbound=oldest.get((name, "inbound")),
+                          oldest_pending_outbox=oldest.get((name, "outbox")))
+        for name, queues in counts.items()
+    }  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Round:
     worker: str
@@ -190,13 +225,16 @@ class Round:
     error: str = ""
     last_error: str = ""
     last_error_at: dt.datetime | None = None
+    mailbox: str = ""  # the mailbox it read; "": every mailbox at once
 
 
 def record_round(connection: Connection, done: Round) -> None:
-    """Keep `done` as its worker's last round; its last error stays until another one."""
+    """Keep `done` as its worker's last round of its mailbox; its last error stays until
+    another one."""
     previous = connection.execute(
-        select(_w.last_error, _w.last_error_at).where(_w.worker == done.worker)
-    ).first()
+        select(_w.last_error, _w.last_error_at)
+        .where(_w.worker == done.worker, _w.mailbox == done.mailbox)
+    ).first()  # fmt: skip
     values = {name: getattr(done, name) for name in _ROUNDS.c.keys()}  # noqa: SIM118
     if done.error:
         values.update(last_error=done.error, last_error_at=done.finished_at)
@@ -206,14 +244,15 @@ def record_round(connection: Connection, done: Round) -> None:
     insert = (pg_insert if postgres else sqlite_insert)(_ROUNDS).values(**values)
     connection.execute(
         insert.on_conflict_do_update(
-            index_elements=["worker"], set_={k: v for k, v in values.items() if k != "worker"}
+            index_elements=["worker", "mailbox"],
+            set_={k: v for k, v in values.items() if k not in ("worker", "mailbox")},
         )
     )
     connection.execute(delete(_ROUNDS).where(_w.finished_at < done.finished_at - ROUNDS_KEPT))
 
 
 def last_rounds(connection: Connection) -> list[Round]:
-    """The last round of each worker, newest first."""
+    """The last round of each worker and mailbox, newest first."""
     rows = connection.execute(select(_ROUNDS).order_by(_w.finished_at.desc()))
     return [Round(**row._mapping) for row in rows]
 

@@ -120,10 +120,17 @@ def _commands(language: str) -> dict[str, str]:
 
 
 def _page(
-    language: str, name: str, context: dict[str, Any], commands: dict[str, str], variant: str = ""
+    language: str,
+    name: str,
+    context: dict[str, Any],
+    commands: dict[str, str],
+    variant: str = "",
+    *,
+    subject: str = "",
 ) -> Page:
     notice = make_notice(name, language, **context)
-    rendered = RENDERER.render(notice, request_number=NUMBER, request_subject=SUBJECTS[language],
+    rendered = RENDERER.render(notice, request_number=NUMBER,
+                               request_subject=subject or SUBJECTS[language],
                                thread_ids=THREAD, now=NOW)  # fmt: skip
     html, text = _bodies(rendered.raw)
     return Page(language=language, name=f"{name}.{variant}" if variant else name, html=html,
@@ -150,3 +157,15 @@ def _bodies(raw: bytes) -> tuple[str, str]:
     html, text = message.get_body(("html",)), message.get_body(("plain",))
     assert html is not None and text is not None
     return html.get_content(), text.get_content().replace("\r\n", "\n")
+
+
+LONG_WORD = "https://pbx.client.example.net/logs/" + "sip_trunk_registration_" * 12 + "failed.txt"
+
+
+def long_word_pages() -> list[Page]:
+    """A subject and a text of one unbroken 300-character word: they must wrap on a phone."""
+    return [
+        _page("en", "created", {"text": LONG_WORD}, _commands("en"), subject=LONG_WORD),
+        _page("en", "agent_answer", {"answer": f"See {LONG_WORD}"}, _commands("en")),
+        _page("en", "agent_new_request", {"text": LONG_WORD}, {}, subject=LONG_WORD),
+    ]

@@ -15,7 +15,7 @@ import pytest
 
 from tests.browser.cdp import Browser
 from tests.browser.checks import WIDTHS, inspect, problems
-from tests.browser.samples import SENDER, TAG, Page, pages
+from tests.browser.samples import LONG_WORD, SENDER, TAG, Page, long_word_pages, pages
 from tests.browser.screenshots import DARK, OUT
 
 pytestmark = pytest.mark.heavy
@@ -34,6 +34,12 @@ def test_notification_reads_well_in_the_browser(
     assert (
         problems(page, inspect(browser, page, width=width, dark=dark), width=width, dark=dark) == []
     )
+
+
+@pytest.mark.parametrize("page", long_word_pages(), ids=lambda page: page.slug)
+def test_a_long_unbroken_subject_or_text_wraps_on_a_phone(browser: Browser, page: Page) -> None:
+    assert LONG_WORD in inspect(browser, page, width=375, dark=False)["text"].replace("\n", "")
+    assert found(browser, page) == ""
 
 
 def test_every_template_of_both_languages_is_among_the_pages() -> None:

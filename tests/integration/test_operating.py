@@ -101,9 +101,9 @@ def test_metrics_and_healthz_are_served_during_run(sqlite_gate):
         # The queue gauges are read at the end of a round, the counters as they go.
         scrape = wait_for(lambda: _applied_and_counted(get(base + "/metrics")[1], 3))
         assert metric(scrape, "mailgate_notifications_sent_total") >= 1
-        assert metric(scrape, 'mailgate_outbox{state="sent"}') >= 1
+        assert metric(scrape, 'mailgate_outbox{mailbox="default",state="sent"}') >= 1
         assert "mailgate_imap_waiting" in scrape and "mailgate_round_duration_seconds" in scrape
-        assert 'mailgate_oldest_pending_age_seconds{queue="inbound"}' in scrape
+        assert 'mailgate_oldest_pending_age_seconds{mailbox="default",queue="inbound"}' in scrape
         assert get(base + "/nowhere")[0] == 404
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -113,7 +113,9 @@ def test_metrics_and_healthz_are_served_during_run(sqlite_gate):
 
 def _applied_and_counted(scrape: str, count: int) -> str | None:
     applied = metric(scrape, "mailgate_messages_applied_total") >= count
-    return scrape if applied and 'mailgate_outbox{state="sent"}' in scrape else None
+    return (
+        scrape if applied and 'mailgate_outbox{mailbox="default",state="sent"}' in scrape else None
+    )
 
 
 def _quietly(check):
