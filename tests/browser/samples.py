@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any
 
 from markupsafe import Markup
 
-from mailgate.decide.model import Notice
-from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender
+from mailgate.decide.model import FileRelay, Notice, RelayedFile
+from mailgate.domain import Attachment
+from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender, file_part
 from tests.unit.test_notify import (
     AGENT_CASES,
     CLIENT_CASES,
@@ -73,6 +74,19 @@ TEXT = {
 }  # fmt: skip
 
 
+# A client's files: one attached, one too large to attach (listed, kept with the request).
+FILES = FileRelay(
+    files=(
+        RelayedFile(file=Attachment(filename="pbx-trunk-log.pdf", content_type="application/pdf",
+                                    size=48_213, sha256="0" * 64, inline=False)),
+        RelayedFile(file=Attachment(filename="call-recording.wav", content_type="audio/wav",
+                                    size=31_457_280, sha256="1" * 64, inline=False),
+                    left_out="too_large"),
+    ),
+    limit=20 * 1024 * 1024,
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Page:
     """One notification as a reader gets it, and what its buttons must be."""
@@ -91,7 +105,8 @@ class Page:
 
 def pages() -> list[Page]:
     """Every event of SPEC §4 with a template, both languages; agent notices in English;
-    the relayed answer also as HTML; `mailgate check`'s test mail."""
+    the relayed answer also as HTML and with files (and a client's reply with files, as
+    agents get it); `mailgate check`'s test mail."""
     out = []
     for language in LANGUAGES:
         for name, case in CLIENT_CASES.items():
@@ -99,10 +114,16 @@ def pages() -> list[Page]:
             out.append(_page(language, name, _client_context(language, name), commands))
         html_answer = {"answer_html": ANSWER_HTML}
         out.append(_page(language, "agent_answer", html_answer, _commands(language), "html"))
+        answer = _client_context(language, "agent_answer")
+        out.append(
+            _page(language, "agent_answer", answer, _commands(language), "files", files=True)
+        )
         out.append(_check_test(language))
     for name, case in AGENT_CASES.items():
         keys = {key: value for key, value in TEXT["en"].items() if key in case.context}
         out.append(_page("en", name, keys, {}))
+    client_reply = {key: TEXT["en"][key] for key in ("text", "from")}
+    out.append(_page("en", "agent_client_reply", client_reply, {}, "files", files=True))
     return out
 
 
@@ -127,11 +148,18 @@ def _page(
     variant: str = "",
     *,
     subject: str = "",
+    files: bool = False,
 ) -> Page:
     notice = make_notice(name, language, **context)
+    parts = []
+    if files:
+        notice = replace(notice, files=FILES)
+        parts = [
+            file_part(item.file, b"%PDF-1.4 sample") for item in FILES.files if not item.left_out
+        ]
     rendered = RENDERER.render(notice, request_number=NUMBER,
                                request_subject=subject or SUBJECTS[language],
-                               thread_ids=THREAD, now=NOW)  # fmt: skip
+                               thread_ids=THREAD, now=NOW, files=parts)  # fmt: skip
     html, text = _bodies(rendered.raw)
     return Page(language=language, name=f"{name}.{variant}" if variant else name, html=html,
                 text=text, commands=commands, agent=name in AGENT_CASES)  # fmt: skip
