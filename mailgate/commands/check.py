@@ -92,7 +92,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def check_command(app: App, args: argparse.Namespace) -> int:
+    from mailgate.template_check import check_templates
+
     settings = app.settings
+    check_templates(settings)  # an admin's broken template is a config error, named
     print(f"config: ok ({settings.database_url.split('://')[0]} database)")
     several = len(settings.mailboxes) > 1
     first_failure = 0
@@ -395,9 +398,10 @@ def render_test_notification(settings: Settings, address: str, *, now: dt.dateti
     import socket
     from email.message import EmailMessage
 
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import Environment, StrictUndefined
 
     from mailgate.layout import InliningLoader
+    from mailgate.notify import template_loader
     from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 
     language = settings.language if settings.language in SUBJECTS else "en"
@@ -409,7 +413,7 @@ def render_test_notification(settings: Settings, address: str, *, now: dt.dateti
         "machine": socket.gethostname(),
         "sent_at": now.strftime("%Y-%m-%d %H:%M UTC"),
     }
-    loader = FileSystemLoader(str(settings.templates_dir))
+    loader = template_loader(settings.templates_dir)  # overrides first, then shipped
     loaders = {"txt": loader, "html": InliningLoader(loader)}  # the layout's CSS inlined
     bodies = {
         kind: Environment(loader=loaders[kind], undefined=StrictUndefined, autoescape=kind != "txt")

@@ -30,7 +30,9 @@ def register(run: argparse.ArgumentParser) -> None:
 def run_command(app: App, args: argparse.Namespace) -> int:
     from mailgate.monitor import Monitors, RoundRecorder
     from mailgate.owner import current_owner
+    from mailgate.template_check import check_templates
 
+    check_templates(app.settings)  # an admin's broken template stops us before any mail
     if args.log_format != "text":
         setup_logging(args.log_level, args.log_format)
     now = args.now
