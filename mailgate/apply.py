@@ -9,18 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mailgate.decide.message import Routed, decide_message
 from mailgate.decide.model import Decision, RequestSnapshot, Rules
 from mailgate.decide.summary import summarize
 from mailgate.decide.timers import Timer, decide_timer
 from mailgate.domain import InboundMessage
-from mailgate.notify import Renderer
-from mailgate.parse import parse_message
 from mailgate.parse.subject import find_tag
 from mailgate.reply_tokens import find_token
 from mailgate.store.database import MailboxScope, PendingMessage, Store, Tx
 from mailgate.store.writer import Received
+
+if TYPE_CHECKING:
+    from mailgate.decide.message import Routed
+    from mailgate.notify import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,8 @@ def apply_pending(tx: Tx, row: PendingMessage, services: Services, *, now: dt.da
 
 def parse_pending(row: PendingMessage, services: Services) -> InboundMessage | Outcome:
     """The stored message parsed, or the "failed" outcome of a message that cannot be."""
+    from mailgate.parse import parse_message  # the parser and deciding load with the first mail
+
     try:
         return parse_message(
             row.raw,
@@ -92,6 +96,8 @@ def apply_parsed(
     tx: Tx, row: PendingMessage, message: InboundMessage, services: Services, *, now: dt.datetime
 ) -> Outcome:
     """Apply one stored message already parsed (`parse_pending`), as `apply_pending`."""
+    from mailgate.decide.message import decide_message
+
     routed = locate(tx, message, services)
     # A request's own mailbox decides; a new one opens where the mail was read.
     mailbox = services.of(routed.request.mailbox if routed.request else row.mailbox)
@@ -112,6 +118,8 @@ def locate(tx: Tx, message: InboundMessage, services: Services) -> Routed:
 
     A bounce belongs to the request of the mail that bounced, when it names it.
     """
+    from mailgate.decide.message import Routed
+
     with_history = services.rules.deadlines.has_sla
     sender = message.sender.address if message.sender else ""
     request, via_token = None, None

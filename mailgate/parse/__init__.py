@@ -7,13 +7,8 @@ import hashlib
 from collections.abc import Sequence
 
 from mailgate.domain import InboundMessage
-from mailgate.parse.auto import classify_machine_mail
-from mailgate.parse.bounce import read_bounce
 from mailgate.parse.headers import parse_addresses, parse_message_ids, read_message_id
-from mailgate.parse.html import html_to_text
 from mailgate.parse.mimetree import decode, read_top_headers
-from mailgate.parse.newtext import split_reply
-from mailgate.parse.subject import find_tag
 
 
 def message_key(raw: bytes) -> str:
@@ -35,6 +30,14 @@ def parse_message(
 ) -> InboundMessage:
     """Read everything mailgate needs from one raw message; the tag may be of any of
     the install's prefixes (`tag_prefix`, one per mailbox)."""
+    # Here, not at the top: storing mail needs only `message_key`, and a round
+    # with nothing to parse (an empty inbox) should not import the phrase tables.
+    from mailgate.parse.auto import classify_machine_mail
+    from mailgate.parse.bounce import read_bounce
+    from mailgate.parse.html import html_to_text
+    from mailgate.parse.newtext import split_reply
+    from mailgate.parse.subject import find_tag
+
     mail = decode(raw)
     senders = parse_addresses(mail.raw_header_all("from"))
     subject = mail.header("subject") or ""

@@ -10,10 +10,11 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from mailgate.config import Settings
 from mailgate.decide.model import Decision, RequestSnapshot
@@ -22,12 +23,13 @@ from mailgate.notify import Renderer
 from mailgate.store import snapshots
 from mailgate.store import statements as sql
 from mailgate.store.engine import make_engine, make_sessions, upgrade_schema
-from mailgate.store.models import Inbound, Outbound, Request
+from mailgate.store.tables import INBOUND as _INBOUND
+from mailgate.store.tables import OUTBOUND as _OUTBOUND
+from mailgate.store.tables import REQUESTS as _REQUESTS
 from mailgate.store.writer import Received, Writer
 
-_INBOUND = Inbound.__table__
-_OUTBOUND = Outbound.__table__
-_REQUESTS = Request.__table__
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,7 +79,12 @@ class StoreUnavailable(TransportError):
 class Store:
     def __init__(self, url: str) -> None:
         self.engine: Engine = make_engine(url)
-        self.sessions: sessionmaker[Session] = make_sessions(self.engine)  # for read-only views
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """ORM sessions for the read-only views; made when first asked for, since the
+        worker never needs the ORM (importing it costs a start-up a tenth of a second)."""
+        return make_sessions(self.engine)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -41,6 +44,8 @@ def _sqlite_begin_immediate(connection) -> None:
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker  # the read-only views' only: not the worker's
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

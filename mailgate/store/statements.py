@@ -9,23 +9,15 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 
-from mailgate.store.models import (
-    AddressState,
-    Event,
-    Inbound,
-    Outbound,
-    Participant,
-    Request,
-    StoredMessage,
+from mailgate.store.tables import (
+    ADDRESSES,
+    EVENTS,
+    INBOUND,
+    MESSAGES,
+    OUTBOUND,
+    PARTICIPANTS,
+    REQUESTS,
 )
-
-REQUESTS = Request.__table__
-PARTICIPANTS = Participant.__table__
-MESSAGES = StoredMessage.__table__
-EVENTS = Event.__table__
-OUTBOUND = Outbound.__table__
-ADDRESSES = AddressState.__table__
-INBOUND = Inbound.__table__
 
 _r, _p, _m, _e, _o, _a, _i = (t.c for t in (REQUESTS, PARTICIPANTS, MESSAGES, EVENTS,
                                            OUTBOUND, ADDRESSES, INBOUND))  # fmt: skip

@@ -1,0 +1,179 @@
+"""The tables the worker reads and writes, as SQLAlchemy Core `Table`s.
+
+Core only: the worker's round needs tables, not the ORM, whose import cost
+every `mailgate run --once` a tenth of a second. `store/models.py` maps its
+classes onto these same tables for the read-only views and Alembic (one
+`MetaData`). Changing one means adding an Alembic revision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+METADATA = MetaData()
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes stored as UTC; SQLite would otherwise drop the offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: object
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True)
+
+
+def _moment(name: str, *, nullable: bool = False, index: bool = False) -> Column:
+    return Column(name, UtcDateTime(), nullable=nullable, index=index)
+
+
+# A support request. Its `id` is the number in the tag.
+REQUESTS = Table(
+    "requests",
+    METADATA,
+    _id(),
+    Column("subject", Text, nullable=False),
+    Column("status", String(32), nullable=False, index=True),
+    Column("requester", String(320), nullable=False),
+    Column("owner", String(320), nullable=True),
+    Column("language", String(8), nullable=False, default="en"),
+    _moment("created_at"),
+    _moment("updated_at"),
+    _moment("closed_at", nullable=True),
+    _moment("status_since"),  # when the current status was entered
+    _moment("auto_close_at", nullable=True, index=True),
+    # Derived from the history when it changes, so the timers find due work by index:
+    _moment("remind_at", nullable=True, index=True),
+    _moment("sla_check_at", nullable=True, index=True),
+    _moment("first_response_at", nullable=True),
+    Column("linked_request_id", Id, ForeignKey("requests.id"), nullable=True),
+    # The `[[mailbox]]` it belongs to (SPEC §12): its rules, templates and From.
+    Column("mailbox", String(64), nullable=False, index=True, server_default="default"),
+)
+
+# Someone who gets mail about a request: requester, first-message CC, or agent.
+PARTICIPANTS = Table(
+    "participants",
+    METADATA,
+    _id(),
+    Column("request_id", Id, ForeignKey("requests.id"), nullable=False, index=True),
+    Column("address", String(320), nullable=False),
+    Column("role", String(16), nullable=False),  # requester | cc | agent
+    Column("notify", Boolean, nullable=False, default=True),
+    UniqueConstraint("request_id", "address"),
+)
+
+# A message received or sent for a request (or not yet tied to one).
+MESSAGES = Table(
+    "messages",
+    METADATA,
+    _id(),
+    Column("request_id", Id, ForeignKey("requests.id"), nullable=True, index=True),
+    Column("message_id", String(998), nullable=False, index=True),
+    Column("direction", String(3), nullable=False),  # in | out
+    Column("kind", String(16), nullable=False),
+    Column("from_address", String(320), nullable=False),
+    Column("to_address", String(320), nullable=True),  # of a notification
+    Column("subject", Text, nullable=False),
+    Column("new_text", Text, nullable=False),
+    _moment("at"),
+    Column("inbound_id", Id, ForeignKey("inbound.id"), nullable=True),
+)
+
+# One entry of a request's history.
+EVENTS = Table(
+    "events",
+    METADATA,
+    _id(),
+    Column("request_id", Id, ForeignKey("requests.id"), nullable=False, index=True),
+    _moment("at"),
+    Column("actor", String(320), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("from_status", String(32), nullable=True),
+    Column("to_status", String(32), nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=True),
+)
+
+# A raw message taken from the inbox, stored before it leaves it. `key` (the
+# Message-ID, or a hash of the raw bytes) makes applying idempotent.
+INBOUND = Table(
+    "inbound",
+    METADATA,
+    _id(),
+    Column("key", String(998), nullable=False, unique=True),
+    Column("raw", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False, index=True),  # pending | applied | failed
+    Column("error", Text, nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),  # failed applies
+    _moment("received_at"),
+    _moment("processed_at", nullable=True),
+    Column("mailbox", String(64), nullable=False, server_default="default"),  # read from
+    _moment("purged_at", nullable=True),  # raw bytes dropped by `mailgate purge` (retention)
+)
+
+# A rendered notification waiting to be sent (the outbox).
+OUTBOUND = Table(
+    "outbound",
+    METADATA,
+    _id(),
+    Column("request_id", Id, ForeignKey("requests.id"), nullable=True, index=True),
+    Column("message_id", String(998), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("recipient", String(320), nullable=False, index=True),
+    Column("raw", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    # The process sending it now ("host:pid:start"), so that a restart can tell a
+    # dead owner's claim from a live one instead of waiting out the lease.
+    Column("claimed_by", String(200), nullable=True),
+    _moment("next_attempt_at"),
+    Column("last_error", Text, nullable=False, default=""),
+    _moment("created_at"),
+    _moment("sent_at", nullable=True),
+    _moment("purged_at", nullable=True),  # raw copy dropped by `mailgate purge` (retention)
+    Index("ix_outbound_due", "state", "next_attempt_at"),
+)
+
+# What we know of an address across requests: whether mail to it bounces.
+ADDRESSES = Table(
+    "addresses",
+    METADATA,
+    Column("address", String(320), primary_key=True),
+    _moment("bouncing_since", nullable=True),
+)
