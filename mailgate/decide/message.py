@@ -29,7 +29,6 @@ from mailgate.domain import (
 from mailgate.parse.authresults import is_sender_authenticated
 from mailgate.parse.commands import normalize, scan_commands, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
-from mailgate.parse.newtext import new_html
 from mailgate.tags import format_tag, strip_tag
 from mailgate.workflow import Action, Actor, Refusal, decide, notice_for, set_status_notice
 
@@ -272,6 +271,8 @@ class _Deciding:
         """The agent's name for the From (SPEC §13) and, for HTML mail, the answer's HTML."""
         html = None
         if self.message.html is not None:
+            from mailgate.parse.newtext import new_html  # here: only an HTML answer needs it
+
             relayed = self.files.attached if self.files else ()
             images = {file.content_id for file in relayed if file.inline and file.content_id}
             drop = {normalize(command.line) for command in commands}
