@@ -51,3 +51,15 @@ def test_the_pure_layers_import_no_edge(layer):
         for path in modules(layer)
     }
     assert {path: names for path, names in offending.items() if names} == {}
+
+
+def test_the_html_sanitiser_is_imported_only_by_mailgate_sanitize():
+    """nh3 is loaded when an agent's HTML answer is rendered, never by parsing or deciding."""
+    users = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in modules()
+        if any(name.split(".")[0] == "nh3" for name in imports(path))
+    ]
+    assert users == ["sanitize.py"]
+    pure = [path for layer in ("decide", "parse") for path in modules(layer)]
+    assert not [path for path in pure if "mailgate.sanitize" in imports(path)]
