@@ -125,7 +125,12 @@ def _fact_problems(page: Page, seen: dict[str, Any]) -> list[str]:
     if page.name != "check_test":
         if TAG not in html_text:
             found.append(f"the HTML does not show {TAG}")
-        statuses = set(_STATUS.findall(page.text.rpartition("\n-- \n")[2]))
+        footer = page.text.rpartition("\n-- \n")[2]
+        statuses = set(_STATUS.findall(footer))
         if statuses != {seen["status"]}:
             found.append(f"status: text part {sorted(statuses)}, HTML badge {seen['status']!r}")
+        for subject in page.commands:  # a text-only reader gets the same commands, in words
+            words = subject.removeprefix(f"{TAG} ").rstrip(": ")
+            if words not in footer:
+                found.append(f"the text part's footer does not offer {words!r}")
     return found

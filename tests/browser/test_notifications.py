@@ -2,8 +2,9 @@
 
 A page fails when it scrolls sideways, when a command button is missing or is
 not a mailto: link with the tag and the command in its subject, when its text
-part and its HTML disagree on the request's tag, status or dates, or when its
-text is hard to read (dark on dark). tests/browser/checks.py says how.
+part and its HTML disagree on the request's tag, status or dates, when the text
+part does not name a command the HTML offers, or when its text is hard to read
+(dark on dark). tests/browser/checks.py says how.
 """
 
 from __future__ import annotations
@@ -101,6 +102,10 @@ def test_a_missing_or_wrong_command_button_is_caught(browser: Browser) -> None:
 def test_text_and_html_that_disagree_on_the_facts_are_caught(browser: Browser) -> None:
     assert "status: text part ['new'], HTML badge 'closed'" in found(
         browser, broken(">new</span>", ">closed</span>")
+    )
+    without_cancel = replace(CREATED, text=CREATED.text.replace(" | Cancel request", ""))
+    assert "the text part's footer does not offer 'Cancel request'" in found(
+        browser, without_cancel
     )
     dated = BY_SLUG["en-awaiting-confirmation"]
     assert "dates: text part ['2026-12-10 10:00 MSK'], HTML ['2026-12-11 10:00 MSK']" in found(
