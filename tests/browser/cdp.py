@@ -42,7 +42,7 @@ class Browser:
         self._process = subprocess.Popen(
             [binary, "--headless=new", "--remote-debugging-port=0", "--no-first-run",
              "--no-default-browser-check", "--disable-gpu", "--no-sandbox",
-             "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+             "--disable-extensions", "--hide-scrollbars", "--mute-audio", "--disable-dev-shm-usage",
              f"--user-data-dir={self._profile.name}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
