@@ -197,10 +197,9 @@ class Worker:
                 now=now,
                 mailbox=mailbox.mailbox,
             )
-            for mail in fetched:
-                if len(mail.raw) > limit and _store_oversized(tx, keys[mail.uid], mail.raw,
-                                                              limit, now):  # fmt: skip
-                    new_keys.add(keys[mail.uid])
+            # A comprehension: a loop variable would keep the last message alive below.
+            new_keys |= {keys[m.uid] for m in fetched if len(m.raw) > limit
+                         and _store_oversized(tx, keys[m.uid], m.raw, limit, now)}  # fmt: skip
         taken = len(fetched)
         report.duplicates += taken - len(new_keys)
         fetched.clear()  # stored: applying reads them back; don't hold a second copy meanwhile
