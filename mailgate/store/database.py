@@ -22,7 +22,7 @@ from mailgate.errors import TransportError
 from mailgate.notify import Renderer
 from mailgate.store import snapshots
 from mailgate.store import statements as sql
-from mailgate.store.engine import make_engine, make_sessions, upgrade_schema
+from mailgate.store.engine import make_engine, make_sessions, upgrade_schema, upsert_insert
 from mailgate.store.tables import INBOUND as _INBOUND
 from mailgate.store.tables import OUTBOUND as _OUTBOUND
 from mailgate.store.tables import REQUESTS as _REQUESTS
@@ -152,12 +152,8 @@ class Tx:
 
     def _insert_inbound(self, rows: list[dict]) -> set[str]:
         connection = self._connection
-        if connection.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
         statement = (
-            insert(_INBOUND)
+            upsert_insert(connection, _INBOUND)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(_INBOUND.c.key)
         )

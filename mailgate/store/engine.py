@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +41,17 @@ def _sqlite_begin_immediate(connection) -> None:
     BEGIN IMMEDIATE makes it wait its turn instead.
     """
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert_insert(connection: Connection, table: Table):
+    """The dialect's INSERT of `table`, which has ON CONFLICT; the PostgreSQL dialect
+    is imported only by an install on PostgreSQL (it costs SQLite's start a few
+    hundredths of a second)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from sqlalchemy import Float, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase
 
 from mailgate.store import tables
 from mailgate.store.tables import Id, UtcDateTime
@@ -68,20 +67,4 @@ class AddressState(Base):
 class WorkerRound(Base):
     """The last round of each worker process and mailbox, for `mailgate status`."""
 
-    __tablename__ = "worker_rounds"
-
-    worker: Mapped[str] = mapped_column(String(200), primary_key=True)  # "host:pid:start"
-    # The mailbox the round read; "": every mailbox at once (`run --once` with several).
-    mailbox: Mapped[str] = mapped_column(String(64), primary_key=True, server_default="")
-    started_at: Mapped[dt.datetime]
-    finished_at: Mapped[dt.datetime] = mapped_column(index=True)
-    seconds: Mapped[float] = mapped_column(Float)
-    fetched: Mapped[int] = mapped_column(Integer)
-    applied: Mapped[int] = mapped_column(Integer)
-    failed: Mapped[int] = mapped_column(Integer)
-    sent: Mapped[int] = mapped_column(Integer)
-    send_failures: Mapped[int] = mapped_column(Integer)
-    imap_waiting: Mapped[int] = mapped_column(Integer)  # in the inbox when the round began
-    error: Mapped[str] = mapped_column(Text, default="")  # of this round; empty: it succeeded
-    last_error: Mapped[str] = mapped_column(Text, default="")  # the latest of any round
-    last_error_at: Mapped[dt.datetime | None]
+    __table__ = tables.WORKER_ROUNDS

@@ -14,17 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from mailgate.store.models import Inbound, Outbound, Request, StoredMessage, WorkerRound
+from mailgate.store.engine import upsert_insert
+from mailgate.store.tables import INBOUND, MESSAGES, OUTBOUND, REQUESTS, WORKER_ROUNDS
 
 HEAD_BYTES = 65536  # what `failed list` reads of each message: enough for its header block
 ROUNDS_KEPT = dt.timedelta(days=7)  # rows of workers that stopped longer ago are dropped
 
-_IN, _OUT, _ROUNDS = Inbound.__table__, Outbound.__table__, WorkerRound.__table__
+_IN, _OUT, _ROUNDS, _REQUESTS = INBOUND, OUTBOUND, WORKER_ROUNDS, REQUESTS
 _i, _o, _w = _IN.c, _OUT.c, _ROUNDS.c
-_r, _m = Request.__table__.c, StoredMessage.__table__.c
+_r, _m = REQUESTS.c, MESSAGES.c
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,7 +187,7 @@ def queue_depths_by_mailbox(
     )  # fmt: skip
     outbox = connection.execute(
         select(request_mailbox, _o.state, func.count(), func.min(_o.created_at))
-        .select_from(_OUT.outerjoin(Request.__table__, _o.request_id == _r.id))
+        .select_from(_OUT.outerjoin(_REQUESTS, _o.request_id == _r.id))
         .group_by(request_mailbox, _o.state)
     )  # fmt: skip
     counts = {name: {"inbound": dict.fromkeys(("pending", "applied", "failed"), 0),
@@ -240,8 +239,7 @@ def record_round(connection: Connection, done: Round) -> None:
         values.update(last_error=done.error, last_error_at=done.finished_at)
     elif previous is not None:
         values.update(last_error=previous.last_error, last_error_at=previous.last_error_at)
-    postgres = connection.dialect.name == "postgresql"
-    insert = (pg_insert if postgres else sqlite_insert)(_ROUNDS).values(**values)
+    insert = upsert_insert(connection, _ROUNDS).values(**values)
     connection.execute(
         insert.on_conflict_do_update(
             index_elements=["worker", "mailbox"],
@@ -296,7 +294,7 @@ def purgeable(connection: Connection, cutoff: dt.datetime) -> Purgeable:
         .where(_purgeable_outbound(cutoff))
     ).one()  # fmt: skip
     requests = connection.scalar(
-        select(func.count()).select_from(Request.__table__).where(
+        select(func.count()).select_from(_REQUESTS).where(
             _r.id.in_(_closed_before(cutoff)),
             or_(_r.id.in_(select(_m.request_id).join(_IN, _m.inbound_id == _i.id)
                           .where(_purgeable_inbound(cutoff))),

@@ -1,4 +1,4 @@
-"""The tables the worker reads and writes, as SQLAlchemy Core `Table`s.
+"""The tables, as SQLAlchemy Core `Table`s.
 
 Core only: the worker's round needs tables, not the ORM, whose import cost
 every `mailgate run --once` a tenth of a second. `store/models.py` maps its
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -176,4 +177,25 @@ ADDRESSES = Table(
     METADATA,
     Column("address", String(320), primary_key=True),
     _moment("bouncing_since", nullable=True),
+)
+
+# The last round of each worker process and mailbox, for `mailgate status`.
+WORKER_ROUNDS = Table(
+    "worker_rounds",
+    METADATA,
+    Column("worker", String(200), primary_key=True),  # "host:pid:start"
+    # The mailbox the round read; "": every mailbox at once (`run --once` with several).
+    Column("mailbox", String(64), primary_key=True, server_default=""),
+    _moment("started_at"),
+    _moment("finished_at", index=True),
+    Column("seconds", Float, nullable=False),
+    Column("fetched", Integer, nullable=False),
+    Column("applied", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("send_failures", Integer, nullable=False),
+    Column("imap_waiting", Integer, nullable=False),  # in the inbox when the round began
+    Column("error", Text, nullable=False, default=""),  # of this round; empty: it succeeded
+    Column("last_error", Text, nullable=False, default=""),  # the latest of any round
+    _moment("last_error_at", nullable=True),
 )
