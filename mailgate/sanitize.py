@@ -7,6 +7,7 @@ bold, links, tables, headings, quotes, code, pasted images) and nothing that
 runs, loads or restyles: no scripts, no `style`, no event handlers, no forms,
 no remote images (a tracking pixel, a `data:` image). Links keep their target
 and get `rel="noopener noreferrer"`; only http, https and mailto links stay.
+Images and `<pre>` get a fixed style that keeps them within a phone's width.
 An image stays only when its `src` is the `cid:` of a file the notice carries,
 rewritten to that file's new Content-ID.
 
@@ -46,6 +47,13 @@ DROPPED_WITH_CONTENT = frozenset(
     {"script", "style", "title", "head", "template", "noscript", "textarea", "select", "option",
      "iframe", "object", "embed", "svg", "math", "button"}
 )  # fmt: skip
+# Set on every such element, whatever the agent's client wrote: a pasted 1600-pixel
+# screenshot or a long log line must not make a phone scroll sideways, also where the
+# layout's <style> is dropped by the client.
+FIXED_STYLES = {
+    "img": {"style": "max-width: 100%; height: auto;"},
+    "pre": {"style": "white-space: pre-wrap; overflow-wrap: break-word;"},
+}
 LINK_SCHEMES = ("http:", "https:", "mailto:")
 _NUMBER = re.compile(r"\d{1,4}")
 
@@ -83,6 +91,7 @@ def sanitize_answer(
         attribute_filter=attribute,
         url_schemes={"http", "https", "mailto", "cid"},
         link_rel="noopener noreferrer",
+        set_tag_attribute_values={tag: dict(values) for tag, values in FIXED_STYLES.items()},
         strip_comments=True,
     )
     cleaned = _IMAGE.sub(lambda tag: tag[0] if ' src="' in tag[0] else "", cleaned)

@@ -33,6 +33,7 @@ from mailgate.tags import format_tag, strip_tag
 from mailgate.workflow import Action, Actor, Refusal, decide, notice_for, set_status_notice
 
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
+_MAX_NAME = 80  # characters of an agent's name in a From header
 _CLIENT_STATUS_COMMANDS = (CommandName.ESCALATE, CommandName.RESOLVE, CommandName.CANCEL,
                            CommandName.APPROVAL)  # fmt: skip
 
@@ -385,8 +386,8 @@ def agent_name(display_name: str, address: str) -> str:
     the address, even when the display name is one (`"alice@example.org" <alice@…>`)."""
     name = " ".join(display_name.split()).strip("'\" ")
     if not name or "@" in name:
-        return address.partition("@")[0]
-    return name
+        name = address.partition("@")[0]
+    return name if len(name) <= _MAX_NAME else name[: _MAX_NAME - 1] + "…"
 
 
 def _without_command_lines(text: str, commands: Iterable[Command]) -> str:

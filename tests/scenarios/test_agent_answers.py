@@ -180,7 +180,7 @@ def test_the_answer_s_inline_image_is_shown_in_place_once(gate) -> None:
     assert image.get_content_disposition() == "inline"
     cid = image["Content-ID"].strip("<>")
     html = html_of(message)
-    assert f'<img src="cid:{cid}" alt="where to click">' in html
+    assert f'<img src="cid:{cid}" alt="where to click" style="max-width: 100%;' in html
     assert html.count(f"cid:{cid}") == 1  # not repeated below the answer
     assert "image001.png@01DB0001.0002" not in html  # the agent's Content-ID is not reused
     root = message.get_content_type()

@@ -86,6 +86,7 @@ def test_a_bad_pattern_of_a_mailbox_names_the_mailbox() -> None:
         ("alice@support.example.org", "alice@support.example.org", "alice"),  # never the address
         ("'Alice Smith'", "alice@support.example.org", "Alice Smith"),
         ("  Алиса\n Смирнова ", "alice@support.example.org", "Алиса Смирнова"),
+        ("A" * 200, "alice@support.example.org", "A" * 79 + "…"),
     ],
 )
 def test_agent_name_is_the_display_name_else_the_local_part(display, address, name) -> None:

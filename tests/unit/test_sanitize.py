@@ -10,6 +10,7 @@ import pytest
 from mailgate.sanitize import hide_addresses, sanitize_answer
 
 AGENT = "alice@support.example.org"
+FITS = 'style="max-width: 100%; height: auto;"'
 CIDS = {"image001.png@01db1234.5678": "f1.abc@example.org"}
 
 
@@ -25,7 +26,6 @@ def clean(html: str, **options) -> str:
         '<ol start="3"><li>three</li></ol>',
         "<h2>Steps</h2>",
         "<blockquote>cited</blockquote>",
-        "<pre><code>sip show peers\n  trunk1  OK</code></pre>",
         '<table><tbody><tr><th>Port</th><td colspan="2">5060</td></tr></tbody></table>',
         '<a href="https://docs.example.org/pbx?a=1&amp;b=2" rel="noopener noreferrer">docs</a>',
         '<a href="mailto:support@example.org" rel="noopener noreferrer">write</a>',
@@ -66,21 +66,34 @@ def test_what_could_run_load_or_restyle_is_stripped(hostile: str, left: str) -> 
 
 def test_an_image_of_the_answer_points_at_the_relayed_file() -> None:
     html = '<p><img src="cid:image001.png@01DB1234.5678" alt="screen" width="300"></p>'
-    assert clean(html) == '<p><img src="cid:f1.abc@example.org" alt="screen" width="300"></p>'
+    assert clean(html) == (
+        f'<p><img src="cid:f1.abc@example.org" alt="screen" width="300" {FITS}></p>'
+    )
 
 
 def test_a_percent_encoded_cid_is_found_too() -> None:
     assert 'src="cid:f1.abc@example.org"' in clean('<img src="cid:image001.png%4001DB1234.5678">')
 
 
+def test_pre_and_images_keep_within_a_phone_s_width_whatever_their_style() -> None:
+    html = (
+        '<pre style="width: 2000px">log</pre>'
+        '<img src="cid:image001.png@01db1234.5678" style="width: 2000px">'
+    )
+    assert clean(html) == (
+        '<pre style="white-space: pre-wrap; overflow-wrap: break-word;">log</pre>'
+        f'<img src="cid:f1.abc@example.org" {FITS}>'
+    )
+
+
 def test_an_image_size_must_be_a_number() -> None:
     html = '<img src="cid:image001.png@01DB1234.5678" width="100%" height="expression(x)">'
-    assert clean(html) == '<img src="cid:f1.abc@example.org">'
+    assert clean(html) == f'<img src="cid:f1.abc@example.org" {FITS}>'
 
 
 def test_an_alt_text_with_brackets_does_not_confuse_the_image_filter() -> None:
     html = '<img alt="a > b" src="cid:image001.png@01DB1234.5678"><img alt="c > d">'
-    assert clean(html) == '<img alt="a &gt; b" src="cid:f1.abc@example.org">'
+    assert clean(html) == f'<img alt="a &gt; b" src="cid:f1.abc@example.org" {FITS}>'
 
 
 def test_the_agent_s_address_is_replaced_by_the_support_address() -> None:
@@ -91,6 +104,12 @@ def test_the_agent_s_address_is_replaced_by_the_support_address() -> None:
     out = clean(html, hidden=(AGENT,), instead="support@example.org")
     assert "alice" not in out.lower()
     assert out.count("support@example.org") == 3
+
+
+def test_an_address_written_with_character_references_is_found_too() -> None:
+    out = clean("<p>alice&#64;support.example.org, <b>ALICE&#x40;SUPPORT.EXAMPLE.ORG</b></p>",
+                hidden=(AGENT,), instead="support@example.org")  # fmt: skip
+    assert out == "<p>support@example.org, <b>support@example.org</b></p>"
 
 
 def test_hide_addresses_leaves_other_addresses() -> None:
