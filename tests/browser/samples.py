@@ -15,9 +15,7 @@ from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any
 
-from markupsafe import Markup
-
-from mailgate.decide.model import FileRelay, Notice, RelayedFile
+from mailgate.decide.model import AgentAnswer, FileRelay, Notice, RelayedFile
 from mailgate.domain import Attachment
 from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender, file_part
 from tests.unit.test_notify import (
@@ -54,17 +52,37 @@ ANSWERS = {
         "С уважением,\nАлиса Смирнова"
     ),
 }
-# An answer relayed as HTML, as the sanitiser hands it on: a list, bold, a link, a table.
-ANSWER_HTML = Markup(
-    "<p>Hello Ivan,</p><p>the trunk is back. What we changed:</p>"
-    "<ul><li><b>Certificate</b> of the provider renewed</li>"
-    "<li>Registration interval set to 300 s</li></ul>"
-    '<table border="1" cellpadding="4"><tr><th>Line</th><th>State before</th>'
-    "<th>State now</th></tr><tr><td>+7 495 000-00-01</td><td>unregistered</td>"
-    "<td>registered</td></tr></table>"
-    '<p>Details: <a href="https://status.example.org/incidents/2026-12-07" rel="noopener">'
-    "https://status.example.org/incidents/2026-12-07</a></p><p>Alice Smith</p>"
+# An agent's answer written in Outlook: a list, bold, colour, a table, a link, a script
+# that must not survive; relayed through the real sanitiser (mailgate/sanitize.py).
+OUTLOOK_ANSWER = (
+    '<html><head><style>p.MsoNormal{{margin:0}}</style></head><body><div class="WordSection1">'
+    '<p class="MsoNormal">{hello}<o:p></o:p></p><p class="MsoNormal">{changed}</p><ul>'
+    "<li><b>{certificate}</b> {renewed}</li>"
+    '<li>{interval} <span style="color:#c00000">300 s</span></li></ul>'
+    '<table border="1" cellpadding="4"><tr><th>{line}</th><th>{before}</th><th>{now}</th></tr>'
+    "<tr><td>+7 495 000-00-01</td><td>{unregistered}</td><td>{registered}</td></tr></table>"
+    '<p>{details} <a href="https://status.example.org/incidents/2026-12-07">'
+    "https://status.example.org/incidents/2026-12-07</a></p>"
+    "<p>{name}<br>alice@agent.example.org</p><script>alert(1)</script></div></body></html>"
 )
+OUTLOOK_WORDS = {
+    "en": {"hello": "Hello Ivan,", "changed": "the trunk is back. What we changed:",
+           "certificate": "Certificate", "renewed": "of the provider renewed",
+           "interval": "Registration interval set to", "line": "Line", "before": "State before",
+           "now": "State now", "unregistered": "unregistered", "registered": "registered",
+           "details": "Details:", "name": "Alice Smith"},
+    "ru": {"hello": "Здравствуйте, Иван!", "changed": "Транк снова работает. Что мы изменили:",
+           "certificate": "Сертификат", "renewed": "провайдера обновлён",
+           "interval": "Интервал регистрации:", "line": "Линия", "before": "Было",
+           "now": "Стало", "unregistered": "не зарегистрирована",
+           "registered": "зарегистрирована", "details": "Подробности:",
+           "name": "Алиса Смирнова"},
+}  # fmt: skip
+AGENTS = {
+    language: AgentAnswer(agent=words["name"], hidden=("alice@agent.example.org",),
+                          html=OUTLOOK_ANSWER.format(**words))
+    for language, words in OUTLOOK_WORDS.items()
+}  # fmt: skip
 # Free text of the other notices, by context key.
 TEXT = {
     "en": {"text": "Since 9:00 no calls go out; the PBX shows the trunk as unregistered.",
@@ -112,9 +130,9 @@ def pages() -> list[Page]:
         for name, case in CLIENT_CASES.items():
             commands = _commands(language) if case.status.is_open else {}
             out.append(_page(language, name, _client_context(language, name), commands))
-        html_answer = {"answer_html": ANSWER_HTML}
-        out.append(_page(language, "agent_answer", html_answer, _commands(language), "html"))
         answer = _client_context(language, "agent_answer")
+        html = AGENTS[language]
+        out.append(_page(language, "agent_answer", answer, _commands(language), "html", html=html))
         out.append(
             _page(language, "agent_answer", answer, _commands(language), "files", files=True)
         )
@@ -149,8 +167,11 @@ def _page(
     *,
     subject: str = "",
     files: bool = False,
+    html: AgentAnswer | None = None,
 ) -> Page:
     notice = make_notice(name, language, **context)
+    if html is not None:
+        notice = replace(notice, answer=html)
     parts = []
     if files:
         notice = replace(notice, files=FILES)

@@ -43,6 +43,20 @@ def test_a_long_unbroken_subject_or_text_wraps_on_a_phone(browser: Browser, page
     assert found(browser, page) == ""
 
 
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_an_answer_written_in_html_keeps_its_list_and_table(
+    browser: Browser, language: str
+) -> None:
+    page = BY_SLUG[f"{language}-agent-answer-html"]
+    browser.show(page.html, width=375, dark=False)
+    shape = browser.evaluate(
+        "[...document.querySelectorAll('.mg-answer li, .mg-answer td, .mg-answer script')]"
+        ".map(el => el.tagName + ':' + getComputedStyle(el).borderLeftStyle)"
+    )
+    assert shape == ["LI:none", "LI:none", "TD:solid", "TD:solid", "TD:solid"]
+    assert "alice@agent.example.org" not in page.html + page.text
+
+
 def test_every_template_of_both_languages_is_among_the_pages() -> None:
     from tests.unit.test_notify import AGENT_CASES, CLIENT_CASES
 
