@@ -48,14 +48,14 @@ def inline_template(source: str, css: str) -> str:
     pieces: list[str] = []
     out: list[str] = []
     position = 0
-    state = ("", "")  # inside a tag: "<"; inside a quoted attribute value: its quote
+    state = ("", "")  # see _scan
     for match in _JINJA.finditer(source):
         html = source[position : match.start()]
         state = _scan(html, state)
         out.append(html)
         number = len(pieces)
         pieces.append(match.group())
-        if state[0] and not state[1]:
+        if state[0] == "<" and not state[1]:
             raise LayoutError(f"Jinja in a tag, not in a quoted value: {html[-40:]}")
         word = state[0] or _in_raw_text(source, match.start())
         out.append(f"mgj{number}x" if word else f"<!--mgj{number}-->")
@@ -88,20 +88,33 @@ def _in_raw_text(source: str, position: int) -> bool:
 
 
 def _scan(html: str, state: tuple[str, str]) -> tuple[str, str]:
-    """(in a tag, open quote) after `html`, from the state before it."""
-    in_tag, quote = state
-    for index, char in enumerate(html):
+    """(where, open quote) after `html`, from the state before it. `where` is "<" inside a
+    tag, "!" inside an HTML comment (Outlook's `<!--[if mso]>`), "" in text."""
+    where, quote = state
+    index = 0
+    while index < len(html):
+        char = html[index]
+        if where == "!":
+            end = html.find("-->", index)
+            if end < 0:
+                return where, quote
+            where, index = "", end + 3
+            continue
         if quote:
             quote = "" if char == quote else quote
-        elif in_tag:
+        elif where:
             if char in "\"'":
                 quote = char
             elif char == ">":
-                in_tag = ""
+                where = ""
+        elif html.startswith("<!--", index):
+            where, index = "!", index + 4
+            continue
         elif char == "<":
             following = html[index + 1 : index + 2]
-            in_tag = "<" if following.isalpha() or following in ("/", "!") else ""
-    return in_tag, quote
+            where = "<" if following.isalpha() or following in ("/", "!") else ""
+        index += 1
+    return where, quote
 
 
 class InliningLoader(BaseLoader):

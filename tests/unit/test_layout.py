@@ -51,6 +51,16 @@ def test_jinja_between_table_rows_stays_in_place() -> None:
     assert rendered.count("<tr>") == 2 and rendered.index("<table>") < rendered.index("a")
 
 
+def test_jinja_after_and_inside_html_comments_survives() -> None:
+    """A quote in a comment opens no attribute value; Jinja in a comment stays a word there."""
+    rows = "<table><tbody>{% for r in rows %}<tr><td>{{ r }}</td></tr>{% endfor %}</tbody></table>"
+    source = f"<!-- it's Outlook's -->{rows}<!--[if mso]>{{{{ b }}}}<![endif]-->"
+    inlined = inline_template(source, "td { padding: 1px; }")
+    assert "<!--[if mso]>{{ b }}<![endif]-->" in inlined
+    rendered = Environment().from_string(inlined).render(rows=["a"], b="B")
+    assert rendered.index("<table>") < rendered.index(">a</td>")
+
+
 def test_the_head_keeps_the_media_queries_that_cannot_be_inline() -> None:
     layout = (DEFAULT_TEMPLATES_DIR / "_layout.html").read_text("utf-8")
     inlined = inline_template(layout, CSS)
