@@ -24,9 +24,12 @@ _r, _p, _m, _e, _o, _a, _i = (t.c for t in (REQUESTS, PARTICIPANTS, MESSAGES, EV
 
 # -- requests and what hangs off them ---------------------------------------------
 INSERT_REQUEST = insert(REQUESTS).returning(_r.id)
+INSERT_REQUESTS = insert(REQUESTS)  # with their ids, on SQLite: see writer.Writer._new_request
 INSERT_PARTICIPANTS = insert(PARTICIPANTS)
 INSERT_MESSAGES = insert(MESSAGES)  # with their ids: see writer.Writer._message_id
-LAST_MESSAGE_ID = select(func.coalesce(func.max(_m.id), 0))
+LAST_IDS = {
+    table.name: select(func.coalesce(func.max(table.c.id), 0)) for table in (REQUESTS, MESSAGES)
+}
 RESERVE_MESSAGE_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, :count)"
 )

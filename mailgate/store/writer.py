@@ -52,8 +52,10 @@ class Received:
 
 
 # The tables whose rows wait for `Writer.flush`, in the order they are inserted.
-# Messages before events, which name them; all of them after their requests.
+# Requests first (on SQLite only: see `Writer._new_request`); messages before
+# events, which name them.
 _DEFERRED = (
+    ("requests", sql.INSERT_REQUESTS),
     ("participants", sql.INSERT_PARTICIPANTS),
     ("messages", sql.INSERT_MESSAGES),
     ("events", sql.INSERT_EVENTS),
@@ -79,7 +81,27 @@ class Writer:
         self._sent_since: dt.datetime | None = None
         self._sent: dict[str, int] = {}  # address -> notices queued since `_sent_since`
         self._message_ids: list[int] = []  # reserved, not used yet; the next one last
-        self._last_message_id: int | None = None  # SQLite: the highest id given out
+        self._last_ids: dict[str, int] = {}  # SQLite: by table, the highest id given out
+
+    def _sqlite_id(self, table: str) -> int:
+        """One past the highest id of `table`, counted on from there: the transaction
+        holds SQLite's write lock from BEGIN IMMEDIATE, nobody else inserts meanwhile
+        (and SQLite itself gives a new row one past the highest)."""
+        if table not in self._last_ids:
+            self._last_ids[table] = self._connection.scalar(sql.LAST_IDS[table])
+        self._last_ids[table] += 1
+        return self._last_ids[table]
+
+    def _new_request(self, request: RequestSnapshot, mailbox: str) -> int:
+        """The number of a new request, its row inserted now (PostgreSQL) or with the
+        batch (SQLite). On PostgreSQL the number comes from the insert itself, so
+        that numbers have no gaps but those of rolled back transactions."""
+        row = _request_row(request, mailbox)
+        if self._connection.dialect.name == "postgresql":
+            return self._connection.execute(sql.INSERT_REQUEST, row).scalar_one()
+        row["id"] = self._sqlite_id("requests")
+        self._rows["requests"].append(row)
+        return row["id"]
 
     def _message_id(self) -> int:
         """The id of a new `messages` row, known before it is inserted: events name
@@ -97,10 +119,7 @@ class Writer:
                                            {"count": MESSAGE_IDS_AT_ONCE})  # fmt: skip
                 self._message_ids = sorted(found, reverse=True)
             else:
-                if self._last_message_id is None:
-                    self._last_message_id = connection.scalar(sql.LAST_MESSAGE_ID)
-                self._last_message_id += 1
-                return self._last_message_id
+                return self._sqlite_id("messages")
         return self._message_ids.pop()
 
     def flush(self) -> None:
@@ -141,10 +160,9 @@ class Writer:
         now: dt.datetime,
     ) -> int | None:
         """Write everything the decision says; returns the number of the request it is about."""
-        connection = self._connection
         numbers: dict[RequestRef, int] = {}
         if decision.opens is not None:
-            number = _insert_request(connection, decision.opens, settings.mailbox)
+            number = self._new_request(decision.opens, settings.mailbox)
             numbers[OPENED] = number
             self._rows["participants"] += [
                 {"request_id": number, "address": p.address, "role": p.role, "notify": p.notify}
@@ -314,28 +332,25 @@ def _event_row(
             "message_id": message_id}  # fmt: skip
 
 
-def _insert_request(connection: Connection, request: RequestSnapshot, mailbox: str) -> int:
-    """The new request's row; its participants are the caller's to insert."""
-    return connection.execute(
-        sql.INSERT_REQUEST,
-        {
-            "subject": request.subject,
-            "status": request.status,
-            "requester": request.requester,
-            "owner": request.owner,
-            "language": request.language,
-            "created_at": request.created_at,
-            "updated_at": request.updated_at,
-            "closed_at": request.closed_at,
-            "status_since": request.status_since,
-            "auto_close_at": request.auto_close_at,
-            "remind_at": request.remind_at,
-            "sla_check_at": request.sla_check_at,
-            "first_response_at": request.first_response_at,
-            "linked_request_id": request.linked_request,
-            "mailbox": mailbox,
-        },
-    ).scalar_one()
+def _request_row(request: RequestSnapshot, mailbox: str) -> dict:
+    """The row of a new request (its participants are rows of their own)."""
+    return {
+        "subject": request.subject,
+        "status": request.status,
+        "requester": request.requester,
+        "owner": request.owner,
+        "language": request.language,
+        "created_at": request.created_at,
+        "updated_at": request.updated_at,
+        "closed_at": request.closed_at,
+        "status_since": request.status_since,
+        "auto_close_at": request.auto_close_at,
+        "remind_at": request.remind_at,
+        "sla_check_at": request.sla_check_at,
+        "first_response_at": request.first_response_at,
+        "linked_request_id": request.linked_request,
+        "mailbox": mailbox,
+    }
 
 
 def _stored_row(
