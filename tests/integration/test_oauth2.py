@@ -208,16 +208,18 @@ def test_the_sink_sends_the_xoauth2_error_challenge(endpoint, oauth_sink):
         assert code == 530
 
 
-def test_dovecot_in_get_mode_asks_with_the_token_in_the_url(tmp_path, endpoint, oauth_sink):
-    """Dovecot's other introspection mode: a GET of the URL with the token appended."""
-    with Dovecot(oauth2_url=endpoint.url + "?token=", oauth2_mode="get") as server:
-        account = server.add_user("getmode@example.org", "unused")
+@pytest.mark.parametrize(("mode", "suffix"), [("get", "?token="), ("auth", "")])
+def test_dovecot_s_other_introspection_modes(tmp_path, endpoint, oauth_sink, mode, suffix):
+    """`get`: a GET of the URL with the token appended; `auth`: a GET with the token
+    as the Bearer of its Authorization header."""
+    with Dovecot(oauth2_url=endpoint.url + suffix, oauth2_mode=mode) as server:
+        account = server.add_user(f"{mode}mode@example.org", "unused")
         command = rotating_tokens(tmp_path, endpoint, account.user)
         config = oauth_config(tmp_path, account, oauth_sink, command)
         result = run_cli(config, "check")
     assert result.returncode == 0, result.stderr
-    assert "imap: login ok as getmode@example.org (XOAUTH2)" in result.stdout
-    assert endpoint.asked[-2:] == ["getmode-tok-1", "getmode-tok-2"]
+    assert f"imap: login ok as {mode}mode@example.org (XOAUTH2)" in result.stdout
+    assert endpoint.asked[-2:] == [f"{mode}mode-tok-1", f"{mode}mode-tok-2"]
 
 
 def test_a_token_command_that_fails_is_a_configuration_error(tmp_path, account, oauth_sink):
