@@ -129,3 +129,32 @@ def test_the_html_says_what_the_new_text_of_the_same_html_says(path: Path) -> No
         return [line.lstrip("> ").strip() for line in text.splitlines() if line.strip("> ")]
 
     assert lines(got) == lines(expected)
+
+
+ATTRIBUTION = (
+    '<div class="gmail_quote"><div class="gmail_attr">On Mon, Dec 7, 2026 at 10:00 Support '
+    "&lt;support@example.org&gt; wrote:</div><blockquote class=gmail_quote>old</blockquote></div>"
+)
+OUTLOOK_HEADER = (
+    '<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm">'
+    "<p class=MsoNormal><b>From:</b> Support<br><b>Sent:</b> Monday<br><b>To:</b> Ivan<br>"
+    "<b>Subject:</b> Phones</p></div><p class=MsoNormal>old</p>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ('<div dir="ltr">Answer.<br><br><img src="cid:a@x"><br></div><br>' + ATTRIBUTION, True),
+        ('<p class=MsoNormal>Answer.</p><p class=MsoNormal><img src="cid:a@x"></p>'
+         "<p class=MsoNormal><o:p>&nbsp;</o:p></p>" + OUTLOOK_HEADER, True),
+        ('<div><img src="cid:a@x"></div><div>Answer.</div>', True),
+        ('<div>Answer.</div><div><br></div><div>Thanks,</div><div>Alice</div>'
+         '<div><img src="cid:a@x"></div>', False),  # a logo under the sign-off
+        ("<div>Answer.</div>" + ATTRIBUTION.replace("old", 'old<img src="cid:a@x">'), False),
+    ],
+)  # fmt: skip
+def test_an_image_goes_with_the_text_it_stands_in(body: str, kept: bool) -> None:
+    html = new_html(body, images={"a@x"})
+    assert html is not None and "Answer." in html and "old" not in html
+    assert ('src="cid:a@x"' in html) is kept
