@@ -8,6 +8,7 @@ by two threads at once. On real servers: `/metrics` scraped over HTTP from a
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from tests.integration.test_mailboxes_e2e import BILLING, BILLING_TEAM, first_ma
 from tests.integration.test_operating import get, wait_for
 
 ROUNDS = 300
+_numbers = itertools.count(1)
 STARTED = dt.datetime(2026, 11, 26, 7, 0, tzinfo=dt.UTC)
 
 
@@ -106,7 +108,8 @@ def test_the_waiting_count_of_the_first_round_is_each_mailboxs_own(store):
 
 @pytest.fixture
 def two_mailbox_gate(tmp_path, dovecot, dovecot_server, smtp_sink):
-    billing = dovecot_server.add_user("billing-metrics@example.org", "billing-metrics")
+    number = next(_numbers)
+    billing = dovecot_server.add_user(f"billing-metrics{number}@example.org", "billing-metrics")
     port = find_free_port()
     config = tmp_path / "mailgate.toml"
     url = f"sqlite:///{tmp_path / 'mailgate.sqlite3'}"
@@ -187,3 +190,16 @@ def test_metrics_of_a_run_with_two_mailboxes_are_per_mailbox(two_mailbox_gate):
     text = gate.read("status")
     assert "mailbox billing:\n  inbound: 0 pending, 0 quarantined, 1 applied" in text
     assert "mailbox support:\n  inbound: 0 pending, 0 quarantined, 2 applied" in text
+
+
+def test_status_after_run_once_shows_the_round_of_every_mailbox(two_mailbox_gate):
+    """`run --once` reads the mailboxes in one round: it is each mailbox's last round."""
+    gate = two_mailbox_gate
+    gate.extra["billing"].append(first_mail("bob@shop.example", "Invoice", "o1@shop", to=BILLING))
+    gate.run_once("2026-11-26T10:00:00+03:00")
+    shown = json.loads(gate.read("status", "--json"))
+    support, billing = shown["mailboxes"]["support"], shown["mailboxes"]["billing"]
+    assert support["last_round"] == billing["last_round"] == shown["last_round"]
+    assert (shown["last_round"]["mailbox"], shown["last_round"]["applied"]) == ("", 1)
+    assert (support["inbound"]["applied"], billing["inbound"]["applied"]) == (0, 1)
+    assert (support["outbox"]["sent"], billing["outbox"]["sent"]) == (0, 2)
