@@ -73,14 +73,14 @@ class Mailer:
                 raise
         return client
 
-    async def send(self, sender: str, recipient: str, raw: bytes | Sequence[bytes]) -> None:
+    async def send(self, sender: str, recipient: str, raw: bytes | list[bytes]) -> None:
         """`raw` is the message, or its pieces, each ending at a line end (`pieces`)."""
         client = self._idle.pop() if self._idle else await self.connect()
         try:
-            if isinstance(raw, bytes):
-                await client.sendmail(sender, [recipient], raw)
-            else:
+            if isinstance(raw, list):
                 await send_pieces(client, sender, recipient, raw)
+            else:
+                await client.sendmail(sender, [recipient], raw)
         except Exception:
             client.close()
             raise
