@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailgate.parse import quote_markers
 from mailgate.parse.newtext import split_reply
 
 QUOTE = "> Hello Ivan,\n>\n> Cancel request\n> Resolve this issue\n"
@@ -371,11 +372,19 @@ _READABLE = str.maketrans(
     {"\u00a0": " ", "\u202f": " ", "\u2007": " "}
     | dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 )
+_SIGN_OFF_PHRASES = quote_markers.SIGN_OFFS + quote_markers.THANKS_SIGN_OFFS
 _WORDS = st.text(
     alphabet=st.sampled_from("abcdefghij klmnoABCDEабвгдеЖЗ,.!0123456789"),
     min_size=1,
     max_size=40,
-).filter(lambda line: line.strip() and not line.strip().startswith("-"))
+).filter(
+    lambda line: (
+        line.strip()
+        and not line.strip().startswith("-")
+        # "mfg" is a German sign-off: the sender's own text rightly ends above it
+        and not line.strip().lower().startswith(_SIGN_OFF_PHRASES)
+    )
+)
 
 
 @settings(max_examples=200, deadline=None)
