@@ -678,10 +678,13 @@ class TokenEndpoint:
     ``{"active": false}`` for any other, whichever way the token comes: a POST
     form ``token=...``, a GET with ``?token=...`` (Dovecot's ``get`` mode
     appends ``&client_id=&client_secret=``), or a GET with ``Authorization:
-    Bearer``. `asked` lists every token it was asked about, in order.
+    Bearer``. `asked` lists every token it was asked about, in order. With
+    ``single_use`` a token is active the first time it is asked about only: a
+    client that logs in twice with one token is refused the second time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, single_use: bool = False) -> None:
+        self._single_use = single_use
         self._lock = threading.Lock()
         self._tokens: dict[str, str] = {}
         self._asked: list[str] = []
@@ -712,7 +715,7 @@ class TokenEndpoint:
     def introspect(self, token: str) -> dict[str, Any]:
         with self._lock:
             self._asked.append(token)
-            user = self._tokens.get(token)
+            user = self._tokens.pop(token, None) if self._single_use else self._tokens.get(token)
         return {"active": True, "username": user} if user else {"active": False}
 
     def start(self) -> TokenEndpoint:

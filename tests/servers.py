@@ -24,6 +24,10 @@ Dovecot 2.3.19 on this machine):
   and stop take about 10 ms, so every test gets a fresh one with no messages
   and no failure mode left over. `smtp_sink_with_auth.auth` holds the
   (user, password) it wants.
+- OAuth2: `token_endpoint`, one `TokenEndpoint` per session whose tokens are
+  single-use; `oauth2_dovecot_server`, a session Dovecot that checks XOAUTH2
+  tokens there (started only by the tests that ask for it); `oauth2_sink`, a
+  function-scoped `SmtpSink` that offers AUTH XOAUTH2 against the same endpoint.
 
 Every server is stopped in the fixture's teardown, also when the test fails.
 The Dovecot directories are made with `tempfile` under TMPDIR (``/tmp``), not
@@ -38,16 +42,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from mailgate.sandbox import Dovecot, ImapAccount, SmtpSink
+from mailgate.sandbox import Dovecot, ImapAccount, SmtpSink, TokenEndpoint
 
 __all__ = [
     "SMTP_PASSWORD",
     "SMTP_USER",
     "dovecot",
     "dovecot_server",
+    "oauth2_dovecot_server",
+    "oauth2_sink",
     "private_dovecot",
     "smtp_sink",
     "smtp_sink_with_auth",
+    "token_endpoint",
 ]
 
 SMTP_USER = "mailgate@example.org"
@@ -90,4 +97,25 @@ def smtp_sink() -> Iterator[SmtpSink]:
 def smtp_sink_with_auth() -> Iterator[SmtpSink]:
     """An SMTP sink that wants AUTH PLAIN/LOGIN as (SMTP_USER, SMTP_PASSWORD)."""
     with SmtpSink(auth=(SMTP_USER, SMTP_PASSWORD)) as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def token_endpoint() -> Iterator[TokenEndpoint]:
+    """A token-introspection endpoint on which each granted token works once."""
+    with TokenEndpoint(single_use=True) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def oauth2_dovecot_server(token_endpoint: TokenEndpoint) -> Iterator[Dovecot]:
+    """A Dovecot taking XOAUTH2 and OAUTHBEARER, each token checked at `token_endpoint`."""
+    with Dovecot(oauth2_url=token_endpoint.url, oauth2_mode="post") as server:
+        yield server
+
+
+@pytest.fixture
+def oauth2_sink(token_endpoint: TokenEndpoint) -> Iterator[SmtpSink]:
+    """An SMTP sink that wants AUTH XOAUTH2 with a token `token_endpoint` accepts."""
+    with SmtpSink(oauth2_url=token_endpoint.url) as sink:
         yield sink
