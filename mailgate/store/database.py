@@ -276,22 +276,15 @@ class Tx:
         workers see, `claimed_by` says whose it is. With a scope, only the rows of
         that mailbox's requests: they go out through its SMTP settings."""
         columns = _OUTBOUND.c
-        statement = select(columns.id, columns.recipient, columns.raw, columns.attempts).where(
-            columns.state == "pending", columns.next_attempt_at <= now
-        )
+        statement = sql.CLAIM_DUE_OUTBOUND
         mailbox_requests = _within(select(_REQUESTS.c.id), _REQUESTS.c.mailbox, scope)
         if mailbox_requests.whereclause is not None:
             statement = statement.where(columns.request_id.in_(mailbox_requests))
-        rows = list(
-            self._connection.execute(
-                statement.order_by(columns.id).limit(limit).with_for_update(skip_locked=True)
-            )
-        )
+        rows = list(self._connection.execute(statement, {"due_at": now, "most": limit}))
         if rows:
             self._connection.execute(
-                update(_OUTBOUND)
-                .where(columns.id.in_([row.id for row in rows]))
-                .values(next_attempt_at=lease_until, claimed_by=owner)
+                sql.LEASE_OUTBOUND,
+                {"ids": [row.id for row in rows], "lease_until": lease_until, "owner": owner},
             )
         return [OutboxJob(id=i, recipient=r, raw=raw, attempts=a) for i, r, raw, a in rows]
 
@@ -317,12 +310,7 @@ class Tx:
 
     def mark_sent(self, ids: Sequence[int], now: dt.datetime) -> None:
         if ids:
-            columns = _OUTBOUND.c
-            self._connection.execute(
-                update(_OUTBOUND)
-                .where(columns.id.in_(ids))
-                .values(state="sent", sent_at=now, last_error="", attempts=columns.attempts + 1)
-            )
+            self._connection.execute(sql.MARK_SENT, {"ids": list(ids), "sent_now": now})
 
     def mark_sent_if_pending(self, ids: Sequence[int], now: dt.datetime) -> None:
         """What a sent journal says was delivered, unless recorded already."""

@@ -95,3 +95,22 @@ MARK_INBOUND = (
     .where(_i.id.in_(bindparam("ids", expanding=True)))
     .values(state=bindparam("state"), processed_at=bindparam("now"))
 )
+
+# -- the outbox ----------------------------------------------------------------------
+CLAIM_DUE_OUTBOUND = (
+    select(_o.id, _o.recipient, _o.raw, _o.attempts)
+    .where(_o.state == "pending", _o.next_attempt_at <= bindparam("due_at"))
+    .order_by(_o.id)
+    .limit(bindparam("most"))
+    .with_for_update(skip_locked=True)
+)
+LEASE_OUTBOUND = (
+    update(OUTBOUND)
+    .where(_o.id.in_(bindparam("ids", expanding=True)))
+    .values(next_attempt_at=bindparam("lease_until"), claimed_by=bindparam("owner"))
+)
+MARK_SENT = (
+    update(OUTBOUND)
+    .where(_o.id.in_(bindparam("ids", expanding=True)))
+    .values(state="sent", sent_at=bindparam("sent_now"), last_error="", attempts=_o.attempts + 1)
+)
