@@ -16,7 +16,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def make_engine(url: str) -> Engine:
     """An engine tuned per backend: SQLite in WAL mode with a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # No statement cache: a cached statement keeps the values last bound to it until
+        # it runs again, and a raw message or notice with a 25 MB file in it is 34 MB
+        # held for nothing. Preparing the worker's few statements a batch costs less.
+        engine = create_engine(url, connect_args={"timeout": 30, "cached_statements": 0})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
