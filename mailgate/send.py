@@ -22,13 +22,13 @@ import contextlib
 import logging
 import multiprocessing
 import queue
+import re
 import ssl
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Protocol
 
 import aiosmtplib
-from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from mailgate.config import SmtpSettings
 from mailgate.journal import append_sent
@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 CONNECTION_FAILURES = (aiosmtplib.SMTPConnectError, TimeoutError)
 Job = tuple[int, str, bytes, int]  # outbound id, recipient, raw message, attempts so far
 PIECE = 1024 * 1024  # a message larger than this goes to the child, and to SMTP, in pieces
+# As aiosmtplib's DATA: lone CR or LF made CRLF, a line's leading period doubled.
+_LINE_ENDINGS = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
+_LEADING_PERIOD = re.compile(rb"(?m)^\.")
+_STREAM_NEEDS = ("_command_lock", "_response_pending", "_drain_helper", "read_response", "write")
 Failure = tuple[bool, str]  # temporary?, what the server said
 Result = tuple[int, int, Failure | None]  # outbound id, attempts so far, failure or None
 
@@ -116,7 +120,12 @@ async def send_pieces(
     lines starting with a period doubled, the SIZE it declares), but a piece
     at a time, waiting for the socket to drain between them.
     """
-    message = [normalize_message_line_endings(piece) for piece in message]
+    if not _can_stream(client):  # another aiosmtplib inside: its sendmail, at its cost
+        await client.sendmail(sender, [recipient], b"".join(message))
+        return
+    message = [_LINE_ENDINGS.sub(b"\r\n", piece) for piece in message]
+    if not message[-1].endswith(b"\r\n"):
+        message[-1] += b"\r\n"
     if client.last_ehlo_response is None and client.last_helo_response is None:
         await client.ehlo()
     options = [f"size={sum(map(len, message))}"] if client.supports_extension("size") else []
@@ -128,6 +137,12 @@ async def send_pieces(
         with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
             await client.rset()  # as sendmail does; the first error is the one to report
         raise
+
+
+def _can_stream(client: aiosmtplib.SMTP) -> bool:
+    """Whether the connection's protocol has the parts `_data` uses (aiosmtplib 5)."""
+    protocol = client.protocol
+    return all(hasattr(protocol, name) for name in _STREAM_NEEDS)
 
 
 async def _data(client: aiosmtplib.SMTP, message: Sequence[bytes]) -> None:
@@ -142,7 +157,7 @@ async def _data(client: aiosmtplib.SMTP, message: Sequence[bytes]) -> None:
         if response.code != aiosmtplib.SMTPStatus.start_input:
             raise aiosmtplib.SMTPDataError(response.code, response.message)
         for piece in message:
-            protocol.write(PERIOD_REGEX.sub(b"..", piece))
+            protocol.write(_LEADING_PERIOD.sub(b"..", piece))
             await protocol._drain_helper()
         protocol._response_pending = True
         protocol.write(b".\r\n")

@@ -6,6 +6,9 @@ import hashlib
 import os
 import time
 
+import pytest
+
+from mailgate import send
 from mailgate.config import Credentials, SmtpSettings
 from mailgate.notify import base64_lines
 from mailgate.sandbox import SmtpSink
@@ -72,5 +75,36 @@ def test_a_large_message_refused_is_reported_and_the_connection_serves_the_next(
         pump.close()
     assert failure is not None and failure[0] is False and "content refused" in failure[1]
     assert second == (2, 0, None)
+    [delivered] = smtp_sink.wait_for(1)
+    assert delivered.data == raw
+
+
+def test_lone_line_feeds_of_a_large_message_go_out_as_crlf(smtp_sink: SmtpSink) -> None:
+    raw = _large_message(2 * PIECE).replace(b"\r\n", b"\n")
+    pump = SmtpPump(_settings(smtp_sink))
+    try:
+        pump.submit([(1, "agent@example.org", raw, 0)])
+        assert _results(pump, 1) == [(1, 0, None)]
+    finally:
+        pump.close()
+    [delivered] = smtp_sink.wait_for(1)
+    assert delivered.data == raw.replace(b"\n", b"\r\n")
+
+
+def test_without_the_protocol_parts_it_streams_on_it_falls_back_to_sendmail(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def not_streamed(*_: object) -> None:
+        raise AssertionError("DATA written piece by piece on an unknown protocol")
+
+    monkeypatch.setattr(send, "_STREAM_NEEDS", ("_no_such_part",))  # the forked pump sees it
+    monkeypatch.setattr(send, "_data", not_streamed)
+    raw = _large_message(2 * PIECE)
+    pump = SmtpPump(_settings(smtp_sink))
+    try:
+        pump.submit([(1, "agent@example.org", raw, 0)])
+        assert _results(pump, 1) == [(1, 0, None)]
+    finally:
+        pump.close()
     [delivered] = smtp_sink.wait_for(1)
     assert delivered.data == raw
