@@ -36,6 +36,18 @@ def _results(pump: SmtpPump, count: int) -> list:
     return found
 
 
+def _send_alone(sink: SmtpSink, raw: bytes) -> bytes:
+    """Send one message through a pump of its own; the bytes the sink got."""
+    pump = SmtpPump(_settings(sink))
+    try:
+        pump.submit([(1, "agent@example.org", raw, 0)])
+        assert _results(pump, 1) == [(1, 0, None)]
+    finally:
+        pump.close()
+    [delivered] = sink.wait_for(1)
+    return delivered.data
+
+
 def test_pieces_cover_the_message_and_end_at_line_ends() -> None:
     raw = _large_message(3 * PIECE)
     cut = pieces(raw)
@@ -81,14 +93,8 @@ def test_a_large_message_refused_is_reported_and_the_connection_serves_the_next(
 
 def test_lone_line_feeds_of_a_large_message_go_out_as_crlf(smtp_sink: SmtpSink) -> None:
     raw = _large_message(2 * PIECE).replace(b"\r\n", b"\n")
-    pump = SmtpPump(_settings(smtp_sink))
-    try:
-        pump.submit([(1, "agent@example.org", raw, 0)])
-        assert _results(pump, 1) == [(1, 0, None)]
-    finally:
-        pump.close()
-    [delivered] = smtp_sink.wait_for(1)
-    assert delivered.data == raw.replace(b"\n", b"\r\n")
+    delivered = _send_alone(smtp_sink, raw)
+    assert delivered == raw.replace(b"\n", b"\r\n")
 
 
 def test_without_the_protocol_parts_it_streams_on_it_falls_back_to_sendmail(
@@ -100,11 +106,5 @@ def test_without_the_protocol_parts_it_streams_on_it_falls_back_to_sendmail(
     monkeypatch.setattr(send, "_STREAM_NEEDS", ("_no_such_part",))  # the forked pump sees it
     monkeypatch.setattr(send, "_data", not_streamed)
     raw = _large_message(2 * PIECE)
-    pump = SmtpPump(_settings(smtp_sink))
-    try:
-        pump.submit([(1, "agent@example.org", raw, 0)])
-        assert _results(pump, 1) == [(1, 0, None)]
-    finally:
-        pump.close()
-    [delivered] = smtp_sink.wait_for(1)
-    assert delivered.data == raw
+    delivered = _send_alone(smtp_sink, raw)
+    assert delivered == raw
