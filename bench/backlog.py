@@ -36,6 +36,7 @@ from bench.mailgate_cli import DATABASES, Mailgate, Servers, configured, describ
 from bench.measure import BenchError, Run, run_measured, summarize
 from bench.profiling import profile_run_once
 from bench.report import (
+    AGAINST,
     BacklogFigures,
     StartupFigures,
     render_backlog,
@@ -88,6 +89,7 @@ class Bench:
         workdir: Path,
         repeats: int,
         config_extra: str = "",
+        against: str | None = None,
     ) -> None:
         self.imap = imap
         self.sink = sink
@@ -96,6 +98,8 @@ class Bench:
         self.repeats = repeats
         self.config_extra = config_extra
         """TOML added to each mailgate's config (see `configured`)."""
+        self.against = against
+        """Another interpreter whose mailgate is measured in the same rounds (`--against`)."""
         self.servers = Servers(
             imap_host=imap.host,
             imap_port=imap.port,
@@ -124,6 +128,10 @@ class Bench:
                 if database == "sqlite" and idle_after:
                     idle = mailgate.run_once()
             self._refill(count)
+            if self.against is not None:
+                with self.mailgate(database, python=self.against) as mailgate:
+                    runs[f"{AGAINST}{database}"] = self._drain(mailgate, count)
+                self._refill(count)
         return Round(ceiling=ceiling, mailgate=runs, idle_after=idle)
 
     def startup(self, sample: bytes) -> StartupFigures:
@@ -168,9 +176,11 @@ class Bench:
             self._refill(count)
         return render_statements(count, counted)
 
-    def mailgate(self, database: str) -> contextlib.AbstractContextManager[Mailgate]:
+    def mailgate(
+        self, database: str, *, python: str | None = None
+    ) -> contextlib.AbstractContextManager[Mailgate]:
         return configured(
-            self.python, self.workdir, self.servers, database, extra=self.config_extra
+            python or self.python, self.workdir, self.servers, database, extra=self.config_extra
         )
 
     def _ceiling(self, count: int) -> Run:
@@ -213,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     corpus = make_corpus(max(backlogs))
     print(
         f"## mailgate bench, {dt.date.today().isoformat()}, {os.cpu_count()} CPUs\n\n"
-        f"mailgate: {describe(args.python)}\n",
+        f"mailgate: {describe(args.python)}\n"
+        + (f"against: {describe(args.against)}\n" if args.against else ""),
         flush=True,
     )
     results: list[BacklogFigures] = []
@@ -222,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         Dovecot() as imap,
         SinkProcess() as sink,
     ):
-        bench = Bench(imap, sink, python=args.python, workdir=Path(workdir), repeats=args.repeat)
+        bench = Bench(imap, sink, python=args.python, workdir=Path(workdir), repeats=args.repeat,
+                      against=args.against)  # fmt: skip
         try:
             print(render_startup(bench.startup(corpus[0])), flush=True)
             for count in backlogs:
@@ -260,6 +272,12 @@ def _parser() -> argparse.ArgumentParser:
         "--python",
         default=sys.executable,
         help="the interpreter whose mailgate is measured (default: this one)",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="PATH",
+        help="also measure the mailgate this interpreter imports, in the same rounds "
+        "(rows marked 'against'): before and after compared under the same load",
     )
     parser.add_argument(
         "--profile",

@@ -18,6 +18,14 @@ GOAL_PEAK_RSS_MIB = 100
 GOAL_EMPTY_RUN_SECONDS = 0.5
 GOAL_PARSE_SECONDS = 0.3
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+AGAINST = "against "
+"""The prefix of the rows of `--against`'s mailgate, before the database."""
+
+
+def label(key: str) -> str:
+    """ "SQLite", or "SQLite, against" for the other mailgate's row."""
+    database = key.removeprefix(AGAINST)
+    return LABELS[database] + (", against" if key != database else "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,8 +56,12 @@ def render_backlog(figures: BacklogFigures) -> str:
         row("ceiling: fetch (bulk 500) + `email` parse + UID MOVE", ceiling, ceiling),
     ]
     for database, measured in figures.mailgate.items():
-        lines.append(row(f"`mailgate run --once`, {LABELS[database]}", measured, ceiling))
+        lines.append(row(f"`mailgate run --once`, {label(database)}", measured, ceiling))
     lines += ["", *_goals(figures)]
+    against = [f"{AGAINST}sqlite", f"{AGAINST}postgresql"]
+    if all(key in figures.mailgate for key in against):
+        share = figures.mailgate[against[1]].rate / figures.mailgate[against[0]].rate
+        lines.append(f"- against: PostgreSQL at {share:.0%} of SQLite's msgs/s")
     return "\n".join(lines) + "\n"
 
 
@@ -95,7 +107,7 @@ def render_scaling(backlogs: Sequence[BacklogFigures]) -> str:
     for database, measured in large.mailgate.items():
         if database in small.mailgate:
             share = measured.rate / small.mailgate[database].rate
-            lines.append(f"- {LABELS[database]}: the rate is {share:.0%} of the smaller backlog's")
+            lines.append(f"- {label(database)}: the rate is {share:.0%} of the smaller backlog's")
     return "\n".join(lines) + "\n"
 
 
@@ -123,6 +135,8 @@ def _goals(figures: BacklogFigures) -> list[str]:
             f"(goal ≥ {GOAL_POSTGRESQL_OF_SQLITE:.0%}) {_mark(share >= GOAL_POSTGRESQL_OF_SQLITE)}"
         )
     for database, measured in found.items():
+        if database.startswith(AGAINST):  # the goals are this mailgate's
+            continue
         times = measured.cpu_ms / ceiling.cpu_ms
         rss_ok = measured.peak_rss_mib <= GOAL_PEAK_RSS_MIB
         goals.append(
