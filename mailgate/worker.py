@@ -48,6 +48,7 @@ class RunReport:
     sent: int = 0
     send_failures: int = 0
     errors: list[str] = field(default_factory=list)
+    read_elsewhere: list[str] = field(default_factory=list)  # mailboxes another worker was reading
 
 
 class Worker:
@@ -134,15 +135,24 @@ class Worker:
         return report
 
     def _read(self, mailbox: Services, inbox: Inbox | None, report: RunReport) -> None:
-        """Drain one mailbox's inbox; its failure is a line of the report, not the round's end."""
+        """Drain one mailbox's inbox; its failure is a line of the report, not the round's end.
+
+        On PostgreSQL one worker at a time reads a mailbox: one that finds another
+        reading it skips it this round (what the other stores, any worker applies).
+        """
         imap = mailbox.settings.imap
         name = f"mailbox {mailbox.settings.mailbox}: " if self.services.others else ""
         try:
-            if inbox is None:
-                with Inbox(imap) as opened:
-                    self._drain(opened, report, mailbox)
-            else:
-                self._drain(inbox, report, mailbox)
+            with self.store.inbox_reader(mailbox.settings.mailbox) as reading:
+                if not reading:
+                    log.debug("another worker is reading the mailbox; skipped this round",
+                              extra={"mailbox": mailbox.settings.mailbox})  # fmt: skip
+                    report.read_elsewhere.append(mailbox.settings.mailbox)
+                elif inbox is None:
+                    with Inbox(imap) as opened:
+                        self._drain(opened, report, mailbox)
+                else:
+                    self._drain(inbox, report, mailbox)
         except TransportError as exc:  # the caller reports it: a log line, or the exit code
             report.errors.append(f"{name}{exc}")
         except IMAP_FAILURES as exc:  # the connection broke mid-round; what was done stays done
@@ -304,7 +314,9 @@ class Worker:
                         if report.applied:  # a reply filed in another mailbox: its mail to send
                             for sibling in self._siblings:
                                 sibling.wake.set()
-                        self._wait(inbox, imap)
+                        # Another worker reads this mailbox: IDLE would wake this one for
+                        # mail it may not read. Poll, and try for the mailbox again then.
+                        self._wait(inbox, imap, idle=not report.read_elsewhere)
             except TransportError as exc:
                 self.stop_requested.wait(outage.failed(str(exc)))
             except Exception as exc:  # IMAP protocol surprises: reconnect rather than die
@@ -330,9 +342,9 @@ class Worker:
         for thread in threads:
             thread.join()
 
-    def _wait(self, inbox: Inbox, imap: ImapSettings) -> None:
+    def _wait(self, inbox: Inbox, imap: ImapSettings, *, idle: bool = True) -> None:
         deadline = time.monotonic() + imap.poll_interval
-        use_idle = imap.idle and inbox.has_idle()
+        use_idle = idle and imap.idle and inbox.has_idle()
         while not self.stop_requested.is_set():
             left = deadline - time.monotonic()
             if left <= 0 or self.wake.is_set():

@@ -20,7 +20,7 @@ from mailgate.config import Settings
 from mailgate.decide.model import Decision, RequestSnapshot
 from mailgate.errors import TransportError
 from mailgate.notify import Renderer
-from mailgate.store import snapshots
+from mailgate.store import locks, snapshots
 from mailgate.store import statements as sql
 from mailgate.store.engine import make_engine, make_sessions, upgrade_schema, upsert_insert
 from mailgate.store.tables import INBOUND as _INBOUND
@@ -76,6 +76,10 @@ class StoreUnavailable(TransportError):
     """The database cannot be reached or is locked: try again later, lose nothing."""
 
 
+def _unavailable(exc: OperationalError | InterfaceError) -> StoreUnavailable:
+    return StoreUnavailable(f"database: {exc.orig!r}", temporary=True)
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.engine: Engine = make_engine(url)
@@ -94,7 +98,19 @@ class Store:
                 yield tx
                 tx.flush()  # the writer's waiting rows, before the commit
         except (OperationalError, InterfaceError) as exc:
-            raise StoreUnavailable(f"database: {exc.orig!r}", temporary=True) from exc
+            raise _unavailable(exc) from exc
+
+    @contextlib.contextmanager
+    def inbox_reader(self, mailbox: str) -> Iterator[bool]:
+        """True inside the block when this worker may read `mailbox` (fetch, store,
+        apply, move) now; False when another worker on this PostgreSQL database is
+        reading it. Always True on SQLite. See store/locks.py."""
+        with contextlib.ExitStack() as stack:
+            try:
+                held = stack.enter_context(locks.inbox_reader(self.engine, mailbox))
+            except (OperationalError, InterfaceError) as exc:
+                raise _unavailable(exc) from exc
+            yield held
 
     def upgrade(self) -> None:
         upgrade_schema(self.engine)
@@ -160,9 +176,14 @@ class Tx:
         return set(connection.execute(statement, rows).scalars())
 
     def inbound_states(self, keys: Sequence[str]) -> dict[str, str]:
+        """The states of stored messages, by key. A message another worker is applying
+        right now (a claim of its leftovers) is waited for, so that the worker that
+        read it sees it applied and moves it out of the inbox in this round."""
         columns = _INBOUND.c
         rows = self._connection.execute(
-            select(columns.key, columns.state).where(columns.key.in_(keys))
+            select(columns.key, columns.state)
+            .where(columns.key.in_(keys))
+            .with_for_update(read=True)
         )
         return {key: state for key, state in rows}
 
