@@ -86,8 +86,28 @@ def _verb_pattern(verbs: tuple[str, ...]) -> str:
 
 _VERBS = _verb_pattern(quote_markers.ATTRIBUTION_VERBS)
 _VERB = re.compile(_VERBS, re.I)
+
+
+def _reversed_verb_pattern(verbs: tuple[str, ...]) -> str:
+    """`(?:_VERBS)$` for the text read backwards, to `match` at its start: one place to
+    try instead of every one of the line (`search` with `$` costs about 7 µs a line)."""
+    parts = []
+    for verb in sorted(set(verbs), key=len, reverse=True):
+        escaped = re.escape(verb[::-1])
+        if verb[-1].isalpha() and ord(verb[-1]) < 0x2E80:
+            escaped = rf"(?<!\w){escaped}"
+        if verb[0].isalpha() and ord(verb[0]) < 0x2E80:
+            escaped = rf"{escaped}(?!\w)"
+        parts.append(escaped)
+    return r"\n?(?:" + "|".join(parts) + ")"
+
+
 # "On ... <support@example.org> wrote" with no colon: the verb ends the line.
-_VERB_AT_END = re.compile(rf"(?:{_VERBS})$", re.I)
+_VERB_AT_END_REVERSED = re.compile(_reversed_verb_pattern(quote_markers.ATTRIBUTION_VERBS), re.I)
+# A verb matches as many characters as it has (case is matched a character at a
+# time), so the tail read backwards holds the longest verb, the line break `$`
+# may stand before, and the character the look-behind checks.
+_VERB_TAIL = max(len(verb) for verb in quote_markers.ATTRIBUTION_VERBS) + 2
 # Polymail and wrapped Gmail: "> wrote:" or ">:" closing an address wrapped as "<" ... ">".
 _QUOTE_LIKE_TAIL = re.compile(rf"^>\s*(?:(?:{_VERBS})\s*[:：]?|[:：])$", re.I)
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
@@ -602,9 +622,14 @@ def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
 def _may_end_attribution(line: str) -> bool:
     return (
         line.endswith((":", "：", "--"))
-        or _VERB_AT_END.search(line) is not None
+        or _verb_at_end(line)
         or _DATE_FIRST.match(line) is not None
     )
+
+
+def _verb_at_end(text: str) -> bool:
+    """Does an attribution verb end `text` (as `re.search(f"(?:{_VERBS})$", text, re.I)`)?"""
+    return _VERB_AT_END_REVERSED.match(text[-_VERB_TAIL:][::-1]) is not None
 
 
 def _ends_sentence(line: str, head: str) -> bool:
@@ -672,8 +697,7 @@ def _colonless_strength(text: str) -> bool | None:
     time), and "2026/11/25 Support <support@example.org>" (weak)."""
     if _DATE_FIRST.match(text):
         return False
-    verb = _VERB_AT_END.search(text)
-    if verb is None or not _LEAD.match(text):
+    if not _verb_at_end(text) or not _LEAD.match(text):
         return None
     has_email = bool(_EMAIL.search(text))
     dated = bool(_DATE.search(text) or _TIME.search(text))
