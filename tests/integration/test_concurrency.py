@@ -1,17 +1,27 @@
-"""Several workers on one PostgreSQL database and one mailbox process nothing twice."""
+"""Several workers on one PostgreSQL database and one mailbox process nothing twice,
+and file nothing twice: one reads the mailbox at a time (store/locks.py)."""
 
 from __future__ import annotations
 
+import email
 import subprocess
 import sys
 from collections import Counter
 
 import pytest
 
+from mailgate.sandbox import ImapAccount
 from tests.harness import TEAM
 from tests.mails import make_mail
 
 COUNT = 60
+
+
+def filed(account: ImapAccount, folder: str = "Processed") -> Counter[str]:
+    """How many copies of each Message-ID the folder holds."""
+    return Counter(
+        email.message_from_bytes(raw)["Message-ID"] for raw in account.list_folder(folder)
+    )
 
 
 @pytest.mark.postgres
@@ -44,3 +54,6 @@ def test_two_workers_at_once_apply_and_send_everything_once(gate):
     acks = Counter(rcpt for m in gate.smtp.messages for rcpt in m.rcpt_tos if rcpt != TEAM)
     assert set(acks.values()) == {1} and len(acks) == COUNT
     assert gate.imap.list_folder("INBOX") == []
+    copies = filed(gate.imap)  # two workers moving one message can leave two copies
+    assert set(copies) == {f"<p{n}@corp.example>" for n in range(COUNT)}
+    assert set(copies.values()) == {1}, [key for key, n in copies.items() if n > 1]
