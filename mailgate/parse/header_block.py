@@ -110,7 +110,7 @@ def read_header_block(
             defects.append(f"header field truncated: {name}")
         used += len(raw)
         seen.add(name)
-        value = _FOLD.sub(b"", raw).strip(b" \t\r")
+        value = (_FOLD.sub(b"", raw) if b"\n" in raw else raw).strip(b" \t\r")
         fields.append(
             (name, value.decode("ascii") if value.isascii() else decode_bytes(value, None))
         )

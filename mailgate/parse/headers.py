@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import email.utils
+import functools
 import re
 
 from mailgate.domain import Address
@@ -91,11 +92,36 @@ def _decode_encoded_words(text: str) -> str:
 
 def single_line(value: str) -> str:
     """Collapse control characters, line separators and runs of white space to single spaces."""
+    if value.isprintable():
+        # No control character or separator: the only white space is " " (the usual case).
+        if "  " not in value and value[:1] != " " and value[-1:] != " ":
+            return value
+        return " ".join(value.split())
     return " ".join(_LINE_BREAKING.sub(" ", value).split())
 
 
 def parse_addresses(values: list[str]) -> tuple[Address, ...]:
     """Addresses of one or more header values, addr-spec lower-cased, at most `MAX_ADDRESSES`."""
+    if not values:
+        return ()
+    key = tuple(values)
+    if all(type(value) is str for value in key) and sum(map(len, key)) <= _CACHED_ADDRESS_CHARS:
+        return _parse_addresses_cached(key)
+    return _parse_addresses(key)
+
+
+# The same short lists come again and again (a message's From is read twice, the
+# support address is in most To fields); the result is immutable, so the last few
+# are kept.
+_CACHED_ADDRESS_CHARS = 2048
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_addresses_cached(values: tuple[str, ...]) -> tuple[Address, ...]:
+    return _parse_addresses(values)
+
+
+def _parse_addresses(values: tuple[str, ...]) -> tuple[Address, ...]:
     kept: list[str] = []
     budget = 2 * MAX_FIELD_BYTES
     for value in values:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import email.utils
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import Message
 
 from mailgate.domain import Attachment
@@ -75,14 +75,33 @@ class DecodedMail:
     html: str | None  # the sender's text/html body (inline parts joined)
     attachments: tuple[Attachment, ...]
     content_type: str  # of the whole message
-    message: Message  # the top-level header block only; the tree is `parts`
     parts: tuple[MimePart, ...] = ()
     raw_headers: tuple[tuple[str, str], ...] = ()  # (lower-cased name, unfolded raw value)
     defects: tuple[str, ...] = ()  # what was cut, flattened or guessed
+    # The first value of each header, for `header`: the classifiers ask for dozens.
+    _first: dict[str, str] = field(init=False, repr=False, compare=False)
+    _message: Message | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        first: dict[str, str] = {}
+        for name, value in self.headers:
+            first.setdefault(name, value)
+        object.__setattr__(self, "_first", first)
+
+    @property
+    def message(self) -> Message:
+        """The top-level header block only (raw values), as a compat32 `Message`; the
+        tree is `parts`. Built when first asked for: most messages never need it."""
+        if self._message is None:
+            message = Message()
+            for name, value in self.raw_headers:
+                message[name] = value
+            object.__setattr__(self, "_message", message)
+        return self._message
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
-        return first_header(self.headers, name)
+        return self._first.get(name.lower())
 
     def header_all(self, name: str) -> list[str]:
         wanted = name.lower()
@@ -94,13 +113,19 @@ class DecodedMail:
         return [value for key, value in self.raw_headers if key == wanted]
 
 
+# The fields a part's type, charset, file name and encoding are read from.
+_HELPER_FIELDS = frozenset({"content-type", "content-disposition", "content-transfer-encoding"})
+
+
 def _helper_message(fields: list[tuple[str, str]], *, default_type: str) -> Message:
-    """A compat32 `Message` holding only headers: its parameter parsing is lenient and cheap."""
+    """A compat32 `Message` holding only the Content-* headers that `_node` reads:
+    its parameter parsing is lenient and cheap."""
     message = Message()
     if default_type != "text/plain":
         message.set_default_type(default_type)
     for name, value in fields:
-        message[name] = value
+        if name in _HELPER_FIELDS:
+            message[name] = value
     return message
 
 
@@ -478,9 +503,6 @@ def decode(raw: bytes) -> DecodedMail:
     html = _body_text(parts, "text/html")
     if plain is None and html is None and top.text is not None:
         plain = top.text  # a one-part message marked as an attachment: still the sender's text
-    message = Message()
-    for name, value in top.fields:
-        message[name] = value
     attachments = list_files(raw, parts)
     defects = tuple(dict.fromkeys(reader.defects))
     return DecodedMail(
@@ -489,7 +511,6 @@ def decode(raw: bytes) -> DecodedMail:
         html=html,
         attachments=attachments,
         content_type=top.declared_type or top.content_type,
-        message=message,
         parts=parts,
         raw_headers=tuple(top.fields),
         defects=defects,

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgate.parse import newtext, quote_markers
+from mailgate.parse import headers, newtext, quote_markers
+from mailgate.parse.mimetree import decode
 
 VERB_AT_END = re.compile(rf"(?:{newtext._VERBS})$", re.I)
 VERBS = quote_markers.ATTRIBUTION_VERBS
@@ -50,3 +51,39 @@ def test_verb_at_end_agrees_with_the_search(
 @given(st.text(max_size=60))
 def test_verb_at_end_agrees_on_any_text(text: str) -> None:
     assert newtext._verb_at_end(text) is (VERB_AT_END.search(text) is not None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("a é\t\n\r\x00\x85\xa0\u2028\u3000 z,"), max_size=30))
+def test_single_line_shortcut_agrees_with_the_full_collapse(value: str) -> None:
+    assert headers.single_line(value) == " ".join(headers._LINE_BREAKING.sub(" ", value).split())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["Client 1 <Client1@Corp.example>"],
+        ["Support <support@example.org>", "a@b.example, (x) c@d.example"],
+        ["=?utf-8?q?Ivan?= <ivan@example.org>"],
+        ["x" * 3000 + " <long@example.org>"],  # too long to keep: read every time
+    ],
+)
+def test_addresses_kept_from_an_earlier_read_are_what_a_fresh_read_gives(values) -> None:
+    fresh = headers._parse_addresses(tuple(values))
+    assert headers.parse_addresses(values) == fresh
+    assert headers.parse_addresses(list(values)) == fresh  # the second time, from the cache
+    assert headers.parse_addresses([]) == ()
+
+
+def test_header_lookups_read_the_first_value_as_before() -> None:
+    raw = (
+        b"From: a@example.org\r\nX-A: 1\r\nx-a: 2\r\nSubject: =?utf-8?q?Hi?=\r\n"
+        b"Content-Type: text/plain; report-type=x\r\n\r\nbody\r\n"
+    )
+    mail = decode(raw)
+    for name in ("x-a", "X-A", "subject", "content-type", "missing"):
+        assert mail.header(name) == headers.first_header(mail.headers, name)
+    assert mail.header("subject") == "Hi"
+    assert mail.message.get_all("x-a") == ["1", "2"]
+    assert mail.message.get_param("report-type") == "x"
+    assert mail.message is mail.message  # built once
