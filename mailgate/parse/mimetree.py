@@ -20,6 +20,7 @@ Everything cut or guessed is named in `DecodedMail.defects`.
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 from dataclasses import dataclass, field
 from email.message import Message
@@ -117,16 +118,50 @@ class DecodedMail:
 _HELPER_FIELDS = frozenset({"content-type", "content-disposition", "content-transfer-encoding"})
 
 
-def _helper_message(fields: list[tuple[str, str]], *, default_type: str) -> Message:
-    """A compat32 `Message` holding only the Content-* headers that `_node` reads:
-    its parameter parsing is lenient and cheap."""
-    message = Message()
+# Most parts carry one of a few Content-* headers ("text/plain; charset=utf-8"
+# and its encoding), so what they say is kept once read; not a long one.
+_CACHED_CONTENT_CHARS = 1024
+
+
+@functools.lru_cache(maxsize=256)
+def _described_cached(
+    content: tuple[tuple[str, str], ...], default_type: str
+) -> tuple[str, bytes, str | None, str, str, bool]:
+    return _described(content, default_type)
+
+
+def _described(
+    content: tuple[tuple[str, str], ...], default_type: str
+) -> tuple[str, bytes, str | None, str, str, bool]:
+    """What a part's Content-* fields say: its type, boundary, charset, transfer
+    encoding, safe file name, and whether it is an attachment.
+
+    Read by a compat32 `Message` holding only those headers: its parameter
+    parsing is lenient and cheap.
+    """
+    helper = Message()
     if default_type != "text/plain":
-        message.set_default_type(default_type)
-    for name, value in fields:
-        if name in _HELPER_FIELDS:
-            message[name] = value
-    return message
+        helper.set_default_type(default_type)
+    for name, value in content:
+        helper[name] = value
+    content_type = _safe(helper.get_content_type, "text/plain")
+    boundary = b""
+    if content_type.startswith("multipart/"):
+        value = _safe(lambda: helper.get_param("boundary"), None)
+        if value is not None:
+            value = _safe(lambda: email.utils.collapse_rfc2231_value(value), "")
+            boundary = str(value).strip().encode("utf-8", "replace")[:_MAX_DELIMITER_LINE]
+    disposition = _safe(lambda: helper.get_content_disposition(), None)
+    filename = safe_filename(_safe(helper.get_filename, None) or "")
+    encoding = (helper.get("content-transfer-encoding") or "").strip().lower()
+    return (
+        content_type,
+        boundary,
+        _safe(helper.get_content_charset, None),
+        encoding.split(";", 1)[0].strip(),
+        filename,
+        disposition == "attachment" or bool(filename),
+    )
 
 
 def _safe(call, default):
@@ -249,17 +284,13 @@ class _TreeReader:
         starts_message: bool,
         digest: bool,
     ) -> _Node:
-        helper = _helper_message(fields, default_type="message/rfc822" if digest else "text/plain")
-        content_type = _safe(helper.get_content_type, "text/plain")
-        boundary = b""
-        if content_type.startswith("multipart/"):
-            value = _safe(lambda: helper.get_param("boundary"), None)
-            if value is not None:
-                value = _safe(lambda: email.utils.collapse_rfc2231_value(value), "")
-                boundary = str(value).strip().encode("utf-8", "replace")[:_MAX_DELIMITER_LINE]
-        disposition = _safe(lambda: helper.get_content_disposition(), None)
-        filename = safe_filename(_safe(helper.get_filename, None) or "")
-        encoding = (helper.get("content-transfer-encoding") or "").strip().lower()
+        content = tuple(field for field in fields if field[0] in _HELPER_FIELDS)
+        default_type = "message/rfc822" if digest else "text/plain"
+        if sum(len(value) for _, value in content) <= _CACHED_CONTENT_CHARS:
+            described = _described_cached(content, default_type)
+        else:
+            described = _described(content, default_type)
+        content_type, boundary, charset, encoding, filename, is_attachment = described
         return _Node(
             header_start=header_start,
             body_start=body_start,
@@ -267,10 +298,10 @@ class _TreeReader:
             depth=depth,
             fields=fields,
             content_type=content_type,
-            charset=_safe(helper.get_content_charset, None),
-            encoding=encoding.split(";", 1)[0].strip(),
+            charset=charset,
+            encoding=encoding,
             filename=filename,
-            is_attachment=disposition == "attachment" or bool(filename),
+            is_attachment=is_attachment,
             in_message=in_message,
             starts_message=starts_message,
             boundary=boundary,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgate.parse import headers, newtext, quote_markers
+from mailgate.parse import headers, mimetree, newtext, quote_markers
 from mailgate.parse.mimetree import decode
 
 VERB_AT_END = re.compile(rf"(?:{newtext._VERBS})$", re.I)
@@ -87,3 +87,20 @@ def test_header_lookups_read_the_first_value_as_before() -> None:
     assert mail.message.get_all("x-a") == ["1", "2"]
     assert mail.message.get_param("report-type") == "x"
     assert mail.message is mail.message  # built once
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        (("content-type", 'text/plain; charset="UTF-8"'), ("content-transfer-encoding", "8bit")),
+        (("content-type", "multipart/mixed; boundary=b1"),),
+        (("content-type", "application/pdf; name=a.pdf"), ("content-disposition", "inline")),
+        (("content-type", "text/plain; charset*=utf-8''%E2%82%AC"),),
+        (),
+    ],
+)
+def test_content_fields_kept_from_an_earlier_part_are_what_a_fresh_read_gives(content) -> None:
+    for default_type in ("text/plain", "message/rfc822"):
+        fresh = mimetree._described(content, default_type)
+        assert mimetree._described_cached(content, default_type) == fresh
+        assert mimetree._described_cached(content, default_type) == fresh
