@@ -79,7 +79,11 @@ def build_app(settings: Settings) -> App:
 
     first, *others = (services_of(mailbox) for mailbox in settings.mailboxes)
     services = Services(rules=first.rules, renderer=first.renderer, others=tuple(others))
-    return App(settings=settings, store=Store(settings.database_url), services=services)
+    return App(
+        settings=settings,
+        store=Store(settings.database_url, mailboxes=len(settings.mailboxes)),
+        services=services,
+    )
 
 
 def sla_policy(settings: SlaSettings) -> SlaPolicy:

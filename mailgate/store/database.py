@@ -81,8 +81,8 @@ def _unavailable(exc: OperationalError | InterfaceError) -> StoreUnavailable:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
-        self.engine: Engine = make_engine(url)
+    def __init__(self, url: str, *, mailboxes: int = 1) -> None:
+        self.engine: Engine = make_engine(url, mailboxes=mailboxes)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

@@ -13,8 +13,12 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned per backend: SQLite in WAL mode with a busy timeout."""
+def make_engine(url: str, *, mailboxes: int = 1) -> Engine:
+    """An engine tuned per backend: SQLite in WAL mode with a busy timeout.
+
+    On PostgreSQL each mailbox thread of `run` may hold two connections at once
+    (a transaction, and the lock of the mailbox it reads), besides the sender's:
+    the pool keeps that many, so that threads never wait on each other for one."""
     if url.startswith("sqlite"):
         # No statement cache: a cached statement keeps the values last bound to it until
         # it runs again, and a raw message or notice with a 25 MB file in it is 34 MB
@@ -23,7 +27,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * mailboxes + 1))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

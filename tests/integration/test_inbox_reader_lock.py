@@ -5,6 +5,7 @@ worker refused skips reading but still applies and sends what is stored."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import threading
@@ -226,3 +227,19 @@ def test_a_worker_refused_the_mailbox_polls_instead_of_idling(app):
     worker.stop_requested = stop = _Stop()
     worker._wait(inbox, imap, idle=False)  # refused: waits its poll interval, no IDLE
     assert inbox.idles == 1 and stop.waits and 0 < stop.waits[0] <= 30.0
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_every_mailbox_thread_gets_its_two_connections_at_once(database_url):
+    """Under `run`, each of eight mailbox threads may hold a transaction and its
+    mailbox's reader lock at the same moment: 16 connections, more than the driver's
+    default pool of 5 + 10 would give without making one thread wait 30 s."""
+    store = Store(database_url, mailboxes=8)
+    try:
+        with contextlib.ExitStack() as held:
+            for n in range(8):
+                assert held.enter_context(store.inbox_reader(f"box{n}"))
+                held.enter_context(store.transaction())
+            assert store.engine.pool.checkedout() == 16
+    finally:
+        store.close()
