@@ -1,8 +1,9 @@
 """Three `mailgate run` workers on one mailbox and one PostgreSQL database (SPEC §7).
 
-A backlog of 1,000 new requests is shared out by the database (claims with
-SKIP LOCKED) and by IMAP (a message another worker moved is skipped); each
-must be applied once and each notification sent once.
+A backlog of 1,000 new requests: one worker at a time reads the mailbox (its
+reader lock), the others apply what it stored and is still pending and send
+(claims with SKIP LOCKED); each must be applied once and each notification sent
+once.
 """
 
 from __future__ import annotations
