@@ -7,6 +7,7 @@ label is evidence, not a fact: see `decode_bytes`.
 from __future__ import annotations
 
 import codecs
+import functools
 import math
 import re
 
@@ -97,6 +98,20 @@ def _codec_for(label: str | None) -> str | None:
     """Python's codec name for a MIME charset label, or None when it names no usable charset."""
     if not label:
         return None
+    if type(label) is str and len(label) <= _CACHED_LABEL_CHARS:
+        return _codec_for_label(label)  # a few labels name nearly every part's charset
+    return _look_up_codec(label)
+
+
+_CACHED_LABEL_CHARS = 64
+
+
+@functools.lru_cache(maxsize=128)
+def _codec_for_label(label: str) -> str | None:
+    return _look_up_codec(label)
+
+
+def _look_up_codec(label: object) -> str | None:
     name = str(label).strip().strip("\"'").split("*", 1)[0].strip().lower()
     if not name or len(name) > 40:
         return None

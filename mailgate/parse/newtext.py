@@ -193,7 +193,9 @@ def split_reply(plain: str | None, html: str | None) -> ReplySplit:
         kinds = _classify(lines, None)
         if html_lines:
             aligned = _align_with_html(lines, kinds, html_lines, html_kinds)
-            if _has_new_text(lines, aligned) or _fallback_kinds(lines) is None:
+            if aligned is not kinds and (
+                _has_new_text(lines, aligned) or _fallback_kinds(lines) is None
+            ):
                 kinds = aligned
         return _result(lines, _with_signature(lines, kinds), collapse=False)
     if html_lines:
@@ -494,10 +496,13 @@ def _is_separator(stripped: str) -> bool:
     core = stripped.strip(_SEPARATOR_TRIM).lower()
     if not core:
         return False
-    dashes = sum(1 for char in stripped if char in "-–—=_*~")
-    if dashes >= 2 and " ".join(core.rstrip(":").split()) in _SEPARATOR_PHRASES:
+    if " ".join(core.rstrip(":").split()) in _SEPARATOR_PHRASES and _dashes(stripped) >= 2:
         return True
     return core.endswith(":") and " ".join(core[:-1].split()) in _FORWARD_INTROS
+
+
+def _dashes(text: str) -> int:
+    return sum(text.count(char) for char in "-–—=_*~")
 
 
 def _starts_header_block(lines: list[str], index: int) -> bool:
@@ -599,11 +604,12 @@ def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
     Strong attributions start the quoted part on their own; weak ones only when
     `>` lines follow them.
     """
+    window: list[str] = []
     for size in range(1, _ATTRIBUTION_LINES + 1):
         end = index + size - 1
         if end >= len(lines):
             return None
-        window = [line.strip() for line in lines[index : end + 1]]
+        window.append(lines[end].strip())
         if not window[-1] or window[-1].startswith(">"):
             return None
         if size > 1 and _ends_sentence(window[-2], window[0]):

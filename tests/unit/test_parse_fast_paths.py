@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgate.parse import headers, mimetree, newtext, quote_markers
+from mailgate.parse import charsets, headers, mimetree, newtext, quote_markers
 from mailgate.parse.mimetree import decode
 
 VERB_AT_END = re.compile(rf"(?:{newtext._VERBS})$", re.I)
@@ -104,3 +104,17 @@ def test_content_fields_kept_from_an_earlier_part_are_what_a_fresh_read_gives(co
         fresh = mimetree._described(content, default_type)
         assert mimetree._described_cached(content, default_type) == fresh
         assert mimetree._described_cached(content, default_type) == fresh
+
+
+@pytest.mark.parametrize(
+    "label", ["utf-8", ' "UTF-8" ', "windows-1251", "x-unknown", "win-1251", "base64", "a" * 100]
+)
+def test_charset_labels_kept_from_an_earlier_part_name_what_a_fresh_look_up_names(label) -> None:
+    fresh = charsets._look_up_codec(label)
+    assert charsets._codec_for(label) == fresh
+    assert charsets._codec_for(label) == fresh  # the second time, kept
+
+
+@pytest.mark.parametrize("line", ["-----Original Message-----", "Original Message", "--", "~=~"])
+def test_separator_dashes_are_counted_as_characters(line: str) -> None:
+    assert newtext._dashes(line) == sum(1 for char in line if char in "-–—=_*~")
