@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mailgate.apply import Services
 from mailgate.business_time import (
@@ -68,12 +70,14 @@ def build_app(settings: Settings) -> App:
     )
 
     def services_of(mailbox: Settings) -> Services:
-        renderer = Renderer(
-            mailbox.templates_dir,
-            sender=Sender(address=mailbox.support_address, name=mailbox.smtp.from_name),
-            tag_prefix=mailbox.tag_prefix,
-            timezone=calendar.timezone,
-            agent_from=mailbox.agent_from,
+        renderer = LazyRenderer(
+            lambda: Renderer(
+                mailbox.templates_dir,
+                sender=Sender(address=mailbox.support_address, name=mailbox.smtp.from_name),
+                tag_prefix=mailbox.tag_prefix,
+                timezone=calendar.timezone,
+                agent_from=mailbox.agent_from,
+            )
         )
         return Services(rules=Rules(settings=mailbox, deadlines=deadlines), renderer=renderer)
 
@@ -84,6 +88,25 @@ def build_app(settings: Settings) -> App:
         store=Store(settings.database_url, mailboxes=len(settings.mailboxes)),
         services=services,
     )
+
+
+class LazyRenderer:
+    """A mailbox's `Renderer`, built (Jinja2 loaded, templates compiled) the first
+    time a notice is rendered: a round with nothing to send never pays for it.
+    `check_templates` renders with it at start when `templates_dir` is the admin's."""
+
+    def __init__(self, build: Callable[[], Renderer]) -> None:
+        self._build = build
+        self._renderer: Renderer | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._renderer is not None
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:
+        if self._renderer is None:
+            self._renderer = self._build()
+        return self._renderer.render(*args, **kwargs)
 
 
 def sla_policy(settings: SlaSettings) -> SlaPolicy:

@@ -29,8 +29,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holidays_package
-
 __all__ = [
     "BusinessCalendar",
     "CalendarConfigError",
@@ -265,6 +263,8 @@ def _country_year(country: str, year: int) -> tuple[frozenset[dt.date], frozense
     Cached: the `holidays` package takes a fraction of a millisecond per year,
     and timers ask about the same few years for thousands of requests.
     """
+    import holidays as holidays_package  # with the first holiday looked up or checked
+
     code, subdivision = _split_country(country)
     table = holidays_package.country_holidays(code, subdiv=subdivision, years=year)
     days_off = frozenset(table)
@@ -284,9 +284,17 @@ def _split_country(country: str) -> tuple[str, str | None]:
 
 
 def _check_country(country: str) -> None:
+    """A country is looked up in the package's registry: building its calendar, even
+    for no year, imports every country the package has (about a tenth of a second
+    of each start). A subdivision needs the country's own list, so that builds it."""
     code, subdivision = _split_country(country)
     try:
-        holidays_package.country_holidays(code, subdiv=subdivision, years=())
+        if code not in _country_codes():
+            raise NotImplementedError(f"Country {code} not available")
+        if subdivision is not None:
+            import holidays as holidays_package
+
+            holidays_package.country_holidays(code, subdiv=subdivision, years=())
     except NotImplementedError as exc:
         what = "country" if subdivision is None else "country or subdivision"
         raise CalendarConfigError(
@@ -294,6 +302,14 @@ def _check_country(country: str) -> None:
             f"unknown holidays_country {country!r}: the holidays package has no such {what} "
             f'({exc}); use an ISO 3166 code such as "RU", or leave it empty',
         ) from None
+
+
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    """The ISO 3166 alpha-2 and alpha-3 codes (and other names) `country_holidays` takes."""
+    from holidays.registry import COUNTRIES
+
+    return frozenset(name for names in COUNTRIES.values() for name in names)
 
 
 def _anchor(cal: BusinessCalendar, local: dt.datetime) -> tuple[dt.date, dt.time]:

@@ -19,29 +19,21 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
-
-from jinja2 import (
-    BaseLoader,
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    select_autoescape,
-)
 
 from mailgate.config import DEFAULT_AGENT_FROM, DEFAULT_TEMPLATES_DIR
 from mailgate.decide.model import AgentAnswer, FileRelay, Notice
 from mailgate.domain import Attachment
 from mailgate.errors import ConfigError
-from mailgate.layout import InliningLoader
-from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.headers import single_line
 from mailgate.parse.mimetree import read_attachment
 from mailgate.sanitize import hide_addresses
 from mailgate.tags import format_tag
+
+if TYPE_CHECKING:
+    from jinja2 import BaseLoader
 
 _MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
@@ -164,6 +156,13 @@ class Renderer:
         timezone: ZoneInfo,
         agent_from: str = DEFAULT_AGENT_FROM,
     ) -> None:
+        # Jinja2 and the layout's CSS inliner load with the first renderer, not with
+        # `mailgate`: a round with no notice to render never needs them.
+        from jinja2 import Environment, StrictUndefined, select_autoescape
+
+        from mailgate.layout import InliningLoader
+        from mailgate.parse.auto import MAILGATE_LOOP_MARKER  # with the auto-reply tables
+
         loader = template_loader(templates_dir)
         # Templates are read once: no stat() of the file at every render.
         common = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True,
@@ -178,6 +177,7 @@ class Renderer:
         self._sender = sender
         self._agent_from = agent_from
         self._tag_prefix = tag_prefix
+        self._loop_marker = MAILGATE_LOOP_MARKER
 
     def render(
         self,
@@ -238,7 +238,7 @@ class Renderer:
             headers.append(("Auto-Submitted", "auto-generated"))
         dont_notify = CLIENT_COMMANDS[language]["dont_notify"]
         headers += [
-            ("X-Loop", MAILGATE_LOOP_MARKER),
+            ("X-Loop", self._loop_marker),
             ("X-Mailgate-Request", tag),
             ("List-Unsubscribe", f"<{self._mailto(reply_to, tag, dont_notify)}>"),
         ]
@@ -288,6 +288,8 @@ class Renderer:
 def template_loader(templates_dir: Path) -> BaseLoader:
     """The admin's `templates_dir` first, the shipped templates second: an override is
     one file of the same name (`en/created.html`), not a copy of the whole directory."""
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
     shipped = FileSystemLoader(str(DEFAULT_TEMPLATES_DIR))
     if templates_dir.resolve() == DEFAULT_TEMPLATES_DIR.resolve():
         return shipped

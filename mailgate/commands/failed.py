@@ -11,10 +11,6 @@ so a message applied in the meantime is never applied twice.
 from __future__ import annotations
 
 import argparse
-import email
-import email.header
-import email.message
-import email.policy
 import sys
 from typing import TYPE_CHECKING
 
@@ -26,7 +22,10 @@ from mailgate.commands.output import (
     print_json,
 )
 
+# The e-mail modules load where a failed message is described: not with every command.
 if TYPE_CHECKING:
+    import email.message
+
     from mailgate.app import App
     from mailgate.config import ImapSettings
     from mailgate.store.operations import StoredInbound
@@ -56,6 +55,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def describe(message: StoredInbound) -> dict:
+    import email
+    import email.policy
+
     headers = email.message_from_bytes(message.raw, policy=email.policy.compat32)
     return {
         "key": message.key,
@@ -71,6 +73,8 @@ def describe(message: StoredInbound) -> dict:
 
 
 def _header(headers: email.message.Message, name: str) -> str:
+    import email.header
+
     try:
         value = headers.get(name)
         return str(email.header.make_header(email.header.decode_header(value))) if value else ""
