@@ -1,17 +1,24 @@
 """What a round of `run --once` with nothing to do loads: the Core tables but not
 the ORM, not Alembic, not the PostgreSQL dialect on SQLite, not the parser's
-phrase tables nor deciding (they load with the first mail). Each of these cost
-the empty run, which is mostly start-up, hundredths of a second (bench/README.md).
+phrase tables nor deciding (they load with the first mail), not Jinja2 and the
+templates (they load with the first notice rendered), not the holidays package's
+countries (`holidays_country` is checked against its registry). Each of these
+cost the empty run, which is mostly start-up, hundredths of a second
+(bench/README.md).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 from types import SimpleNamespace
 
+from mailgate.app import LazyRenderer, build_app
 from mailgate.cli import main
+from mailgate.config import load_settings
+from mailgate.template_check import sample_notices
 from tests.harness import write_config
 
 NOWHERE = SimpleNamespace(host="127.0.0.1", port=1, user="support@example.org", password="unused")
@@ -25,6 +32,11 @@ NOT_FOR_AN_EMPTY_ROUND = (
     "mailgate.parse.newtext",
     "mailgate.parse.phrases",
     "mailgate.decide.message",
+    "jinja2",
+    "css_inline",
+    "mailgate.layout",
+    "mailgate.parse.auto",
+    "holidays.countries",
 )
 
 # `run --once` as `mailgate` runs it (the IMAP server is nowhere: the round reports
@@ -50,5 +62,21 @@ def test_an_empty_round_loads_neither_the_orm_nor_the_parser_nor_deciding(tmp_pa
     found = json.loads(done.stdout)
     assert found["code"] == 3  # the round ran and reported the IMAP server down
     assert "mailgate.store.tables" in found["modules"]
+    assert "holidays.registry" in found["modules"]  # the config's "RU" was checked
     loaded = [m for m in found["modules"] if m.startswith(NOT_FOR_AN_EMPTY_ROUND)]
     assert loaded == []
+
+
+def test_a_mailbox_renderer_is_built_with_the_first_notice_rendered(tmp_path):
+    config = tmp_path / "mailgate.toml"
+    write_config(config, imap=NOWHERE, smtp=NOWHERE, database_url=f"sqlite:///{tmp_path}/m.sqlite3")
+    app = build_app(load_settings(config))
+    renderer = app.services.renderer
+    assert isinstance(renderer, LazyRenderer) and not renderer.built
+    notice = next(sample_notices())
+    now = dt.datetime(2026, 12, 7, 7, tzinfo=dt.UTC)
+    rendered = renderer.render(
+        notice, request_number=7, request_subject="Printer", thread_ids=[], now=now
+    )
+    assert renderer.built
+    assert b"X-Loop: " in rendered.raw and "[REQ-7]" in rendered.raw.decode()
