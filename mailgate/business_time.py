@@ -306,10 +306,37 @@ def _check_country(country: str) -> None:
 
 @functools.cache
 def _country_codes() -> frozenset[str]:
-    """The ISO 3166 alpha-2 and alpha-3 codes (and other names) `country_holidays` takes."""
-    from holidays.registry import COUNTRIES
+    """The ISO 3166 alpha-2 and alpha-3 codes (and other names) `country_holidays` takes.
 
-    return frozenset(name for names in COUNTRIES.values() for name in names)
+    Read from the source of the package's registry when it is where it has been:
+    importing `holidays` costs a start a twentieth of a second (its Hebrew
+    calendar's tables alone), reading the table a few milliseconds.
+    """
+    try:
+        countries = _registry_table()
+    except (OSError, SyntaxError, ValueError, TypeError, LookupError):
+        from holidays.registry import COUNTRIES as countries
+    return frozenset(name for names in countries.values() for name in names)
+
+
+def _registry_table() -> dict[str, tuple[str, ...]]:
+    """`holidays.registry.COUNTRIES`, read as a literal without importing the package."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or not spec.submodule_search_locations:
+        raise LookupError("holidays is not a package here")
+    source = (Path(spec.submodule_search_locations[0]) / "registry.py").read_text("utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.AnnAssign | ast.Assign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(target, ast.Name) and target.id == "COUNTRIES" for target in targets):
+                table = ast.literal_eval(node.value)
+                if isinstance(table, dict) and table:
+                    return table
+    raise LookupError("no COUNTRIES table in holidays/registry.py")
 
 
 def _anchor(cal: BusinessCalendar, local: dt.datetime) -> tuple[dt.date, dt.time]:
