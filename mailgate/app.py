@@ -18,7 +18,7 @@ from mailgate.deadlines import Deadlines
 from mailgate.decide.model import Rules
 from mailgate.domain import Status
 from mailgate.errors import ConfigError
-from mailgate.notify import Renderer, Sender
+from mailgate.notify import Rendered, Renderer, Sender
 from mailgate.sla import SlaPolicy
 from mailgate.store.database import Store
 from mailgate.worker import Clock, Worker
@@ -103,7 +103,7 @@ class LazyRenderer:
     def built(self) -> bool:
         return self._renderer is not None
 
-    def render(self, *args: Any, **kwargs: Any) -> Any:
+    def render(self, *args: Any, **kwargs: Any) -> Rendered:
         if self._renderer is None:
             self._renderer = self._build()
         return self._renderer.render(*args, **kwargs)
