@@ -27,7 +27,7 @@ from mailgate.domain import (
     StatusChange,
 )
 from mailgate.parse.authresults import is_sender_authenticated
-from mailgate.parse.commands import normalize, scan_commands, status_from_words
+from mailgate.parse.commands import find_commands, normalize, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
 from mailgate.tags import format_tag, strip_tag
 from mailgate.workflow import Action, Actor, Refusal, decide, notice_for, set_status_notice
@@ -153,7 +153,8 @@ class _Deciding:
         detail = f"linked to {self._tag(linked_to)}" if linked_to else message.subject
         self._event(ref, "created", to_status=Status.NEW, detail=detail)
         self.draft.refresh_sla(ref)
-        self._notify_commands(ref, self._commands(Role.CLIENT, ref))
+        # A new request has nothing to approve: only its notify commands count.
+        self._notify_commands(ref, self._commands(Role.CLIENT, ref, approvals=False))
         context = {"text": message.new_text}
         self.draft.notify_clients(ref, "created", context=context)
         self.draft.notify_agents(ref, "agent_new_request", context=self._with_files(context),
@@ -323,18 +324,20 @@ class _Deciding:
 
     # -- shared steps ---------------------------------------------------------------------
 
-    def _commands(self, role: Role, ref: RequestRef) -> list[Command]:
+    def _commands(self, role: Role, ref: RequestRef, *, approvals: bool = True) -> list[Command]:
+        """The commands of the sender's role; approval phrases only where they may
+        count (`approvals`; never in an agent's mail)."""
         subject_after_tag = self.message.subject_after_tag
         request_subject = strip_tag(self.draft.request(ref).subject, self.settings.tag_prefix)
         if normalize(subject_after_tag) == normalize(request_subject):
             subject_after_tag = ""  # the request's own subject, not a command
-        scan = scan_commands(
-            new_text=self.message.new_text,
-            quoted_text=self.message.quoted_text,
-            subject_after_tag=subject_after_tag,
-        )
         agent_role = role is Role.AGENT
-        return [c for c in scan.commands if c.name.is_agent_only is agent_role]
+        found = find_commands(
+            new_text=self.message.new_text,
+            subject_after_tag=subject_after_tag,
+            approvals=approvals and not agent_role,
+        )
+        return [c for c in found if c.name.is_agent_only is agent_role]
 
     def _notify_commands(self, ref: RequestRef, commands: Iterable[Command]) -> None:
         for command in commands:

@@ -69,6 +69,40 @@ def scan_commands(
     phrases: PhraseBook = DEFAULT_PHRASES,
 ) -> CommandScan:
     """Commands in the subject and the new text; quoted candidates as rejected."""
+    found, rejected_approvals = _scan_new_text(new_text, subject_after_tag, phrases, approvals=True)
+    commands, rejected = _keep_one_of_each(found)
+    rejected.extend(rejected_approvals)
+    for line in quoted_text.split("\n"):
+        candidate = read_line(_QUOTE_MARKS.sub("", line, count=1), phrases=phrases)
+        if candidate is not None:
+            rejected.append(_as_quoted(candidate, line.strip()))
+    dequoted = "\n".join(_QUOTE_MARKS.sub("", line, count=1) for line in quoted_text.split("\n"))
+    rejected.extend(find_quoted_approvals(dequoted, phrases=phrases))
+    return CommandScan(commands=tuple(commands), rejected=tuple(dict.fromkeys(rejected)))
+
+
+def find_commands(
+    *,
+    new_text: str,
+    subject_after_tag: str,
+    approvals: bool = True,
+    phrases: PhraseBook = DEFAULT_PHRASES,
+) -> tuple[Command, ...]:
+    """The commands `scan_commands` finds, without reading the quote for rejects.
+
+    What deciding needs: it applies commands and never shows rejects. With
+    `approvals=False` approval phrases are not looked for (a new request has
+    nothing to approve; an agent's mail is read for `#` commands), which saves
+    judging every sentence of the text.
+    """
+    found, _ = _scan_new_text(new_text, subject_after_tag, phrases, approvals=approvals)
+    return tuple(_keep_one_of_each(found)[0])
+
+
+def _scan_new_text(
+    new_text: str, subject_after_tag: str, phrases: PhraseBook, *, approvals: bool
+) -> tuple[list[Command | RejectedCandidate], tuple[RejectedCandidate, ...]]:
+    """Candidates of the subject and the new text, and the approval phrases rejected."""
     found: list[Command | RejectedCandidate | None] = []
     lines = new_text.split("\n")
     prose = list(lines)  # the new text without quoted and command lines, for approvals
@@ -88,19 +122,14 @@ def scan_commands(
         if isinstance(command, Command):
             prose[index] = ""
         found.append(command)
-    # Blank lines keep the line count, so sentences stay substrings of the new text.
-    approval = find_approval("\n".join(prose), phrases=phrases)
-    if approval.approval is not None:
-        found.append(approval.approval)
-    commands, rejected = _keep_one_of_each([item for item in found if item is not None])
-    rejected.extend(approval.rejected)
-    for line in quoted_text.split("\n"):
-        candidate = read_line(_QUOTE_MARKS.sub("", line, count=1), phrases=phrases)
-        if candidate is not None:
-            rejected.append(_as_quoted(candidate, line.strip()))
-    dequoted = "\n".join(_QUOTE_MARKS.sub("", line, count=1) for line in quoted_text.split("\n"))
-    rejected.extend(find_quoted_approvals(dequoted, phrases=phrases))
-    return CommandScan(commands=tuple(commands), rejected=tuple(dict.fromkeys(rejected)))
+    rejected_approvals: tuple[RejectedCandidate, ...] = ()
+    if approvals:
+        # Blank lines keep the line count, so sentences stay substrings of the new text.
+        approval = find_approval("\n".join(prose), phrases=phrases)
+        if approval.approval is not None:
+            found.append(approval.approval)
+        rejected_approvals = tuple(approval.rejected)
+    return [item for item in found if item is not None], rejected_approvals
 
 
 def read_line(

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from mailgate.parse import quote_markers
-from mailgate.parse.commands import normalize, scan_commands
+from mailgate.parse.commands import find_commands, normalize
 from mailgate.parse.html import RenderedHtml, html_of_lines, render_html
 from mailgate.parse.signoff import signature_start
 
@@ -291,7 +291,7 @@ def _fallback_kinds(lines: list[str]) -> list[_Kind] | None:
     if first is None:
         return None
     below = "\n".join(text[first + 1 :])
-    if scan_commands(new_text=below, quoted_text="", subject_after_tag="").commands:
+    if find_commands(new_text=below, subject_after_tag=""):
         return None
     return kinds
 

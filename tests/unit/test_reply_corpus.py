@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mailgate.domain import InboundMessage
+from mailgate.domain import CommandName, InboundMessage
 from mailgate.parse import parse_message
-from mailgate.parse.commands import scan_commands
+from mailgate.parse.commands import find_commands, scan_commands
 from mailgate.parse.mimetree import decode
 from mailgate.parse.newtext import split_reply
 
@@ -74,3 +74,19 @@ def test_html_part_alone_gives_the_same_new_text(name: str) -> None:
 
 def _one_blank_line(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_deciding_finds_the_commands_the_full_scan_finds(name: str) -> None:
+    """`find_commands` (what deciding reads) is `scan_commands` without the rejects;
+    without approvals it drops the approval phrase and nothing else."""
+    message = load_reply(name)
+    full = scan_commands(
+        new_text=message.new_text,
+        quoted_text=message.quoted_text,
+        subject_after_tag=message.subject_after_tag,
+    ).commands
+    text = {"new_text": message.new_text, "subject_after_tag": message.subject_after_tag}
+    assert find_commands(**text) == full
+    without = tuple(c for c in full if c.name is not CommandName.APPROVAL)
+    assert find_commands(**text, approvals=False) == without
