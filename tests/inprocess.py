@@ -86,7 +86,8 @@ class MemoryInbox:
         moving = [mail for mail in self._folders[self._folder] if mail.uid in wanted]
         if not moving:
             return
-        self._folders[self._folder] = [m for m in self._folders[self._folder] if m not in moving]
+        staying = [mail for mail in self._folders[self._folder] if mail.uid not in wanted]
+        self._folders[self._folder] = staying
         self._folders.setdefault(folder, []).extend(moving)
         self.moves.append((tuple(mail.uid for mail in moving), folder))
 
