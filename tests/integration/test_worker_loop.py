@@ -100,3 +100,51 @@ def test_worker_survives_imap_and_smtp_outages(tmp_path, private_dovecot, smtp_s
         _, stderr = worker.communicate(timeout=30)
     assert worker.returncode == 0, stderr
     assert "worker round failed; retrying" in stderr or "IMAP" in stderr
+
+
+def test_a_changed_uidvalidity_while_idle_loses_and_doubles_nothing(
+    tmp_path, private_dovecot, smtp_sink
+):
+    """The inbox's UIDVALIDITY changes under an idle `run` (a restored or rebuilt
+    mailbox): mail before and after is applied once. mailgate keeps no UIDs
+    between rounds, so the new UIDs are simply the ones it fetches next."""
+    account = private_dovecot.account
+    config = tmp_path / "m.toml"
+    write_config(config, imap=account, smtp=smtp_sink, database_url="sqlite:///m.sqlite3")
+    subprocess.run(
+        [sys.executable, "-m", "mailgate.cli", "--config", str(config), "init"], check=True
+    )
+    worker = start_worker(config)
+    try:
+        account.append(
+            make_mail(sender="a@corp.example", subject="Before", body="1", message_id="b@x")
+        )
+        smtp_sink.wait_for(2, timeout=30)
+        before = _uidvalidity(private_dovecot)
+        subprocess.run(
+            ["doveadm", "-c", str(private_dovecot.config_path), "mailbox", "update",
+             "-u", account.user, "--uid-validity", str(before + 1000), "INBOX"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        assert _uidvalidity(private_dovecot) == before + 1000
+        account.append(
+            make_mail(sender="b@corp.example", subject="After", body="2", message_id="a@x")
+        )
+        smtp_sink.wait_for(4, timeout=60)
+        wait_until(lambda: len(requests(config)) == 2, timeout=30)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr
+    assert sorted(r["subject"] for r in requests(config)) == ["After", "Before"]
+    assert len(smtp_sink.messages) == 4
+    assert account.list_folder("INBOX") == []
+
+
+def _uidvalidity(server) -> int:
+    done = subprocess.run(
+        ["doveadm", "-c", str(server.config_path), "mailbox", "status",
+         "-u", server.account.user, "uidvalidity", "INBOX"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return int(done.stdout.split("uidvalidity=")[1])
