@@ -11,8 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import email.base64mime
 import email.header
+import email.quoprimime
 import email.utils
+import functools
 import re
 import tomllib
 import uuid
@@ -33,7 +36,7 @@ from mailgate.sanitize import hide_addresses
 from mailgate.tags import format_tag
 
 if TYPE_CHECKING:
-    from jinja2 import BaseLoader
+    from jinja2 import BaseLoader, Template
 
 _MAX_ID_LENGTH = 900  # a longer (hostile) Message-ID could push a header line past 998
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
@@ -56,6 +59,30 @@ CLIENT_COMMANDS = {
         "notify": "Уведомлять",
     },
 }
+
+
+class CommandLink(dict):
+    """A command's `label` and `href`: a dict, with its two keys also attributes, which
+    Jinja tries first (on a plain dict `link.href` fails as an attribute, then is read
+    as a key: an exception at every lookup)."""
+
+    __slots__ = ("href", "label")
+
+    def __init__(self, label: str, href: str) -> None:
+        super().__init__(label=label, href=href)
+        self.label = label
+        self.href = href
+
+
+class CommandLinks(dict):
+    """The `commands` of a notice: name -> CommandLink, each also an attribute."""
+
+    __slots__ = tuple(CLIENT_COMMANDS["en"])
+
+    def __init__(self, links: dict[str, CommandLink]) -> None:
+        super().__init__(links)
+        for name, link in links.items():
+            setattr(self, name, link)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,22 +185,29 @@ class Renderer:
     ) -> None:
         # Jinja2 and the layout's CSS inliner load with the first renderer, not with
         # `mailgate`: a round with no notice to render never needs them.
-        from jinja2 import Environment, StrictUndefined, select_autoescape
+        from jinja2 import StrictUndefined, select_autoescape
 
-        from mailgate.layout import InliningLoader
+        from mailgate.layout import InliningLoader, NoticeEnvironment
         from mailgate.parse.auto import MAILGATE_LOOP_MARKER  # with the auto-reply tables
 
         loader = template_loader(templates_dir)
         # Templates are read once: no stat() of the file at every render.
         common = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True,
                   "auto_reload": False}  # fmt: skip
-        self._text = Environment(autoescape=False, trim_blocks=True, lstrip_blocks=True, **common)
-        self._html = Environment(autoescape=select_autoescape(default=True),
-                                 **{**common, "loader": InliningLoader(loader)})  # fmt: skip
+        self._text = NoticeEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                                       **common)  # fmt: skip
+        self._html = NoticeEnvironment(autoescape=select_autoescape(default=True),
+                                       **{**common, "loader": InliningLoader(loader)})  # fmt: skip
         for environment in (self._text, self._html):
             environment.filters["localdate"] = lambda moment: _local_date(moment, timezone)
         self._labels = {language: read_labels(templates_dir, language)
                         for language in CLIENT_COMMANDS}  # fmt: skip
+        # Each command's label and its words quoted for a URL, the same for every notice.
+        self._commands = {language: [(name, words.rstrip(": "), quote(words))
+                                     for name, words in commands.items()]
+                          for language, commands in CLIENT_COMMANDS.items()}  # fmt: skip
+        self._templates: dict[tuple[str, str], tuple[Template, Template]] = {}
+        self._support_from = _address_header(sender.name, sender.address)
         self._sender = sender
         self._agent_from = agent_from
         self._tag_prefix = tag_prefix
@@ -197,6 +231,7 @@ class Renderer:
         cids = {id(part.file): f"f{n}.{unique}@{self._sender.domain}"
                 for n, part in enumerate(files, start=1)}  # fmt: skip
         labels = self._labels[language]
+        commands = self._command_links(tag, language, reply_to)
         listed = _files_context(notice.files, cids, labels)
         answer_context = {}
         if notice.answer is not None:
@@ -217,13 +252,14 @@ class Renderer:
             "subject": request_subject,
             "support_address": self._sender.address,
             "support_name": self._sender.name,
-            "commands": self._command_links(tag, language, reply_to),
+            "commands": commands,
         }
-        text = self._text.get_template(f"{language}/{notice.template}.txt").render(context)
-        html = self._html.get_template(f"{language}/{notice.template}.html").render(context)
+        text_template, html_template = self._pair(language, notice.template)
+        text = text_template.render(context)
+        html = html_template.render(context)
         message_id = f"mg.{request_number}.{unique}@{self._sender.domain}"
         headers = [
-            ("From", _address_header(self._from_name(notice.answer), self._sender.address)),
+            ("From", self._from(notice.answer)),
             ("To", header_safe(notice.recipient, limit=320)),
             ("Subject", _encoded_subject(header_safe(f"[{tag}] {request_subject}"))),
             ("Date", email.utils.format_datetime(now)),
@@ -236,20 +272,28 @@ class Renderer:
         headers.append(("Reply-To", reply_to))
         if not notice.relay:
             headers.append(("Auto-Submitted", "auto-generated"))
-        dont_notify = CLIENT_COMMANDS[language]["dont_notify"]
         headers += [
             ("X-Loop", self._loop_marker),
             ("X-Mailgate-Request", tag),
-            ("List-Unsubscribe", f"<{self._mailto(reply_to, tag, dont_notify)}>"),
+            ("List-Unsubscribe", f"<{commands['dont_notify'].href}>"),
         ]
         raw = compose(headers, text, html, files=[(part, cids[id(part.file)]) for part in files])
         return Rendered(message_id=message_id, raw=raw, text=text)
 
-    def _from_name(self, answer: AgentAnswer | None) -> str:
+    def _pair(self, language: str, name: str) -> tuple[Template, Template]:
+        """The text and HTML templates of a notice, looked up once."""
+        key = (language, name)
+        if key not in self._templates:
+            self._templates[key] = (self._text.get_template(f"{language}/{name}.txt"),
+                                    self._html.get_template(f"{language}/{name}.html"))  # fmt: skip
+        return self._templates[key]
+
+    def _from(self, answer: AgentAnswer | None) -> str:
         """The support name; for a relayed answer `agent_from`, "Alice Smith via Support"."""
         if answer is None:
-            return self._sender.name
-        return self._agent_from.format(agent=answer.agent, support=self._sender.name)
+            return self._support_from
+        name = self._agent_from.format(agent=answer.agent, support=self._sender.name)
+        return _address_header(name, self._sender.address)
 
     def _answer_context(
         self, notice: Notice, files: Sequence[FilePart], cids: dict[int, str]
@@ -273,16 +317,12 @@ class Renderer:
             context["shown"] = {cid for cid in by_id.values() if f'"cid:{cid}"' in html}
         return context
 
-    def _command_links(self, tag: str, language: str, address: str) -> dict[str, dict[str, str]]:
-        return {
-            name: {"label": words.rstrip(": "), "href": self._mailto(address, tag, words)}
-            for name, words in CLIENT_COMMANDS[language].items()
-        }
-
-    @staticmethod
-    def _mailto(address: str, tag: str, command: str) -> str:
-        """A link that opens a reply with the command in the subject, after the tag."""
-        return f"mailto:{address}?subject={quote(f'[{tag}] {command}')}"
+    def _command_links(self, tag: str, language: str, address: str) -> CommandLinks:
+        """Links that open a reply with the command in the subject, after the tag (URL
+        quoting is character by character: the tag's and the words' quoted apart)."""
+        prefix = f"mailto:{address}?subject={quote(f'[{tag}] ')}"
+        return CommandLinks({name: CommandLink(label, prefix + quoted)
+                             for name, label, quoted in self._commands[language]})  # fmt: skip
 
 
 def template_loader(templates_dir: Path) -> BaseLoader:
@@ -382,9 +422,36 @@ def _alternative(out: list[bytes], text: str, html: str) -> None:
             f"--{boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode("ascii")
         )
-        encoded = binascii.b2a_qp(body.encode("utf-8"), istext=True)
-        out.append(encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n")
+        out.append(quoted_printable(body) + b"\r\n")
     out.append(f"--{boundary}--\r\n".encode("ascii"))
+
+
+_CACHED_LINE = 1000  # characters: a body with a longer line is encoded whole, not kept
+
+
+def quoted_printable(body: str) -> bytes:
+    """`body` in UTF-8 quoted-printable with CRLF line ends, as `b2a_qp` encodes it whole.
+
+    Text-mode quoted-printable encodes each line apart (a line end resets the count
+    of its 76 columns), so most of the lines, the layout's, are the same in every
+    notice and each is encoded once. A body with a CR is encoded whole: `b2a_qp`
+    reads CR LF as a line end, a lone CR as text."""
+    lines = body.split("\n")
+    if "\r" in body or max(map(len, lines)) > _CACHED_LINE:
+        encoded = binascii.b2a_qp(body.encode("utf-8"), istext=True)
+        return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    last = lines.pop()  # after the final line end: usually ""
+    return b"".join(map(_quoted_line, lines)) + _quoted(last)
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted_line(line: str) -> bytes:
+    return _quoted(f"{line}\n")
+
+
+def _quoted(text: str) -> bytes:
+    """Quoted-printable of text without a CR: `b2a_qp` ends its lines with LF alone."""
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
 def _file(out: list[bytes], part: FilePart, cid: str) -> None:
@@ -437,15 +504,52 @@ def _address_header(name: str, address: str) -> str:
         return address
     if name.isascii():
         return email.utils.formataddr((name, address))
-    encoded = email.header.Header(name, "utf-8").encode(linesep="\r\n")
-    return f"{encoded} <{address}>"
+    return f"{encoded_words(name)} <{address}>"
 
 
 def _encoded_subject(subject: str) -> str:
-    """ASCII as is; else RFC 2047-encoded by `Header`, which folds without losing spaces."""
+    """ASCII as is; else RFC 2047-encoded as `Header` does, which folds without losing spaces."""
     if subject.isascii():
         return subject
-    return email.header.Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+    return encoded_words(subject, header_name="Subject")
+
+
+_LINE_LENGTH = 78  # `Header`'s default
+_q_length = email.quoprimime.header_length
+_CHROME = len("=?utf-8?b??=")
+
+
+def encoded_words(value: str, *, header_name: str = "") -> str:
+    """`email.header.Header(value, "utf-8", header_name=...).encode(linesep="\r\n")`,
+    worked out in one pass: `Header` measures the encoding of every prefix of each
+    encoded word (quadratic; 0.1 ms for a Cyrillic subject).
+
+    Like `Header`: base64 or Q, whichever is shorter for the whole value; words as
+    long as fit in lines of 78, the first after "Name: " (a short name); folded between
+    words."""
+    if value.splitlines() != [value]:  # `Header` encodes each line apart
+        return email.header.Header(value, "utf-8", header_name=header_name or None).encode(
+            linesep="\r\n"
+        )
+    data = value.encode("utf-8")
+    base64 = email.base64mime.header_length(data) < email.quoprimime.header_length(data)
+    room = _LINE_LENGTH - (len(header_name) + 2 if header_name else 0) - _CHROME
+    words: list[bytes] = []
+    word = bytearray()
+    length = 0  # of `word` encoded
+    for char in value:
+        piece = char.encode("utf-8")
+        grown = (len(word) + len(piece) + 2) // 3 * 4 if base64 else length + _q_length(piece)
+        if grown > room and word:
+            words.append(bytes(word))
+            word = bytearray()
+            grown = (len(piece) + 2) // 3 * 4 if base64 else _q_length(piece)
+            room = _LINE_LENGTH - 1 - _CHROME  # a folded line starts with a space
+        word += piece
+        length = grown
+    words.append(bytes(word))
+    encode = email.base64mime.header_encode if base64 else email.quoprimime.header_encode
+    return "\r\n ".join(encode(word, charset="utf-8") for word in words)
 
 
 def header_safe(value: str, limit: int = 200) -> str:
