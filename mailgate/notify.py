@@ -507,6 +507,7 @@ def _address_header(name: str, address: str) -> str:
     return f"{encoded_words(name)} <{address}>"
 
 
+@functools.lru_cache(maxsize=256)  # the notices of a request share their subject
 def _encoded_subject(subject: str) -> str:
     """ASCII as is; else RFC 2047-encoded as `Header` does, which folds without losing spaces."""
     if subject.isascii():
