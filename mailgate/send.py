@@ -16,9 +16,10 @@ copies: line endings, dot-stuffing, the write buffer.
 
 Every message, large or small, is sent by `send_message`: the envelope and
 DATA as `sendmail` sends them, with its exceptions, at a fraction of its CPU
-(it parses each address with `email.utils.parseaddr` and runs its
-line-ending and dot-stuffing regexes over every message; composed notices
-need neither). An address is sent as it is or refused (`AddressError`, a
+(it parses each address with `email.utils.parseaddr` and runs regexes for
+line endings and dot-stuffing over every message; here a composed notice,
+its line ends already CRLF, is only counted and dot-stuffed by
+`bytes.replace`). An address is sent as it is or refused (`AddressError`, a
 permanent failure), never cut down to what `parseaddr` finds in it.
 """
 
@@ -47,9 +48,8 @@ log = logging.getLogger(__name__)
 CONNECTION_FAILURES = (aiosmtplib.SMTPConnectError, TimeoutError)
 Job = tuple[int, str, bytes, int]  # outbound id, recipient, raw message, attempts so far
 PIECE = 1024 * 1024  # a message larger than this goes to the child, and to SMTP, in pieces
-# As aiosmtplib's DATA: lone CR or LF made CRLF, a line's leading period doubled.
+# As aiosmtplib's DATA: lone CR or LF made CRLF.
 _LINE_ENDINGS = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
-_LEADING_PERIOD = re.compile(rb"(?m)^\.")
 # An address `quote_address` would send unchanged: a dot-atom local part, a host name.
 _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -195,10 +195,11 @@ def _crlf_line_ends(piece: bytes) -> bytes:
 
 
 def _dot_stuffed(piece: bytes) -> bytes:
-    """A piece with CRLF line ends, its lines starting with a period given a second one."""
-    if piece.startswith(b".") or b"\n." in piece:
-        return _LEADING_PERIOD.sub(b"..", piece)
-    return piece
+    """A piece with CRLF line ends, its lines starting with a period given a second one
+    (as aiosmtplib's regex does it, at a quarter of the CPU)."""
+    if piece.startswith(b"."):
+        piece = b"." + piece
+    return piece.replace(b"\n.", b"\n..")
 
 
 def _can_stream(client: aiosmtplib.SMTP) -> bool:

@@ -6,10 +6,9 @@ import random
 
 import pytest
 from aiosmtplib.email import quote_address
+from aiosmtplib.protocol import LINE_ENDINGS_REGEX, PERIOD_REGEX
 
 from mailgate.send import (
-    _LEADING_PERIOD,
-    _LINE_ENDINGS,
     _PLAIN_ADDRESS,
     AddressError,
     _crlf_line_ends,
@@ -51,13 +50,13 @@ def test_an_address_that_sendmail_would_cut_or_cannot_carry_is_refused(address: 
         _mailbox(address)
 
 
-def test_line_ends_and_dot_stuffing_equal_the_regexes_and_copy_nothing_when_canonical() -> None:
+def test_line_ends_and_dot_stuffing_equal_aiosmtplibs_and_copy_nothing_when_canonical() -> None:
     pieces = [s.encode("latin-1") for s in _random_strings("a.\r\n", 20_000, seed=7)]
     pieces += [b"", b".", b"a\r\n.b\r\n", b"a\r\nb\r\n", b"\r\n\r\n..\r\n"]
     for piece in pieces:
         crlf = _crlf_line_ends(piece)
-        assert crlf == _LINE_ENDINGS.sub(b"\r\n", piece)
-        assert _dot_stuffed(crlf) == _LEADING_PERIOD.sub(b"..", crlf)
+        assert crlf == LINE_ENDINGS_REGEX.sub(b"\r\n", piece)
+        assert _dot_stuffed(crlf) == PERIOD_REGEX.sub(b"..", crlf)
         if crlf == piece:
             assert crlf is piece
     canonical = b"Subject: x\r\n\r\nno period starts a line.\r\n"
