@@ -32,7 +32,7 @@ from bench import inbox
 from bench.backlog import Bench, Round, figures_of
 from bench.corpus import make_corpus
 from bench.file_corpus import MIB, make_big_mail, make_mixed_corpus
-from bench.mailgate_cli import describe
+from bench.mailgate_cli import compile_bytecode, describe
 from bench.measure import BenchError, Figures
 from bench.report import BacklogFigures, row
 from bench.sink import SinkProcess
@@ -136,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     corpora = {SMALL: make_corpus(args.count), FILES: make_mixed_corpus(args.count)}
     big_size = args.big_mib * MIB
+    compile_bytecode(args.python)
     print(
         f"## mailgate attachments bench, {dt.date.today().isoformat()}, {os.cpu_count()} CPUs\n\n"
         f"mailgate: {describe(args.python)}\n",

@@ -32,7 +32,14 @@ from pathlib import Path
 
 from bench import inbox
 from bench.corpus import make_corpus
-from bench.mailgate_cli import DATABASES, Mailgate, Servers, configured, describe
+from bench.mailgate_cli import (
+    DATABASES,
+    Mailgate,
+    Servers,
+    compile_bytecode,
+    configured,
+    describe,
+)
 from bench.measure import BenchError, Run, run_measured, summarize
 from bench.profiling import profile_run_once
 from bench.report import (
@@ -221,6 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     databases = args.database or list(DATABASES)
     backlogs = args.backlogs or [1000]
     corpus = make_corpus(max(backlogs))
+    for python in filter(None, (args.python, args.against)):
+        compile_bytecode(python)
     print(
         f"## mailgate bench, {dt.date.today().isoformat()}, {os.cpu_count()} CPUs\n\n"
         f"mailgate: {describe(args.python)}\n"
