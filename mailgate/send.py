@@ -5,7 +5,9 @@ keeps one writer): the outbox (`mailgate/outbox.py`) hands it jobs and records
 the results it reports. Each delivery is appended to the sent journal
 (`mailgate/journal.py`) before its connection takes the next job, so at most
 `[smtp] connections` messages are ever delivered and in no journal: what a
-crash may send twice.
+crash may send twice. The results go back in lists, each put at most
+`REPORT_AFTER` (5 ms) after its first result: one put and one wake-up of the
+worker for a few results instead of one each (a crash relies on the journal).
 
 A large message (a relayed file) never exists twice in either process: the
 outbox's copy goes to the child in pieces cut at line ends, written straight
@@ -57,6 +59,7 @@ _PLAIN_ADDRESS = re.compile(
 )
 _RECIPIENT_ACCEPTED = (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward)
 _STREAM_NEEDS = ("_command_lock", "_response_pending", "_drain_helper", "read_response", "write")
+REPORT_AFTER = 0.005  # s: results go to the worker in lists, the first of each this late at most
 Failure = tuple[bool, str]  # temporary?, what the server said
 Result = tuple[int, int, Failure | None]  # outbound id, attempts so far, failure or None
 
@@ -273,9 +276,9 @@ class SmtpPump:
     def results(self, *, wait: float = 0.0) -> list[Result]:
         found: list[Result] = []
         try:
-            found.append(self._results.get(timeout=wait) if wait else self._results.get_nowait())
+            found += self._results.get(timeout=wait) if wait else self._results.get_nowait()
             while True:
-                found.append(self._results.get_nowait())
+                found += self._results.get_nowait()
         except queue.Empty:
             pass
         return found
@@ -322,6 +325,17 @@ async def _pump(
     loop = asyncio.get_running_loop()
     tasks: set[asyncio.Task] = set()
     unreachable: list[str] = []  # set once the server cannot be reached: don't wait on it again
+    reported: list[Result] = []  # not yet put: one put, one wake-up of the worker, for them all
+
+    def report(result: Result) -> None:
+        if not reported:
+            loop.call_later(REPORT_AFTER, flush)
+        reported.append(result)
+
+    def flush() -> None:
+        if reported:
+            results.put(reported.copy())
+            reported.clear()
 
     async def send(job: Job) -> None:
         outbound_id, recipient, raw, attempts = job
@@ -341,7 +355,7 @@ async def _pump(
                     failure = (_is_temporary(exc), str(exc) or type(exc).__name__)
                 except AddressError as exc:  # never deliverable
                     failure = (False, str(exc))
-        results.put((outbound_id, attempts, failure))
+        report((outbound_id, attempts, failure))
 
     while (batch := await loop.run_in_executor(None, next_batch)) is not None:
         for job in batch:
@@ -350,6 +364,7 @@ async def _pump(
             task.add_done_callback(tasks.discard)
     await asyncio.gather(*tasks)
     await mailer.close()
+    flush()
     results.close()
     results.join_thread()
 
