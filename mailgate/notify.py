@@ -417,12 +417,13 @@ def _alternative(out: list[bytes], text: str, html: str) -> None:
     """A multipart/alternative of the two bodies, its Content-Type header first."""
     boundary = _boundary()
     out.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode())
-    for subtype, body in (("plain", text), ("html", html)):
+    for subtype, encoded in (("plain", quoted_printable(text)),
+                             ("html", quoted_printable_by_line(html))):  # fmt: skip
         out.append(
             f"--{boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode("ascii")
         )
-        out.append(quoted_printable(body) + b"\r\n")
+        out.append(encoded + b"\r\n")
     out.append(f"--{boundary}--\r\n".encode("ascii"))
 
 
@@ -430,16 +431,22 @@ _CACHED_LINE = 1000  # characters: a body with a longer line is encoded whole, n
 
 
 def quoted_printable(body: str) -> bytes:
-    """`body` in UTF-8 quoted-printable with CRLF line ends, as `b2a_qp` encodes it whole.
+    """`body` in UTF-8 quoted-printable with CRLF line ends."""
+    encoded = binascii.b2a_qp(body.encode("utf-8"), istext=True)
+    return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def quoted_printable_by_line(body: str) -> bytes:
+    """`quoted_printable(body)`, for an HTML part: most of its lines, the layout's, are
+    the same in every notice, and each is encoded once. (A text part is short and
+    mostly the notice's own words: encoded whole, it costs less.)
 
     Text-mode quoted-printable encodes each line apart (a line end resets the count
-    of its 76 columns), so most of the lines, the layout's, are the same in every
-    notice and each is encoded once. A body with a CR is encoded whole: `b2a_qp`
-    reads CR LF as a line end, a lone CR as text."""
+    of its 76 columns). A body with a CR is encoded whole: `b2a_qp` reads CR LF as
+    a line end, a lone CR as text."""
     lines = body.split("\n")
     if "\r" in body or max(map(len, lines)) > _CACHED_LINE:
-        encoded = binascii.b2a_qp(body.encode("utf-8"), istext=True)
-        return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        return quoted_printable(body)
     last = lines.pop()  # after the final line end: usually ""
     return b"".join(map(_quoted_line, lines)) + _quoted(last)
 

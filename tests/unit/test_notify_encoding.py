@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgate.notify import encoded_words, quoted_printable
+from mailgate.notify import encoded_words, quoted_printable, quoted_printable_by_line
 
 # What changes how a line is encoded: spaces and tabs (at a line's end), a dot alone,
 # "=", CR and LF, control characters, Cyrillic and 4-byte UTF-8, long lines.
@@ -30,7 +30,7 @@ def whole(body: str) -> bytes:
 @settings(max_examples=500, deadline=None, database=None)
 @given(TEXT)
 def test_quoted_printable_line_by_line_is_b2a_qp_of_the_whole(body: str) -> None:
-    assert quoted_printable(body) == whole(body)
+    assert quoted_printable_by_line(body) == quoted_printable(body) == whole(body)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_quoted_printable_line_by_line_is_b2a_qp_of_the_whole(body: str) -> None
     ["", "\n", "a \n", "a\t", ".\n.", "x" * 75 + "=\n", "x" * 2000 + "\nend", "Жж" * 60 + "\n"],
 )
 def test_quoted_printable_edges(body: str) -> None:
-    assert quoted_printable(body) == whole(body)
+    assert quoted_printable_by_line(body) == quoted_printable(body) == whole(body)
 
 
 @settings(max_examples=500, deadline=None, database=None)
