@@ -545,7 +545,7 @@ def encoded_words(value: str, *, header_name: str = "") -> str:
             linesep="\r\n"
         )
     data = value.encode("utf-8")
-    base64 = email.base64mime.header_length(data) < email.quoprimime.header_length(data)
+    base64 = email.base64mime.header_length(data) < _q_length(data)
     room = _LINE_LENGTH - (len(header_name) + 2 if header_name else 0) - _CHROME
     words: list[bytes] = []
     word = bytearray()
