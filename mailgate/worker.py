@@ -27,6 +27,7 @@ from mailgate.outbox import Outbox, SendReport
 from mailgate.parse import message_key
 from mailgate.send import Pump, SmtpPump
 from mailgate.store.database import MailboxScope, Store, StoreUnavailable, Tx
+from mailgate.store.signals import PendingListener, PendingListenerLost
 from mailgate.store.writer import StaleRequest
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Worker:
         self._outboxes: list[Outbox] = []  # one per mailbox: its SMTP sends its requests' mail
         self._smtp_refusing: dict[str, bool] = {}  # by mailbox: the last round ended refusing
         self._held_back: set[str] = set()  # failed to apply this round: next round again
+        self._listener: PendingListener | None = None  # while another worker reads the mailbox
         self.monitor = Monitor()  # progress, metrics, the last-round row: set by `mailgate run`
 
     # -- one round -----------------------------------------------------------------
@@ -301,7 +303,13 @@ class Worker:
         if len(self.mailboxes) > 1:
             self._watch_each_mailbox()
             return
-        imap = self.mailboxes[0].settings.imap
+        try:
+            self._run_rounds(self.mailboxes[0].settings.imap)
+        finally:
+            if self._listener is not None:
+                self._listener.close()
+
+    def _run_rounds(self, imap: ImapSettings) -> None:
         outage = Outage()
         while not self.stop_requested.is_set():
             try:
@@ -314,9 +322,7 @@ class Worker:
                         if report.applied:  # a reply filed in another mailbox: its mail to send
                             for sibling in self._siblings:
                                 sibling.wake.set()
-                        # Another worker reads this mailbox: IDLE would wake this one for
-                        # mail it may not read. Poll, and try for the mailbox again then.
-                        self._wait(inbox, imap, idle=not report.read_elsewhere)
+                        self._wait(inbox, imap, read_elsewhere=bool(report.read_elsewhere))
             except TransportError as exc:
                 self.stop_requested.wait(outage.failed(str(exc)))
             except Exception as exc:  # IMAP protocol surprises: reconnect rather than die
@@ -342,9 +348,15 @@ class Worker:
         for thread in threads:
             thread.join()
 
-    def _wait(self, inbox: Inbox, imap: ImapSettings, *, idle: bool = True) -> None:
+    def _wait(self, inbox: Inbox, imap: ImapSettings, *, read_elsewhere: bool = False) -> None:
+        """Until new mail, a sibling's wake-up or the poll interval.
+
+        A worker whose mailbox another worker reads does not IDLE (it would be
+        woken by mail it may not read): it waits for that worker to store mail,
+        applies it with it, and tries for the mailbox again at the poll interval.
+        """
         deadline = time.monotonic() + imap.poll_interval
-        use_idle = idle and imap.idle and inbox.has_idle()
+        use_idle = not read_elsewhere and imap.idle and inbox.has_idle()
         while not self.stop_requested.is_set():
             left = deadline - time.monotonic()
             if left <= 0 or self.wake.is_set():
@@ -353,8 +365,25 @@ class Worker:
             if use_idle:
                 if inbox.wait_for_mail(min(IDLE_SLICE, left)):
                     return
+            elif read_elsewhere:
+                if self._stored_elsewhere(min(IDLE_SLICE, left)):
+                    return
             else:
                 self.stop_requested.wait(min(IDLE_SLICE, left))
+
+    def _stored_elsewhere(self, seconds: float) -> bool:
+        """Whether another worker stored new mail within `seconds` (its signal, on
+        PostgreSQL); without a listener (SQLite, the database away) it just waits."""
+        if self._listener is None:
+            self._listener = self.store.listen_for_stored_mail()
+        if self._listener is not None:
+            try:
+                return self._listener.wait(seconds)
+            except PendingListenerLost:
+                log.debug("stored-mail listener lost; polling", exc_info=True)
+                self._listener = None
+        self.stop_requested.wait(seconds)
+        return False
 
 
 class Outage:

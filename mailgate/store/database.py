@@ -23,6 +23,7 @@ from mailgate.notify import Renderer
 from mailgate.store import locks, snapshots
 from mailgate.store import statements as sql
 from mailgate.store.engine import make_engine, make_sessions, upgrade_schema, upsert_insert
+from mailgate.store.signals import PendingListener, PendingListenerLost, notify_pending
 from mailgate.store.tables import INBOUND as _INBOUND
 from mailgate.store.tables import OUTBOUND as _OUTBOUND
 from mailgate.store.tables import REQUESTS as _REQUESTS
@@ -112,6 +113,17 @@ class Store:
                 raise _unavailable(exc) from exc
             yield held
 
+    def listen_for_stored_mail(self) -> PendingListener | None:
+        """A listener woken when a worker stores new mail (store/signals.py): on
+        PostgreSQL, for a worker that may not read its mailbox now. None on SQLite,
+        or when the database cannot be reached now (the caller polls)."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        try:
+            return PendingListener(self.engine)
+        except PendingListenerLost:
+            return None
+
     def upgrade(self) -> None:
         upgrade_schema(self.engine)
 
@@ -164,7 +176,10 @@ class Tx:
             dict(key=key, raw=raw, state="pending", error="", received_at=now, mailbox=mailbox)
             for key, raw in messages
         ]
-        return self._insert_inbound(rows) if rows else set()
+        new = self._insert_inbound(rows) if rows else set()
+        if new:  # the other workers may apply them: wake them at the commit
+            notify_pending(self._connection, mailbox)
+        return new
 
     def _insert_inbound(self, rows: list[dict]) -> set[str]:
         connection = self._connection

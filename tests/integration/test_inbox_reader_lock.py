@@ -225,7 +225,7 @@ def test_a_worker_refused_the_mailbox_polls_instead_of_idling(app):
     worker._wait(inbox, imap)  # the reader: IDLE
     assert inbox.idles == 1
     worker.stop_requested = stop = _Stop()
-    worker._wait(inbox, imap, idle=False)  # refused: waits its poll interval, no IDLE
+    worker._wait(inbox, imap, read_elsewhere=True)  # refused: no IDLE; on SQLite, polls
     assert inbox.idles == 1 and stop.waits and 0 < stop.waits[0] <= 30.0
 
 
@@ -243,3 +243,53 @@ def test_every_mailbox_thread_gets_its_two_connections_at_once(database_url):
             assert store.engine.pool.checkedout() == 16
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_storing_new_mail_wakes_a_listener_at_the_commit(stores):
+    """The signal a refused worker waits on: sent by the commit that stores new mail,
+    never by a rolled-back store or by mail already known."""
+    reader, other = stores
+    reader.upgrade()
+    listener = other.listen_for_stored_mail()
+    assert listener is not None
+    try:
+        assert listener.wait(0.1) is False
+        with reader.transaction() as tx:
+            tx.save_inbound_many([("one@x", b"raw one")], now=NOW)
+            assert listener.wait(0.3) is False  # not before the commit
+        assert listener.wait(5.0) is True
+        assert listener.wait(0.1) is False  # one store, one wake-up
+        with contextlib.suppress(RuntimeError), reader.transaction() as tx:
+            tx.save_inbound_many([("two@x", b"raw two")], now=NOW)
+            raise RuntimeError("rolled back")
+        with reader.transaction() as tx:
+            tx.save_inbound_many([("one@x", b"raw one")], now=NOW)  # known: nothing new
+        assert listener.wait(0.3) is False
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("database_url", POSTGRES, indirect=True)
+def test_a_refused_worker_stops_waiting_when_the_reader_stores_mail(app, database_url):
+    """Refused the mailbox, a worker waits for the reader's stored mail (to apply it
+    with it), not for its whole poll interval."""
+    imap = dataclasses.replace(app.settings.imap, poll_interval=60.0)
+    worker: Worker = app.worker(lambda: NOW)
+    reader = Store(database_url)
+    worker._listener = worker.store.listen_for_stored_mail()  # listening before the store
+
+    def store() -> None:
+        with reader.transaction() as tx:
+            tx.save_inbound_many([("soon@x", b"raw")], now=NOW)
+
+    storing = threading.Thread(target=store)
+    started = time.monotonic()
+    storing.start()
+    try:
+        worker._wait(_Inbox(), imap, read_elsewhere=True)
+    finally:
+        storing.join()
+        reader.close()
+        worker._listener.close()
+    assert time.monotonic() - started < 4.0  # a slice is 5 s, the poll interval 60 s
