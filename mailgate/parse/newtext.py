@@ -472,6 +472,12 @@ def _starts_quoted_part(lines: list[str], index: int) -> bool:
         return True
     if _RULE_LINE.match(stripped):
         return _labels_follow(lines, index + 1)
+    if " ".join(stripped.lower().split()) in _SEPARATOR_PHRASES:
+        # BlackBerry's "  Original Message  " has no dashes: a header block must follow.
+        later = next(
+            (later for later in range(index + 1, len(lines)) if lines[later].strip()), None
+        )
+        return later is not None and _starts_header_block(lines, later)
     return _starts_header_block(lines, index)
 
 

@@ -285,10 +285,13 @@ SEPARATOR_PHRASES: tuple[str, ...] = (
     "переадресованное сообщение",
     "оригинальное сообщение",
     "ursprüngliche nachricht",
+    "ursprüngliche mail",  # Zimbra
     "weitergeleitete nachricht",
     "originalnachricht",
     "message d'origine",
     "message original",
+    "mail original",  # Zimbra: "----- Mail original -----"
+    "mail d'origine",
     "message transféré",
     "mensaje original",
     "mensaje reenviado",
@@ -342,6 +345,7 @@ FORWARD_INTRO_PHRASES: tuple[str, ...] = (
 # ends the new text.
 DEVICE_SIGNATURE_PREFIXES: tuple[str, ...] = (
     "sent from my ",
+    "sent from my blackberry 10 smartphone",  # "… on the Rogers network."
     "sent from outlook",
     "sent from mail for windows",
     "sent from yahoo mail",
@@ -405,6 +409,10 @@ DEVICE_SIGNATURE_PREFIXES: tuple[str, ...] = (
     "verzonden met ",
     "verstuurd vanaf mijn ",
     "wysłane z iphone",
+    "iphone'umdan gönderildi",
+    "iphone’umdan gönderildi",
+    "ipad'imden gönderildi",
+    "ipad’imden gönderildi",
     "wysłane z mojego ",
     "skickat från min ",
     "sendt fra min ",
@@ -540,6 +548,10 @@ SIGN_OFFS: tuple[str, ...] = (
     "z poważaniem",
     "serdecznie pozdrawiam",
     "s pozdravem",
+    # Turkish
+    "saygılarımla",
+    "saygılar",
+    "iyi çalışmalar",
 )
 # Thanks that end a message only when a name follows ("Thanks,\nIvan"); alone,
 # "Thanks!" is what the person wrote.
@@ -563,6 +575,36 @@ THANKS_SIGN_OFFS: tuple[str, ...] = (
     "kiitos",
     "dziękuję",
     "děkuji",
+    "teşekkürler",
+)
+
+# Corporate confidentiality footers: a paragraph that starts with one of these,
+# among the last lines the sender's client added, is part of the signature.
+DISCLAIMER_OPENINGS: tuple[str, ...] = (
+    "this e-mail and any attachments",
+    "this email and any attachments",
+    "this e-mail and any files",
+    "this email and any files",
+    "this message and any attachments",
+    "this e-mail is confidential",
+    "this email is confidential",
+    "this message is confidential",
+    "the information contained in this e-mail",
+    "the information contained in this email",
+    "the information contained in this message",
+    "confidentiality notice",
+    "это сообщение и любые вложения",
+    "данное сообщение и любые вложения",
+    "настоящее сообщение и любые вложения",
+    "это электронное сообщение и любые",
+    "diese e-mail enthält vertrauliche",
+    "diese nachricht enthält vertrauliche",
+    "ce message et toutes les pièces jointes",
+    "ce message et ses pièces jointes",
+    "este mensaje y sus anexos",
+    "este correo electrónico y sus anexos",
+    "questo messaggio e i suoi allegati",
+    "esta mensagem e seus anexos",
 )
 
 # Mailing-list footers: a rule line, then a line with one of these (Mailman's

@@ -5,6 +5,8 @@ lines. A sign-off ("Best regards,", "Mvh", "С уважением,") counts when
 follows it is short and looks like a signature block (a name, a title, a phone,
 an address), not like more sentences; "Thanks," and the like need a name after
 them. A rule line over a list name or a listinfo URL is a mailing-list footer.
+A confidentiality footer ("This e-mail and any attachments are confidential…")
+in the last paragraphs is the signature too, with any sign-off above it.
 Nothing is cut when the cut would leave the sender with no text at all.
 
 The words come from `mailgate.parse.quote_markers`.
@@ -13,6 +15,7 @@ The words come from `mailgate.parse.quote_markers`.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from mailgate.parse import quote_markers
 
@@ -25,6 +28,12 @@ _WITH_NAME = re.compile(
     r"^(?:" + "|".join(re.escape(phrase) for phrase in _ALL_SIGN_OFFS) + r")[,.!]?\s+(\S.*)$", re.I
 )
 _RULE = re.compile(r"^(?:_{10,}|-{10,}|={10,})$")
+_DISCLAIMER = re.compile(
+    "|".join(re.escape(opening) for opening in quote_markers.DISCLAIMER_OPENINGS), re.I
+)
+# A footer is the last few paragraphs: its opening stands among the last lines.
+_MAX_FOOTER_LINES = 12
+_MAX_FOOTER_PARAGRAPHS = 3
 _MAX_BLOCK_LINES = 8
 _MAX_BLOCK_LINE_LENGTH = 80
 _NAME_WORDS = 4
@@ -44,6 +53,35 @@ def signature_start(lines: list[str], new: list[bool]) -> int | None:
     first, end = run
     texts = [index for index in range(first, end) if lines[index].strip()]
     wrote_before = any(lines[index].strip() for index in range(first) if new[index])
+    footer = _footer_start(lines, texts, wrote_before)
+    if footer is not None:
+        texts = [index for index in texts if index < footer]
+        sign_off = _sign_off_start(lines, texts, wrote_before)
+        return footer if sign_off is None else sign_off
+    return _sign_off_start(lines, texts, wrote_before)
+
+
+def _footer_start(lines: list[str], texts: list[int], wrote_before: bool) -> int | None:
+    """The first line of a confidentiality footer that ends the sender's lines, or None."""
+    tail = texts[-_MAX_FOOTER_LINES:]
+    for position, index in enumerate(tail):
+        if index == texts[0] and not wrote_before:
+            continue
+        above = lines[index - 1].strip() if index else ""
+        starts_paragraph = not above or _RULE.match(above)
+        if not (starts_paragraph and _DISCLAIMER.match(lines[index].strip())):
+            continue
+        rest = tail[position:]
+        paragraphs = 1 + sum(1 for before, after in pairwise(rest) if after > before + 1)
+        if paragraphs <= _MAX_FOOTER_PARAGRAPHS:
+            return index
+    return None
+
+
+def _sign_off_start(lines: list[str], texts: list[int], wrote_before: bool) -> int | None:
+    """The line of a sign-off over a signature block among the sender's last lines, or None."""
+    if not texts:
+        return None
     candidates = texts[-(_MAX_BLOCK_LINES + 1) :]
     for position, index in enumerate(candidates):
         if index == texts[0] and not wrote_before:
@@ -80,7 +118,7 @@ def _is_list_footer(below: list[str]) -> bool:
 def _is_sign_off(stripped: str, block: list[str]) -> bool:
     """Is `stripped` a sign-off over `block`, the sender's last non-blank lines?"""
     phrase = " ".join(stripped.lower().rstrip(_TRAILING).split())
-    if phrase in _SIGN_OFFS:
+    if phrase in _SIGN_OFFS or _is_bilingual(phrase):
         return _is_signature_block(block)
     with_name = _WITH_NAME.match(stripped)
     if with_name is not None and _is_name(with_name.group(1), words=3):
@@ -88,6 +126,12 @@ def _is_sign_off(stripped: str, block: list[str]) -> bool:
     if phrase in _THANKS:
         return bool(block) and _is_name(block[0]) and _is_signature_block(block)
     return False
+
+
+def _is_bilingual(phrase: str) -> bool:
+    """ "Mit freundlichen Grüßen / Kind regards": sign-offs in two languages."""
+    parts = [part.strip(_TRAILING) for part in phrase.split("/")]
+    return len(parts) == 2 and all(part in _SIGN_OFFS for part in parts)
 
 
 def _is_signature_block(block: list[str]) -> bool:
