@@ -13,9 +13,15 @@ import re
 from enum import StrEnum
 
 from mailgate.domain import Address
-from mailgate.parse.autoreply import is_autoreply_subject
+from mailgate.parse.autoreply import is_autoreply_subject, is_autoreply_text
 from mailgate.parse.headers import parse_addresses
 from mailgate.parse.mimetree import DecodedMail
+from mailgate.parse.notices import (
+    is_calendar_reply,
+    is_recall,
+    is_text_read_receipt,
+    is_ticket_acknowledgement,
+)
 
 # Every notification mailgate sends carries `X-Loop: mailgate`: seen coming
 # back, it is our own mail (or another mailgate's), and answering it would loop.
@@ -44,6 +50,10 @@ class MachineReason(StrEnum):
     READ_RECEIPT = "read-receipt"
     FEEDBACK_REPORT = "feedback-report"
     AUTOREPLY_SUBJECT = "autoreply-subject"
+    AUTOREPLY_TEXT = "autoreply-text"
+    MESSAGE_RECALL = "message-recall"
+    CALENDAR_REPLY = "calendar-reply"
+    TICKET_ACKNOWLEDGEMENT = "ticket-acknowledgement"
 
 
 _PRECEDENCE_MACHINE = frozenset({"bulk", "junk", "list", "auto_reply", "auto-reply"})
@@ -58,6 +68,14 @@ _AUTOREPLY_HEADERS = (
     "x-auto-reply",
     "x-vacation",
 )
+# Auto-responders that mark their mail in a header of another meaning:
+# FirstClass (`Delivered-To: Autoresponder`, `X-FC-MachineGenerated: true`)
+# and hosted webmail (`X-POST-MessageClass: 9; Autoresponder`).
+_AUTOREPLY_HEADER_VALUES = {
+    "delivered-to": re.compile(r"\s*autoresponder\s*$", re.I),
+    "x-fc-machinegenerated": re.compile(r"\s*true\b", re.I),
+    "x-post-messageclass": re.compile(r"[^;]*;\s*autoresponder\b", re.I),
+}
 # Headers bulk senders put beside List-Unsubscribe: RFC 8058 one-click, and
 # the feedback and campaign marks of the big sending services.
 _BULK_MARKERS = (
@@ -163,6 +181,8 @@ def classify_machine_mail(mail: DecodedMail, *, own_addresses: frozenset[str]) -
         return MachineReason.AUTOREPLY_HEADER
     if any(_AUTORESPONDER_MAILER.match(value) for value in mail.header_all("x-mailer")):
         return MachineReason.AUTOREPLY_HEADER
+    if _has_autoresponder_value(mail):
+        return MachineReason.AUTOREPLY_HEADER
     if mail.header("x-loop") is not None:
         return MachineReason.LOOP_HEADER
     return_path = mail.header("return-path")
@@ -183,6 +203,24 @@ def classify_machine_mail(mail: DecodedMail, *, own_addresses: frozenset[str]) -
         return MachineReason.FEEDBACK_REPORT
     if is_autoreply_subject(mail):
         return MachineReason.AUTOREPLY_SUBJECT
+    return _generated_notice(mail)
+
+
+# Notices that only their text shows (mailgate/parse/notices.py), after the header
+# rules; each asks first for a cheap sign (its subject prefix, a calendar part).
+_NOTICE_RULES = (
+    (is_text_read_receipt, MachineReason.READ_RECEIPT),
+    (is_recall, MachineReason.MESSAGE_RECALL),
+    (is_calendar_reply, MachineReason.CALENDAR_REPLY),
+    (is_ticket_acknowledgement, MachineReason.TICKET_ACKNOWLEDGEMENT),
+    (is_autoreply_text, MachineReason.AUTOREPLY_TEXT),
+)
+
+
+def _generated_notice(mail: DecodedMail) -> MachineReason | None:
+    for rule, reason in _NOTICE_RULES:
+        if rule(mail):
+            return reason
     return None
 
 
@@ -240,6 +278,14 @@ def _is_abuse_report(mail: DecodedMail) -> bool:
     )
     text = mail.plain or ""
     return attached and bool(_ABUSE_REPORT_OPENING.match(text[:500]))
+
+
+def _has_autoresponder_value(mail: DecodedMail) -> bool:
+    for name, value in mail.headers:
+        pattern = _AUTOREPLY_HEADER_VALUES.get(name)
+        if pattern is not None and pattern.match(value):
+            return True
+    return False
 
 
 def _is_list_sender(mail: DecodedMail, senders: tuple[Address, ...]) -> bool:

@@ -17,24 +17,28 @@ from mailgate.parse.mimetree import DecodedMail
 # Subjects auto-responders write: a prefix and a colon, then the original
 # subject. Exchange localises "Automatic reply:" into the user's language;
 # Yandex, Mail.ru, Gmail vacation, Lotus/HCL Notes ("AUTO:") and sieve
-# vacation scripts have their own.
-_AUTOREPLY_SUBJECT = re.compile(
-    r"^\s*(?:auto|automatic\s+reply|auto(?:matic)?[-\s]?reply|autoreply|auto[-\s]?response"
-    r"|automatic\s+response|out\s+of\s+(?:the\s+)?office(?:\s+auto\s*reply)?"
-    r"|vacation(?:\s+reply)?|away"
-    r"|автоматический\s+ответ|автоответ|автоответчик|нет\s+на\s+месте|в\s+отпуске"
-    r"|автоматична\s+відповідь"
-    r"|abwesenheitsnotiz|automatische\s+antwort|abwesend|nicht\s+im\s+büro"
-    r"|réponse\s+automatique|absence|absente?\s+du\s+bureau"
-    r"|respuesta\s+automática|fuera\s+de\s+la\s+oficina|ausente"
-    r"|risposta\s+automatica|fuori\s+(?:sede|ufficio)"
-    r"|automatisch\s+antwoord|afwezig|resposta\s+automática|fora\s+do\s+escritório"
+# vacation scripts have their own. The prefixes that name the reply as
+# automatic are kept apart from the ones that only say the writer is away: a
+# person may title a mail "Out of office: back on Monday", never "Automatic
+# reply:".
+_AUTOMATIC_PREFIXES = (
+    r"automatic\s+reply|auto(?:matic)?[-\s]?reply|autoreply|auto[-\s]?response|automatic\s+response"
+    r"|автоматический\s+ответ|автоответ|автоответчик|автоматична\s+відповідь"
+    r"|automatische\s+antwort|réponse\s+automatique|respuesta\s+automática"
+    r"|risposta\s+automatica|automatisch\s+antwoord|resposta\s+automática"
     r"|odpowiedź\s+automatyczna|automatyczna\s+odpowiedź|automatická\s+odpověď"
     r"|automatiskt\s+svar|automatisk\s+svar|automaattinen\s+vastaus|automatikus\s+válasz"
     r"|otomatik\s+(?:yanıt|cevap)|αυτόματη\s+απάντηση"
-    r"|自動応答|自動返信|不在|自动回复|自動回覆|自動回復)\s*[:：]",
-    re.I,
+    r"|自動応答|自動返信|自动回复|自動回覆|自動回復"
 )
+_AWAY_PREFIXES = (
+    r"auto|out\s+of\s+(?:the\s+)?office(?:\s+auto\s*reply)?|vacation(?:\s+reply)?|away"
+    r"|нет\s+на\s+месте|в\s+отпуске|abwesenheitsnotiz|abwesend|nicht\s+im\s+büro"
+    r"|absence|absente?\s+du\s+bureau|fuera\s+de\s+la\s+oficina|ausente"
+    r"|fuori\s+(?:sede|ufficio)|afwezig|fora\s+do\s+escritório|不在"
+)
+_AUTOREPLY_SUBJECT = re.compile(rf"^\s*(?:{_AUTOMATIC_PREFIXES}|{_AWAY_PREFIXES})\s*[:：]", re.I)
+_AUTOMATIC_SUBJECT = re.compile(rf"^\s*(?:{_AUTOMATIC_PREFIXES})\s*[:：]", re.I)
 # Lotus/HCL Notes: "AUTO: Ivan Petrov is out of the office (returning 23.03.2026)".
 _OUT_OF_OFFICE_SUBJECT = re.compile(r"\bis\s+(?:currently\s+)?out\s+of\s+(?:the\s+)?office\b", re.I)
 # Headers of auto-responders that are not strong on their own.
@@ -88,6 +92,7 @@ _AWAY = re.compile(
     re.I,
 )
 _OPENING_CHARS = 800  # how much of the text is read for the body sign
+_HEAD_CHARS = 300  # the first lines, where an auto-reply without its subject says what it is
 
 
 def is_autoreply_subject(mail: DecodedMail) -> bool:
@@ -95,8 +100,9 @@ def is_autoreply_subject(mail: DecodedMail) -> bool:
 
     The second sign is one of: an auto-responder header that is not strong on
     its own, an X-Mailer naming a vacation program, `In-Reply-To` without
-    `References` (as Exchange's OOF and old clients answer), or a text that
-    opens the way auto-replies do (see `_opens_like_an_autoreply`).
+    `References` (as Exchange's OOF and old clients answer), no text at all
+    under a prefix that says "automatic", or a text that opens the way
+    auto-replies do (see `_opens_like_an_autoreply`).
     """
     subject = mail.header("subject") or ""
     if not (_AUTOREPLY_SUBJECT.match(subject) or _OUT_OF_OFFICE_SUBJECT.search(subject)):
@@ -108,7 +114,27 @@ def is_autoreply_subject(mail: DecodedMail) -> bool:
         return True
     if mail.header("in-reply-to") is not None and mail.header("references") is None:
         return True
+    if _AUTOMATIC_SUBJECT.match(subject) and not _opening(mail).strip():
+        return True
     return _opens_like_an_autoreply(mail)
+
+
+def is_autoreply_text(mail: DecodedMail) -> bool:
+    """A text/plain reply whose first lines say it is automatic and that says its writer is away.
+
+    For auto-responders that keep the subject ("Re: [REQ-5] …") and set no
+    header. A person mentioning an auto-reply does it further down, or asks.
+    """
+    if not mail.plain:
+        return False
+    opening = mail.plain[:_OPENING_CHARS]
+    head = "\n".join(opening.lstrip().split("\n", 2)[:2])[:_HEAD_CHARS]
+    return (
+        bool(_SAYS_AUTOMATIC.search(head))
+        and "?" not in opening
+        and "？" not in opening
+        and bool(_AWAY.search(opening))
+    )
 
 
 def _opens_like_an_autoreply(mail: DecodedMail) -> bool:
@@ -118,12 +144,16 @@ def _opens_like_an_autoreply(mail: DecodedMail) -> bool:
     auto-reply is not sent: can you check?") asks something; an auto-reply
     does not, so a question mark in the opening rules the body sign out.
     """
-    if mail.plain is not None:
-        opening = mail.plain[:_OPENING_CHARS]
-    else:  # 40,000 characters hold a long <style> head; a megabyte of markup is not read
-        opening = html_to_text((mail.html or "")[: 50 * _OPENING_CHARS])[:_OPENING_CHARS]
+    opening = _opening(mail)
     if "?" in opening or "？" in opening:
         return False
     if _SAYS_AUTOMATIC.search(opening):
         return True
     return bool(_THANKS.search(opening) and _AWAY.search(opening))
+
+
+def _opening(mail: DecodedMail) -> str:
+    if mail.plain is not None:
+        return mail.plain[:_OPENING_CHARS]
+    # 40,000 characters hold a long <style> head; a megabyte of markup is not read
+    return html_to_text((mail.html or "")[: 50 * _OPENING_CHARS])[:_OPENING_CHARS]

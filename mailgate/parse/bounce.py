@@ -7,7 +7,8 @@ Two kinds are read:
   failed and whether for good; the original message comes attached as
   message/rfc822 or text/rfc822-headers.
 - Plain-text bounces of MTAs that send no report (qmail, classic Exim and
-  Mail.ru, Postfix without report, Yandex, old Exchange, Gmail's text): read
+  Mail.ru, Postfix without report, Yandex, old Exchange in English, German and
+  Russian, Gmail's text, hosters' German Exim template): read
   only when a mail-delivery robot sent them *and* the text says the mail was
   not delivered *and* a recipient can be named. The original headers are then
   often quoted in the text.
@@ -46,7 +47,10 @@ _BOUNCE_PHRASES = re.compile(
     r"|Your message wasn't delivered to"
     r"|There was a temporary problem delivering your message"
     r"|has not yet been delivered to one or more of its recipients"
-    r"|Не удалось доставить|не может быть доставлено|не было доставлено|не доставлено",
+    r"|Die Zustellung an folgende Empfänger oder Gruppen ist fehlgeschlagen"
+    r"|nicht\s+zugestellt\s+werden"
+    r"|Не удалось доставить|не может быть доставлено|не было доставлено|не доставлено"
+    r"|Сбой доставки|не дошло до",
     re.I,
 )
 # Where the copy of the original message starts in a text bounce.
@@ -57,6 +61,7 @@ _ORIGINAL_MARKERS = re.compile(
     r"|Original message headers:"
     r"|Original message follows"
     r"|Undelivered message headers"
+    r"|Ursprüngliche Nachrichtenkopfzeilen|Dies ist eine Kopie der Nachricht"
     r"|Исходное сообщение|Заголовки исходного сообщения|Копия (?:исходного )?сообщения)",
     re.I | re.M,
 )

@@ -42,6 +42,10 @@ def test_the_bounce_fixtures_cover_each_kind() -> None:
         "exchange_ndr_old",
         "yandex",
         "mailru",
+        "exchange_ndr_de_text",
+        "exchange_ndr_ru_text",
+        "exim_failure_de_text",
+        "exim_delay_ru_text",
     ):
         assert any(name.startswith(kind) for name in bounced), kind
     assert any(not EXPECTED[name]["bounce"]["permanent"] for name in bounced)
