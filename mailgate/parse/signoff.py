@@ -19,7 +19,7 @@ from itertools import pairwise
 
 from mailgate.parse import quote_markers
 
-_TRAILING = ",.!;:-–— \t"
+_TRAILING = ",.!;:-–— \t،，"  # also the Arabic and the full-width comma
 _SIGN_OFFS = frozenset(quote_markers.SIGN_OFFS)
 _THANKS = frozenset(quote_markers.THANKS_SIGN_OFFS)
 _ALL_SIGN_OFFS = sorted(_SIGN_OFFS | _THANKS, key=len, reverse=True)

@@ -49,6 +49,26 @@ def test_zimbra_separators(line: str) -> None:
     assert new_text(f"Ça marche.\n\n{line}\nCancel request\n") == "Ça marche."
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ("Από:", "Στάλθηκε:", "Προς:", "Θέμα:"),
+        ("Từ:", "Đã gửi:", "Đến:", "Chủ đề:"),
+        ("Dari:", "Dikirim:", "Kepada:", "Perihal:"),
+        ("من:", "تم الإرسال:", "إلى:", "الموضوع:"),
+        ("מאת:", "נשלח:", "אל:", "נושא:"),
+        ("寄件者:", "寄件日期:", "收件者:", "主旨:"),
+    ],
+)
+def test_outlook_header_blocks_in_more_languages(fields: tuple[str, str, str, str]) -> None:
+    sender, sent, to, subject = fields
+    plain = (
+        f"Still broken.\n\n{sender} Support <support@example.org>\n{sent} 25.11.2026 10:00\n"
+        f"{to} Ivan <ivan@acme.example>\n{subject} [REQ-12] Line\n\nCancel request\n"
+    )
+    assert new_text(plain) == "Still broken."
+
+
 # -- device lines -----------------------------------------------------------------------
 
 
@@ -77,9 +97,11 @@ def test_bilingual_sign_off_needs_two_sign_offs() -> None:
     assert new_text(plain) == plain.strip()
 
 
-def test_turkish_sign_off() -> None:
-    plain = "Hat çalışmıyor.\n\nSaygılarımla,\nAhmet Yılmaz\n"
-    assert new_text(plain) == "Hat çalışmıyor."
+@pytest.mark.parametrize(
+    "sign_off", ["Saygılarımla,", "Με εκτίμηση,", "Trân trọng,", "Salam,", "مع التحية،", "בברכה,"]
+)
+def test_sign_offs_in_more_languages(sign_off: str) -> None:
+    assert new_text(f"Still broken.\n\n{sign_off}\nAhmet Yılmaz\n") == "Still broken."
 
 
 def test_confidentiality_footer_under_a_name_is_the_signature() -> None:
