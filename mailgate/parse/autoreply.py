@@ -54,7 +54,6 @@ _MACHINE_MAILERS = re.compile(r"vacation|auto[-_ ]?reply|auto[-_ ]?respond|autor
 _SAYS_AUTOMATIC = re.compile(
     r"\bthis\s+is\s+an?\s+(?:automatic|automated|auto-generated|automatically\s+generated)"
     r"\s+(?:reply|response|message|e-?mail|notification)"
-    r"|\bI\s+will\s+be\s+out\s+of\s+the\s+office\s+starting\b.{1,60}?\band\s+will\s+not\s+return"
     r"|\bdies\s+ist\s+eine\s+automatische\s+(?:antwort|nachricht|abwesenheitsnotiz)"
     r"|\bceci\s+est\s+une?\s+(?:réponse|message)\s+automatique"
     r"|\b(?:éste|este)\s+es\s+un\s+(?:mensaje|correo)\s+automático"
@@ -65,6 +64,12 @@ _SAYS_AUTOMATIC = re.compile(
     r"|\bto\s+jest\s+(?:automatyczna\s+(?:odpowiedź|wiadomość)|wiadomość\s+automatyczna)"
     r"|это\s+автоматическ\w+\s+(?:ответ|сообщение|письмо)"
     r"|(?:данное|это)\s+(?:сообщение|письмо)\s+(?:сформировано|отправлено)\s+автоматически",
+    re.I | re.S,
+)
+# ...or is Notes' away message (a sentence a person may write too: it only
+# counts under an auto-reply subject)...
+_NOTES_AWAY = re.compile(
+    r"\bI\s+will\s+be\s+out\s+of\s+the\s+office\s+starting\b.{1,60}?\band\s+will\s+not\s+return",
     re.I | re.S,
 )
 # ...or thanks for the mail and says its writer is away.
@@ -147,7 +152,7 @@ def _opens_like_an_autoreply(mail: DecodedMail) -> bool:
     opening = _opening(mail)
     if "?" in opening or "？" in opening:
         return False
-    if _SAYS_AUTOMATIC.search(opening):
+    if _SAYS_AUTOMATIC.search(opening) or _NOTES_AWAY.search(opening):
         return True
     return bool(_THANKS.search(opening) and _AWAY.search(opening))
 

@@ -25,15 +25,15 @@ _RECALL_TEXT = re.compile(
     r"[^\n]{0,300}",
     re.I,
 )
-# A read receipt sent as text (Outlook without an MDN): "Your message To: …
-# Subject: … was read on …".
+# A read receipt sent as text (Outlook without an MDN): "Your message" alone on
+# its line, the To/Subject/Sent lines, then "was read on …".
 _RECEIPT_SUBJECT = re.compile(
     r"^\s*(?:read|gelesen|прочитано|lu|leído|letto|gelezen|lido)\s*:", re.I
 )
 _RECEIPT_TEXT = re.compile(
-    r"\A\s*(?:your\s+message|ihre\s+nachricht|ваше\s+сообщение|votre\s+message)\b"
-    r".{0,600}?(?:\bwas\s+read\s+on\b|\bwurde\s+am\b.{0,80}?\bgelesen\b|было\s+прочитано"
-    r"|\ba\s+été\s+lu\b)",
+    r"\A\s*(?:your\s+message|ihre\s+nachricht|ваше\s+сообщение|votre\s+message)[ \t]*\n"
+    r".{0,600}?\n[ \t]*(?:was\s+read\s+on\b|wurde\s+am\b.{0,80}?\bgelesen\b|было\s+прочитано"
+    r"|a\s+été\s+lu\b)",
     re.I | re.S,
 )
 # A meeting response (iTIP REPLY): the calendar program writes it when the

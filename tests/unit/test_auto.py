@@ -323,6 +323,11 @@ def test_a_forwarded_bounce_is_a_persons_mail() -> None:
             "message-recall",
         ),
         (
+            "Отзыв: [REQ-1] hi",
+            "Иван Петров хочет отозвать сообщение «[REQ-1] hi».",
+            "message-recall",
+        ),
+        (
             "Прочитано: [REQ-1] hi",
             "Ваше сообщение\n\n  Кому: Support\n  Тема: [REQ-1] hi\n\n"
             "было прочитано 11.03.2026 10:15.",
@@ -371,6 +376,12 @@ def test_notices_shown_by_subject_and_text(subject: str, body: str, reason: str)
             'Ivan would like to recall the message, "hi". Please ignore it, and call me.\nIvan',
         ),
         ("Read: your instructions", "I have read your message, the VPN still fails."),
+        ("Read: invoice", "Your message was read on Monday by our accountant: it is wrong."),
+        (
+            "Re: [REQ-1] hi",
+            "I will be out of the office starting Monday and will not return until the 20th,"
+            " so please close the request.",
+        ),
         (
             "Ticket received - [REQ-1] hi",
             "We have received your request 48213, but why is it closed?",
