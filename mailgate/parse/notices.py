@@ -45,8 +45,8 @@ _CALENDAR_LINE = re.compile(
     r"|(?:принял|отклонил|принял\s+под\s+вопросом)а?\s+это\s+приглашение)\.?[ \t]*(?:\n|\Z)",
     re.I,
 )
-# Help-desk acknowledgements of a new ticket (Freshdesk, Zoho, Russian help
-# desks): a machine answering our mail, and a loop if answered in turn.
+# Help-desk acknowledgements of a new ticket (Freshdesk, Zoho, OTRS/Znuny, Russian
+# help desks): a machine answering our mail, and a loop if answered in turn.
 _ACK_SUBJECT = re.compile(
     r"^\s*(?:\[[^\]\n]{1,40}\]\s*)?(?:ticket\s+received\s*[-–:]|request\s+received\s*[-–:]"
     r"|we(?:'ve|\s+have)\s+received\s+your\s+(?:request|message|e-?mail)"
@@ -59,6 +59,8 @@ _ACK_SUBJECT = re.compile(
 _ACK_TEXT = re.compile(
     r"\b(?:ticket|request|case)\s*(?:id|#|number|no\.?)?\s*[-:]?\s*#?\d{3,}\b"
     r"|(?:заявк|обращени)\w*\s*(?:№|номер|#)\s*\d{3,}"
+    r"|\b(?:ticket|vorgangs|anfrage)nummer\s*[-:]?\s*#?\d{3,}"
+    r"|\bautomatisch\s+(?:erstellt|generiert|erzeugt|versendet)"
     r"|(?:сформировано|отправлено)\s+автоматически|\bautomatically\s+generated"
     r"|\bthis\s+is\s+an\s+automated\s+(?:message|response|reply)",
     re.I,
