@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from mailgate.parse.charsets import decode_bytes
+from mailgate.parse.machine_fields import FIELDS_READ as MACHINE_FIELDS
 
 MAX_HEADER_BYTES = 64 * 1024  # one header block (the message's, or an attached message's)
 MAX_PART_HEADER_BYTES = 8 * 1024  # the header block of a body part
@@ -42,15 +43,7 @@ _ESSENTIAL_FIELDS = frozenset(
         "content-type",
         "content-transfer-encoding",
         "content-disposition",
-        "auto-submitted",
-        "precedence",
-        "return-path",
-        "list-id",
-        "list-unsubscribe",
-        "x-loop",
-        "x-auto-response-suppress",
-        "x-autoreply",
-        "x-autorespond",
+        *MACHINE_FIELDS,
     }
 )
 

@@ -423,3 +423,24 @@ def test_a_meeting_response_with_a_comment_is_a_persons_mail() -> None:
         "BEGIN:VCALENDAR\nEND:VCALENDAR\n--c--\n",
     )
     assert request is None  # an invitation a client sends us is a person's mail
+
+
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        ("Delivered-To: Autoresponder", MachineReason.AUTOREPLY_HEADER),
+        ("X-FC-MachineGenerated: true", MachineReason.AUTOREPLY_HEADER),
+        ("X-Vacation: yes", MachineReason.AUTOREPLY_HEADER),
+        ("List-Post: <mailto:users@lists.example.net>", MachineReason.LIST_HEADER),
+        ("X-MLServer: fml [fml 4.0]", MachineReason.LIST_MANAGER),
+    ],
+)
+def test_a_machine_field_counts_after_a_header_flood(field: str, reason: MachineReason) -> None:
+    """Past the header block's budget only the fields mailgate reads are kept
+    (`machine_fields.FIELDS_READ`): a robot's mark must not be dropped with the flood."""
+    flood = "".join(f"X-Filler-{n}: {n}\r\n" for n in range(1500))
+    raw = (
+        f"{flood}From: robot@service.example\r\nTo: support@example.org\r\n"
+        f"Subject: Hello\r\n{field}\r\n\r\nA text.\r\n"
+    ).encode()
+    assert classify_machine_mail(decode(raw), own_addresses=OWN) == reason
