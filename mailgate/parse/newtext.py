@@ -499,12 +499,17 @@ def _labels_follow(lines: list[str], start: int) -> bool:
 
 
 def _is_separator(stripped: str) -> bool:
-    core = stripped.strip(_SEPARATOR_TRIM).lower()
+    core = _lower(stripped.strip(_SEPARATOR_TRIM))
     if not core:
         return False
-    if " ".join(core.rstrip(":").split()) in _SEPARATOR_PHRASES and _dashes(stripped) >= 2:
+    if " ".join(core.rstrip(":：").split()) in _SEPARATOR_PHRASES and _dashes(stripped) >= 2:
         return True
-    return core.endswith(":") and " ".join(core[:-1].split()) in _FORWARD_INTROS
+    return core.endswith((":", "：")) and " ".join(core[:-1].split()) in _FORWARD_INTROS
+
+
+def _lower(text: str) -> str:
+    """`text.lower()`, with the Turkish dotted capital I ("İletilen") as a plain "i"."""
+    return text.lower().replace("i\u0307", "i")
 
 
 def _dashes(text: str) -> int:

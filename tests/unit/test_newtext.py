@@ -56,6 +56,9 @@ ATTRIBUTIONS = [
     "Support <support@example.org>:",
     "Вы писали 25 ноября 2026 г., 10:00:05:",
     "---- On Wed, 25 Nov 2026 10:00:00 +0300 Support <support@example.org> wrote ----",
+    "Dana 25. 11. 2026. u 10:00, Support je napisao/la:",
+    "Vào Th 4, 25 thg 11, 2026 vào lúc 10:00 Support <support@example.org> đã viết:",
+    "Pada Rab, 25 Nov 2026 pukul 10.00 Support <support@example.org> menulis:",
 ]
 
 
@@ -154,6 +157,32 @@ HEADER_BLOCKS = [
     "宛先: Ivan\n件名: RE: x",
     "Subject: \t[REQ-12] Phone\nDate: \tWed, 25 Nov 2026 10:00:00 +0300\n"
     "From: \tSupport <support@example.org>\nTo: \tIvan",
+    "Από: Support <support@example.org>\nΣτάλθηκε: 25.11.2026 10:00\n"
+    "Προς: Ivan Petrov\nΘέμα: [REQ-12] Line",
+    "Từ: Support <support@example.org>\nĐã gửi: 25.11.2026 10:00\n"
+    "Đến: Ivan Petrov\nChủ đề: [REQ-12] Line",
+    "Dari: Support <support@example.org>\nDikirim: 25.11.2026 10:00\n"
+    "Kepada: Ivan Petrov\nPerihal: [REQ-12] Line",
+    "من: Support <support@example.org>\nتم الإرسال: 25.11.2026 10:00\n"
+    "إلى: Ivan Petrov\nالموضوع: [REQ-12] Line",
+    "מאת: Support <support@example.org>\nנשלח: 25.11.2026 10:00\n"
+    "אל: Ivan Petrov\nנושא: [REQ-12] Line",
+    "寄件者: Support <support@example.org>\n寄件日期: 25.11.2026 10:00\n"
+    "收件者: Ivan Petrov\n主旨: [REQ-12] Line",
+    "Šalje: Support <support@example.org>\nPoslano: 25.11.2026 10:00\n"
+    "Prima: Ivan Petrov\nPredmet: [REQ-12] Line",
+    "Od: Support <support@example.org>\nOdoslané: 25.11.2026 10:00\n"
+    "Komu: Ivan Petrov\nPredmet: [REQ-12] Line",
+    "Od: Support <support@example.org>\nPoslato: 25.11.2026 10:00\n"
+    "Za: Ivan Petrov\nTema: [REQ-12] Line",
+    "Nuo: Support <support@example.org>\nIšsiųsta: 25.11.2026 10:00\n"
+    "Kam: Ivan Petrov\nTema: [REQ-12] Line",
+    "Saatja: Support <support@example.org>\nSaadetud: 25.11.2026 10:00\n"
+    "Adressaat: Ivan Petrov\nTeema: [REQ-12] Line",
+    "De: Support <support@example.org>\nEnviat el: 25.11.2026 10:00\n"
+    "Per a: Ivan Petrov\nTema: [REQ-12] Line",
+    "จาก: Support <support@example.org>\nส่ง: 25.11.2026 10:00\n"
+    "ถึง: Ivan Petrov\nเรื่อง: [REQ-12] Line",
 ]
 
 
@@ -192,6 +221,18 @@ def test_one_header_like_line_is_not_a_block() -> None:
         "Anfang der weitergeleiteten Nachricht:",
         "------------------ 原始邮件 ------------------",
         "-----Support <support@example.org> wrote: -----",
+        "-------- Orijinal mesaj --------",
+        "-------- Αρχικό μήνυμα --------",
+        "-------- Eredeti üzenet --------",
+        "-------- Originalna poruka --------",
+        "-------- 원본 메시지 --------",
+        "---------- 转发的邮件 ---------",
+        "---------- 転送されたメッセージ ---------",
+        "---------- Переслане повідомлення ---------",
+        "Início da mensagem encaminhada:",
+        "Začátek přeposílané zprávy:",
+        "İletilen ileti başlangıcı:",
+        "转发的邮件：",
     ],
 )
 def test_separator_starts_the_quote(separator: str) -> None:
@@ -245,6 +286,16 @@ def test_signature_ends_where_the_quote_starts() -> None:
         "Enviado desde mi iPhone",
         "Télécharger Outlook pour Android<https://aka.ms/ghei36>",
         "Outlook for iOS in any words<https://aka.ms/o0ukef>",
+        "iPhone'umdan gönderildi",
+        "iPhone’umdan gönderildi",
+        "Sent from my BlackBerry 10 smartphone on the Rogers network.",
+        "Samsung Galaxy akıllı telefonumdan gönderildi.",
+        "Sent from my Verizon, Samsung Galaxy smartphone",
+        "Enviado desde Yahoo Mail para Android",
+        "Στάλθηκε από το iPhone μου",
+        "Gửi từ iPhone của tôi",
+        "Dikirim dari iPhone saya",
+        "iPhone에서 보냄",
     ],
 )
 def test_device_signature_ends_the_new_text(device: str) -> None:
