@@ -27,10 +27,11 @@ _ALL_SIGN_OFFS = sorted(_SIGN_OFFS | _THANKS, key=len, reverse=True)
 _WITH_NAME = re.compile(
     r"^(?:" + "|".join(re.escape(phrase) for phrase in _ALL_SIGN_OFFS) + r")[,.!]?\s+(\S.*)$", re.I
 )
+# Their first words: most lines start with none, and skip the long pattern.
+_FIRST_WORDS = frozenset(phrase.split()[0] for phrase in _ALL_SIGN_OFFS)
 _RULE = re.compile(r"^(?:_{10,}|-{10,}|={10,})$")
-_DISCLAIMER = re.compile(
-    "|".join(re.escape(opening) for opening in quote_markers.DISCLAIMER_OPENINGS), re.I
-)
+_DISCLAIMERS = quote_markers.DISCLAIMER_OPENINGS
+_DISCLAIMER_LENGTH = max(len(opening) for opening in _DISCLAIMERS)
 # A footer is the last few paragraphs: its opening stands among the last lines.
 _MAX_FOOTER_LINES = 12
 _MAX_FOOTER_PARAGRAPHS = 3
@@ -63,15 +64,17 @@ def signature_start(lines: list[str], new: list[bool]) -> int | None:
 
 def _footer_start(lines: list[str], texts: list[int], wrote_before: bool) -> int | None:
     """The first line of a confidentiality footer that ends the sender's lines, or None."""
-    tail = texts[-_MAX_FOOTER_LINES:]
-    for position, index in enumerate(tail):
-        if index == texts[0] and not wrote_before:
+    for position in range(max(0, len(texts) - _MAX_FOOTER_LINES), len(texts)):
+        index = texts[position]
+        if position == 0 and not wrote_before:
             continue
-        above = lines[index - 1].strip() if index else ""
-        starts_paragraph = not above or _RULE.match(above)
-        if not (starts_paragraph and _DISCLAIMER.match(lines[index].strip())):
+        if position == 0 or texts[position - 1] == index - 1:  # a line right above it
+            above = lines[index - 1].strip() if index else ""
+            if above and not _RULE.match(above):
+                continue  # not the first line of a paragraph
+        if not lines[index].lstrip()[:_DISCLAIMER_LENGTH].lower().startswith(_DISCLAIMERS):
             continue
-        rest = tail[position:]
+        rest = texts[position:]
         paragraphs = 1 + sum(1 for before, after in pairwise(rest) if after > before + 1)
         if paragraphs <= _MAX_FOOTER_PARAGRAPHS:
             return index
@@ -118,9 +121,10 @@ def _is_list_footer(below: list[str]) -> bool:
 def _is_sign_off(stripped: str, block: list[str]) -> bool:
     """Is `stripped` a sign-off over `block`, the sender's last non-blank lines?"""
     phrase = " ".join(stripped.lower().rstrip(_TRAILING).split())
-    if phrase in _SIGN_OFFS or _is_bilingual(phrase):
+    if phrase in _SIGN_OFFS or ("/" in phrase and _is_bilingual(phrase)):
         return _is_signature_block(block)
-    with_name = _WITH_NAME.match(stripped)
+    first_word = phrase.split(" ", 1)[0].rstrip(_TRAILING).replace("i\u0307", "i")  # "İyi"
+    with_name = _WITH_NAME.match(stripped) if first_word in _FIRST_WORDS else None
     if with_name is not None and _is_name(with_name.group(1), words=3):
         return _is_signature_block(block)
     if phrase in _THANKS:
