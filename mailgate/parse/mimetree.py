@@ -29,6 +29,7 @@ from mailgate.domain import Attachment
 from mailgate.parse.charsets import decode_bytes
 from mailgate.parse.errors import MalformedMessage
 from mailgate.parse.files import MESSAGE_TYPES, REPORT_TYPES, file_bytes, list_files
+from mailgate.parse.flowed import flowed_parameters, unflow
 from mailgate.parse.header_block import MAX_HEADER_BYTES, MAX_PART_HEADER_BYTES, read_header_block
 from mailgate.parse.headers import decode_header_value, first_header, safe_filename
 from mailgate.parse.transfer import decode_transfer
@@ -381,6 +382,8 @@ class _TreeReader:
             if stop < node.body_end:
                 self.defects.append("text truncated")
             node.text = decode_body(self.buf[node.body_start : stop], node.encoding, node.charset)
+            if node.content_type == "text/plain":
+                node.text = _unflowed(node.text, node.fields)
         self._record(node)
 
     def _body_end(self, start: int, delimiter: _Delimiter | None) -> int:
@@ -501,6 +504,13 @@ class _TreeReader:
         if encoding == "quoted-printable":
             return max(0, length - 2 * buf.count(b"=", start, end))
         return length
+
+
+def _unflowed(text: str, fields: list[tuple[str, str]]) -> str:
+    """A format=flowed text as its sender's lines (`flowed.py`); other text as it is."""
+    content_type = next((value for name, value in fields if name == "content-type"), "")
+    is_flowed, delsp = flowed_parameters(content_type)
+    return unflow(text, delsp=delsp) if is_flowed else text
 
 
 def decode_body(data: bytes, encoding: str, charset: str | None) -> str:
