@@ -6,7 +6,9 @@ follows it is short and looks like a signature block (a name, a title, a phone,
 an address), not like more sentences; "Thanks," and the like need a name after
 them. A rule line over a list name or a listinfo URL is a mailing-list footer.
 A confidentiality footer ("This e-mail and any attachments are confidential…")
-in the last paragraphs is the signature too, with any sign-off above it.
+in the last paragraphs is the signature too, with any sign-off above it; so is
+a last paragraph of a name over contact lines (a phone, an address, a link)
+with no sign-off at all.
 Nothing is cut when the cut would leave the sender with no text at all.
 
 The words come from `mailgate.parse.quote_markers`.
@@ -38,6 +40,11 @@ _MAX_FOOTER_PARAGRAPHS = 3
 _MAX_BLOCK_LINES = 8
 _MAX_BLOCK_LINE_LENGTH = 80
 _NAME_WORDS = 4
+_MAX_CONTACT_LINES = 6
+# A phone number (7 digits or more), an e-mail address or a web link.
+_CONTACT = re.compile(
+    r"(?:\+|\b)\d(?:[ ()./-]*\d){6,}|[^\s@]+@[^\s@]+\.[^\W\d_]{2,}|https?://|\bwww\.", re.I
+)
 
 
 def signature_start(lines: list[str], new: list[bool]) -> int | None:
@@ -59,7 +66,8 @@ def signature_start(lines: list[str], new: list[bool]) -> int | None:
         texts = [index for index in texts if index < footer]
         sign_off = _sign_off_start(lines, texts, wrote_before)
         return footer if sign_off is None else sign_off
-    return _sign_off_start(lines, texts, wrote_before)
+    sign_off = _sign_off_start(lines, texts, wrote_before)
+    return sign_off if sign_off is not None else _contact_block_start(lines, texts)
 
 
 def _footer_start(lines: list[str], texts: list[int], wrote_before: bool) -> int | None:
@@ -96,6 +104,29 @@ def _sign_off_start(lines: list[str], texts: list[int], wrote_before: bool) -> i
         if _is_sign_off(stripped, below):
             return index
     return None
+
+
+def _contact_block_start(lines: list[str], texts: list[int]) -> int | None:
+    """A signature without a sign-off: the last paragraph, a name over contact lines
+    ("Ivan Petrov" / "Head of IT" / "+7 495 123-45-67"), below the sender's text.
+
+    Only with a phone number, an address or a link among its lines, and not
+    after a line ending in ":" (there the sender gives a contact, not theirs).
+    """
+    start = len(texts) - 1
+    while start and texts[start - 1] == texts[start] - 1:
+        start -= 1
+    block = [lines[index].strip() for index in texts[start:]]
+    if start == 0 or not 2 <= len(block) <= _MAX_CONTACT_LINES:
+        return None
+    if lines[texts[start - 1]].rstrip().endswith(":"):
+        return None
+    name = block[0]
+    if not _is_name(name) or any(char.isdigit() or char == "@" for char in name):
+        return None
+    if not any(_CONTACT.search(line) for line in block[1:]) or not _is_signature_block(block):
+        return None
+    return texts[start]
 
 
 def _last_run(lines: list[str], new: list[bool]) -> tuple[int, int] | None:
