@@ -22,15 +22,25 @@ from itertools import pairwise
 from mailgate.parse import quote_markers
 
 _TRAILING = ",.!;:-–— \t،，"  # also the Arabic and the full-width comma
-_SIGN_OFFS = frozenset(quote_markers.SIGN_OFFS)
-_THANKS = frozenset(quote_markers.THANKS_SIGN_OFFS)
-_ALL_SIGN_OFFS = sorted(_SIGN_OFFS | _THANKS, key=len, reverse=True)
+
+
+def _fold(text: str) -> str:
+    """Lower case, with Turkish dotted and dotless i as plain i ("SAYGILARIMLA",
+    "İyi günler"): `str.lower` keeps "ı" and turns "İ" into "i" plus a dot."""
+    return text.lower().replace("i\u0307", "i").replace("ı", "i")
+
+
+_SIGN_OFFS = frozenset(map(_fold, quote_markers.SIGN_OFFS))
+_THANKS = frozenset(map(_fold, quote_markers.THANKS_SIGN_OFFS))
+_ALL_SIGN_OFFS = sorted(
+    {*quote_markers.SIGN_OFFS, *quote_markers.THANKS_SIGN_OFFS}, key=len, reverse=True
+)
 # "Mvh Ola Nordmann", "Regards, Ivan", "Hilsen /Kari": a sign-off with the name after it.
 _WITH_NAME = re.compile(
     r"^(?:" + "|".join(re.escape(phrase) for phrase in _ALL_SIGN_OFFS) + r")[,.!]?\s+(\S.*)$", re.I
 )
 # Their first words: most lines start with none, and skip the long pattern.
-_FIRST_WORDS = frozenset(phrase.split()[0] for phrase in _ALL_SIGN_OFFS)
+_FIRST_WORDS = frozenset(_fold(phrase.split()[0]) for phrase in _ALL_SIGN_OFFS)
 _RULE = re.compile(r"^(?:_{10,}|-{10,}|={10,})$")
 _DISCLAIMERS = quote_markers.DISCLAIMER_OPENINGS
 _DISCLAIMER_LENGTH = max(len(opening) for opening in _DISCLAIMERS)
@@ -151,10 +161,10 @@ def _is_list_footer(below: list[str]) -> bool:
 
 def _is_sign_off(stripped: str, block: list[str]) -> bool:
     """Is `stripped` a sign-off over `block`, the sender's last non-blank lines?"""
-    phrase = " ".join(stripped.lower().rstrip(_TRAILING).split())
+    phrase = " ".join(_fold(stripped).rstrip(_TRAILING).split())
     if phrase in _SIGN_OFFS or ("/" in phrase and _is_bilingual(phrase)):
         return _is_signature_block(block)
-    first_word = phrase.split(" ", 1)[0].rstrip(_TRAILING).replace("i\u0307", "i")  # "İyi"
+    first_word = phrase.split(" ", 1)[0].rstrip(_TRAILING)
     with_name = _WITH_NAME.match(stripped) if first_word in _FIRST_WORDS else None
     if with_name is not None and _is_name(with_name.group(1), words=3):
         return _is_signature_block(block)
