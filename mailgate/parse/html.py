@@ -95,7 +95,12 @@ _INDENT_STYLE = re.compile(r"border\s*:\s*none", re.I)
 _CUT_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_CUT_TOKENS)))
 _QUOTE_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_QUOTE_TOKENS)))
 _ATTRIBUTION_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_ATTRIBUTION_TOKENS)))
-_SIGNATURE_MARK = re.compile("|".join(map(re.escape, quote_markers.HTML_SIGNATURE_TOKENS)))
+_SIGNATURE_MARK = re.compile(
+    "|".join(map(re.escape, quote_markers.HTML_SIGNATURE_TOKENS))
+    + r"|(?<!\S)(?:"
+    + "|".join(map(re.escape, quote_markers.HTML_SIGNATURE_WHOLE_TOKENS))
+    + r")(?!\S)"
+)
 _CUT_STYLES = tuple(re.compile(pattern, re.I) for pattern in quote_markers.HTML_CUT_STYLE_PATTERNS)
 _TAG_NAME = re.compile(r"[a-z][a-z0-9:-]*")
 _ATTRIBUTE_NAME = re.compile(r"[a-z_:][a-z0-9_:.-]*")

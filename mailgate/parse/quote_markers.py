@@ -832,6 +832,14 @@ HTML_SIGNATURE_TOKENS: tuple[str, ...] = (
     "gmail_signature",
     "moz-signature",
 )
+# HTML: whole class or id tokens of signature elements, too common as part of a
+# longer name to match within one (Apple Mail's `lineBreakAtBeginningOfSignature`):
+# Outlook on the web and new Outlook for Windows `<div id="Signature">`, Outlook
+# mobile `ms-outlook-mobile-signature`.
+HTML_SIGNATURE_WHOLE_TOKENS: tuple[str, ...] = (
+    "signature",
+    "ms-outlook-mobile-signature",
+)
 # HTML: an inline style with a top border is Outlook's header block
 # (`border:none;border-top:solid #E1E1E1 1.0pt`).
 HTML_CUT_STYLE_PATTERNS: tuple[str, ...] = (

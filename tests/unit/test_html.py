@@ -187,13 +187,32 @@ def test_client_quotes_are_removed(html: str) -> None:
         '<br><div class="gmail_signature">Ivan<br>Cancel request</div>',
         '<p>Resolve this issue</p><pre class="moz-signature" cols="72">Ivan\nCancel request</pre>',
         '<p>Resolve this issue</p><div class="moz-signature">-- <br>Ivan<br>Cancel request</div>',
+        '<div>Resolve this issue</div><div id="Signature"><p>Ivan</p><p>Cancel request</p></div>',
+        '<div>Resolve this issue</div><div id="ms-outlook-mobile-signature">Ivan</div>',
     ],
-    ids=["gmail", "thunderbird-pre", "thunderbird-div"],
+    ids=["gmail", "thunderbird-pre", "thunderbird-div", "outlook-web", "outlook-mobile"],
 )
 def test_marked_signature_is_removed(html: str) -> None:
     split = split_reply(None, html)
     assert split.new_text == "Resolve this issue"
     assert "Ivan" in split.signature
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<div>Resolve this issue</div><div class="signature-note">Ivan</div>',
+        '<div>Resolve this issue<br id="lineBreakAtBeginningOfSignature">Ivan</div>',
+    ],
+    ids=["longer-class", "apple-line-break"],
+)
+def test_signature_as_part_of_a_longer_name_is_not_a_signature(html: str) -> None:
+    assert split_reply(None, html).new_text == "Resolve this issue\nIvan"
+
+
+def test_a_signature_element_holding_all_the_text_does_not_empty_it() -> None:
+    html = '<div id="Signature"><p>Resolve this issue</p><p>The line works.</p></div>'
+    assert split_reply(None, html).new_text == "Resolve this issue\n\nThe line works."
 
 
 def test_outlook_bold_header_block_without_structure_is_found_in_text() -> None:
