@@ -12,6 +12,17 @@ from tests.harness import write_config
 from tests.mails import make_mail
 
 
+def initialised_config(tmp_path, imap, smtp, *, smtp_extra: str = ""):
+    """A config on SQLite for `imap` and `smtp` (plus `smtp_extra` keys), after `init`."""
+    config = tmp_path / "m.toml"
+    write_config(config, imap=imap, smtp=smtp, database_url="sqlite:///m.sqlite3")
+    config.write_text(config.read_text().replace("[smtp]\n", f"[smtp]\n{smtp_extra}"))
+    subprocess.run(
+        [sys.executable, "-m", "mailgate.cli", "--config", str(config), "init"], check=True
+    )
+    return config
+
+
 def start_worker(config):
     return subprocess.Popen(
         [sys.executable, "-m", "mailgate.cli", "--config", str(config), "run"],
@@ -50,11 +61,7 @@ def requests(config) -> list[dict]:
 
 
 def test_worker_picks_up_new_mail_and_stops_cleanly(tmp_path, dovecot, smtp_sink):
-    config = tmp_path / "m.toml"
-    write_config(config, imap=dovecot, smtp=smtp_sink, database_url="sqlite:///m.sqlite3")
-    subprocess.run(
-        [sys.executable, "-m", "mailgate.cli", "--config", str(config), "init"], check=True
-    )
+    config = initialised_config(tmp_path, dovecot, smtp_sink)
     worker = start_worker(config)
     try:
         dovecot.append(
@@ -75,12 +82,7 @@ def test_worker_picks_up_new_mail_and_stops_cleanly(tmp_path, dovecot, smtp_sink
 
 def test_worker_survives_imap_and_smtp_outages(tmp_path, private_dovecot, smtp_sink):
     account = private_dovecot.account
-    config = tmp_path / "m.toml"
-    write_config(config, imap=account, smtp=smtp_sink, database_url="sqlite:///m.sqlite3")
-    config.write_text(config.read_text().replace("[smtp]\n", "[smtp]\nretry_seconds = 1\n"))
-    subprocess.run(
-        [sys.executable, "-m", "mailgate.cli", "--config", str(config), "init"], check=True
-    )
+    config = initialised_config(tmp_path, account, smtp_sink, smtp_extra="retry_seconds = 1\n")
     worker = start_worker(config)
     try:
         private_dovecot.stop()
@@ -109,11 +111,7 @@ def test_a_changed_uidvalidity_while_idle_loses_and_doubles_nothing(
     mailbox): mail before and after is applied once. mailgate keeps no UIDs
     between rounds, so the new UIDs are simply the ones it fetches next."""
     account = private_dovecot.account
-    config = tmp_path / "m.toml"
-    write_config(config, imap=account, smtp=smtp_sink, database_url="sqlite:///m.sqlite3")
-    subprocess.run(
-        [sys.executable, "-m", "mailgate.cli", "--config", str(config), "init"], check=True
-    )
+    config = initialised_config(tmp_path, account, smtp_sink)
     worker = start_worker(config)
     try:
         account.append(
