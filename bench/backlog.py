@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import inbox
-from bench.corpus import make_corpus
+from bench.corpus import CORPORA, make_corpus
 from bench.mailgate_cli import (
     DATABASES,
     Mailgate,
@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     databases = args.database or list(DATABASES)
     backlogs = args.backlogs or [1000]
-    corpus = make_corpus(max(backlogs))
+    corpus = make_corpus(max(backlogs), kind=args.corpus)
     for python in filter(None, (args.python, args.against)):
         compile_bytecode(python)
     print(
@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="mailgate-bench-") as workdir,
         Dovecot() as imap,
-        SinkProcess() as sink,
+        SinkProcess(write_to=_sink_dir(workdir) if args.sink_writes else None) as sink,
     ):
         bench = Bench(imap, sink, python=args.python, workdir=Path(workdir), repeats=args.repeat,
                       against=args.against)  # fmt: skip
@@ -261,6 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _sink_dir(workdir: str) -> str:
+    path = Path(workdir) / "sink"
+    path.mkdir()
+    return str(path)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.backlog", description=__doc__.split("\n\n")[0]
@@ -273,6 +279,18 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         choices=DATABASES,
         help="measure this database only (repeatable; default: both)",
+    )
+    parser.add_argument(
+        "--corpus",
+        choices=CORPORA,
+        default="small",
+        help="small: short mail, a third with HTML (default); mixed: a quarter HTML only, "
+        "one in ten with a 20-60 KB file",
+    )
+    parser.add_argument(
+        "--sink-writes",
+        action="store_true",
+        help="the SMTP sink writes every mail it accepts to a file, as a real server stores it",
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs per figure, the median is shown (default: 3)"

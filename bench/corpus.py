@@ -39,10 +39,56 @@ _PROBLEMS_RU = [
 _START = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
 
 
-def make_corpus(count: int, *, seed: int = 8) -> list[bytes]:
-    """`count` new-request mails from distinct senders, oldest first."""
+CORPORA = ("small", "mixed")
+
+
+def make_corpus(count: int, *, seed: int = 8, kind: str = "small") -> list[bytes]:
+    """`count` new-request mails from distinct senders, oldest first.
+
+    `small`: every mail short, every third with an HTML alternative. `mixed`, as
+    real support inboxes are: a quarter of the mail HTML only (a styled body, a
+    signature table), and one in ten with a small file (a 20 to 60 KB PDF or
+    screenshot)."""
     chooser = random.Random(seed)
-    return [make_mail(number, chooser) for number in range(count)]
+    if kind == "small":
+        return [make_mail(number, chooser) for number in range(count)]
+    return [mixed_mail(number, chooser).as_bytes() for number in range(count)]
+
+
+def mixed_mail(number: int, chooser: random.Random) -> EmailMessage:
+    """A mail of the `mixed` corpus: HTML only, with a file, or as `new_request`."""
+    mail = new_request(number, chooser)
+    if number % 4 == 1:
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        mail.clear_content()
+        mail.set_content(_html_only(text), subtype="html")
+    if number % 10 == 7:
+        size = 20_000 + chooser.randrange(40_000)
+        data = chooser.randbytes(size)
+        if number % 20 == 7:
+            mail.add_attachment(b"%PDF-1.7\n" + data, maintype="application", subtype="pdf",
+                                filename=f"invoice-{number}.pdf")  # fmt: skip
+        else:
+            mail.add_attachment(b"\x89PNG\r\n\x1a\n" + data, maintype="image", subtype="png",
+                                filename=f"screenshot-{number}.png")  # fmt: skip
+        mail.set_boundary(f"=_mixed_{number:08d}_=")
+    return mail
+
+
+def _html_only(text: str) -> str:
+    """A body as Outlook or a webmail sends it HTML only: styles, divs, a signature table."""
+    *paragraphs, signature = text.split("\n\n")
+    body = "".join(
+        f'<div style="font-family:Calibri,sans-serif;font-size:11pt"><p class="MsoNormal">'
+        f"{paragraph}</p></div>"
+        for paragraph in paragraphs
+    )
+    lines = "<br>".join(signature.split("\n"))
+    return (
+        "<html><head><style>p.MsoNormal{margin:0}</style></head><body>"
+        f'{body}<table cellpadding="0" style="border-top:1px solid #ccc"><tr>'
+        f'<td style="color:#555">{lines}</td></tr></table></body></html>'
+    )
 
 
 def make_mail(number: int, chooser: random.Random) -> bytes:

@@ -1,7 +1,8 @@
 """An SMTP sink in a process of its own, so its CPU is not charged to mailgate.
 
-It accepts every message, of any size, and only counts them: no parsing, no
-storage, the least work a receiving server can do. `SinkProcess` starts it and asks it for
+It accepts every message, of any size, and counts them: no parsing, the least
+work a receiving server can do; with `write_to` it also writes each to a file
+there, as a real server stores what it accepts. `SinkProcess` starts it and asks it for
 the count; the process itself (this file run as a script) prints its port as
 one JSON line, answers each ``count`` line on stdin with the number of
 messages accepted so far (``bytes``: their bytes), and exits at the end of
@@ -14,6 +15,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -22,9 +24,9 @@ HOST = "127.0.0.1"
 class SinkProcess:
     """The sink's process, seen from the benchmark."""
 
-    def __init__(self) -> None:
+    def __init__(self, write_to: str | None = None) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, __file__],
+            [sys.executable, __file__, *([write_to] if write_to else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -70,13 +72,16 @@ class SinkProcess:
 
 
 class _CountingHandler:
-    def __init__(self) -> None:
+    def __init__(self, write_to: Path | None) -> None:
         self.accepted = 0
         self.accepted_bytes = 0
+        self.write_to = write_to
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.accepted += 1
         self.accepted_bytes += len(envelope.content)
+        if self.write_to is not None:
+            (self.write_to / f"{self.accepted:07d}.eml").write_bytes(envelope.content)
         return "250 2.0.0 Accepted"
 
 
@@ -84,7 +89,7 @@ async def _serve() -> None:
     from aiosmtpd.smtp import SMTP
 
     loop = asyncio.get_running_loop()
-    handler = _CountingHandler()
+    handler = _CountingHandler(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="sink.invalid", data_size_limit=None), HOST, 0
     )

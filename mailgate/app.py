@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mailgate.apply import Services
+from mailgate.apply import Install, Mailbox
 from mailgate.business_time import (
     BusinessCalendar,
     CalendarConfigError,
@@ -28,7 +28,7 @@ from mailgate.worker import Clock, Worker
 class App:
     settings: Settings
     store: Store
-    services: Services
+    install: Install
 
     @property
     def engine(self):
@@ -40,7 +40,7 @@ class App:
         return self.store.sessions
 
     def worker(self, clock: Clock) -> Worker:
-        return Worker(self.services, self.store, clock=clock)
+        return Worker(self.install, self.store, clock=clock)
 
 
 def business_calendar(settings: Settings) -> BusinessCalendar:
@@ -60,8 +60,8 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
 
 
 def build_app(settings: Settings) -> App:
-    """One set of services per mailbox (its rules, templates and From), sharing the
-    calendar and the deadlines, which are the install's."""
+    """One `Mailbox` per configured mailbox (its rules, templates and From), sharing
+    the calendar and the deadlines, which are the install's."""
     calendar = business_calendar(settings)
     deadlines = Deadlines(
         calendar=calendar,
@@ -69,24 +69,22 @@ def build_app(settings: Settings) -> App:
         sla_policy=sla_policy(settings.sla),
     )
 
-    def services_of(mailbox: Settings) -> Services:
+    def mailbox_of(settings: Settings) -> Mailbox:
         renderer = LazyRenderer(
             lambda: Renderer(
-                mailbox.templates_dir,
-                sender=Sender(address=mailbox.support_address, name=mailbox.smtp.from_name),
-                tag_prefix=mailbox.tag_prefix,
+                settings.templates_dir,
+                sender=Sender(address=settings.support_address, name=settings.smtp.from_name),
+                tag_prefix=settings.tag_prefix,
                 timezone=calendar.timezone,
-                agent_from=mailbox.agent_from,
+                agent_from=settings.agent_from,
             )
         )
-        return Services(rules=Rules(settings=mailbox, deadlines=deadlines), renderer=renderer)
+        return Mailbox(rules=Rules(settings=settings, deadlines=deadlines), renderer=renderer)
 
-    first, *others = (services_of(mailbox) for mailbox in settings.mailboxes)
-    services = Services(rules=first.rules, renderer=first.renderer, others=tuple(others))
     return App(
         settings=settings,
         store=Store(settings.database_url, mailboxes=len(settings.mailboxes)),
-        services=services,
+        install=Install(tuple(mailbox_of(mailbox) for mailbox in settings.mailboxes)),
     )
 
 

@@ -132,7 +132,7 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
     prefixes = app.settings.tag_prefixes
     number = parse_tag(args.tag, prefixes.values())
     now = args.now or dt.datetime.now(dt.UTC)
-    deadlines = app.services.rules.deadlines
+    deadlines = app.install.primary.rules.deadlines
 
     def sla(history: list, first_response_at: dt.datetime | None) -> dict:
         return deadlines.sla(history, first_response_at, now).to_json()

@@ -25,7 +25,7 @@ from mailgate.domain import Attachment, Status
 from mailgate.errors import ConfigError
 
 if TYPE_CHECKING:
-    from mailgate.apply import Services
+    from mailgate.apply import Install
 
 _AT = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)
 _AGENT_TEMPLATES = (
@@ -99,7 +99,7 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
 }
 
 
-def check_templates(services: Services) -> None:
+def check_templates(install: Install) -> None:
     """Render every notice with the renderer of each mailbox whose `templates_dir`
     overrides templates; raise ConfigError naming the file of the first that fails.
 
@@ -107,7 +107,7 @@ def check_templates(services: Services) -> None:
     second for every template) the first notices do not pay again. Shipped templates
     alone are not rendered here (tests do): start-up stays as fast as before."""
     checked: set[Path] = set()
-    for mailbox in services.mailboxes:
+    for mailbox in install:
         directory = mailbox.settings.templates_dir
         if directory.resolve() == DEFAULT_TEMPLATES_DIR.resolve() or directory in checked:
             continue

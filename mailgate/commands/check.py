@@ -95,7 +95,7 @@ def check_command(app: App, args: argparse.Namespace) -> int:
     from mailgate.template_check import check_templates
 
     settings = app.settings
-    check_templates(app.services)  # an admin's broken template is a config error, named
+    check_templates(app.install)  # an admin's broken template is a config error, named
     print(f"config: ok ({settings.database_url.split('://')[0]} database)")
     several = len(settings.mailboxes) > 1
     first_failure = 0

@@ -21,7 +21,9 @@ from mailgate.commands.output import (
 
 if TYPE_CHECKING:
     from mailgate.app import App
+    from mailgate.apply.admin import AdminRule
     from mailgate.decide.admin import AdminDecision
+    from mailgate.decide.model import RequestSnapshot, Rules
 
 # Each refusal as a sentence; the keys are `Refusal` values and those of decide/admin.py.
 REFUSALS = {
@@ -60,7 +62,7 @@ def register(actions: argparse._SubParsersAction) -> None:
 def set_status_command(app: App, args: argparse.Namespace) -> int:
     from mailgate.decide.admin import decide_set_status
 
-    def decide(snapshot, rules, now) -> AdminDecision:
+    def decide(snapshot: RequestSnapshot, rules: Rules, now: dt.datetime) -> AdminDecision:
         return decide_set_status(snapshot, args.status, by=args.by.strip().lower(),
                                  note=args.note, rules=rules, now=now)  # fmt: skip
 
@@ -70,31 +72,27 @@ def set_status_command(app: App, args: argparse.Namespace) -> int:
 def note_command(app: App, args: argparse.Namespace) -> int:
     from mailgate.decide.admin import decide_note
 
-    def decide(snapshot, rules, now) -> AdminDecision:
+    def decide(snapshot: RequestSnapshot, rules: Rules, now: dt.datetime) -> AdminDecision:
         return decide_note(snapshot, args.text, by=args.by.strip().lower(), rules=rules, now=now)
 
     return _act(app, args, decide)
 
 
-def _act(app: App, args: argparse.Namespace, decide) -> int:
+def _act(app: App, args: argparse.Namespace, rule: AdminRule) -> int:
     """Read the request under its lock, decide, write; print what happened."""
+    from mailgate.apply import act
     from mailgate.tags import format_tag, parse_tag
 
-    settings, services = app.settings, app.services
+    settings = app.settings
     number = parse_tag(args.tag, settings.tag_prefixes.values())
     tag = format_tag(settings.tag_prefix, number) if number is not None else args.tag
-    now = dt.datetime.now(dt.UTC)
-    with app.store.transaction() as tx:
-        snapshot = None
-        if number is not None:
-            snapshot = tx.snapshot(number, with_history=services.rules.deadlines.has_sla)
-        if snapshot is None:
-            complain(f"no request {args.tag}")
-            return EXIT_NOT_FOUND
-        verdict = decide(snapshot, services.rules, now)
-        if verdict.allowed:
-            tx.write(verdict.decision, received=None, settings=settings,
-                     renderer=services.renderer, now=now)  # fmt: skip
+    acted = None
+    if number is not None:
+        acted = act(app.store, app.install, number, rule, now=dt.datetime.now(dt.UTC))
+    if acted is None:
+        complain(f"no request {args.tag}")
+        return EXIT_NOT_FOUND
+    snapshot, verdict = acted.request, acted.verdict
     if not verdict.allowed:
         sentence = REFUSALS.get(verdict.refusal, verdict.refusal).format(
             by=args.by, tag=tag, status=snapshot.status.value, wanted=getattr(args, "status", "")
@@ -105,6 +103,7 @@ def _act(app: App, args: argparse.Namespace, decide) -> int:
         complain(f"refused: {sentence}")
         return EXIT_REFUSED
     decision = verdict.decision
+    assert decision is not None
     status = dict(next((u.changes for u in decision.updates), ())).get("status", snapshot.status)
     queued = len(decision.notices)
     if args.json:

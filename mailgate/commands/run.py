@@ -32,7 +32,7 @@ def run_command(app: App, args: argparse.Namespace) -> int:
     from mailgate.owner import current_owner
     from mailgate.template_check import check_templates
 
-    check_templates(app.services)  # an admin's broken template stops us before any mail
+    check_templates(app.install)  # an admin's broken template stops us before any mail
     if args.log_format != "text":
         setup_logging(args.log_level, args.log_format)
     now = args.now

@@ -11,23 +11,29 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from mailgate.config import Settings
 from mailgate.decide.model import Decision, RequestSnapshot
 from mailgate.errors import TransportError
-from mailgate.notify import Renderer
+from mailgate.states import InboundState, OutboundState
 from mailgate.store import locks, snapshots
 from mailgate.store import statements as sql
-from mailgate.store.engine import make_engine, make_sessions, upgrade_schema, upsert_insert
+from mailgate.store.engine import (
+    READ_ONLY,
+    make_engine,
+    make_sessions,
+    upgrade_schema,
+    upsert_insert,
+)
+from mailgate.store.rows import DroppedMail, QueuedMail, Received, Written
 from mailgate.store.signals import PendingListener, PendingListenerLost, notify_pending
 from mailgate.store.tables import INBOUND as _INBOUND
 from mailgate.store.tables import OUTBOUND as _OUTBOUND
 from mailgate.store.tables import REQUESTS as _REQUESTS
-from mailgate.store.writer import Received, Writer
+from mailgate.store.writer import Writer
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -39,6 +45,9 @@ class PendingMessage:
     key: str
     raw: bytes
     mailbox: str = "default"  # the one it was read from: a new request opens there
+
+
+ThreadMessage = tuple[dt.datetime, str, str]  # (at, Message-ID, kind or recipient)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +69,9 @@ class MailboxScope:
         return column.not_in(self.others) if self.others else None
 
 
-def _within(statement: Select, column: ColumnElement[str], scope: MailboxScope | None) -> Select:
+def _within(
+    statement: Select[Any], column: ColumnElement[str], scope: MailboxScope | None
+) -> Select[Any]:
     condition = scope.condition(column) if scope is not None else None
     return statement if condition is None else statement.where(condition)
 
@@ -102,6 +113,18 @@ class Store:
             raise _unavailable(exc) from exc
 
     @contextlib.contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """A transaction that only reads: on SQLite it takes no write lock (a deferred
+        BEGIN), so a long read never holds up a writer, nor a writer it."""
+        try:
+            with self.engine.connect() as connection:
+                connection = connection.execution_options(**{READ_ONLY: True})
+                with connection.begin():
+                    yield Tx(connection)
+        except (OperationalError, InterfaceError) as exc:
+            raise _unavailable(exc) from exc
+
+    @contextlib.contextmanager
     def inbox_reader(self, mailbox: str) -> Iterator[bool]:
         """True inside the block when this worker may read `mailbox` (fetch, store,
         apply, move) now; False when another worker on this PostgreSQL database is
@@ -135,7 +158,7 @@ class Tx:
     """One database transaction; committed when the `Store.transaction` block ends.
 
     The writer keeps some rows back to insert them in bulk (store/writer.py):
-    every method but `write` and `bouncing_among` reaches the database through
+    every method but `write` and `queue` reaches the database through
     `_connection`, which flushes them first, so every read sees every write.
     """
 
@@ -159,7 +182,7 @@ class Tx:
         key: str,
         raw: bytes,
         now: dt.datetime,
-        state: str = "pending",
+        state: InboundState = InboundState.PENDING,
         error: str = "",
         mailbox: str = "default",
     ) -> bool:
@@ -173,7 +196,8 @@ class Tx:
         """Insert pending raw messages, (key, raw) each, in one statement, skipping
         known keys. Returns the keys that were new."""
         rows = [
-            dict(key=key, raw=raw, state="pending", error="", received_at=now, mailbox=mailbox)
+            dict(key=key, raw=raw, state=InboundState.PENDING, error="", received_at=now,
+                 mailbox=mailbox)
             for key, raw in messages
         ]
         new = self._insert_inbound(rows) if rows else set()
@@ -181,7 +205,7 @@ class Tx:
             notify_pending(self._connection, mailbox)
         return new
 
-    def _insert_inbound(self, rows: list[dict]) -> set[str]:
+    def _insert_inbound(self, rows: list[dict[str, Any]]) -> set[str]:
         connection = self._connection
         statement = (
             upsert_insert(connection, _INBOUND)
@@ -190,7 +214,7 @@ class Tx:
         )
         return set(connection.execute(statement, rows).scalars())
 
-    def inbound_states(self, keys: Sequence[str]) -> dict[str, str]:
+    def inbound_states(self, keys: Sequence[str]) -> dict[str, InboundState]:
         """The states of stored messages, by key. A message another worker is applying
         right now (a claim of its leftovers) is waited for, so that the worker that
         read it sees it applied and moves it out of the inbox in this round."""
@@ -200,31 +224,45 @@ class Tx:
             .where(columns.key.in_(keys))
             .with_for_update(read=True)
         )
-        return {key: state for key, state in rows}
+        return {key: InboundState(state) for key, state in rows}
 
     def pending_keys(self, limit: int, scope: MailboxScope | None = None) -> list[str]:
         columns = _INBOUND.c
-        statement = select(columns.key).where(columns.state == "pending")
+        statement = select(columns.key).where(columns.state == InboundState.PENDING)
         statement = _within(statement, columns.mailbox, scope)
         return list(self._connection.scalars(statement.order_by(columns.id).limit(limit)))
 
-    def claim_pending(self, keys: Sequence[str]) -> dict[str, PendingMessage]:
-        """Lock pending messages for this transaction, by key.
+    def pending_messages(self, keys: Sequence[str]) -> list[PendingMessage]:
+        """The raw bytes of pending messages, by key, in the order given, for parsing
+        before a write transaction opens. Messages another worker holds for applying
+        right now (PostgreSQL) are left out: they are that worker's."""
+        columns = _INBOUND.c
+        rows = self._connection.execute(
+            select(columns.id, columns.key, columns.raw, columns.mailbox)
+            .where(columns.key.in_(keys), columns.state == InboundState.PENDING)
+            .with_for_update(skip_locked=True)
+        )
+        found = {
+            key: PendingMessage(id=i, key=key, raw=raw, mailbox=mailbox)
+            for i, key, raw, mailbox in rows
+        }
+        return [found[key] for key in keys if key in found]
+
+    def claim_pending(self, keys: Sequence[str]) -> set[str]:
+        """Lock pending messages for this transaction; the keys it got.
 
         Keys missing from the answer are done already or taken by another worker.
         """
         columns = _INBOUND.c
-        rows = self._connection.execute(
-            select(columns.id, columns.key, columns.raw, columns.mailbox)
-            .where(columns.key.in_(keys), columns.state == "pending")
-            .with_for_update(skip_locked=True)
+        return set(
+            self._connection.scalars(
+                select(columns.key)
+                .where(columns.key.in_(keys), columns.state == InboundState.PENDING)
+                .with_for_update(skip_locked=True)
+            )
         )
-        return {
-            key: PendingMessage(id=i, key=key, raw=raw, mailbox=mailbox)
-            for i, key, raw, mailbox in rows
-        }
 
-    def mark_inbound(self, ids: Sequence[int], state: str, now: dt.datetime) -> None:
+    def mark_inbound(self, ids: Sequence[int], state: InboundState, now: dt.datetime) -> None:
         if ids:
             self._connection.execute(
                 sql.MARK_INBOUND, {"ids": list(ids), "state": state, "now": now}
@@ -241,12 +279,13 @@ class Tx:
         columns = _INBOUND.c
         attempts = self._connection.scalar(
             update(_INBOUND)
-            .where(columns.key == key, columns.state == "pending")
+            .where(columns.key == key, columns.state == InboundState.PENDING)
             .values(attempts=columns.attempts + 1, error=error[:2000])
             .returning(columns.attempts)
         )
         if attempts is None:  # no longer pending: applied or quarantined meanwhile
             return quarantine_at
+        attempts = int(attempts)
         if attempts >= quarantine_at:
             self.mark_inbound_failed(key, f"{error} (after {attempts} attempts)", now)
         return attempts
@@ -255,7 +294,7 @@ class Tx:
         self._connection.execute(
             update(_INBOUND)
             .where(_INBOUND.c.key == key)
-            .values(state="failed", error=error[:2000], processed_at=now)
+            .values(state=InboundState.FAILED, error=error[:2000], processed_at=now)
         )
 
     # -- requests ------------------------------------------------------------------------
@@ -268,13 +307,31 @@ class Tx:
             return None
         return snapshots.request_of_message_ids(self._connection, message_ids)
 
-    def bouncing_among(self, addresses: Sequence[str]) -> frozenset[str]:
-        return self._writer.bouncing_among(list(addresses))
+    def bouncing(self) -> frozenset[str]:
+        """Every address marked as bouncing (they are few)."""
+        return frozenset(self._connection.scalars(sql.BOUNCING))
 
-    def expect_notices_to(self, addresses: Sequence[str], now: dt.datetime) -> None:
-        """Notices to these addresses are likely: read their rate-limit counts now, at once."""
-        if addresses:
-            self._writer.sent_counts(list(addresses), now)
+    def sent_counts(self, recipients: Sequence[str], since: dt.datetime) -> dict[str, int]:
+        """How many notifications were queued to each address since `since` (this
+        transaction's included); addresses with none are left out."""
+        if not recipients:
+            return {}
+        rows = self._connection.execute(
+            sql.SENT_COUNTS_SINCE, {"recipients": list(recipients), "since": since}
+        )
+        return {recipient: count for recipient, count in rows}
+
+    def thread(self, number: int) -> tuple[list[ThreadMessage], list[ThreadMessage]]:
+        """What a request's notices thread under: the messages received (at, Message-ID,
+        kind) and the notifications sent (at, Message-ID, recipient), oldest first."""
+        received = self._connection.execute(sql.THREAD_RECEIVED, {"number": number})
+        sent = self._connection.execute(sql.THREAD_SENT, {"number": number})
+        return [(a, m, k) for a, m, k in received], [(a, m, r) for a, m, r in sent]
+
+    def participant_ids(self, number: int) -> dict[str, int]:
+        """A request's participants' ids by address (reply tokens name them)."""
+        return {p.address: p.id for p in snapshots.participants(self._connection, number)
+                if p.id is not None}  # fmt: skip
 
     def due_requests(
         self, column: str, now: dt.datetime, scope: MailboxScope | None = None
@@ -290,12 +347,19 @@ class Tx:
         decision: Decision,
         *,
         received: Received | None,
-        settings: Settings,
-        renderer: Renderer,
+        mailbox: str,
+        tag_prefix: str,
         now: dt.datetime,
-    ) -> int | None:
-        return self._writer.write(decision, received=received, settings=settings,
-                                  renderer=renderer, now=now)  # fmt: skip
+    ) -> Written:
+        """Write a decision's effects but its notices (store/writer.py)."""
+        return self._writer.write(decision, received=received, mailbox=mailbox,
+                                  tag_prefix=tag_prefix, now=now)  # fmt: skip
+
+    def queue(
+        self, mail: Sequence[QueuedMail], dropped: Sequence[DroppedMail], *, now: dt.datetime
+    ) -> None:
+        """Put rendered notifications in the outbox; record the dropped ones."""
+        self._writer.queue(mail, dropped, now=now)
 
     # -- the outbox -------------------------------------------------------------------------
 
@@ -330,7 +394,7 @@ class Tx:
         return list(
             self._connection.scalars(
                 select(columns.claimed_by)
-                .where(columns.state == "pending", columns.claimed_by.is_not(None))
+                .where(columns.state == OutboundState.PENDING, columns.claimed_by.is_not(None))
                 .distinct()
             )
         )
@@ -340,7 +404,7 @@ class Tx:
         columns = _OUTBOUND.c
         return self._connection.execute(
             update(_OUTBOUND)
-            .where(columns.state == "pending", columns.claimed_by.in_(list(owners)))
+            .where(columns.state == OutboundState.PENDING, columns.claimed_by.in_(list(owners)))
             .values(next_attempt_at=now, claimed_by=None)
         ).rowcount
 
@@ -354,8 +418,16 @@ class Tx:
         for start in range(0, len(ids), 500):
             self._connection.execute(
                 update(_OUTBOUND)
-                .where(columns.id.in_(list(ids[start : start + 500])), columns.state == "pending")
-                .values(state="sent", sent_at=now, last_error="", attempts=columns.attempts + 1)
+                .where(
+                    columns.id.in_(list(ids[start : start + 500])),
+                    columns.state == OutboundState.PENDING,
+                )
+                .values(
+                    state=OutboundState.SENT,
+                    sent_at=now,
+                    last_error="",
+                    attempts=columns.attempts + 1,
+                )
             )
 
     def mark_unsent(self, outbound_id: int, *, error: str, retry_at: dt.datetime | None) -> None:
@@ -367,9 +439,9 @@ class Tx:
             "claimed_by": None,
         }
         if retry_at is not None:
-            values.update(state="pending", next_attempt_at=retry_at)
+            values.update(state=OutboundState.PENDING, next_attempt_at=retry_at)
         else:
-            values.update(state="failed")
+            values.update(state=OutboundState.FAILED)
         self._connection.execute(
             update(_OUTBOUND).where(columns.id == outbound_id).values(**values)
         )

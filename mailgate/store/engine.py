@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+READ_ONLY = "mailgate_read_only"  # execution option of a connection whose transaction only reads
 
 
 def make_engine(url: str, *, mailboxes: int = 1) -> Engine:
@@ -40,14 +41,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:
+def _sqlite_begin_immediate(connection: Connection) -> None:
     """Take the write lock when a transaction begins, waiting for it if need be.
 
     A deferred transaction that reads first and writes later fails at once with
     "database is locked" when another process (the sender) wrote in between;
-    BEGIN IMMEDIATE makes it wait its turn instead.
+    BEGIN IMMEDIATE makes it wait its turn instead. A transaction that only reads
+    (`Store.reading`) takes no lock: in WAL mode it never waits for a writer.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def upsert_insert(connection: Connection, table: Table):

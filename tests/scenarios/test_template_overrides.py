@@ -100,8 +100,8 @@ def test_every_shipped_template_has_sample_data_and_renders_with_it() -> None:
         assert render(DEFAULT_TEMPLATES_DIR, notice)
 
 
-def services_with(folder: Path, make_gate):
-    return make_gate(templates_dir=str(folder)).app.services
+def install_with(folder: Path, make_gate):
+    return make_gate(templates_dir=str(folder)).app.install
 
 
 BROKEN = {
@@ -129,7 +129,7 @@ def test_a_broken_override_is_a_config_error_naming_the_file(kind, make_gate, tm
     name, text, problem = BROKEN[kind]
     folder = overrides(tmp_path, {name: text})
     with pytest.raises(ConfigError) as caught:
-        check_templates(services_with(folder, make_gate))
+        check_templates(install_with(folder, make_gate))
     assert caught.value.key == "templates_dir"
     assert str(folder / name) in caught.value.problem
     assert problem in caught.value.problem
@@ -137,7 +137,7 @@ def test_a_broken_override_is_a_config_error_naming_the_file(kind, make_gate, tm
 
 def test_a_good_override_passes_the_check(make_gate, tmp_path) -> None:
     folder = overrides(tmp_path, {"en/created.txt": "Request [{{ tag }}]: {{ text }}\n"})
-    check_templates(services_with(folder, make_gate))
+    check_templates(install_with(folder, make_gate))
 
 
 @pytest.mark.parametrize("command", [("run", "--once"), ("check",)])

@@ -38,7 +38,7 @@ def build(**top):
 
 
 APP = build()
-RULES = APP.services.rules
+RULES = APP.install.primary.rules
 
 
 def message(sender: str = CLIENT, subject: str = "Phones do not ring", body: str = "Hello"):
@@ -160,7 +160,7 @@ def test_mail_to_a_closed_request_opens_nothing_under_reject():
 def test_smtp_from_name_is_the_display_name_of_notifications():
     decision = decide_message(message(), Routed(request=None), RULES, now=NOW)
     notice = decision.notices[0]
-    rendered = APP.services.renderer.render(
+    rendered = APP.install.primary.renderer.render(
         notice.notice, request_number=1, request_subject=notice.subject, thread_ids=[], now=NOW
     )
     assert b"From: Helpdesk Team <support@example.org>" in rendered.raw

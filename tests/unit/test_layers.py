@@ -28,6 +28,11 @@ def imports(path: Path) -> set[str]:
     return found
 
 
+def within(name: str, packages: tuple[str, ...]) -> bool:
+    """Whether module `name` is one of `packages` or inside one."""
+    return any(name == package or name.startswith(f"{package}.") for package in packages)
+
+
 def modules(under: str = "") -> list[Path]:
     return sorted((PACKAGE / under).rglob("*.py"))
 
@@ -63,3 +68,42 @@ def test_the_html_sanitiser_is_imported_only_by_mailgate_sanitize():
     assert users == ["sanitize.py"]
     pure = [path for layer in ("decide", "parse") for path in modules(layer)]
     assert not [path for path in pure if "mailgate.sanitize" in imports(path)]
+
+
+# What the store may not import: it writes what it is handed, and renders and
+# decides nothing (decide/'s data types are allowed: decide/model.py).
+ABOVE_THE_STORE = ("mailgate.notify", "mailgate.layout", "mailgate.sanitize", "mailgate.apply",
+                   "mailgate.worker", "mailgate.app", "mailgate.config")  # fmt: skip
+DECIDING = tuple(
+    f"mailgate.decide.{path.stem}"
+    for path in modules("decide")
+    if path.stem not in ("__init__", "model")
+)
+
+
+def test_the_store_imports_no_rendering_nor_deciding():
+    offending = {
+        path.relative_to(PACKAGE).as_posix(): sorted(
+            name for name in imports(path) if within(name, ABOVE_THE_STORE + DECIDING)
+        )
+        for path in modules("store")
+    }
+    assert {path: names for path, names in offending.items() if names} == {}
+
+
+def test_the_layers_stand_in_order():
+    """parse, decide < store < apply < worker: nothing imports a layer above its own."""
+    above = {
+        "parse": ("mailgate.decide", "mailgate.store", "mailgate.apply", "mailgate.worker"),
+        "decide": ("mailgate.store", "mailgate.apply", "mailgate.worker"),
+        "store": ("mailgate.apply", "mailgate.worker"),
+        "apply": ("mailgate.worker", "mailgate.app"),
+    }
+    offending = {
+        path.relative_to(PACKAGE).as_posix(): sorted(
+            name for name in imports(path) if within(name, names)
+        )
+        for layer, names in above.items()
+        for path in modules(layer)
+    }
+    assert {path: names for path, names in offending.items() if names} == {}

@@ -71,7 +71,7 @@ def test_a_mailbox_renderer_is_built_with_the_first_notice_rendered(tmp_path):
     config = tmp_path / "mailgate.toml"
     write_config(config, imap=NOWHERE, smtp=NOWHERE, database_url=f"sqlite:///{tmp_path}/m.sqlite3")
     app = build_app(load_settings(config))
-    renderer = app.services.renderer
+    renderer = app.install.primary.renderer
     assert isinstance(renderer, LazyRenderer) and not renderer.built
     notice = next(sample_notices())
     now = dt.datetime(2026, 12, 7, 7, tzinfo=dt.UTC)

@@ -1,0 +1,144 @@
+"""A decision's notices become mail: the facts read, the deliveries planned (pure,
+decide/delivery.py), each rendered, and handed to the writer as rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+
+from mailgate.apply.install import Mailbox
+from mailgate.decide.delivery import DeliveryFacts, Dropped, Thread, plan_deliveries, rate_limited
+from mailgate.decide.model import OPENED, Decision, Notify, RequestRef
+from mailgate.notify import FileParts
+from mailgate.store.database import Tx
+from mailgate.store.rows import DroppedMail, QueuedMail, Received, Written
+
+log = logging.getLogger(__name__)
+
+RATE_WINDOW = dt.timedelta(hours=1)  # `max_per_hour`
+
+
+class DeliveryLedger:
+    """What one transaction knows of recipients, read once and kept up to date as
+    it writes: which addresses bounce, and how many notices each rate-limited
+    address got in the last hour (read once per address, then counted on)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self._bouncing: set[str] | None = None
+        self._since: dt.datetime | None = None
+        self._sent: dict[str, int] = {}  # address -> notices queued since `_since`
+
+    def bouncing_among(self, addresses: Sequence[str]) -> frozenset[str]:
+        if self._bouncing is None:
+            self._bouncing = set(self._tx.bouncing())
+        return frozenset(a for a in addresses if a in self._bouncing)
+
+    def sent_last_hour(self, recipients: Sequence[str], now: dt.datetime) -> dict[str, int]:
+        """Notices queued to each address in the hour before `now`; the addresses not
+        counted yet are read in one query."""
+        since = now - RATE_WINDOW
+        if since != self._since:
+            self._since, self._sent = since, {}
+        missing = [r for r in dict.fromkeys(recipients) if r not in self._sent]
+        if missing:
+            found = self._tx.sent_counts(missing, since)
+            self._sent.update({r: found.get(r, 0) for r in missing})
+        return {r: self._sent[r] for r in recipients if self._sent[r]}
+
+    def wrote(self, decision: Decision) -> None:
+        """A decision was written: the bouncing marks it set or cleared."""
+        if self._bouncing is None:
+            return
+        for mark in decision.bouncing:
+            if mark.since is None:
+                self._bouncing.discard(mark.address)
+            else:
+                self._bouncing.add(mark.address)
+
+    def queued(self, mail: Sequence[QueuedMail], now: dt.datetime) -> None:
+        if self._since is not None and now >= self._since:
+            for item in mail:
+                if item.recipient in self._sent:
+                    self._sent[item.recipient] += 1
+
+
+def deliver(
+    tx: Tx,
+    ledger: DeliveryLedger,
+    mailbox: Mailbox,
+    decision: Decision,
+    written: Written,
+    *,
+    received: Received | None,
+    raw: bytes,
+    now: dt.datetime,
+) -> None:
+    """Plan, render and queue the notices of a written decision, request by request.
+
+    `raw` is the applied message's bytes: the files its notices relay are read from them.
+    """
+    if not decision.notices:
+        return
+    by_request: dict[RequestRef, list[Notify]] = defaultdict(list)
+    for notify in decision.notices:
+        by_request[notify.request].append(notify)
+    files = FileParts(raw)
+    for ref, notices in by_request.items():
+        number = written.number(ref)
+        if ref == OPENED and received is not None:  # a new request's thread is its first mail
+            thread = Thread(messages=[(now, received.message.message_id, "client")], sent=[])
+        else:
+            thread = Thread(*tx.thread(number))
+        mail, dropped = _render(tx, ledger, mailbox, number, notices, thread, files, now)
+        tx.queue(mail, dropped, now=now)
+        ledger.queued(mail, now)
+
+
+def _render(
+    tx: Tx,
+    ledger: DeliveryLedger,
+    mailbox: Mailbox,
+    number: int,
+    notices: list[Notify],
+    thread: Thread,
+    files: FileParts,
+    now: dt.datetime,
+) -> tuple[list[QueuedMail], list[DroppedMail]]:
+    """One request's notices, rendered or dropped with why."""
+    settings = mailbox.settings
+    recipients = [n.notice.recipient for n in notices]
+    limited = rate_limited(recipients, settings)
+    facts = DeliveryFacts(
+        bouncing=ledger.bouncing_among(recipients),
+        sent_last_hour=ledger.sent_last_hour(limited, now) if limited else {},
+        thread=thread,
+        participant_ids=tx.participant_ids(number) if settings.reply_token_secret else {},
+    )
+    mail, dropped = [], []
+    for item in plan_deliveries([n.notice for n in notices], facts, settings, request=number):
+        notice = item.notice
+        if isinstance(item, Dropped):
+            log.info("notification dropped", extra={"template": notice.template, "why": item.why})
+            dropped.append(DroppedMail(request=number, template=notice.template,
+                                       recipient=notice.recipient, why=item.why))  # fmt: skip
+            continue
+        rendered = mailbox.renderer.render(
+            notice, request_number=number, request_subject=notices[0].subject,
+            thread_ids=item.thread_ids, now=now, files=files.attached(notice.files),
+        )  # fmt: skip
+        mail.append(
+            QueuedMail(
+                request=number,
+                message_id=rendered.message_id,
+                template=notice.template,
+                recipient=notice.recipient,
+                raw=rendered.raw,
+                text=rendered.text,
+                sender=settings.support_address,
+            )
+        )
+    return mail, dropped

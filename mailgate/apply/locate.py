@@ -1,0 +1,76 @@
+"""Which request a parsed message is about (SPEC §3), read from the store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailgate.apply.deliver import DeliveryLedger
+from mailgate.apply.install import Install
+from mailgate.decide.model import RequestSnapshot
+from mailgate.domain import InboundMessage
+from mailgate.parse.subject import find_tag
+from mailgate.reply_tokens import ReplyToken, find_token
+from mailgate.store.database import Tx
+
+if TYPE_CHECKING:  # deciding loads with the first mail, not with an empty round
+    from mailgate.decide.message import Routed
+
+
+def locate(tx: Tx, ledger: DeliveryLedger, message: InboundMessage, install: Install) -> Routed:
+    """After a reply token: the subject tag, then In-Reply-To / References.
+
+    A bounce belongs to the request of the mail that bounced, when it names it.
+    The request is read under its lock (store/snapshots.py).
+    """
+    from mailgate.decide.message import Routed
+
+    with_history = install.primary.rules.deadlines.has_sla
+    sender = message.sender.address if message.sender else ""
+    request, via_token = None, None
+    if (token := _reply_token(message, install)) is not None:
+        found = tx.snapshot(token.request, with_history=with_history)
+        participant = next((p for p in found.participants if p.id == token.participant), None) \
+            if found is not None else None  # fmt: skip
+        if participant is not None and participant.role != "agent":
+            request, via_token = found, participant.address
+    if request is None and message.tag_number is not None:
+        found = tx.snapshot(message.tag_number, with_history=with_history)
+        if found is not None and _tag_of_its_mailbox(message, found, install):
+            request = found
+    if request is None:
+        refs = [*message.in_reply_to, *reversed(message.references)]
+        number = tx.request_of_message_ids(refs)
+        if number is not None:
+            request = tx.snapshot(number, with_history=with_history)
+    addresses = [sender] if sender else []
+    if message.bounce is not None:
+        if message.bounce.original_message_id:
+            number = tx.request_of_message_ids([message.bounce.original_message_id])
+            if number is not None:
+                request = tx.snapshot(number, with_history=with_history)
+        addresses += message.bounce.recipients
+    return Routed(request=request, via_token=via_token, bouncing=ledger.bouncing_among(addresses))
+
+
+def _tag_of_its_mailbox(
+    message: InboundMessage, request: RequestSnapshot, install: Install
+) -> bool:
+    """With several mailboxes, `[BILL-5]` names request 5 only if 5 is billing's:
+    another mailbox's prefix on its number is an unknown tag (SPEC §3, §12)."""
+    if not install.several:
+        return True
+    prefix = find_tag(message.subject, install.tag_prefixes).prefix or ""
+    return prefix.lower() == install.of(request.mailbox).settings.tag_prefix.lower()
+
+
+def _reply_token(message: InboundMessage, install: Install) -> ReplyToken | None:
+    """A token in an address of any of the mailboxes (one secret for the install)."""
+    secret = install.settings.reply_token_secret
+    if secret is None:
+        return None
+    addresses = [a.address for a in (*message.to, *message.cc)]
+    for mailbox in install:
+        support = mailbox.settings.support_address
+        if token := find_token(addresses, support_address=support, secret=secret.reveal()):
+            return token
+    return None

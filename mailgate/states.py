@@ -1,0 +1,21 @@
+"""The states of the two queues, as stored in their `state` columns."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class InboundState(StrEnum):
+    """A raw message taken from the inbox (table `inbound`)."""
+
+    PENDING = "pending"  # stored, not applied yet
+    APPLIED = "applied"  # applied once; the inbox copy may move to the processed folder
+    FAILED = "failed"  # quarantined with its reason: `mailgate failed retry` applies it
+
+
+class OutboundState(StrEnum):
+    """A rendered notification (table `outbound`, the outbox)."""
+
+    PENDING = "pending"  # waiting, or claimed by a worker sending it
+    SENT = "sent"
+    FAILED = "failed"  # refused for good, or out of attempts: `mailgate outbox retry`

@@ -1,0 +1,60 @@
+"""What the unit of work hands the writer besides a `Decision`: plain data, no logic.
+
+The writer turns these into rows as they are; who gets which mail, and its
+bytes, were settled before (mailgate/apply/deliver.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailgate.decide.model import OPENED, RequestRef
+from mailgate.domain import InboundMessage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Received:
+    """The inbound message a decision is about, as the writer stores it."""
+
+    message: InboundMessage
+    inbound_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Written:
+    """Where a decision went: the number of the request it opened, if any."""
+
+    opened: int | None
+    request: int | None  # the request the message was filed under, for the logs
+
+    def number(self, ref: RequestRef) -> int:
+        """The number a decision's reference stands for."""
+        if ref == OPENED:
+            if self.opened is None:
+                raise ValueError("the decision opened no request")
+            return self.opened
+        return ref
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedMail:
+    """A rendered notification for the outbox, with the copy kept in the request's
+    history (its text, from `sender`)."""
+
+    request: int
+    message_id: str
+    template: str
+    recipient: str
+    raw: bytes
+    text: str
+    sender: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DroppedMail:
+    """A notification that is not sent, and why: an event in the request's history."""
+
+    request: int
+    template: str
+    recipient: str
+    why: str
