@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 .ci/setup
-exec .venv/bin/python -m mailgate.demo "$@"
+exec .venv/bin/python -m tests.sandbox.demo "$@"

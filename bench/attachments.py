@@ -36,7 +36,7 @@ from bench.mailgate_cli import compile_bytecode, describe
 from bench.measure import BenchError, Figures
 from bench.report import BacklogFigures, row
 from bench.sink import SinkProcess
-from mailgate.sandbox import Dovecot
+from tests.sandbox import Dovecot
 
 GOAL_FILES_OF_SMALL = 0.70
 GOAL_BIG_PEAK_RSS_MB = 250

@@ -52,7 +52,7 @@ from bench.report import (
     render_statements,
 )
 from bench.sink import SinkProcess
-from mailgate.sandbox import Dovecot
+from tests.sandbox import Dovecot
 
 CEILING_SCRIPT = Path(__file__).with_name("ceiling.py")
 COUNTER_SCRIPT = Path(__file__).with_name("count_statements.py")

@@ -34,7 +34,7 @@ from pathlib import Path
 from bench.corpus import make_corpus
 from bench.mailgate_cli import DATABASES, Mailgate, Servers, configured
 from bench.measure import BenchError
-from mailgate.sandbox import CapturedMail, Dovecot, SmtpSink
+from tests.sandbox import CapturedMail, Dovecot, SmtpSink
 
 WAIT = 30.0  # seconds for one acknowledgement: twice the worst an IDLE wake-up should take
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from imap_tools import MailBoxUnencrypted
 
-from mailgate.sandbox import ImapAccount
+from tests.sandbox import ImapAccount
 
 INBOX = "INBOX"
 PROCESSED = "Processed"

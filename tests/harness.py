@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mailgate.cli import main
-from mailgate.sandbox import ImapAccount, SmtpSink
+from tests.sandbox import ImapAccount, SmtpSink
 
 PG_ADMIN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 AGENT = "alice@support.example.org"

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mailgate.sandbox import Dovecot, ImapAccount, SmtpSink, TokenEndpoint
+from tests.sandbox import Dovecot, ImapAccount, SmtpSink, TokenEndpoint
 
 __all__ = [
     "SMTP_PASSWORD",

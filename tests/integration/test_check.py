@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mailgate.sandbox import find_free_port
 from tests.harness import run_cli, write_config
+from tests.sandbox import find_free_port
 
 TO = "admin@example.com"
 

@@ -10,9 +10,9 @@ from collections import Counter
 
 import pytest
 
-from mailgate.sandbox import ImapAccount
 from tests.harness import TEAM
 from tests.mails import make_mail
+from tests.sandbox import ImapAccount
 
 COUNT = 60
 

@@ -11,8 +11,8 @@ import pytest
 from mailgate import send
 from mailgate.config import Credentials, SmtpSettings
 from mailgate.notify import base64_lines
-from mailgate.sandbox import SmtpSink
 from mailgate.send import PIECE, SmtpPump, pieces
+from tests.sandbox import SmtpSink
 
 
 def _settings(sink: SmtpSink) -> SmtpSettings:

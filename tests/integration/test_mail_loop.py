@@ -9,8 +9,8 @@ tests/scenarios/test_mail_loop.py (in-process).
 
 from __future__ import annotations
 
-from mailgate.sandbox import PERMFAIL, TEMPFAIL
 from tests.mails import make_mail
+from tests.sandbox import PERMFAIL, TEMPFAIL
 
 CLIENT = "client@corp.example"
 

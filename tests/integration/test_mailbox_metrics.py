@@ -19,13 +19,13 @@ import pytest
 
 from mailgate.metrics import Metrics
 from mailgate.monitor import Monitors, RoundRecorder
-from mailgate.sandbox import find_free_port
 from mailgate.store.database import Store
 from mailgate.store.operations import last_rounds
 from mailgate.worker import RunReport
 from tests.harness import TEAM, Gate, write_config
 from tests.integration.test_mailboxes_e2e import BILLING, BILLING_TEAM, first_mail, mailboxes_toml
 from tests.integration.test_operating import get, wait_for
+from tests.sandbox import find_free_port
 
 ROUNDS = 300
 _numbers = itertools.count(1)

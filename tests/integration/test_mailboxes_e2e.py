@@ -17,10 +17,10 @@ import sys
 
 import pytest
 
-from mailgate.sandbox import ImapAccount
 from tests.harness import AGENT, Gate, write_config
 from tests.integration.test_worker_loop import start_worker, wait_until
 from tests.mails import make_mail, reply_to
+from tests.sandbox import ImapAccount
 
 BILLING = "billing@example.org"
 BILLING_TEAM = "billing-team@example.org"

@@ -1,6 +1,6 @@
 """OAuth2 log-ins (`token_command`, XOAUTH2) against real servers: Dovecot's oauth2
 passdb and the SMTP sink, both asking one token-introspection endpoint on loopback
-(`mailgate.sandbox.TokenEndpoint`, the `token_endpoint` fixture) whether a token
+(`tests.sandbox.TokenEndpoint`, the `token_endpoint` fixture) whether a token
 is active.
 
 The endpoint takes each token once (`single_use`), so a test that logs in more
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from mailgate.sandbox import Dovecot, ImapAccount, SmtpSink, TokenEndpoint, token_is_active
 from tests.harness import Gate, run_cli, write_config
 from tests.mails import make_mail
+from tests.sandbox import Dovecot, ImapAccount, SmtpSink, TokenEndpoint, token_is_active
 
 SUPPORT = "support@example.org"
 NOW = "2026-11-26T10:00:00+03:00"

@@ -19,9 +19,9 @@ import urllib.request
 
 import pytest
 
-from mailgate.sandbox import find_free_port
 from tests.harness import Gate, write_config
 from tests.mails import make_mail
+from tests.sandbox import find_free_port
 
 CLIENT = "client@corp.example"
 NOW = "2026-11-26T10:00:00+03:00"

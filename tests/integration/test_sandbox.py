@@ -17,7 +17,7 @@ import aiosmtplib
 import pytest
 from imap_tools import MailboxLoginError, MailBoxUnencrypted
 
-from mailgate.sandbox import PERMFAIL, TEMPFAIL, Dovecot, ImapAccount, SandboxError, SmtpSink
+from tests.sandbox import PERMFAIL, TEMPFAIL, Dovecot, ImapAccount, SandboxError, SmtpSink
 
 pytest_plugins = ["tests.servers"]  # also loaded by tests/conftest.py; harmless twice
 
@@ -376,7 +376,7 @@ def test_cli_serve_append_and_outbox(tmp_path: Path) -> None:
     eml = tmp_path / "in.eml"
     eml.write_bytes(make_raw("from the demo"))
     serve = subprocess.Popen(
-        [sys.executable, "-m", "mailgate.sandbox", "serve", "--dir", str(tmp_path / "demo")],
+        [sys.executable, "-m", "tests.sandbox", "serve", "--dir", str(tmp_path / "demo")],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -389,7 +389,7 @@ def test_cli_serve_append_and_outbox(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "mailgate.sandbox",
+                "tests.sandbox",
                 "append",
                 "--host",
                 info["host"],

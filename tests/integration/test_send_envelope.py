@@ -14,8 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from mailgate.config import Credentials, SmtpSettings
-from mailgate.sandbox import LOOPBACK, SmtpSink, find_free_port
 from mailgate.send import AddressError, SmtpPump, _is_temporary, send_message
+from tests.sandbox import LOOPBACK, SmtpSink, find_free_port
 
 SENDER = "support@example.org"
 RECIPIENT = "client@example.net"

@@ -1,4 +1,5 @@
-"""The built wheel, installed with pip into a fresh venv, is a working mailgate.
+"""The built wheel, installed with pip into a fresh venv, is a working mailgate,
+and holds nothing else: no test server, no demo, no tests.
 
 The editable install of `.venv` reads the templates from the checkout; these
 tests make sure the wheel carries them and that its commands run from the
@@ -12,10 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,6 +31,8 @@ from tests.harness import write_config
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "e2e" / "applemail_quotes_approval.eml"
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "mailgate", "templates")
+# Copied along, as a checkout has them, so the build must leave them out on purpose.
+CHECKOUT_ONLY = ("tests", "bench", "demo.sh")
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
 
 NOWHERE = SimpleNamespace(host="127.0.0.1", port=1, user="support@example.org", password="unused")
@@ -61,28 +67,33 @@ print(json.dumps({
     "package": mailgate.__file__,
     "templates_dir": str(settings.templates_dir),
     "text": rendered.text,
-    "test_servers_loaded": [m for m in sys.modules if m in ("mailgate.sandbox", "mailgate.demo")],
+    "test_servers_loaded": [m for m in sys.modules if m.split(".")[0] in ("tests", "aiosmtpd")],
 }))
 """
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("wheel")
     source = base / "source"  # a copy, so the build leaves nothing in the checkout
     source.mkdir()
-    for name in BUILD_INPUTS:
+    for name in BUILD_INPUTS + CHECKOUT_ONLY:
         path = ROOT / name
         if path.is_dir():
-            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+            ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "out")  # bench/out
             shutil.copytree(path, source / name, ignore=ignore)
         else:
             shutil.copy2(path, source / name)
     dist = base / "dist"
     build = [*PIP, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source]
     subprocess.run(build, check=True, timeout=120)
-    (wheel,) = dist.glob("mailgate-*.whl")
+    (built,) = dist.glob("mailgate-*.whl")
+    return built
 
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path) -> Path:
+    base = wheel.parents[1]
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True, timeout=60)
     python = venv / "bin" / "python"
@@ -125,3 +136,19 @@ def test_the_installed_package_renders_notices_from_its_own_templates(venv: Path
 def test_the_installed_command_parses_a_message_as_the_checkout_does(venv: Path):
     done = _run(venv / "bin" / "mailgate", "parse", FIXTURE, "--json", cwd=venv.parent)
     assert json.loads(done.stdout) == explain(FIXTURE.read_bytes())
+
+
+def test_the_wheel_holds_the_product_only(wheel: Path):
+    """No test server, no demo, no test or bench module: mailgate/ and its metadata."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        dist_info = next(name.split("/")[0] for name in names if ".dist-info/" in name)
+        metadata = BytesHeaderParser().parsebytes(archive.read(f"{dist_info}/METADATA"))
+    assert "mailgate/cli.py" in names
+    assert [name for name in names if not name.startswith(("mailgate/", f"{dist_info}/"))] == []
+    test_code = re.compile(r"(^|/)(tests?|bench|sandbox|demo)(/|\.py$|\.sh$)")
+    assert [name for name in names if test_code.search(name)] == []
+    assert [name for name in names if "sandbox" in name or "demo" in name] == []
+    # aiosmtpd (the SMTP sink's server) is a test dependency, never the product's.
+    requires = metadata.get_all("Requires-Dist") or []
+    assert [req for req in requires if "aiosmtpd" in req and 'extra == "test"' not in req] == []

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mailgate.sandbox import ImapAccount
 from tests.harness import Gate, write_config
 from tests.reliability.ledger import DeliveryLedger
+from tests.sandbox import ImapAccount
 
 
 @pytest.fixture

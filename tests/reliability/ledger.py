@@ -13,7 +13,7 @@ import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from mailgate.sandbox import CapturedMail, SmtpSink
+from tests.sandbox import CapturedMail, SmtpSink
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

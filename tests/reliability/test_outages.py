@@ -22,10 +22,10 @@ import pytest
 
 from bench.corpus import make_corpus
 from bench.inbox import count_waiting
-from mailgate.sandbox import TEMPFAIL
 from tests.harness import PG_ADMIN
 from tests.reliability.audit import NOTIFICATIONS_PER_NEW_REQUEST, audit, message_id_of
 from tests.reliability.workers import start_watched_worker, stop_worker, wait_until
+from tests.sandbox import TEMPFAIL
 
 MAILS = 60
 OUTAGE = 8.0  # seconds: with a backoff of 2, 4, 8 s, three retries or more

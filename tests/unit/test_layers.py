@@ -107,3 +107,16 @@ def test_the_layers_stand_in_order():
         for path in modules(layer)
     }
     assert {path: names for path, names in offending.items() if names} == {}
+
+
+def test_the_product_imports_no_test_code():
+    """The test servers, the demo and their SMTP server (aiosmtpd) stay out of the package:
+    the wheel ships neither `tests` nor aiosmtpd, so an import of either would break it."""
+    offending = {
+        path.relative_to(PACKAGE).as_posix(): sorted(
+            name for name in imports(path) if name.split(".")[0] in ("tests", "aiosmtpd")
+        )
+        for path in modules()
+    }
+    assert {path: names for path, names in offending.items() if names} == {}
+    assert not (PACKAGE / "sandbox.py").exists() and not (PACKAGE / "demo.py").exists()

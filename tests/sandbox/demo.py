@@ -1,4 +1,5 @@
-"""The whole loop in one command, on loopback servers: `./demo.sh`.
+"""The whole loop in one command, on loopback servers: `./demo.sh`, which runs
+``python -m tests.sandbox.demo`` from the checkout.
 
 Starts a private Dovecot and an SMTP sink, writes a demo config (SQLite),
 drops realistic client mail into the inbox, and drives mailgate with the same
@@ -20,7 +21,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from mailgate.sandbox import CapturedMail, Dovecot, SmtpSink
+from tests.sandbox import CapturedMail, Dovecot, SmtpSink
 
 AGENT = "alice@support.example.org"
 CLIENT = "olga@client.example"
