@@ -16,6 +16,7 @@ from mailgate.tags import parse_tag
 
 if TYPE_CHECKING:
     from mailgate.app import App
+    from mailgate.store.views import RequestFile
 
 EXIT_NOT_FOUND = 4
 
@@ -44,8 +45,8 @@ def run(app: App, args: argparse.Namespace) -> int:
     number = parse_tag(args.tag, app.settings.tag_prefixes.values())
     files = None
     if number is not None:
-        with app.sessions() as session:
-            files = views.request_files(session, number)
+        with app.engine.connect() as connection:
+            files = views.request_files(connection, number)
     if files is None:
         print(f"mailgate: no request {args.tag}", file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -68,7 +69,7 @@ def run(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_list(files, *, as_json: bool) -> None:
+def _print_list(files: list[RequestFile], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps([f.to_json() for f in files], ensure_ascii=False, indent=2))
         return

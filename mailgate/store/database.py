@@ -10,8 +10,6 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -22,15 +20,12 @@ from mailgate.errors import TransportError
 from mailgate.notify import Renderer
 from mailgate.store import locks, snapshots
 from mailgate.store import statements as sql
-from mailgate.store.engine import make_engine, make_sessions, upgrade_schema, upsert_insert
+from mailgate.store.engine import make_engine, upgrade_schema, upsert_insert
 from mailgate.store.signals import PendingListener, PendingListenerLost, notify_pending
 from mailgate.store.tables import INBOUND as _INBOUND
 from mailgate.store.tables import OUTBOUND as _OUTBOUND
 from mailgate.store.tables import REQUESTS as _REQUESTS
 from mailgate.store.writer import Received, Writer
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,12 +79,6 @@ def _unavailable(exc: OperationalError | InterfaceError) -> StoreUnavailable:
 class Store:
     def __init__(self, url: str, *, mailboxes: int = 1) -> None:
         self.engine: Engine = make_engine(url, mailboxes=mailboxes)
-
-    @cached_property
-    def sessions(self) -> sessionmaker[Session]:
-        """ORM sessions for the read-only views; made when first asked for, since the
-        worker never needs the ORM (importing it costs a start-up a tenth of a second)."""
-        return make_sessions(self.engine)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:

@@ -1,4 +1,4 @@
-"""Engines, sessions and schema migration."""
+"""Engines and schema migration."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    import sqlite3
+
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -30,7 +33,7 @@ def make_engine(url: str, *, mailboxes: int = 1) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * mailboxes + 1))
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     # Transactions are begun by `_sqlite_begin_immediate`, not by the driver.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -40,7 +43,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:
+def _sqlite_begin_immediate(connection: Connection) -> None:
     """Take the write lock when a transaction begins, waiting for it if need be.
 
     A deferred transaction that reads first and writes later fails at once with
@@ -50,21 +53,17 @@ def _sqlite_begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def upsert_insert(connection: Connection, table: Table):
+def upsert_insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's INSERT of `table`, which has ON CONFLICT; the PostgreSQL dialect
     is imported only by an install on PostgreSQL (it costs SQLite's start a few
     hundredths of a second)."""
     if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-def make_sessions(engine: Engine) -> sessionmaker[Session]:
-    from sqlalchemy.orm import sessionmaker  # the read-only views' only: not the worker's
-
-    return sessionmaker(engine, expire_on_commit=False)
+    return sqlite_insert(table)
 
 
 def upgrade_schema(engine: Engine) -> None:
@@ -77,15 +76,3 @@ def upgrade_schema(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-
-
-def make_revision(engine: Engine, message: str) -> None:
-    """Developer helper: autogenerate a new revision from the models."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True)
