@@ -34,11 +34,6 @@ class App:
     def engine(self):
         return self.store.engine
 
-    @property
-    def sessions(self):
-        """Sessions for the read-only views of the CLI."""
-        return self.store.sessions
-
     def worker(self, clock: Clock) -> Worker:
         return Worker(self.install, self.store, clock=clock)
 

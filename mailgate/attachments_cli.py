@@ -16,6 +16,7 @@ from mailgate.tags import parse_tag
 
 if TYPE_CHECKING:
     from mailgate.app import App
+    from mailgate.store.views import RequestFile
 
 EXIT_NOT_FOUND = 4
 
@@ -40,12 +41,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(app: App, args: argparse.Namespace) -> int:
     from mailgate.store import views
+    from mailgate.store.engine import reading
 
     number = parse_tag(args.tag, app.settings.tag_prefixes.values())
     files = None
     if number is not None:
-        with app.sessions() as session:
-            files = views.request_files(session, number)
+        with reading(app.engine) as connection:
+            files = views.request_files(connection, number)
     if files is None:
         print(f"mailgate: no request {args.tag}", file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -68,7 +70,7 @@ def run(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_list(files, *, as_json: bool) -> None:
+def _print_list(files: list[RequestFile], *, as_json: bool) -> None:
     if as_json:
         print(json.dumps([f.to_json() for f in files], ensure_ascii=False, indent=2))
         return

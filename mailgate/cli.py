@@ -31,6 +31,7 @@ from mailgate.tags import parse_tag
 if TYPE_CHECKING:
     from mailgate.app import App
     from mailgate.config import Settings
+    from mailgate.store.views import RequestView
 
 log = logging.getLogger("mailgate")
 
@@ -102,7 +103,7 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
 def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
     """Only the database: not the templates, calendar and worker that `build_app` assembles."""
     from mailgate.store import views
-    from mailgate.store.engine import make_engine, make_sessions
+    from mailgate.store.engine import make_engine, reading
 
     names = [mailbox.mailbox for mailbox in settings.mailboxes]
     if args.mailbox and args.mailbox not in names:
@@ -111,8 +112,8 @@ def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     engine = make_engine(settings.database_url)
     try:
-        with make_sessions(engine)() as session:
-            rows = views.list_requests(session, tag_prefix=settings.tag_prefixes,
+        with reading(engine) as connection:
+            rows = views.list_requests(connection, tag_prefix=settings.tag_prefixes,
                                        status=args.status, breached=args.breached,
                                        mailbox=args.mailbox)  # fmt: skip
     finally:
@@ -128,6 +129,7 @@ def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
 
 def _show_request(app: App, args: argparse.Namespace) -> int:
     from mailgate.store import views
+    from mailgate.store.engine import reading
 
     prefixes = app.settings.tag_prefixes
     number = parse_tag(args.tag, prefixes.values())
@@ -139,8 +141,8 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
 
     shown = None
     if number is not None:
-        with app.sessions() as session:
-            shown = views.show_request(session, number, tag_prefix=prefixes, sla=sla)
+        with reading(app.engine) as connection:
+            shown = views.show_request(connection, number, tag_prefix=prefixes, sla=sla)
     if shown is None:
         print(f"mailgate: no request {args.tag}", file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -151,7 +153,7 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_request(shown: dict) -> None:
+def _print_request(shown: RequestView) -> None:
     print(f"[{shown['tag']}] {shown['subject']}")
     print(f"status: {shown['status']}   requester: {shown['requester']}   owner: {shown['owner']}")
     print(f"participants: {', '.join(shown['participants'])}")

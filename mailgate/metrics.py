@@ -122,7 +122,8 @@ class Metrics(Monitor):
                 log.debug("queues not read", extra={"error": repr(exc)[:200]})
 
     def _read_queues(self, now: dt.datetime) -> None:
-        with self.store.engine.begin() as connection:
+        from mailgate.store.engine import reading
+        with reading(self.store.engine) as connection:
             found = queue_depths_by_mailbox(connection, self.mailboxes)
         for name, depths in found.items():
             self._set_queues(name, depths, now)

@@ -83,9 +83,10 @@ def _header(headers: email.message.Message, name: str) -> str:
 
 
 def list_failed(app: App, args: argparse.Namespace) -> int:
+    from mailgate.store.engine import reading
     from mailgate.store.operations import failed_messages
 
-    with app.engine.begin() as connection:
+    with reading(app.engine) as connection:
         rows = [describe(message) for message in failed_messages(connection)]
     if args.json:
         print_json(rows)
@@ -100,9 +101,10 @@ def list_failed(app: App, args: argparse.Namespace) -> int:
 
 
 def show_failed(app: App, args: argparse.Namespace) -> int:
+    from mailgate.store.engine import reading
     from mailgate.store.operations import inbound_message
 
-    with app.engine.begin() as connection:
+    with reading(app.engine) as connection:
         message = inbound_message(connection, args.key, whole=args.raw)
     if message is None:
         complain(f"no stored message with key {args.key!r} (see `mailgate failed list`)")
@@ -129,10 +131,11 @@ def show_failed(app: App, args: argparse.Namespace) -> int:
 
 
 def retry_failed(app: App, args: argparse.Namespace) -> int:
+    from mailgate.store.engine import reading
     from mailgate.store.operations import failed_keys
 
     if args.all:
-        with app.engine.begin() as connection:
+        with reading(app.engine) as connection:
             keys = failed_keys(connection)
     else:
         keys = [args.key]
@@ -152,13 +155,14 @@ def retry_one(app: App, key: str) -> dict:
     """Requeue one quarantined message and apply it; what came of it, as a JSON object."""
     import datetime as dt
 
+    from mailgate.store.engine import reading
     from mailgate.store.operations import inbound_message, request_of_inbound, requeue_failed
     from mailgate.tags import format_tag
 
     def outcome(name: str, detail: str, request: str | None = None) -> dict:
         return {"key": key, "outcome": name, "detail": detail, "request": request}
 
-    with app.engine.begin() as connection:
+    with reading(app.engine) as connection:
         message = inbound_message(connection, key, whole=False)
     if message is None:
         return outcome("not_found", "no stored message with this key")
@@ -179,7 +183,7 @@ def retry_one(app: App, key: str) -> dict:
             return outcome("nothing_done", "applied or requeued meanwhile; nothing done")
     worker = app.worker(lambda: dt.datetime.now(dt.UTC))
     worker.apply_stored([key])
-    with app.engine.begin() as connection:
+    with reading(app.engine) as connection:
         message = inbound_message(connection, key, whole=False)
         number = request_of_inbound(connection, key)
     tag = format_tag(app.settings.tag_prefix, number) if number is not None else None

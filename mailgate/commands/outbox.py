@@ -54,9 +54,10 @@ def as_json(row: OutboxRow, prefix: str) -> dict:
 
 
 def list_outbox(app: App, args: argparse.Namespace) -> int:
+    from mailgate.store.engine import reading
     from mailgate.store.operations import outbox_rows
 
-    with app.engine.begin() as connection:
+    with reading(app.engine) as connection:
         rows = [as_json(row, app.settings.tag_prefix) for row in
                 outbox_rows(connection, state=args.state)]  # fmt: skip
     if args.json:
@@ -72,6 +73,7 @@ def list_outbox(app: App, args: argparse.Namespace) -> int:
 
 def retry_outbox(app: App, args: argparse.Namespace, *, pump: Pump | None = None) -> int:
     """`pump` defaults to the configured SMTP server; tests pass their own."""
+    from mailgate.store.engine import reading
     from mailgate.store.operations import failed_outbound_ids, outbox_rows, requeue_outbound
 
     now = dt.datetime.now(dt.UTC)
@@ -84,7 +86,7 @@ def retry_outbox(app: App, args: argparse.Namespace, *, pump: Pump | None = None
         return EXIT_NOT_FOUND
     skipped = {i: found[i].state for i in found if i not in requeued}
     report = send_due(app, pump) if requeued else None
-    with app.engine.begin() as connection:
+    with reading(app.engine) as connection:
         after = {row.id: row.state for row in outbox_rows(connection, ids=requeued)}
     result = {
         "requeued": requeued,

@@ -30,10 +30,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def collect(app: App) -> dict:
+    from mailgate.store.engine import reading
     from mailgate.store.operations import last_rounds, queue_depths, queue_depths_by_mailbox
 
     names = [mailbox.mailbox for mailbox in app.settings.mailboxes]
-    with app.engine.begin() as connection:
+    with reading(app.engine) as connection:
         depths = queue_depths(connection)
         by_mailbox = queue_depths_by_mailbox(connection, names)
         rounds = last_rounds(connection)

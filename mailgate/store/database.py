@@ -10,8 +10,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -21,22 +20,13 @@ from mailgate.errors import TransportError
 from mailgate.states import InboundState, OutboundState
 from mailgate.store import locks, snapshots
 from mailgate.store import statements as sql
-from mailgate.store.engine import (
-    READ_ONLY,
-    make_engine,
-    make_sessions,
-    upgrade_schema,
-    upsert_insert,
-)
+from mailgate.store.engine import make_engine, reading, upgrade_schema, upsert_insert
 from mailgate.store.rows import DroppedMail, QueuedMail, Received, Written
 from mailgate.store.signals import PendingListener, PendingListenerLost, notify_pending
 from mailgate.store.tables import INBOUND as _INBOUND
 from mailgate.store.tables import OUTBOUND as _OUTBOUND
 from mailgate.store.tables import REQUESTS as _REQUESTS
 from mailgate.store.writer import Writer
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,12 +86,6 @@ class Store:
     def __init__(self, url: str, *, mailboxes: int = 1) -> None:
         self.engine: Engine = make_engine(url, mailboxes=mailboxes)
 
-    @cached_property
-    def sessions(self) -> sessionmaker[Session]:
-        """ORM sessions for the read-only views; made when first asked for, since the
-        worker never needs the ORM (importing it costs a start-up a tenth of a second)."""
-        return make_sessions(self.engine)
-
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Tx]:
         try:
@@ -117,10 +101,8 @@ class Store:
         """A transaction that only reads: on SQLite it takes no write lock (a deferred
         BEGIN), so a long read never holds up a writer, nor a writer it."""
         try:
-            with self.engine.connect() as connection:
-                connection = connection.execution_options(**{READ_ONLY: True})
-                with connection.begin():
-                    yield Tx(connection)
+            with reading(self.engine) as connection:
+                yield Tx(connection)
         except (OperationalError, InterfaceError) as exc:
             raise _unavailable(exc) from exc
 

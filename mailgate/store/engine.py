@@ -1,14 +1,19 @@
-"""Engines, sessions and schema migration."""
+"""Engines and schema migration."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    import sqlite3
+
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "mailgate_read_only"  # execution option of a connection whose transaction only reads
@@ -31,7 +36,7 @@ def make_engine(url: str, *, mailboxes: int = 1) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * mailboxes + 1))
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     # Transactions are begun by `_sqlite_begin_immediate`, not by the driver.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -53,21 +58,17 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def upsert_insert(connection: Connection, table: Table):
+def upsert_insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's INSERT of `table`, which has ON CONFLICT; the PostgreSQL dialect
     is imported only by an install on PostgreSQL (it costs SQLite's start a few
     hundredths of a second)."""
     if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-def make_sessions(engine: Engine) -> sessionmaker[Session]:
-    from sqlalchemy.orm import sessionmaker  # the read-only views' only: not the worker's
-
-    return sessionmaker(engine, expire_on_commit=False)
+    return sqlite_insert(table)
 
 
 def upgrade_schema(engine: Engine) -> None:
@@ -82,13 +83,12 @@ def upgrade_schema(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def make_revision(engine: Engine, message: str) -> None:
-    """Developer helper: autogenerate a new revision from the models."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True)
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that only reads: on SQLite it takes no write lock
+    (a deferred BEGIN), so the CLI's views never wait for a worker's batch, nor hold
+    one up; in WAL mode a reader sees the last commit."""
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        with connection.begin():
+            yield connection

@@ -17,7 +17,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def inbox_reader(engine: Engine, mailbox: str) -> Iterator[bool]:
         connection.close()
 
 
-def _release(connection, key: int) -> None:
+def _release(connection: Connection, key: int) -> None:
     try:
         connection.execute(_UNLOCK, {"key": key})
         connection.commit()

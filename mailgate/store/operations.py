@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, or_, select, update
 
 from mailgate.store.engine import upsert_insert
 from mailgate.store.tables import INBOUND, MESSAGES, OUTBOUND, REQUESTS, WORKER_ROUNDS
@@ -48,7 +49,9 @@ def inbound_message(connection: Connection, key: str, *, whole: bool) -> StoredI
     return found[0] if found else None
 
 
-def _inbound(connection: Connection, where, *, whole: bool) -> list[StoredInbound]:
+def _inbound(
+    connection: Connection, where: ColumnElement[bool], *, whole: bool
+) -> list[StoredInbound]:
     raw = _i.raw if whole else func.substr(_i.raw, 1, HEAD_BYTES)
     rows = connection.execute(
         select(_i.key, _i.state, _i.error, _i.attempts, _i.received_at, _i.processed_at,
@@ -160,8 +163,12 @@ class QueueDepths:
 
 
 def queue_depths(connection: Connection) -> QueueDepths:
-    inbound = dict(connection.execute(select(_i.state, func.count()).group_by(_i.state)).all())
-    outbox = dict(connection.execute(select(_o.state, func.count()).group_by(_o.state)).all())
+    inbound: dict[str, int] = dict(
+        connection.execute(select(_i.state, func.count()).group_by(_i.state)).all()
+    )
+    outbox: dict[str, int] = dict(
+        connection.execute(select(_o.state, func.count()).group_by(_o.state)).all()
+    )
     return QueueDepths(
         inbound={state: inbound.get(state, 0) for state in ("pending", "applied", "failed")},
         outbox={state: outbox.get(state, 0) for state in ("pending", "sent", "failed")},
@@ -267,18 +274,18 @@ class Purgeable:
     outbound_bytes: int
 
 
-def _closed_before(cutoff: dt.datetime):
+def _closed_before(cutoff: dt.datetime) -> Select[Any]:
     return select(_r.id).where(_r.status == "closed", _r.closed_at <= cutoff)
 
 
-def _purgeable_inbound(cutoff: dt.datetime):
+def _purgeable_inbound(cutoff: dt.datetime) -> ColumnElement[bool]:
     of_closed = select(_m.inbound_id).where(
         _m.inbound_id.is_not(None), _m.request_id.in_(_closed_before(cutoff))
     )
     return and_(_i.id.in_(of_closed), _i.state == "applied", _i.purged_at.is_(None))
 
 
-def _purgeable_outbound(cutoff: dt.datetime):
+def _purgeable_outbound(cutoff: dt.datetime) -> ColumnElement[bool]:
     return and_(_o.request_id.in_(_closed_before(cutoff)), _o.state.in_(("sent", "failed")),
                 _o.purged_at.is_(None))  # fmt: skip
 

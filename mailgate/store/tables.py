@@ -1,9 +1,9 @@
 """The tables, as SQLAlchemy Core `Table`s.
 
-Core only: the worker's round needs tables, not the ORM, whose import cost
-every `mailgate run --once` a tenth of a second. `store/models.py` maps its
-classes onto these same tables for the read-only views and Alembic (one
-`MetaData`). Changing one means adding an Alembic revision.
+Core only, here and everywhere in `store/`: the worker, the CLI's views and
+operations and Alembic (`METADATA`) all use these tables; there is no ORM,
+whose import cost every command a tenth of a second. Changing one means
+adding an Alembic revision (`tests/unit/test_migrations.py` compares them).
 """
 
 from __future__ import annotations
@@ -55,11 +55,11 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _id() -> Column:
+def _id() -> Column[int]:
     return Column("id", Id, primary_key=True)
 
 
-def _moment(name: str, *, nullable: bool = False, index: bool = False) -> Column:
+def _moment(name: str, *, nullable: bool = False, index: bool = False) -> Column[dt.datetime]:
     return Column(name, UtcDateTime(), nullable=nullable, index=index)
 
 

@@ -1,21 +1,96 @@
-"""Read-only views of requests for the CLI: plain dicts in the shapes of SPEC §8."""
+"""Read-only views of requests for the CLI, in the shapes of SPEC §8.
+
+Core queries over `store/tables.py`, on the caller's connection
+(`engine.connect()`). The rows are typed dicts, so that `--json` prints
+them as they are, keys in the order shown here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, overload
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select
 
 from mailgate.domain import Attachment, StatusChange
-from mailgate.store.models import Event, Inbound, Participant, Request, StoredMessage
 from mailgate.store.snapshots import participants, status_history
+from mailgate.store.tables import EVENTS, INBOUND, MESSAGES, PARTICIPANTS, REQUESTS
 from mailgate.tags import format_tag
 
 Prefixes = str | Mapping[str, str]  # one tag prefix, or each mailbox's (the first: the default)
+
+_r, _p, _m, _e, _i = REQUESTS.c, PARTICIPANTS.c, MESSAGES.c, EVENTS.c, INBOUND.c
+
+
+class RequestSummary(TypedDict):
+    """A row of `requests list`."""
+
+    number: int
+    tag: str
+    mailbox: str
+    subject: str
+    status: str
+    requester: str
+    notify: bool
+    owner: str | None
+    updated_at: str
+
+
+# An entry of a request's history; "from" is a keyword, hence the functional form.
+EventView = TypedDict(
+    "EventView",
+    {
+        "at": str,
+        "actor": str,
+        "kind": str,
+        "from": str | None,
+        "to": str | None,
+        "detail": str,
+        "message_id": str | None,  # the message that caused it, if any
+    },
+)
+
+MessageView = TypedDict(
+    "MessageView",
+    {
+        "message_id": str,
+        "direction": str,
+        "from": str,
+        "to": str | None,
+        "at": str,
+        "kind": str,
+        "text": str,
+        "attachments": list[dict[str, str | int | bool]],
+    },
+)
+
+
+class RequestView(TypedDict):
+    """`requests show`: the request, its history and its messages."""
+
+    number: int
+    tag: str
+    mailbox: str
+    subject: str
+    status: str
+    requester: str
+    notify: bool
+    owner: str | None
+    participants: list[str]
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    auto_close_at: str | None
+    remind_at: str | None
+    linked_request: str | None
+    events: list[EventView]
+    sla: dict[str, Any] | None
+    messages: list[MessageView]
+
+
+SlaView = Callable[[list[StatusChange], dt.datetime | None], dict[str, Any]]
 
 
 def tag_of(prefixes: Prefixes, mailbox: str, number: int) -> str:
@@ -27,81 +102,80 @@ def tag_of(prefixes: Prefixes, mailbox: str, number: int) -> str:
 
 
 def list_requests(
-    session: Session,
+    connection: Connection,
     *,
     tag_prefix: Prefixes,
     status: str | None = None,
     breached: bool = False,
     mailbox: str | None = None,
-) -> list[dict]:
-    statement = select(Request).order_by(Request.id)
+) -> list[RequestSummary]:
+    statement = select(
+        _r.id, _r.mailbox, _r.subject, _r.status, _r.requester, _r.owner, _r.updated_at
+    ).order_by(_r.id)
     if mailbox:
-        statement = statement.where(Request.mailbox == mailbox)
+        statement = statement.where(_r.mailbox == mailbox)
     if status:
-        statement = statement.where(Request.status == status)
+        statement = statement.where(_r.status == status)
     if breached:
-        breaches = select(Event.request_id).where(Event.kind == "sla_breach")
-        statement = statement.where(Request.id.in_(breaches))
-    requests = list(session.scalars(statement))
-    requester_notify = _requester_notify(session, [r.id for r in requests])
+        breaches = select(_e.request_id).where(_e.kind == "sla_breach")
+        statement = statement.where(_r.id.in_(breaches))
+    requests = connection.execute(statement).all()
+    requester_notify = _requester_notify(connection, [r.id for r in requests])
     return [
-        {
-            "number": request.id,
-            "tag": tag_of(tag_prefix, request.mailbox, request.id),
-            "mailbox": request.mailbox,
-            "subject": request.subject,
-            "status": request.status,
-            "requester": request.requester,
-            "notify": requester_notify.get(request.id, True),
-            "owner": request.owner,
-            "updated_at": _iso(request.updated_at),
-        }
+        RequestSummary(
+            number=request.id,
+            tag=tag_of(tag_prefix, request.mailbox, request.id),
+            mailbox=request.mailbox,
+            subject=request.subject,
+            status=request.status,
+            requester=request.requester,
+            notify=requester_notify.get(request.id, True),
+            owner=request.owner,
+            updated_at=_iso(request.updated_at),
+        )
         for request in requests
     ]
 
 
-SlaView = Callable[[list[StatusChange], dt.datetime | None], dict[str, Any]]
-
-
 def show_request(
-    session: Session, number: int, *, tag_prefix: Prefixes, sla: SlaView | None = None
-) -> dict[str, Any] | None:
+    connection: Connection, number: int, *, tag_prefix: Prefixes, sla: SlaView | None = None
+) -> RequestView | None:
     """`sla` turns the status history and first answer into the `sla` object."""
-    request = session.get(Request, number)
+    request = connection.execute(select(REQUESTS).where(_r.id == number)).first()
     if request is None:
         return None
-    connection = session.connection()
     people = participants(connection, request.id)
-    events = session.execute(
-        select(Event, StoredMessage.message_id)
-        .outerjoin(StoredMessage, Event.message_id == StoredMessage.id)
-        .where(Event.request_id == request.id)
-        .order_by(Event.id)
-    )
-    messages = list(_messages(session, request.id))
-    files = _files_of(session, [m.inbound_id for m in messages if m.inbound_id is not None])
+    events = connection.execute(
+        select(_e.at, _e.actor, _e.kind, _e.from_status, _e.to_status, _e.detail,
+               _m.message_id)
+        .select_from(EVENTS.outerjoin(MESSAGES, _e.message_id == _m.id))
+        .where(_e.request_id == request.id)
+        .order_by(_e.id)
+    ).all()  # fmt: skip
+    messages = _messages(connection, request.id)
+    files = _files_of(connection, [m.inbound_id for m in messages if m.inbound_id is not None])
     requester = next((p for p in people if p.address == request.requester), None)
-    return {
-        "number": request.id,
-        "tag": tag_of(tag_prefix, request.mailbox, request.id),
-        "mailbox": request.mailbox,
-        "subject": request.subject,
-        "status": request.status,
-        "requester": request.requester,
-        "notify": requester.notify if requester else True,
-        "owner": request.owner,
-        "participants": [p.address for p in people],
-        "created_at": _iso(request.created_at),
-        "updated_at": _iso(request.updated_at),
-        "closed_at": _iso(request.closed_at),
-        "auto_close_at": _iso(request.auto_close_at),
-        "remind_at": _iso(request.remind_at),
-        "linked_request": (
+    return RequestView(
+        number=request.id,
+        tag=tag_of(tag_prefix, request.mailbox, request.id),
+        mailbox=request.mailbox,
+        subject=request.subject,
+        status=request.status,
+        requester=request.requester,
+        notify=requester.notify if requester else True,
+        owner=request.owner,
+        participants=[p.address for p in people],
+        created_at=_iso(request.created_at),
+        updated_at=_iso(request.updated_at),
+        closed_at=_iso(request.closed_at),
+        auto_close_at=_iso(request.auto_close_at),
+        remind_at=_iso(request.remind_at),
+        linked_request=(
             tag_of(tag_prefix, request.mailbox, request.linked_request_id)
             if request.linked_request_id
             else None
         ),
-        "events": [
+        events=[
             {
                 "at": _iso(event.at),
                 "actor": event.actor,
@@ -109,14 +183,14 @@ def show_request(
                 "from": event.from_status,
                 "to": event.to_status,
                 "detail": event.detail,
-                "message_id": message_id,  # the message that caused it, if any
+                "message_id": event.message_id,
             }
-            for event, message_id in events
+            for event in events
         ],
-        "sla": (
+        sla=(
             sla(status_history(connection, request.id), request.first_response_at) if sla else None
         ),
-        "messages": [
+        messages=[
             {
                 "message_id": message.message_id,
                 "direction": message.direction,
@@ -131,7 +205,7 @@ def show_request(
             }
             for message in messages
         ],
-    }
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,33 +217,52 @@ class RequestFile:
     file: Attachment
     raw: bytes  # the stored message it is read from
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, str | int | bool]:
         return {"number": self.number, "message_id": self.message_id, **self.file.to_json()}
 
 
-def request_files(session: Session, number: int) -> list[RequestFile] | None:
+def request_files(connection: Connection, number: int) -> list[RequestFile] | None:
     """Every file of a request's messages, or None when there is no such request."""
-    if session.get(Request, number) is None:
+    if connection.scalar(select(_r.id).where(_r.id == number)) is None:
         return None
-    messages = [m for m in _messages(session, number) if m.inbound_id is not None]
-    files = _files_of(session, [m.inbound_id for m in messages if m.inbound_id is not None])
+    messages = _messages(connection, number)
+    files = _files_of(connection, [m.inbound_id for m in messages if m.inbound_id is not None])
     listed: list[RequestFile] = []
     for message in messages:
-        raw, attachments = files.get(message.inbound_id or 0, (b"", ()))
+        if message.inbound_id is None:  # sent, not received: no raw message of ours to read
+            continue
+        raw, attachments = files.get(message.inbound_id, (b"", ()))
         for file in attachments:
             listed.append(RequestFile(number=len(listed) + 1, message_id=message.message_id,
                                       file=file, raw=raw))  # fmt: skip
     return listed
 
 
-def _messages(session: Session, number: int):
-    return session.scalars(
-        select(StoredMessage).where(StoredMessage.request_id == number).order_by(StoredMessage.id)
-    )
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _StoredMessage:
+    message_id: str
+    direction: str  # in | out
+    from_address: str
+    to_address: str | None  # of a notification
+    at: dt.datetime
+    kind: str
+    new_text: str
+    inbound_id: int | None  # the raw message it was read from, if it came in
+
+
+def _messages(connection: Connection, number: int) -> list[_StoredMessage]:
+    """A request's stored messages, in the order they were stored."""
+    rows = connection.execute(
+        select(_m.message_id, _m.direction, _m.from_address, _m.to_address, _m.at, _m.kind,
+               _m.new_text, _m.inbound_id)
+        .where(_m.request_id == number)
+        .order_by(_m.id)
+    )  # fmt: skip
+    return [_StoredMessage(**row._mapping) for row in rows]
 
 
 def _files_of(
-    session: Session, inbound_ids: list[int]
+    connection: Connection, inbound_ids: list[int]
 ) -> dict[int, tuple[bytes, tuple[Attachment, ...]]]:
     """The stored raw messages and their files, read again from the bytes: the files are
     kept once, inside the raw message, never beside it."""
@@ -179,7 +272,7 @@ def _files_of(
     found: dict[int, tuple[bytes, tuple[Attachment, ...]]] = {}
     if not inbound_ids:
         return found
-    rows = session.execute(select(Inbound.id, Inbound.raw).where(Inbound.id.in_(inbound_ids)))
+    rows = connection.execute(select(_i.id, _i.raw).where(_i.id.in_(inbound_ids)))
     for inbound_id, raw in rows:
         try:
             found[inbound_id] = (raw, decode(raw).attachments)
@@ -188,16 +281,18 @@ def _files_of(
     return found
 
 
-def _requester_notify(session: Session, numbers: list[int]) -> dict[int, bool]:
+def _requester_notify(connection: Connection, numbers: list[int]) -> dict[int, bool]:
     if not numbers:
         return {}
-    rows = session.execute(
-        select(Participant.request_id, Participant.notify).where(
-            Participant.request_id.in_(numbers), Participant.role == "requester"
-        )
+    rows = connection.execute(
+        select(_p.request_id, _p.notify).where(_p.request_id.in_(numbers), _p.role == "requester")
     )
     return {key: value for key, value in rows}
 
 
+@overload
+def _iso(moment: dt.datetime) -> str: ...
+@overload
+def _iso(moment: dt.datetime | None) -> str | None: ...
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None

@@ -28,7 +28,6 @@ NOT_FOR_AN_EMPTY_ROUND = (
     "sqlalchemy.dialects.postgresql",
     "alembic",
     "psycopg",
-    "mailgate.store.models",
     "mailgate.store.views",
     "mailgate.parse.newtext",
     "mailgate.parse.phrases",

@@ -2,12 +2,12 @@
 
 from alembic import context
 
-from mailgate.store.models import Base
+from mailgate.store.tables import METADATA
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=METADATA,
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 07:29:20.612495
 import sqlalchemy as sa
 from alembic import op
 
-import mailgate.store.models
+import mailgate.store.tables
 
 revision = "0001"
 down_revision = None
@@ -22,7 +22,7 @@ def upgrade() -> None:
         "addresses",
         sa.Column("address", sa.String(length=320), nullable=False),
         sa.Column(
-            "bouncing_since", mailgate.store.models.UtcDateTime(timezone=True), nullable=True
+            "bouncing_since", mailgate.store.tables.UtcDateTime(timezone=True), nullable=True
         ),
         sa.PrimaryKeyConstraint("address"),
     )
@@ -33,8 +33,8 @@ def upgrade() -> None:
         sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
-        sa.Column("received_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("processed_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key"),
     )
@@ -49,13 +49,13 @@ def upgrade() -> None:
         sa.Column("requester", sa.String(length=320), nullable=False),
         sa.Column("owner", sa.String(length=320), nullable=True),
         sa.Column("language", sa.String(length=8), nullable=False),
-        sa.Column("created_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("closed_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("status_since", mailgate.store.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("auto_close_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("status_since", mailgate.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("auto_close_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column(
-            "first_response_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=True
+            "first_response_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column(
             "linked_request_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.Column("from_address", sa.String(length=320), nullable=False),
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("new_text", sa.Text(), nullable=False),
-        sa.Column("at", mailgate.store.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column(
             "inbound_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
@@ -115,11 +115,11 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
-            "next_attempt_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=False
+            "next_attempt_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=False
         ),
         sa.Column("last_error", sa.Text(), nullable=False),
-        sa.Column("created_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", mailgate.store.models.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["request_id"],
             ["requests.id"],
@@ -158,7 +158,7 @@ def upgrade() -> None:
         sa.Column(
             "request_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.Column("at", mailgate.store.models.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", mailgate.store.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=320), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("from_status", sa.String(length=32), nullable=True),

@@ -8,7 +8,7 @@ Create Date: 2026-12-03 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-from mailgate.store.models import UtcDateTime
+from mailgate.store.tables import UtcDateTime
 
 revision = "0005"
 down_revision = "0004"

@@ -10,8 +10,11 @@ is a round over every mailbox at once (`run --once` with several), as the rows
 kept from before are.
 """
 
+from contextlib import AbstractContextManager
+
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations import BatchOperations
 
 revision = "0007"
 down_revision = "0006"
@@ -21,11 +24,11 @@ depends_on = None
 PG_KEY = "worker_rounds_pkey"  # PostgreSQL's name for the key made by 0005
 
 
-def _mailbox() -> sa.Column:
+def _mailbox() -> sa.Column[str]:
     return sa.Column("mailbox", sa.String(length=64), server_default="", nullable=False)
 
 
-def _sqlite_batch():
+def _sqlite_batch() -> AbstractContextManager[BatchOperations]:
     """SQLite makes the table anew; its unnamed key gets a name here so it can be dropped."""
     return op.batch_alter_table(
         "worker_rounds", recreate="always", naming_convention={"pk": "pk_%(table_name)s"}
