@@ -190,7 +190,7 @@ def _shipped_templates() -> Path:
     return inside if inside.is_dir() else package.parent / "templates"
 
 
-DEFAULT_TEMPLATES_DIR = _shipped_templates()
+DEFAULT_TEMPLATES_DIR: Path = _shipped_templates()
 
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:
