@@ -69,6 +69,7 @@ class ImapSettings:
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     failed_folder: str = "Failed"
+    spam_folder: str = "Junk"  # held spam goes here (SPEC §14): nothing is sent for it
     poll_interval: float = 60.0
     idle: bool = True
     timeout: float = 30.0
@@ -115,6 +116,37 @@ class AttachmentSettings:
     blocked_extensions: tuple[str, ...] = ()  # lower-case, without the dot: never attached
 
 
+AGENT_PROOFS = ("proof", "from")
+# Keys that moved under [trust]: an old file gets an error naming the new key.
+MOVED_TO_TRUST = {
+    "require_authenticated_sender": "require_authenticated_sender",
+    "authserv_id": "authserv_id",
+    "reply_tokens": "reply_tokens",
+    "reply_token_secret": "token_secret",
+    "reply_token_secret_env": "token_secret_env",
+    "reply_token_secret_file": "token_secret_file",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustSettings:
+    """Whom mailgate believes, and how much a stranger can make it do (SPEC §14)."""
+
+    # "proof": an agent's mail counts only with a proof (its reply token, or an
+    # aligned DMARC/DKIM pass from our MX); "from": the From address alone.
+    agents: str = "proof"
+    authserv_id: str = ""  # of our own MX's Authentication-Results; "": none read
+    require_authenticated_sender: bool = False  # every sender, clients too, must pass
+    reply_tokens: bool = False  # clients' notices carry a per-participant Reply-To token
+    # Signs the agents' and clients' reply tokens and VERP return paths; None: the
+    # secret `mailgate init` generated and keeps in the database.
+    token_secret: Secret | None = None
+    max_cc_participants: int = 10  # CC addresses of a first message that become participants
+    spam_headers: tuple[tuple[str, str], ...] = ()  # (header name, value prefix), lower case
+    blocked_senders: tuple[str, ...] = ()  # addresses or @domains, lower case
+    bounce_hold_days: int = 7  # how long a proven bounce silences an address
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     database_url: str
@@ -131,9 +163,9 @@ class Settings:
     max_per_hour: int = 20
     auto_close_business_days: int = 3
     language: str = "en"
-    reply_token_secret: Secret | None = None  # set: notifications carry reply tokens
-    require_authenticated_sender: bool = False
-    authserv_id: str = ""
+    trust: TrustSettings = field(default_factory=TrustSettings)
+    max_new_requests_per_sender: int = 5  # acknowledgements to one sender an hour
+    max_acknowledgements_per_hour: int = 300  # acknowledgements an hour, to everyone
     max_message_bytes: int = 25 * 1024 * 1024
     templates_dir: Path = field(default_factory=lambda: DEFAULT_TEMPLATES_DIR)
     business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
@@ -315,6 +347,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
             folder=imap.string("folder", "INBOX"),
             processed_folder=imap.string("processed_folder", "Processed"),
             failed_folder=imap.string("failed_folder", "Failed"),
+            spam_folder=imap.string("spam_folder", "Junk"),
             poll_interval=imap.number("poll_interval", 60.0, minimum=1),
             idle=imap.boolean("idle", True),
             timeout=imap.number("timeout", 30.0, minimum=1),
@@ -342,9 +375,11 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         max_per_hour=int(top.number("max_per_hour", 20, minimum=1)),
         auto_close_business_days=int(top.number("auto_close_business_days", 3, minimum=1)),
         language=top.choice("language", LANGUAGES, "en"),
-        reply_token_secret=_reply_token_secret(top, base_dir),
-        require_authenticated_sender=top.boolean("require_authenticated_sender", False),
-        authserv_id=top.string("authserv_id", ""),
+        trust=_trust(top.table("trust"), base_dir),
+        max_new_requests_per_sender=int(top.number("max_new_requests_per_sender", 5, minimum=1)),
+        max_acknowledgements_per_hour=int(
+            top.number("max_acknowledgements_per_hour", 300, minimum=1)
+        ),
         max_message_bytes=int(top.number("max_message_bytes", 25 * 1024 * 1024, minimum=1024)),
         templates_dir=_templates_dir(top, base_dir),
         business_hours=_business_hours(hours),
@@ -353,9 +388,12 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         retention_days=_retention_days(top.table("retention")),
         attachments=_attachments(top.table("attachments")),
     )
+    for old, new in MOVED_TO_TRUST.items():
+        if old in top:
+            raise ConfigError(old, f"moved: write it as [trust] {new}")
     database.reject_unknown({"url"})
     imap.reject_unknown(
-        {"host", "port", "security", "folder", "processed_folder", "failed_folder",
+        {"host", "port", "security", "folder", "processed_folder", "failed_folder", "spam_folder",
          "poll_interval", "idle", "timeout", "batch_size", *CREDENTIAL_KEYS}
     )  # fmt: skip
     smtp.reject_unknown(
@@ -366,17 +404,9 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         {"database", "imap", "smtp", "business_hours", "support_address", "support_name",
          "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
-         "metrics", "retention",
-         "require_authenticated_sender", "authserv_id", "max_message_bytes", "reply_tokens",
-         "reply_token_secret", "reply_token_secret_env", "reply_token_secret_file",
-         "attachments", "agent_from"}
+         "metrics", "retention", "trust", "max_message_bytes", "max_new_requests_per_sender",
+         "max_acknowledgements_per_hour", "attachments", "agent_from"}
     )  # fmt: skip
-    if settings.require_authenticated_sender and not settings.authserv_id:
-        raise ConfigError(
-            "authserv_id",
-            "missing: require_authenticated_sender needs the authserv-id your mail server "
-            "writes in Authentication-Results",
-        )
     return settings
 
 
@@ -473,30 +503,69 @@ def _credentials(table: _Table, base_dir: Path, *, required: bool) -> Credential
     return Credentials(username=username, secret=Secret(_token_runner(value, key)), oauth2=True)
 
 
-def _reply_token_secret(top: _Table, base_dir: Path) -> Secret | None:
-    if not top.boolean("reply_tokens", False):
-        return None
-    if "reply_token_secret_env" in top:
-        name = top.string("reply_token_secret_env", required=True)
+def _trust(table: _Table, base_dir: Path) -> TrustSettings:
+    settings = TrustSettings(
+        agents=table.choice("agents", AGENT_PROOFS, "proof"),
+        authserv_id=table.string("authserv_id", "").strip().lower(),
+        require_authenticated_sender=table.boolean("require_authenticated_sender", False),
+        reply_tokens=table.boolean("reply_tokens", False),
+        token_secret=_token_secret(table, base_dir),
+        max_cc_participants=int(table.number("max_cc_participants", 10, minimum=0)),
+        spam_headers=_spam_headers(table),
+        blocked_senders=table.address_list("blocked_senders", allow_domains=True),
+        bounce_hold_days=int(table.number("bounce_hold_days", 7, minimum=1)),
+    )
+    table.reject_unknown(
+        {"agents", "authserv_id", "require_authenticated_sender", "reply_tokens", "token_secret",
+         "token_secret_env", "token_secret_file", "max_cc_participants", "spam_headers",
+         "blocked_senders", "bounce_hold_days"}
+    )  # fmt: skip
+    if settings.require_authenticated_sender and not settings.authserv_id:
+        raise ConfigError(
+            table.key("authserv_id"),
+            "missing: require_authenticated_sender needs the authserv-id your mail server "
+            "writes in Authentication-Results",
+        )
+    return settings
+
+
+def _spam_headers(table: _Table) -> tuple[tuple[str, str], ...]:
+    """`["X-Spam-Verdict: spam", "X-Rspamd-Action: reject"]`: a header whose value
+    starts with the text after the colon (any case) is a spam verdict."""
+    found = []
+    for entry in table.string_list("spam_headers", []):
+        name, colon, value = entry.partition(":")
+        if not colon or not re.fullmatch(r"[!-9;-~]+", name.strip()) or not value.strip():
+            raise ConfigError(
+                table.key("spam_headers"), f"{entry!r} is not 'Header-Name: value', e.g. "
+                "'X-Spam-Verdict: spam'"
+            )  # fmt: skip
+        found.append((name.strip().lower(), value.strip().lower()))
+    return tuple(found)
+
+
+def _token_secret(table: _Table, base_dir: Path) -> Secret | None:
+    """The admin's own secret for reply tokens, if given; else the database keeps one."""
+    key = table.key("token_secret")
+    if "token_secret_env" in table:
+        key = table.key("token_secret_env")
+        name = table.string("token_secret_env", required=True)
         if not os.environ.get(name):
-            raise ConfigError("reply_token_secret_env", f"environment variable {name} is not set")
-        value = os.environ[name]
-    elif "reply_token_secret_file" in top:
-        path = base_dir / top.string("reply_token_secret_file", required=True)
+            raise ConfigError(key, f"environment variable {name} is not set")
+        value = os.environ[name].strip()
+    elif "token_secret_file" in table:
+        key = table.key("token_secret_file")
+        path = base_dir / table.string("token_secret_file", required=True)
         try:
             value = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                "reply_token_secret_file", f"cannot read {path}: {exc.strerror}"
-            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(key, f"cannot read {path}: {exc}") from None
+    elif "token_secret" in table:
+        value = table.string("token_secret", "")
     else:
-        value = top.string("reply_token_secret", "")
+        return None
     if len(value) < 16:
-        raise ConfigError(
-            "reply_token_secret_env",
-            "reply_tokens needs a secret of at least 16 characters "
-            "(reply_token_secret_env, reply_token_secret_file or reply_token_secret)",
-        )
+        raise ConfigError(key, "the token secret needs at least 16 characters")
     return Secret(lambda: value)
 
 

@@ -1,8 +1,13 @@
-"""Reply tokens: a per-participant Reply-To address that proves whose thread a
-reply belongs to, even when the client writes from another address.
+"""Reply tokens: addresses at the support domain that only mailgate can make.
 
-`support+<number>.<participant>.<mac>@domain`, where the MAC is an HMAC of the
-request and participant numbers under a secret only mailgate knows. Pure.
+- A client's: `support+<number>.<participant>.<mac>@domain`, a per-participant
+  Reply-To that proves whose thread a reply belongs to, even when the client
+  writes from another address (`[trust] reply_tokens`).
+- The agents': `support+a.<number>.<mac>@domain`, the Reply-To of every notice to
+  agents about request `number`. Mail to it from an agent address is that agent's
+  (SPEC §14): a stranger who forges an agent's From does not know it.
+
+The MAC is an HMAC-SHA256 under a secret only mailgate knows, cut to 64 bits. Pure.
 """
 
 from __future__ import annotations
@@ -42,6 +47,36 @@ def find_token(addresses: Iterable[str], *, support_address: str, secret: str) -
     return None
 
 
+_AGENT_TOKEN = re.compile(
+    r"^(?P<local>[^+@]+)\+a\.(?P<number>\d{1,12})\.(?P<mac>[0-9a-f]{16})@(?P<domain>.+)$"
+)
+
+
+def agent_token_address(support_address: str, secret: str, *, request: int) -> str:
+    """The agents' reply address of request `request`."""
+    local, _, domain = support_address.partition("@")
+    return f"{local}+a.{request}.{_sign(secret, f'agent.{request}')}@{domain}"
+
+
+def find_agent_tokens(
+    addresses: Iterable[str], *, support_address: str, secret: str
+) -> frozenset[int]:
+    """The requests whose valid agents' reply address is among `addresses`."""
+    local, _, domain = support_address.lower().partition("@")
+    found = set()
+    for address in addresses:
+        match = _AGENT_TOKEN.match(address.strip().lower())
+        if match is None or match["local"] != local or match["domain"] != domain:
+            continue
+        request = int(match["number"])
+        if hmac.compare_digest(match["mac"], _sign(secret, f"agent.{request}")):
+            found.add(request)
+    return frozenset(found)
+
+
 def _mac(secret: str, request: int, participant: int) -> str:
-    message = f"{request}.{participant}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:16]
+    return _sign(secret, f"{request}.{participant}")
+
+
+def _sign(secret: str, message: str) -> str:
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()[:16]

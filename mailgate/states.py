@@ -11,6 +11,7 @@ class InboundState(StrEnum):
     PENDING = "pending"  # stored, not applied yet
     APPLIED = "applied"  # applied once; the inbox copy may move to the processed folder
     FAILED = "failed"  # quarantined with its reason: `mailgate failed retry` applies it
+    HELD = "held"  # held by the trust rules with its reason (SPEC §14): `mailgate held release`
 
 
 class OutboundState(StrEnum):

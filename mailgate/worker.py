@@ -42,6 +42,7 @@ class RunReport:
     fetched: int = 0
     applied: int = 0
     failed: int = 0
+    held: int = 0  # held by the trust rules, moved to the spam folder
     duplicates: int = 0
     timers: int = 0
     sent: int = 0
@@ -249,7 +250,8 @@ class Worker:
         states = self.unit.states(stored.keys)
         imap = mailbox.settings.imap
         for state, folder in ((InboundState.APPLIED, imap.processed_folder),
-                              (InboundState.FAILED, imap.failed_folder)):  # fmt: skip
+                              (InboundState.FAILED, imap.failed_folder),
+                              (InboundState.HELD, imap.spam_folder)):  # fmt: skip
             inbox.move([u for u, k in zip(uids, stored.keys, strict=True)
                         if states.get(k) == state], folder)  # fmt: skip
         self.monitor.taken(taken)
@@ -395,5 +397,7 @@ def _log_outcome(key: str, outcome: Outcome, report: RunReport) -> None:
     elif outcome.state is OutcomeState.FAILED:
         report.failed += 1
         log.warning("message quarantined", extra={"key": key, "error": outcome.detail[:200]})
+    elif outcome.state is OutcomeState.HELD:
+        report.held += 1
     elif outcome.state is OutcomeState.RETRY:
         log.info("message left for the next round", extra={"key": key, "why": outcome.detail})

@@ -42,6 +42,7 @@ class Refusal(StrEnum):
     SAME_STATUS = "same_status"
     UNKNOWN_STATUS = "unknown_status"
     NOT_ALLOWED = "not_allowed"
+    NOT_AN_AGENT = "not_an_agent"  # #assign of an address that is no agent's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,7 +23,14 @@ def make_mail(
     headers: dict[str, str] | None = None,
     html: str | None = None,
 ) -> bytes:
+    """A mail as our MX hands it on: it prepends its `Authentication-Results`, which
+    says DMARC passed for the agents' own domains (their mail is signed) and nothing
+    for anyone else, unless the test gives that header itself."""
     message = EmailMessage(policy=SMTP)
+    given = {name.lower() for name in headers or {}}
+    if "authentication-results" not in given and (domain := _agent_domain(sender)):
+        message["Authentication-Results"] = f"{MX}; dkim=pass header.d={domain}; " \
+            f"dmarc=pass header.from={domain}"  # fmt: skip
     message["From"] = sender
     message["To"] = to
     if cc:
@@ -54,6 +61,16 @@ def phones_down(*, client: str, cc: str, message_id: str) -> bytes:
     )
 
 
+MX = "mx.example.org"  # the tests' authserv-id ([trust] authserv_id in tests/harness.py)
+AGENT_DOMAINS = ("support.example.org", "agents.example.org")  # of `agents` in the tests' config
+
+
+def _agent_domain(sender: str) -> str:
+    address = email.utils.parseaddr(sender)[1].lower()
+    domain = address.rpartition("@")[2]
+    return domain if domain in AGENT_DOMAINS else ""
+
+
 def reply_to(
     captured_message: EmailMessage,
     *,
@@ -63,7 +80,8 @@ def reply_to(
     subject: str | None = None,
     quote: bool = True,
 ) -> bytes:
-    """A reply to a notification, quoting it the way Gmail does."""
+    """A reply to a notification, quoting it the way Gmail does: to its Reply-To
+    (for agents, the request's agents' reply address), else to its From."""
     original_id = captured_message["Message-ID"].strip("<>")
     references = [ref.strip("<>") for ref in (captured_message["References"] or "").split()]
     original_text = captured_message.get_body(("plain",)).get_content()
@@ -74,6 +92,7 @@ def reply_to(
         text = f"{body}\n\nOn {when} Support <support@example.org> wrote:\n{quoted}\n"
     return make_mail(
         sender=sender,
+        to=email.utils.parseaddr(captured_message["Reply-To"] or captured_message["From"])[1],
         subject=subject if subject is not None else f"Re: {captured_message['Subject']}",
         body=text,
         message_id=message_id,

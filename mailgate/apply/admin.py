@@ -40,6 +40,6 @@ def act(
             decision = verdict.decision
             written = tx.write(decision, received=None, mailbox=mailbox.name,
                                tag_prefix=mailbox.settings.tag_prefix, now=now)  # fmt: skip
-            deliver(tx, DeliveryLedger(tx), mailbox, decision, written,
+            deliver(tx, DeliveryLedger(tx, install.settings), mailbox, decision, written,
                     received=None, raw=b"", now=now)  # fmt: skip
     return Acted(request=request, verdict=verdict)

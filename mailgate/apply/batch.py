@@ -38,6 +38,7 @@ HEAD_KEPT = 65536  # bytes of the header block kept of a message refused for its
 class OutcomeState(StrEnum):
     APPLIED = "applied"
     FAILED = "failed"  # quarantined, its raw bytes kept
+    HELD = "held"  # held by the trust rules: nothing written but the hold, nothing sent
     RETRY = "retry"  # left pending for a later round
     SKIPPED = "skipped"  # applied meanwhile, or another worker has it
 
@@ -139,7 +140,7 @@ class Unit:
         with self.store.transaction() as tx:
             claimed = tx.claim_pending([item.row.key for item in parsed])
             mine = [item for item in parsed if item.row.key in claimed]
-            ledger = DeliveryLedger(tx)
+            ledger = DeliveryLedger(tx, self.install.settings)
             # Most notices answer the sender: their rate-limit counts in one query.
             ledger.sent_last_hour([item.message.sender.address for item in mine
                                    if isinstance(item.message, InboundMessage)
@@ -155,6 +156,8 @@ class Unit:
             for key, outcome in outcomes:
                 if outcome.state is OutcomeState.FAILED:
                     tx.mark_inbound_failed(key, outcome.detail, now)
+                elif outcome.state is OutcomeState.HELD:
+                    tx.mark_inbound_held(key, outcome.detail, now)
         return outcomes
 
     def _apply_one(
@@ -171,6 +174,9 @@ class Unit:
         # A request's own mailbox decides; a new one opens where the mail was read.
         mailbox = self.install.of(routed.request.mailbox if routed.request else row.mailbox)
         decision = decide_message(message, routed, mailbox.rules, now=now)
+        if decision.holds is not None:
+            log.warning("message held", extra={"key": row.key, "why": decision.holds})
+            return Outcome(state=OutcomeState.HELD, detail=decision.holds)
         received = Received(message=message, inbound_id=row.id)
         written = tx.write(decision, received=received, mailbox=mailbox.name,
                            tag_prefix=mailbox.settings.tag_prefix, now=now)  # fmt: skip

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from mailgate.apply.install import Mailbox
+from mailgate.config import Settings
 from mailgate.decide.delivery import DeliveryFacts, Dropped, Thread, plan_deliveries, rate_limited
 from mailgate.decide.model import OPENED, Decision, Notify, RequestRef
 from mailgate.notify import FileParts
@@ -23,14 +24,25 @@ RATE_WINDOW = dt.timedelta(hours=1)  # `max_per_hour`
 
 class DeliveryLedger:
     """What one transaction knows of recipients, read once and kept up to date as
-    it writes: which addresses bounce, and how many notices each rate-limited
-    address got in the last hour (read once per address, then counted on)."""
+    it writes: which addresses bounce, how many notices each rate-limited address
+    got in the last hour (read once per address, then counted on), and the secret
+    that signs reply tokens (`settings` are the install's)."""
 
-    def __init__(self, tx: Tx) -> None:
+    def __init__(self, tx: Tx, settings: Settings) -> None:
         self._tx = tx
+        self._given_secret = settings.trust.token_secret
+        self._secret: str | None = None
         self._bouncing: set[str] | None = None
         self._since: dt.datetime | None = None
         self._sent: dict[str, int] = {}  # address -> notices queued since `_since`
+
+    @property
+    def token_secret(self) -> str:
+        """The secret of the reply tokens: the config's, else the database's."""
+        if self._secret is None:
+            given = self._given_secret
+            self._secret = given.reveal() if given is not None else self._tx.token_secret()
+        return self._secret
 
     def bouncing_among(self, addresses: Sequence[str]) -> frozenset[str]:
         if self._bouncing is None:
@@ -116,7 +128,8 @@ def _render(
         bouncing=ledger.bouncing_among(recipients),
         sent_last_hour=ledger.sent_last_hour(limited, now) if limited else {},
         thread=thread,
-        participant_ids=tx.participant_ids(number) if settings.reply_token_secret else {},
+        participant_ids=tx.participant_ids(number) if settings.trust.reply_tokens else {},
+        token_secret=ledger.token_secret,
     )
     mail, dropped = [], []
     for item in plan_deliveries([n.notice for n in notices], facts, settings, request=number):

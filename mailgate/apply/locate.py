@@ -9,8 +9,11 @@ from mailgate.apply.install import Install
 from mailgate.decide.model import RequestSnapshot
 from mailgate.domain import InboundMessage
 from mailgate.parse.subject import find_tag
-from mailgate.reply_tokens import ReplyToken, find_token
+from mailgate.reply_tokens import ReplyToken, find_agent_tokens, find_token
 from mailgate.store.database import Tx
+
+# Headers in which the receiving server names the address it delivered to.
+_DELIVERED_TO = frozenset({"delivered-to", "x-original-to"})
 
 if TYPE_CHECKING:  # deciding loads with the first mail, not with an empty round
     from mailgate.decide.message import Routed
@@ -27,7 +30,7 @@ def locate(tx: Tx, ledger: DeliveryLedger, message: InboundMessage, install: Ins
     with_history = install.primary.rules.deadlines.has_sla
     sender = message.sender.address if message.sender else ""
     request, via_token = None, None
-    if (token := _reply_token(message, install)) is not None:
+    if (token := _reply_token(message, install, ledger.token_secret)) is not None:
         found = tx.snapshot(token.request, with_history=with_history)
         participant = next((p for p in found.participants if p.id == token.participant), None) \
             if found is not None else None  # fmt: skip
@@ -49,7 +52,8 @@ def locate(tx: Tx, ledger: DeliveryLedger, message: InboundMessage, install: Ins
             if number is not None:
                 request = tx.snapshot(number, with_history=with_history)
         addresses += message.bounce.recipients
-    return Routed(request=request, via_token=via_token, bouncing=ledger.bouncing_among(addresses))
+    return Routed(request=request, via_token=via_token, bouncing=ledger.bouncing_among(addresses),
+                  agent_tokens=_agent_tokens(message, install, ledger.token_secret))  # fmt: skip
 
 
 def _tag_of_its_mailbox(
@@ -63,14 +67,27 @@ def _tag_of_its_mailbox(
     return prefix.lower() == install.of(request.mailbox).settings.tag_prefix.lower()
 
 
-def _reply_token(message: InboundMessage, install: Install) -> ReplyToken | None:
-    """A token in an address of any of the mailboxes (one secret for the install)."""
-    secret = install.settings.reply_token_secret
-    if secret is None:
+def _reply_token(message: InboundMessage, install: Install, secret: str) -> ReplyToken | None:
+    """A client's token in an address of any of the mailboxes (one secret for the install)."""
+    if not install.settings.trust.reply_tokens:
         return None
     addresses = [a.address for a in (*message.to, *message.cc)]
     for mailbox in install:
         support = mailbox.settings.support_address
-        if token := find_token(addresses, support_address=support, secret=secret.reveal()):
+        if token := find_token(addresses, support_address=support, secret=secret):
             return token
     return None
+
+
+def _agent_tokens(message: InboundMessage, install: Install, secret: str) -> frozenset[int]:
+    """The requests whose agents' reply address the message was sent to: in To or Cc,
+    or where the receiving server wrote the address it delivered to."""
+    addresses = [a.address for a in (*message.to, *message.cc)]
+    addresses += [value for name, value in message.headers if name in _DELIVERED_TO]
+    if not any("+" in address for address in addresses):
+        return frozenset()
+    found: frozenset[int] = frozenset()
+    for mailbox in install:
+        support = mailbox.settings.support_address
+        found |= find_agent_tokens(addresses, support_address=support, secret=secret)
+    return found

@@ -2,7 +2,9 @@
 
 The one place that says who must not get mail (our own addresses, bouncing
 addresses, anyone past `max_per_hour`), which Message-IDs a notice threads
-under, and which reply-token address it offers.
+under, and which reply-token address it offers: every notice to staff the
+agents' reply address of its request (SPEC §14), a client's notice its
+participant's token with `[trust] reply_tokens`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 from mailgate.config import Settings
 from mailgate.decide.model import Notice
-from mailgate.reply_tokens import token_address
+from mailgate.reply_tokens import agent_token_address, token_address
 
 ThreadMessage = tuple[dt.datetime, str, str]  # (at, Message-ID, kind or recipient)
 
@@ -47,6 +49,7 @@ class DeliveryFacts:
     sent_last_hour: Mapping[str, int]
     thread: Thread
     participant_ids: Mapping[str, int]  # address -> participant id, for reply tokens
+    token_secret: str  # signs the reply-token addresses
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +72,7 @@ def plan_deliveries(
     Notices to our own addresses vanish without a trace: mailgate never writes
     to itself.
     """
-    secret = settings.reply_token_secret.reveal() if settings.reply_token_secret else None
+    secret = facts.token_secret
     sent = dict(facts.sent_last_hour)
     planned: list[Outgoing | Dropped] = []
     for notice in notices:
@@ -85,7 +88,10 @@ def plan_deliveries(
             continue
         sent[recipient] = sent.get(recipient, 0) + 1
         participant = facts.participant_ids.get(recipient)
-        if secret is not None and not staff and participant is not None:
+        if staff:
+            address = agent_token_address(settings.support_address, secret, request=request)
+            notice = dataclasses.replace(notice, reply_to=address)
+        elif settings.trust.reply_tokens and participant is not None:
             address = token_address(
                 settings.support_address, secret, request=request, participant=participant
             )

@@ -27,7 +27,7 @@ from mailgate.domain import (
     Status,
     StatusChange,
 )
-from mailgate.parse.authresults import is_sender_authenticated
+from mailgate.parse.authresults import Authentication, Verdict, read_authentication
 from mailgate.parse.commands import find_commands, normalize, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
 from mailgate.tags import format_tag, strip_tag
@@ -46,6 +46,7 @@ class Routed:
     request: RequestSnapshot | None
     via_token: str | None = None  # the participant whose valid reply token it was sent to
     bouncing: frozenset[str] = frozenset()  # of the sender and a bounce's recipients
+    agent_tokens: frozenset[int] = frozenset()  # requests whose agents' reply address it went to
 
 
 def decide_message(
@@ -66,6 +67,7 @@ class _Deciding:
         self.draft = Draft(rules, now)
         self.now = now
         self.sender = message.sender.address if message.sender else ""
+        self.held_because = ""  # why an agent address's mail does not count as the agent's
         # The message's files, for the notices that relay them: None when it has none.
         self.files = plan_relay(message.attachments, rules.settings.attachments)
 
@@ -81,6 +83,8 @@ class _Deciding:
         if self.sender in routed.bouncing:  # it writes: it receives again
             self.draft.set_bouncing(self.sender, None)
         if ref is None:
+            if self.settings.is_agent(self.sender) and (why := self._unproven_agent(None)):
+                return Decision(holds=why)  # a stranger in an agent's name opens nothing
             return self.draft.decision(request=self._open_request())
         role = self._role_on(ref)
         if role is Role.OUTSIDER:
@@ -106,18 +110,43 @@ class _Deciding:
             self.sender = via
             return Role.CLIENT
         if self.settings.is_agent(self.sender):
-            return Role.AGENT
+            self.held_because = self._unproven_agent(ref)
+            return Role.OUTSIDER if self.held_because else Role.AGENT
         known = self.draft.request(ref).participant(self.sender) is not None
         return Role.CLIENT if known else Role.OUTSIDER
 
+    def _unproven_agent(self, ref: RequestRef | None) -> str:
+        """Why mail from an agent address is not proven to be the agent's ("" when it
+        is): it must be sent to the agents' reply address of its request, or pass
+        DMARC/DKIM for its From domain at our MX, unless `[trust] agents = "from"`."""
+        trust = self.settings.trust
+        if trust.agents == "from":
+            return ""
+        tokens = self.routed.agent_tokens
+        number = self.draft.request(ref).number if ref is not None else None
+        if number is not None and number in tokens:
+            return ""
+        if self._authentication().verdict is Verdict.PASS:
+            return ""
+        if tokens:
+            named = ", ".join(self._tag(n) for n in sorted(tokens))
+            where = f"the agents' reply address of {named}, not of this request"
+        else:
+            where = "no agents' reply address of this request"
+        return f"agent address without proof: {where}; {self._authentication().detail}"
+
     def _is_authenticated(self) -> bool:
         """With `require_authenticated_sender`, only mail whose From passed DMARC/DKIM counts."""
-        if not self.settings.require_authenticated_sender:
+        if not self.settings.trust.require_authenticated_sender:
             return True
-        return is_sender_authenticated(
+        return self._authentication().verdict is Verdict.PASS
+
+    def _authentication(self) -> Authentication:
+        """Our MX's verdict on the From domain (parse/authresults.py)."""
+        return read_authentication(
             self.message.headers,
             from_domain=self.sender.rpartition("@")[2],
-            authserv_id=self.settings.authserv_id,
+            authserv_id=self.settings.trust.authserv_id,
         )
 
     # -- new requests -----------------------------------------------------------------
@@ -233,7 +262,9 @@ class _Deciding:
 
     def _hold(self, ref: RequestRef) -> None:
         self.draft.store(ref, MessageKind.HELD, self.sender)
-        why = "not a participant" if self._is_authenticated() else "sender not authenticated"
+        why = self.held_because or (
+            "not a participant" if self._is_authenticated() else "sender not authenticated"
+        )
         self._event(ref, "held", detail=f"from {self.sender}: {why}")
         context = self._with_files({"text": self.message.new_text, "from": self.sender})
         self.draft.notify_agents(ref, "agent_held", context=context, besides=self.sender,
@@ -297,8 +328,8 @@ class _Deciding:
     def _assign(self, ref: RequestRef, command: Command) -> None:
         argument = (command.argument or "").strip().lower()
         owner = self.sender if argument in ("", "me") else argument
-        if "@" not in owner:
-            self._refuse(ref, command, Refusal.NOT_ALLOWED)
+        if "@" not in owner or not self.settings.is_agent(owner):
+            self._refuse(ref, command, Refusal.NOT_AN_AGENT)  # only an agent owns a request
             return
         self.draft.set(ref, owner=owner)
         self._event(ref, "assign", detail=owner)

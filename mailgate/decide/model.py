@@ -198,3 +198,6 @@ class Decision:
     bouncing: tuple[SetBouncing, ...] = ()
     notices: tuple[Notify, ...] = ()
     request: RequestRef | None = None  # the request the message was filed under, for logs
+    # Set: the message is held whole, with this reason (SPEC §14): nothing else of
+    # the decision is written, nothing is sent; `mailgate held release` applies it.
+    holds: str | None = None

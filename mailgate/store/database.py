@@ -272,12 +272,30 @@ class Tx:
             self.mark_inbound_failed(key, f"{error} (after {attempts} attempts)", now)
         return attempts
 
+    def mark_inbound_held(self, key: str, reason: str, now: dt.datetime) -> None:
+        """Held by the trust rules (SPEC §14): kept whole with the reason, not applied."""
+        self._connection.execute(
+            update(_INBOUND)
+            .where(_INBOUND.c.key == key)
+            .values(state=InboundState.HELD, error=reason[:2000], processed_at=now)
+        )
+
     def mark_inbound_failed(self, key: str, error: str, now: dt.datetime) -> None:
         self._connection.execute(
             update(_INBOUND)
             .where(_INBOUND.c.key == key)
             .values(state=InboundState.FAILED, error=error[:2000], processed_at=now)
         )
+
+    # -- the install ---------------------------------------------------------------------
+
+    def token_secret(self) -> str:
+        """The secret `mailgate init` generated for reply tokens (store/tables.py)."""
+        value = self._connection.scalar(sql.TOKEN_SECRET)
+        if not value:
+            missing = "database: no token secret; run `mailgate init`"
+            raise StoreUnavailable(missing, temporary=False)
+        return str(value)
 
     # -- requests ------------------------------------------------------------------------
 

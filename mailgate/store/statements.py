@@ -13,6 +13,7 @@ from mailgate.store.tables import (
     ADDRESSES,
     EVENTS,
     INBOUND,
+    INSTALL_SECRETS,
     MESSAGES,
     OUTBOUND,
     PARTICIPANTS,
@@ -114,3 +115,6 @@ MARK_SENT = (
     .where(_o.id.in_(bindparam("ids", expanding=True)))
     .values(state="sent", sent_at=bindparam("sent_now"), last_error="", attempts=_o.attempts + 1)
 )
+
+# -- the install -----------------------------------------------------------------------
+TOKEN_SECRET = select(INSTALL_SECRETS.c.value).where(INSTALL_SECRETS.c.name == "token")

@@ -199,3 +199,12 @@ WORKER_ROUNDS = Table(
     Column("last_error", Text, nullable=False, default=""),  # the latest of any round
     _moment("last_error_at", nullable=True),
 )
+
+# The install's own secrets, made by the migration that adds the table (`mailgate
+# init`): `token` signs reply tokens and VERP return paths unless the config gives one.
+INSTALL_SECRETS = Table(
+    "install_secrets",
+    METADATA,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -75,10 +75,11 @@ def agent_reply(
     notice: EmailMessage, *, sender: str, text: str, html: str | None, image: bool = True
 ) -> bytes:
     """The agent's reply to the team's notice: text, HTML and an inline screenshot, as Gmail
-    sends it (multipart/alternative, the HTML in a multipart/related with the image)."""
+    sends it (multipart/alternative, the HTML in a multipart/related with the image), to
+    the notice's Reply-To, the request's agents' reply address."""
     message = EmailMessage(policy=email.policy.SMTP)
     message["From"] = sender
-    message["To"] = "support@example.org"
+    message["To"] = notice["Reply-To"]
     message["Subject"] = f"Re: {notice['Subject']}"
     message["Message-ID"] = "<answer-1@mail.support.example.org>"
     message["In-Reply-To"] = notice["Message-ID"]

@@ -142,7 +142,7 @@ def forged(cancel_from: str, verdict: str, message_id: str) -> bytes:
 
 
 def test_forged_sender_cannot_cancel_when_authentication_is_required(make_gate):
-    gate = make_gate(require_authenticated_sender=True, authserv_id="mx.example.org")
+    gate = make_gate(trust={"require_authenticated_sender": True})
     open_request(gate)
     gate.deliver(forged(CLIENT, "fail", "forged@attacker.example"))
     gate.run_once(now="2026-11-24T11:00:00+03:00")
@@ -181,7 +181,7 @@ def test_hostile_mail_never_stops_the_worker_and_nothing_is_lost(make_gate):
 
 
 def test_reply_token_lets_a_client_write_from_another_address(make_gate):
-    gate = make_gate(reply_tokens=True, reply_token_secret="a-long-enough-test-secret")
+    gate = make_gate(trust={"reply_tokens": True, "token_secret": "a-long-enough-test-secret"})
     open_request(gate)
     gate.deliver(
         make_mail(sender=AGENT, subject="Re: [REQ-1] Fax", body="Try now.", message_id="a1@x")

@@ -543,7 +543,7 @@ def test_agent_commands_status_note_assign_and_refusals(gate):
         agent_reply(noted, f"#note\n{note}", "a4@agents.example.org", sender=OTHER_AGENT),
         agent_reply(mine, "#assign me", "a5@support.example.org"),
         agent_reply(
-            bobs, "#assign bob@support.example.org", "a6@agents.example.org", sender=OTHER_AGENT
+            bobs, "#assign bob@agents.example.org", "a6@agents.example.org", sender=OTHER_AGENT
         ),
     )
     gate.run_once(at(5))
@@ -569,7 +569,7 @@ def test_agent_commands_status_note_assign_and_refusals(gate):
 
     for request, owner, actor in (
         (mine, AGENT, AGENT),
-        (bobs, "bob@support.example.org", OTHER_AGENT),
+        (bobs, "bob@agents.example.org", OTHER_AGENT),
     ):
         shown = gate.show(request.tag)
         assert shown["owner"] == owner

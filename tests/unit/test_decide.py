@@ -123,7 +123,7 @@ def test_an_outsider_is_held_and_commands_nothing():
 def test_awaiting_confirmation_sets_the_close_three_business_days_later():
     decision = decide_message(
         message(sender=AGENT, body="#status awaiting confirmation\n\nIt is fixed."),
-        Routed(request=snapshot()),
+        Routed(request=snapshot(), agent_tokens=frozenset({7})),  # sent to its agents' address
         RULES,
         now=NOW,
     )
