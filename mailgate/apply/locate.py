@@ -129,8 +129,9 @@ def _bounce_proofs(
     proofs: dict[str, BounceProof] = {}
     doubt = ""
     token = _return_path(message, install, secret)
-    if token is not None and not token.valid:
-        doubt = f"its return path {token.address} is not one mailgate made"
+    if token is not None and not token.valid:  # the address is the sender's: cut it short
+        shown = token.address if len(token.address) <= 120 else token.address[:119] + "…"
+        doubt = f"its return path {shown} is not one mailgate made"
     elif token is not None:
         found = tx.notification_recipient(token.outbound)
         if found is None:
