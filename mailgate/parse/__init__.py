@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 
 from mailgate.domain import InboundMessage
 from mailgate.parse.headers import parse_addresses, parse_message_ids, read_message_id
@@ -68,7 +69,7 @@ def parse_message(
     )
 
 
-def _parse_date(value: str | None):
+def _parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:

@@ -48,7 +48,8 @@ def _passes(results: Iterable[authres.core.AuthenticationResult], from_domain: s
 def _property(result: authres.core.AuthenticationResult, kind: str, name: str) -> str | None:
     for prop in result.properties:
         if prop.type == kind and prop.name == name:
-            return prop.value
+            value: str = prop.value  # authres is untyped: a property's value is a str
+            return value
     return None
 
 

@@ -219,9 +219,9 @@ def _is_abuse_report(mail: DecodedMail) -> bool:
     """
     if (mail.header("x-arf") or "").strip().lower() == "yes":
         return True
-    own_text = [part for part in mail.parts if not part.in_message and part.text is not None]
-    for part in own_text:
-        opening = part.text[:2000]
+    own_text = [part.text for part in mail.parts if not part.in_message and part.text is not None]
+    for part_text in own_text:
+        opening = part_text[:2000]
         if _FEEDBACK_FIELDS.match(opening) and _FEEDBACK_SECOND_FIELD.search(opening):
             return True
     attached = any(

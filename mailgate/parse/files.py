@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from mailgate.domain import Attachment
 from mailgate.parse.headers import safe_filename
@@ -40,6 +40,14 @@ _BODY_TYPES = ("text/plain", "text/html")
 _CONTENT_ID = re.compile(r"[^\x21-\x7e]")
 
 
+class _Span(TypedDict):
+    """Where a part's encoded body lies in the message, and its transfer encoding."""
+
+    start: int
+    end: int
+    encoding: str
+
+
 def list_files(buf: bytes, parts: tuple[MimePart, ...]) -> tuple[Attachment, ...]:
     """Every file of the message in document order, each decoded once to count and hash it."""
     files: list[Attachment] = []
@@ -48,7 +56,7 @@ def list_files(buf: bytes, parts: tuple[MimePart, ...]) -> tuple[Attachment, ...
             continue
         data = decode_transfer(buf[part.body_start : part.body_end], part.encoding)
         name = _filename(part, len(files) + 1)
-        span = {"start": part.body_start, "end": part.body_end, "encoding": part.encoding}
+        span: _Span = {"start": part.body_start, "end": part.body_end, "encoding": part.encoding}
         unpacked = unpack_tnef(data) if is_tnef(name, part.content_type) else None
         if unpacked:
             for index, (inner_name, inner) in enumerate(unpacked):
@@ -73,10 +81,22 @@ def file_bytes(buf: bytes, attachment: Attachment) -> bytes:
     return unpacked[attachment.packed][1]
 
 
-def _attachment(name: str, content_type: str, data: bytes, **fields) -> Attachment:
+def _attachment(
+    name: str,
+    content_type: str,
+    data: bytes,
+    *,
+    inline: bool,
+    start: int,
+    end: int,
+    encoding: str,
+    content_id: str = "",
+    packed: int = -1,
+) -> Attachment:
     digest = hashlib.sha256(data).hexdigest()
     return Attachment(filename=name, content_type=content_type, size=len(data), sha256=digest,
-                      **fields)  # fmt: skip
+                      inline=inline, content_id=content_id, start=start, end=end,
+                      encoding=encoding, packed=packed)  # fmt: skip
 
 
 def _is_file(part: MimePart) -> bool:

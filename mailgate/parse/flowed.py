@@ -32,7 +32,8 @@ def unflow(text: str, *, delsp: bool) -> str:
     is dropped; otherwise it belongs to the text.
     """
     lines: list[str] = []
-    depth, pieces = 0, []  # the paragraph being joined
+    pieces: list[str] = []  # the paragraph being joined
+    depth = 0
     for line in text.split("\n"):
         line_depth = len(line) - len(line.lstrip(">"))
         content = line[line_depth:]

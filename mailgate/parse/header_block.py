@@ -78,11 +78,11 @@ def read_header_block(
     fields: list[tuple[str, str]] = []
     used = 0
     seen: set[str] = set()
-    source, first = buf, start
+    source, first, last = buf, start, block_end
     if unindented:
         defects.append("header continuation without indent")
-        source, first, block_end = _indented(buf, start, block_end, unindented), 0, None
-    last = len(source) if block_end is None else block_end
+        source, first = _indented(buf, start, block_end, unindented), 0
+        last = len(source)
     scan_end = min(last, first + MAX_SCANNED_HEADER_BYTES)
     if scan_end < last:
         defects.append("header block truncated")
@@ -117,14 +117,18 @@ def _unindented_parameters(buf: bytes, start: int, end: int) -> tuple[int, list[
     Content-* field whose last line ends with `;` (or when it starts with `;`
     itself): a body that starts without a blank line stays a body.
     """
-    pos = _HEADER_LINES.match(buf, start, end).end()
+    lines = _HEADER_LINES.match(buf, start, end)
+    assert lines is not None  # the pattern matches the empty string: it always matches
+    pos = lines.end()
     unindented: list[int] = []
     while pos < end and len(unindented) < MAX_UNINDENTED_PARAMETERS:
         parameter = _PARAMETER_LINE.match(buf, pos, end)
         if parameter is None or not _continues_content_field(buf, start, pos, unindented):
             break
         unindented.append(pos)
-        pos = _HEADER_LINES.match(buf, parameter.end(), end).end()
+        lines = _HEADER_LINES.match(buf, parameter.end(), end)
+        assert lines is not None
+        pos = lines.end()
     return pos, unindented
 
 

@@ -23,6 +23,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
+from typing import Literal
 from urllib.parse import unquote
 
 from mailgate.parse import quote_markers
@@ -276,11 +277,15 @@ def _is_skipped(node: _Node) -> bool:
     )
 
 
+# An item of `_walk`'s stack: a node to enter, or an element to exit with what to undo.
+_Work = tuple[Literal["enter"], _Node | str] | tuple[Literal["exit"], _Node, tuple[str, ...]]
+
+
 def _walk(root: _Node, renderer: _Renderer, seen: dict[int, int] | None = None) -> None:
     """Render the tree; with `seen`, note the line each text node and image lands on
     (by the node's id): the line it starts, or for an image between lines the one before."""
     # An explicit stack instead of recursion: ("enter", node) / ("exit", node, undo).
-    work: list[tuple] = [("enter", root)]
+    work: list[_Work] = [("enter", root)]
     while work:
         item = work.pop()
         if item[0] == "exit":
@@ -484,7 +489,9 @@ def _is_cut(node: _Node, marks: str) -> bool:
     if node.tag == "hr" and ("id" in node.attrs or "tabindex" in node.attrs):
         return True  # Outlook's <hr tabindex="-1">, Hotmail's <hr id="stopSpelling">
     style = node.attrs.get("style")
-    return bool(style) and node.tag == "div" and any(p.search(style) for p in _CUT_STYLES)
+    if not style or node.tag != "div":
+        return False
+    return any(p.search(style) for p in _CUT_STYLES)
 
 
 def _is_quote_container_without_blockquote(node: _Node, marks: str) -> bool:

@@ -22,8 +22,10 @@ from __future__ import annotations
 import email.utils
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import TypeVar
 
 from mailgate.domain import Attachment
 from mailgate.parse.charsets import decode_bytes
@@ -94,12 +96,13 @@ class DecodedMail:
     def message(self) -> Message:
         """The top-level header block only (raw values), as a compat32 `Message`; the
         tree is `parts`. Built when first asked for: most messages never need it."""
-        if self._message is None:
+        message = self._message
+        if message is None:
             message = Message()
             for name, value in self.raw_headers:
                 message[name] = value
             object.__setattr__(self, "_message", message)
-        return self._message
+        return message
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
@@ -148,9 +151,9 @@ def _described(
     content_type = _safe(helper.get_content_type, "text/plain")
     boundary = b""
     if content_type.startswith("multipart/"):
-        value = _safe(lambda: helper.get_param("boundary"), None)
-        if value is not None:
-            value = _safe(lambda: email.utils.collapse_rfc2231_value(value), "")
+        param = _safe(lambda: helper.get_param("boundary"), None)
+        if param is not None:
+            value = _safe(lambda: email.utils.collapse_rfc2231_value(param), "")
             boundary = str(value).strip().encode("utf-8", "replace")[:_MAX_DELIMITER_LINE]
     disposition = _safe(lambda: helper.get_content_disposition(), None)
     filename = safe_filename(_safe(helper.get_filename, None) or "")
@@ -165,7 +168,11 @@ def _described(
     )
 
 
-def _safe(call, default):
+_T = TypeVar("_T")
+_D = TypeVar("_D")
+
+
+def _safe(call: Callable[[], _T], default: _D) -> _T | _D:
     try:
         return call()
     except (ValueError, TypeError, LookupError, UnicodeError, IndexError, AttributeError):

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import logging
 import struct
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tnefparse import TNEFAttachment
 
 MAX_TNEF_BYTES = 50 * 1024 * 1024
 MAX_TNEF_ATTRIBUTES = 2000
@@ -52,7 +56,7 @@ def _count_attributes(data: bytes) -> int:
     return count
 
 
-def _name(attachment) -> str:
+def _name(attachment: TNEFAttachment) -> str:
     name = attachment.long_filename()
     if isinstance(name, bytes):
         name = name.decode("utf-8", "replace")

@@ -22,7 +22,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from mailgate.domain import CommandName, Status
 
@@ -251,6 +251,9 @@ def load_phrase_book(*sources: Path | Traversable) -> PhraseBook:
     return merged.build()
 
 
+_V = TypeVar("_V")
+
+
 class _Merged:
     def __init__(self) -> None:
         self.languages: list[str] = []
@@ -315,8 +318,8 @@ class _Merged:
             self._extend(f"escalation_{key}", _strings(escalation, key, f"{source}: escalation"))
         accept = _table(escalation, "accept", f"{source}: escalation")
         for category in accept:
-            words = _strings(accept, category, f"{source}: escalation.accept")
-            self.categories.setdefault(category, []).extend(words)
+            accepted = _strings(accept, category, f"{source}: escalation.accept")
+            self.categories.setdefault(category, []).extend(accepted)
         explanations = _table(escalation, "explanations", f"{source}: escalation")
         texts = self.explanations.setdefault(language, {})
         for category, text in explanations.items():
@@ -328,7 +331,7 @@ class _Merged:
         self.lists.setdefault(key, []).extend(values)
 
     @staticmethod
-    def _add_line(table: dict, key: str, value: Any, source: str) -> None:
+    def _add_line(table: dict[str, _V], key: str, value: _V, source: str) -> None:
         if table.get(key, value) != value:
             raise PhraseTableError(f"{source}: {key!r} means both {table[key]} and {value}")
         table[key] = value
