@@ -69,13 +69,20 @@ def _expand(raw: Iterable[str], contractions: Mapping[str, Phrase]) -> Phrase:
 
 @dataclass(frozen=True, slots=True)
 class PhraseSet:
-    """Word sequences to look for in tokenized text; see the module docstring."""
+    """Word sequences to look for in tokenized text; see the module docstring.
+
+    Every method costs time linear in the words it is given (times the few
+    phrases that can start at one word): a word that starts no phrase is
+    passed over with one set lookup and one `str.startswith`.
+    """
 
     phrases: tuple[Phrase, ...] = ()
     _by_first: Mapping[str, tuple[Phrase, ...]] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
     _starred: tuple[Phrase, ...] = field(default=(), repr=False, compare=False)
+    # What a starred first word must start with, all at once for `str.startswith`.
+    _star_prefixes: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def of(cls, phrases: Iterable[Phrase]) -> PhraseSet:
@@ -91,6 +98,7 @@ class PhraseSet:
             unique,
             MappingProxyType({k: tuple(v) for k, v in by_first.items()}),
             tuple(starred),
+            tuple(dict.fromkeys(phrase[0][:-1] for phrase in starred)),
         )
 
     def __or__(self, other: PhraseSet) -> PhraseSet:
@@ -98,16 +106,28 @@ class PhraseSet:
 
     def match_at(self, words: Sequence[str], index: int) -> Phrase | None:
         """The longest phrase that starts at `words[index]`, or None."""
+        word = words[index]
+        exact = self._by_first.get(word)
+        starred = self._starred if self._may_start_starred(word) else ()
+        if exact is None and not starred:
+            return None
         best: Phrase | None = None
-        for phrase in (*self._by_first.get(words[index], ()), *self._starred):
-            if len(phrase) > len(best or ()) and _matches(phrase, words, index):
-                best = phrase
+        for group in (exact or (), starred):
+            for phrase in group:
+                if len(phrase) > len(best or ()) and _matches(phrase, words, index):
+                    best = phrase
         return best
+
+    def _may_start_starred(self, word: str) -> bool:
+        return bool(self._star_prefixes) and word.startswith(self._star_prefixes)
+
+    def _may_start(self, word: str) -> bool:
+        return word in self._by_first or self._may_start_starred(word)
 
     def find(self, words: Sequence[str]) -> tuple[int, Phrase] | None:
         """The leftmost occurrence of any phrase: (index, phrase), or None."""
-        for index in range(len(words)):
-            if (phrase := self.match_at(words, index)) is not None:
+        for index, word in enumerate(words):
+            if self._may_start(word) and (phrase := self.match_at(words, index)) is not None:
                 return index, phrase
         return None
 
@@ -118,8 +138,9 @@ class PhraseSet:
         """Every occurrence as (start, end), leftmost-longest, not overlapping."""
         found: list[tuple[int, int]] = []
         index = 0
-        while index < len(words):
-            phrase = self.match_at(words, index)
+        count = len(words)
+        while index < count:
+            phrase = self.match_at(words, index) if self._may_start(words[index]) else None
             if phrase is None:
                 index += 1
             else:
