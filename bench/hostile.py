@@ -15,13 +15,13 @@ the best of a few runs:
 | decode | `parse.mimetree.decode`: header blocks, the MIME tree, transfer and charset decoding |
 | html | `parse.html.html_to_text` of the HTML body (its cache cleared) |
 | split | `parse.newtext.split_reply`: quotes, attributions, signatures (the new text) |
-| block | `newtext._starts_quoted_part` on every line and `signoff.signature_start`: header blocks, separators, sign-offs |
-| cmds | `parse.commands.find_commands` on the new text, approvals off (as for a new request) |
+| block | `newtext._starts_quoted_part` on every line, `signoff.signature_start` |
+| cmds | `parse.commands.find_commands` on the whole new text, approvals off |
 | appr | `parse.approval.find_approval` on the whole new text (no cap) |
 | esc | `parse.escalation.judge_escalation_reason` of the new text as the reason |
 | auto | `parse.auto.classify_machine_mail` and `parse.bounce.read_bounce` |
 | parse | `parse.parse_message`, the whole of it |
-| +cmds | `parse_message`, then `scan_commands` (`mailgate parse`) and `find_commands` with approvals (deciding a client's reply) |
+| +cmds | `parse_message`, `scan_commands` (as `mailgate parse`), `find_commands` (deciding) |
 
 Stages get the text of the body uncut (`decode(..., max_text_bytes=None)`
 where the parser has the cap), so a stage that grows faster than its input
@@ -149,6 +149,14 @@ def _html_unclosed_comment(size: int) -> list[Part]:
     return _html("<p>Hello</p><!--" + "<p>x</p>" * max(1, size // 8))
 
 
+def _html_stray_end_tags(size: int) -> list[Part]:
+    return _html("<div>" * 400 + "</span>" * max(1, size // 7) + "text")
+
+
+def _html_entities(size: int) -> list[Part]:
+    return _html("<p>" + "&amp;&#1046;&lt;" * max(1, size // 16) + "</p>")
+
+
 def _html_paragraphs(size: int) -> list[Part]:
     return _html(("<p>" + APPROVAL_PHRASE + "</p>\n") * max(1, size // 52))
 
@@ -189,9 +197,7 @@ def _eight_parts(size: int) -> list[Part]:
 
 
 def _header_block(size: int) -> bytes:
-    fields = "".join(
-        f"X-Filler-{index}: value {index}\r\n" for index in range(max(1, size // 28))
-    )
+    fields = "".join(f"X-Filler-{index}: value {index}\r\n" for index in range(max(1, size // 28)))
     return _message([Part("text/plain", b"Thanks, it works now.\r\n")], extra_headers=fields)
 
 
@@ -205,28 +211,52 @@ SHAPES: tuple[Shape, ...] = (
     Shape("word", "one word, no spaces", lambda s: _plain("a" * s + "\n")),
     Shape("short-lines", "many short lines", lambda s: _plain(_repeat("ok\n", s))),
     Shape("blank-lines", "blank lines", lambda s: _plain("Hello\n" + "\n" * s + "bye\n")),
-    Shape("approval", f"'{APPROVAL_PHRASE}' wrapped, one sentence",
-          lambda s: _plain(_wrapped(APPROVAL_PHRASE, s))),  # fmt: skip
-    Shape("approval-lines", "the approval phrase, one line each",
-          lambda s: _plain(_repeat(APPROVAL_PHRASE + "\n", s))),  # fmt: skip
-    Shape("command-lines", "'Cancel request' lines",
-          lambda s: _plain(_repeat("Cancel request\n", s))),  # fmt: skip
-    Shape("escalate-lines", "'Escalate: ...' lines",
-          lambda s: _plain(_repeat("Escalate: no answer for a week, please\n", s))),  # fmt: skip
-    Shape("escalate-long", "one 'Escalate:' with the reason on one line",
-          lambda s: _plain("Escalate: " + _repeat("the phones still fail ", s).decode())),  # fmt: skip
+    Shape(
+        "approval",
+        f"'{APPROVAL_PHRASE}' wrapped, one sentence",
+        lambda s: _plain(_wrapped(APPROVAL_PHRASE, s)),
+    ),
+    Shape(
+        "approval-lines",
+        "the approval phrase, one line each",
+        lambda s: _plain(_repeat(APPROVAL_PHRASE + "\n", s)),
+    ),
+    Shape(
+        "command-lines", "'Cancel request' lines", lambda s: _plain(_repeat("Cancel request\n", s))
+    ),
+    Shape(
+        "escalate-lines",
+        "'Escalate: ...' lines",
+        lambda s: _plain(_repeat("Escalate: no answer for a week, please\n", s)),
+    ),
+    Shape(
+        "escalate-long",
+        "one 'Escalate:' with the reason on one line",
+        lambda s: _plain("Escalate: " + _repeat("the phones still fail ", s).decode()),
+    ),
     Shape("deep-quotes", "'>' nesting 1..1000 deep", _deep_quotes),
     Shape("from-lines", "'From: x@y' lines", lambda s: _plain(_repeat("From: x@y\n", s))),
-    Shape("header-lines", "From/Sent/To lines, blank between",
-          lambda s: _plain(_repeat("From: a@b.c\n\nSent: Monday\n\nTo: d@e.f\n\n", s))),  # fmt: skip
-    Shape("wrote-lines", "'On ... wrote:' lines",
-          lambda s: _plain(_repeat("On Monday, Bob Smith wrote:\n", s))),  # fmt: skip
-    Shape("wrote-dated", "'On <date> <address> wrote:' lines, blank between",
-          lambda s: _plain(_repeat("On 25.11.2026 10:00 Bob <bob@example.com> wrote:\n\n", s))),  # fmt: skip
-    Shape("sign-offs", "'Best regards,' lines",
-          lambda s: _plain(_repeat("Best regards,\n", s))),  # fmt: skip
-    Shape("separators", "'-----Original Message-----' lines, blank between",
-          lambda s: _plain(_repeat("Original Message\n\n", s))),  # fmt: skip
+    Shape(
+        "header-lines",
+        "From/Sent/To lines, blank between",
+        lambda s: _plain(_repeat("From: a@b.c\n\nSent: Monday\n\nTo: d@e.f\n\n", s)),
+    ),
+    Shape(
+        "wrote-lines",
+        "'On ... wrote:' lines",
+        lambda s: _plain(_repeat("On Monday, Bob Smith wrote:\n", s)),
+    ),
+    Shape(
+        "wrote-dated",
+        "'On <date> <address> wrote:' lines, blank between",
+        lambda s: _plain(_repeat("On 25.11.2026 10:00 Bob <bob@example.com> wrote:\n\n", s)),
+    ),
+    Shape("sign-offs", "'Best regards,' lines", lambda s: _plain(_repeat("Best regards,\n", s))),
+    Shape(
+        "separators",
+        "'-----Original Message-----' lines, blank between",
+        lambda s: _plain(_repeat("Original Message\n\n", s)),
+    ),
     Shape("headers", "a huge header block", _header_block),
     Shape("many-parts", "up to 1,900 inline text parts", _many_parts),
     Shape("eight-parts", "eight text parts of the approval phrase", _eight_parts),
@@ -235,6 +265,8 @@ SHAPES: tuple[Shape, ...] = (
     Shape("html-attrs", "one tag with many attributes", _html_attributes),
     Shape("html-comment", "one long comment", _html_comment),
     Shape("html-open-comment", "a comment never closed", _html_unclosed_comment),
+    Shape("html-end-tags", "400 open <div>, then stray end tags", _html_stray_end_tags),
+    Shape("html-entities", "character references", _html_entities),
     Shape("html-paragraphs", "<p> of the approval phrase", _html_paragraphs),
     Shape("koi8-r", "Russian in KOI8-R, labelled", _koi8),
     Shape("koi8-bare", "Russian in KOI8-R, no label", _koi8_unlabelled),
@@ -338,6 +370,7 @@ def stage_call(stage: str, inputs: Inputs) -> Callable[[], object]:
 
     mail = inputs.mail
     uncut = {"max_text_bytes": None} if _accepts(decode, "max_text_bytes") else {}
+    all_lines = {"limit": None} if _accepts(find_commands, "limit") else {}
 
     def html() -> object:
         render_html.cache_clear()
@@ -362,8 +395,11 @@ def stage_call(stage: str, inputs: Inputs) -> Callable[[], object]:
 
     def parse_and_commands() -> object:
         message = parse()
-        scan_commands(new_text=message.new_text, quoted_text=message.quoted_text,
-                      subject_after_tag=message.subject_after_tag)  # fmt: skip
+        scan_commands(
+            new_text=message.new_text,
+            quoted_text=message.quoted_text,
+            subject_after_tag=message.subject_after_tag,
+        )
         return find_commands(new_text=message.new_text, subject_after_tag="")
 
     return {
@@ -371,8 +407,9 @@ def stage_call(stage: str, inputs: Inputs) -> Callable[[], object]:
         "html": html,
         "split": split,
         "block": block,
-        "cmds": lambda: find_commands(new_text=inputs.new_text, subject_after_tag="",
-                                      approvals=False),  # fmt: skip
+        "cmds": lambda: find_commands(
+            new_text=inputs.new_text, subject_after_tag="", approvals=False, **all_lines
+        ),
         "appr": lambda: find_approval(inputs.new_text),
         "esc": lambda: judge_escalation_reason(inputs.new_text),
         "auto": auto,
@@ -438,9 +475,9 @@ def measure_shape(
         row = []
         for stage in STAGES:
             previous = cells[stage][-1] if cells[stage] else None
-            if previous is not None and previous.seconds is None:
-                seconds = None
-            elif previous is not None and _predicted(cells[stage], len(raw)) > budget:
+            if previous is not None and (
+                previous.seconds is None or _predicted(cells[stage], len(raw)) > budget
+            ):
                 seconds = None
             else:
                 seconds = cpu_time(stage_call(stage, inputs), repeat=repeat, enough=0.3)
@@ -484,8 +521,9 @@ def summarize(results: dict[str, dict[str, list[Cell]]], out=sys.stdout) -> bool
                 if rate > worst_rate:
                     worst_rate, rate_stage = rate, stage
                 if index:
-                    value = exponent(row[index - 1].seconds, cell.seconds,
-                                     row[index - 1].size, cell.size)  # fmt: skip
+                    value = exponent(
+                        row[index - 1].seconds, cell.seconds, row[index - 1].size, cell.size
+                    )
                     if value is not None and value > worst_growth:
                         worst_growth, growth_stage = value, stage
         ok = not skipped and worst_rate <= _GOAL_PER_MIB and worst_growth <= _GOAL_EXPONENT
@@ -508,8 +546,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="64K,256K,1M,4M")
     parser.add_argument("--shapes", default="", help="comma-separated names (default: all)")
     parser.add_argument("--quick", action="store_true", help="sizes 16K,64K: a smoke test")
-    parser.add_argument("--budget", type=float, default=30.0,
-                        help="seconds one stage may take at one size")  # fmt: skip
+    parser.add_argument(
+        "--budget", type=float, default=30.0, help="seconds one stage may take at one size"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell (the best counts)")
     parser.add_argument("--list", action="store_true", help="list the shapes and stop")
     args = parser.parse_args(argv)
@@ -517,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         for shape in SHAPES:
             print(f"{shape.name:<18} {shape.what}")
         return 0
-    sizes = sorted(parse_size(text) for text in ("16K,64K" if args.quick else args.sizes).split(","))
+    chosen = "16K,64K" if args.quick else args.sizes
+    sizes = sorted(parse_size(text) for text in chosen.split(","))
     wanted = [name.strip() for name in args.shapes.split(",") if name.strip()]
     known = {shape.name: shape for shape in SHAPES}
     unknown = [name for name in wanted if name not in known]

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from mailgate.domain import Command, CommandName, RejectedCandidate, Status
 from mailgate.parse.approval import find_approval, find_quoted_approvals
 from mailgate.parse.limits import APPROVAL_BYTES, COMMAND_BYTES, QUOTED_SCAN_BYTES, whole_lines
+from mailgate.parse.lines import by_line
 from mailgate.parse.phrases import DEFAULT_PHRASES, PhraseBook, fold, status_key
 from mailgate.parse.phrases import normalize as _normalize
 
@@ -135,6 +136,9 @@ def _scan_new_text(
     for index, line in enumerate(lines):
         read = previous_read
         previous_read = None
+        if not line or line.isspace():
+            previous_read = False  # nothing to read, and no wrapped sentence goes on here
+            continue
         if _QUOTE_MARKS.match(line):
             prose[index] = ""
             quoted = read_line(_QUOTE_MARKS.sub("", line, count=1), phrases=phrases)
@@ -143,7 +147,7 @@ def _scan_new_text(
             continue
         if index and _continues_sentence(lines[index - 1], line, phrases, read):
             continue
-        command = read_line(line, following=_after(lines, index), phrases=phrases)
+        command = _read_in_text(lines, index, phrases)
         previous_read = command is not None
         if isinstance(command, Command):
             prose[index] = ""
@@ -317,12 +321,47 @@ def _continues_sentence(
     previous = previous.strip()
     if not previous or not previous[-1:].isalnum():
         return False
+    if phrases is DEFAULT_PHRASES:
+        return not _is_greeting(previous) and not (
+            _reads_something(previous) if previous_read is None else previous_read
+        )
     words = phrases.tokenize(previous)
     if len(phrases.commands.greetings.covered(words)) == len(words):
         return False
     if previous_read is None:
         previous_read = read_line(previous, phrases=phrases) is not None
     return not previous_read
+
+
+@by_line
+def _is_greeting(line: str) -> bool:
+    """Only greeting words ("Hello team,"), with the default tables."""
+    words = DEFAULT_PHRASES.tokenize(line)
+    return len(DEFAULT_PHRASES.commands.greetings.covered(words)) == len(words)
+
+
+def _reads_something(line: str) -> bool:
+    """Does `read_line` find a command or a look-alike on this line (default tables)?
+    The lines below never change that: they only give a bare Escalate its reason."""
+    return _read_alone(line) is not None
+
+
+def _read_in_text(
+    lines: list[str], index: int, phrases: PhraseBook
+) -> Command | RejectedCandidate | None:
+    """`read_line` of `lines[index]` with the lines below it; a line read before (the
+    default tables) is not read again unless it is a bare Escalate, whose reason is below."""
+    if phrases is not DEFAULT_PHRASES:
+        return read_line(lines[index], following=_after(lines, index), phrases=phrases)
+    alone = _read_alone(lines[index])
+    if isinstance(alone, Command) and alone.name is CommandName.ESCALATE and not alone.argument:
+        return read_line(lines[index], following=_after(lines, index))
+    return alone
+
+
+@by_line
+def _read_alone(line: str) -> Command | RejectedCandidate | None:
+    return read_line(line)
 
 
 def _starts_with_escalate(words: str, phrases: PhraseBook) -> bool:

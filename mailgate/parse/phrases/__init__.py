@@ -35,7 +35,9 @@ _FOLD = str.maketrans(
 )
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _DATA_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*\*?")
-_TRAILING = re.compile(r"[\s.!?,;:…]+$")
+# Tried only where a run of these starts: from inside a long run of dots, every try
+# ran to the run's end, which was quadratic.
+_TRAILING = re.compile(r"(?<![\s.!?,;:…])[\s.!?,;:…]+$")
 
 
 def fold(text: str) -> str:
@@ -50,7 +52,11 @@ def normalize(line: str) -> str:
 
 def tokenize(text: str, contractions: Mapping[str, Phrase] = MappingProxyType({})) -> Phrase:
     """The words of `text`, folded and lower-cased, with contractions spelt out."""
-    return _expand(_WORD.findall(fold(text).lower()), contractions)
+    folded = fold(text).lower()
+    raw = _WORD.findall(folded)
+    if "'" not in folded and contractions.keys().isdisjoint(raw):
+        return tuple(raw)  # nothing to spell out: most text, without a loop per word
+    return _expand(raw, contractions)
 
 
 def _expand(raw: Iterable[str], contractions: Mapping[str, Phrase]) -> Phrase:
@@ -121,13 +127,13 @@ class PhraseSet:
     def _may_start_starred(self, word: str) -> bool:
         return bool(self._star_prefixes) and word.startswith(self._star_prefixes)
 
-    def _may_start(self, word: str) -> bool:
-        return word in self._by_first or self._may_start_starred(word)
-
     def find(self, words: Sequence[str]) -> tuple[int, Phrase] | None:
         """The leftmost occurrence of any phrase: (index, phrase), or None."""
+        by_first, stars = self._by_first, self._star_prefixes
         for index, word in enumerate(words):
-            if self._may_start(word) and (phrase := self.match_at(words, index)) is not None:
+            if (word in by_first or (stars and word.startswith(stars))) and (
+                phrase := self.match_at(words, index)
+            ) is not None:
                 return index, phrase
         return None
 
@@ -137,15 +143,18 @@ class PhraseSet:
     def spans(self, words: Sequence[str]) -> list[tuple[int, int]]:
         """Every occurrence as (start, end), leftmost-longest, not overlapping."""
         found: list[tuple[int, int]] = []
+        by_first, stars = self._by_first, self._star_prefixes
         index = 0
         count = len(words)
         while index < count:
-            phrase = self.match_at(words, index) if self._may_start(words[index]) else None
-            if phrase is None:
-                index += 1
-            else:
-                found.append((index, index + len(phrase)))
-                index += len(phrase)
+            word = words[index]
+            if word in by_first or (stars and word.startswith(stars)):
+                phrase = self.match_at(words, index)
+                if phrase is not None:
+                    found.append((index, index + len(phrase)))
+                    index += len(phrase)
+                    continue
+            index += 1
         return found
 
     def covered(self, words: Sequence[str]) -> set[int]:
