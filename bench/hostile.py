@@ -18,7 +18,7 @@ the best of a few runs:
 | block | `newtext._starts_quoted_part` on every line, `signoff.signature_start` |
 | cmds | `parse.commands.find_commands` on the whole new text, approvals off |
 | appr | `parse.approval.find_approval` on the whole new text (no cap) |
-| esc | `parse.escalation.judge_escalation_reason` of the new text as the reason |
+| esc | `parse.escalation.judge_escalation_reason` of the whole new text as the reason |
 | auto | `parse.auto.classify_machine_mail` and `parse.bounce.read_bounce` |
 | parse | `parse.parse_message`, the whole of it |
 | +cmds | `parse_message`, `scan_commands` (as `mailgate parse`), `find_commands` (deciding) |
@@ -371,6 +371,7 @@ def stage_call(stage: str, inputs: Inputs) -> Callable[[], object]:
     mail = inputs.mail
     uncut = {"max_text_bytes": None} if _accepts(decode, "max_text_bytes") else {}
     all_lines = {"limit": None} if _accepts(find_commands, "limit") else {}
+    whole_reason = {"limit": None} if _accepts(judge_escalation_reason, "limit") else {}
 
     def html() -> object:
         render_html.cache_clear()
@@ -411,7 +412,7 @@ def stage_call(stage: str, inputs: Inputs) -> Callable[[], object]:
             new_text=inputs.new_text, subject_after_tag="", approvals=False, **all_lines
         ),
         "appr": lambda: find_approval(inputs.new_text),
-        "esc": lambda: judge_escalation_reason(inputs.new_text),
+        "esc": lambda: judge_escalation_reason(inputs.new_text, **whole_reason),
         "auto": auto,
         "parse": parse,
         "+cmds": parse_and_commands,

@@ -135,6 +135,10 @@ class Settings:
     require_authenticated_sender: bool = False
     authserv_id: str = ""
     max_message_bytes: int = 25 * 1024 * 1024
+    # The decoded text of all text parts of one message together (SPEC §14); the
+    # same default as mailgate.parse.limits.DEFAULT_MAX_TEXT_BYTES (not imported:
+    # reading the config must not load the parser).
+    max_text_bytes: int = 2 * 1024 * 1024
     templates_dir: Path = field(default_factory=lambda: DEFAULT_TEMPLATES_DIR)
     business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
     sla: SlaSettings = field(default_factory=lambda: SlaSettings())
@@ -346,6 +350,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         require_authenticated_sender=top.boolean("require_authenticated_sender", False),
         authserv_id=top.string("authserv_id", ""),
         max_message_bytes=int(top.number("max_message_bytes", 25 * 1024 * 1024, minimum=1024)),
+        max_text_bytes=int(top.number("max_text_bytes", 2 * 1024 * 1024, minimum=65536)),
         templates_dir=_templates_dir(top, base_dir),
         business_hours=_business_hours(hours),
         sla=_sla(sla),
@@ -367,7 +372,8 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
          "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
          "metrics", "retention",
-         "require_authenticated_sender", "authserv_id", "max_message_bytes", "reply_tokens",
+         "require_authenticated_sender", "authserv_id", "max_message_bytes", "max_text_bytes",
+         "reply_tokens",
          "reply_token_secret", "reply_token_secret_env", "reply_token_secret_file",
          "attachments", "agent_from"}
     )  # fmt: skip
