@@ -330,7 +330,7 @@ def _registry_table() -> dict[str, tuple[str, ...]]:
         raise LookupError("holidays is not a package here")
     source = (Path(spec.submodule_search_locations[0]) / "registry.py").read_text("utf-8")
     for node in ast.parse(source).body:
-        if isinstance(node, ast.AnnAssign | ast.Assign):
+        if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(target, ast.Name) and target.id == "COUNTRIES" for target in targets):
                 table = ast.literal_eval(node.value)

@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailgate.domain import Status
@@ -194,7 +194,7 @@ def _shipped_templates() -> Path:
     return inside if inside.is_dir() else package.parent / "templates"
 
 
-DEFAULT_TEMPLATES_DIR = _shipped_templates()
+DEFAULT_TEMPLATES_DIR: Path = _shipped_templates()
 
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:
@@ -296,7 +296,7 @@ def _check_distinct(mailboxes: list[Settings]) -> None:
                 )
 
 
-def _folder_read(settings: Settings) -> tuple:
+def _folder_read(settings: Settings) -> tuple[str, int, str | None, str]:
     imap = settings.imap
     return (imap.host.lower(), imap.port, imap.credentials.username, imap.folder)
 
@@ -610,7 +610,15 @@ class _Table:
             return default
         return self._data[name]
 
-    def string(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
+    @overload
+    def string(self, name: str, default: str, *, required: bool = False) -> str: ...
+    @overload
+    def string(self, name: str, default: None = None, *, required: Literal[True]) -> str: ...
+    @overload
+    def string(self, name: str, default: None = None, *, required: bool = False) -> str | None: ...
+    def string(
+        self, name: str, default: str | None = None, *, required: bool = False
+    ) -> str | None:
         value = self._get(name, default, required)
         if value is not None and not isinstance(value, str):
             raise ConfigError(self.key(name), f"must be a string, got {type(value).__name__}")
@@ -654,7 +662,7 @@ class _Table:
 
     def address(self, name: str, default: str | None = None, *, required: bool = False) -> str:
         value = self.string(name, default, required=required)
-        if not _ADDRESS.match(value or ""):
+        if value is None or not _ADDRESS.match(value):
             raise ConfigError(self.key(name), f"{value!r} is not an e-mail address")
         return value.lower()
 

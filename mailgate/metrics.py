@@ -169,7 +169,8 @@ class MetricsServer:
 
     @property
     def address(self) -> tuple[str, int]:
-        return self._server.server_address[:2]
+        host, port = self._server.server_address[:2]
+        return str(host), port  # an AF_INET address: the host is a str already
 
     def start(self) -> MetricsServer:
         self._thread.start()

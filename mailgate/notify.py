@@ -191,13 +191,14 @@ class Renderer:
         from mailgate.parse.auto import MAILGATE_LOOP_MARKER  # with the auto-reply tables
 
         loader = template_loader(templates_dir)
-        # Templates are read once: no stat() of the file at every render.
-        common = {"loader": loader, "undefined": StrictUndefined, "keep_trailing_newline": True,
-                  "auto_reload": False}  # fmt: skip
-        self._text = NoticeEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                                       **common)  # fmt: skip
-        self._html = NoticeEnvironment(autoescape=select_autoescape(default=True),
-                                       **{**common, "loader": InliningLoader(loader)})  # fmt: skip
+        # Templates are read once (auto_reload off): no stat() of the file at every render.
+        self._text = NoticeEnvironment(loader=loader, undefined=StrictUndefined,
+                                       keep_trailing_newline=True, auto_reload=False,
+                                       autoescape=False, trim_blocks=True,
+                                       lstrip_blocks=True)  # fmt: skip
+        self._html = NoticeEnvironment(loader=InliningLoader(loader), undefined=StrictUndefined,
+                                       keep_trailing_newline=True, auto_reload=False,
+                                       autoescape=select_autoescape(default=True))  # fmt: skip
         for environment in (self._text, self._html):
             environment.filters["localdate"] = lambda moment: _local_date(moment, timezone)
         self._labels = {language: read_labels(templates_dir, language)
@@ -381,7 +382,7 @@ def compose(
     """
     head = [f"{name}: {value}" for name, value in headers]
     head.append("MIME-Version: 1.0")
-    out = [("\r\n".join(head) + "\r\n").encode("utf-8")]
+    out: list[bytes | bytearray] = [("\r\n".join(head) + "\r\n").encode("utf-8")]
     inline = [(part, cid) for part, cid in files if part.file.inline]
     others = [(part, cid) for part, cid in files if not part.file.inline]
     if not files:
@@ -418,7 +419,7 @@ def _random_hex() -> str:
     return os.urandom(16).hex()
 
 
-def _alternative(out: list[bytes], text: str, html: str) -> None:
+def _alternative(out: list[bytes | bytearray], text: str, html: str) -> None:
     """A multipart/alternative of the two bodies, its Content-Type header first."""
     boundary = _boundary()
     out.append(f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'.encode())
@@ -466,7 +467,7 @@ def _quoted(text: str) -> bytes:
     return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
-def _file(out: list[bytes], part: FilePart, cid: str) -> None:
+def _file(out: list[bytes | bytearray], part: FilePart, cid: str) -> None:
     """One file's headers and body: the name both RFC 2231 (filename*) and RFC 2047 (name),
     which between them every mail client reads."""
     name = header_safe(part.file.filename, limit=255).replace('"', "'")

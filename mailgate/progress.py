@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from mailgate.monitor import Monitor
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from mailgate.worker import RunReport
 
 BACKLOG = 50  # fewer waiting messages than this take too little time to want a bar
@@ -23,7 +25,7 @@ BACKLOG = 50  # fewer waiting messages than this take too little time to want a 
 class ProgressBar(Monitor):
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
-        self._bar = None
+        self._bar: tqdm[NoReturn] | None = None  # a bar over a count, not an iterable
 
     @staticmethod
     def wanted(stream: TextIO | None = None) -> bool:
@@ -39,7 +41,7 @@ class ProgressBar(Monitor):
             columns, lines = _size(self.stream)
             self._bar = tqdm(total=0, unit="msg", desc="applying", file=self.stream,
                              ncols=columns, nrows=lines, leave=True)  # fmt: skip
-        self._bar.total += count
+        self._bar.total = (self._bar.total or 0) + count  # 0 from the start: never None
         self._bar.refresh()
 
     def taken(self, count: int) -> None:

@@ -57,7 +57,12 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
+class Verdict:
+    """The status machine's verdict on an action: the steps it takes, or why it is refused.
+
+    Not `mailgate.decide.model.Decision`, the effects of handling a whole message.
+    """
+
     steps: tuple[Step, ...] = ()
     refusal: Refusal | None = None
 
@@ -119,7 +124,7 @@ def set_status_notice(target: Status) -> str:
 
 def decide(
     status: Status, action: Action, *, actor: Actor, target: Status | None = None
-) -> Decision:
+) -> Verdict:
     """What `actor` doing `action` does to a request in `status`.
 
     `target` is the status an agent's `#status` asks for.
@@ -128,20 +133,20 @@ def decide(
         return _decide_set_status(status, actor=actor, target=target)
     for rule in TRANSITIONS.get((actor, action), ()):
         if status in rule.applies_in:
-            return Decision(steps=_chain(status, rule.leads_to))
-    return Decision(refusal=_refusal_for(status, action, actor))
+            return Verdict(steps=_chain(status, rule.leads_to))
+    return Verdict(refusal=_refusal_for(status, action, actor))
 
 
-def _decide_set_status(status: Status, *, actor: Actor, target: Status | None) -> Decision:
+def _decide_set_status(status: Status, *, actor: Actor, target: Status | None) -> Verdict:
     if actor is not Actor.AGENT:
-        return Decision(refusal=Refusal.NOT_ALLOWED)
+        return Verdict(refusal=Refusal.NOT_ALLOWED)
     if target is None:
-        return Decision(refusal=Refusal.UNKNOWN_STATUS)
+        return Verdict(refusal=Refusal.UNKNOWN_STATUS)
     if status is S.CLOSED:
-        return Decision(refusal=Refusal.CLOSED)
+        return Verdict(refusal=Refusal.CLOSED)
     if status is target:
-        return Decision(refusal=Refusal.SAME_STATUS)
-    return Decision(steps=_chain(status, (target,)))
+        return Verdict(refusal=Refusal.SAME_STATUS)
+    return Verdict(steps=_chain(status, (target,)))
 
 
 def _chain(start: Status, statuses: tuple[Status, ...]) -> tuple[Step, ...]:

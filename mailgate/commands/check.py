@@ -221,11 +221,13 @@ def _starttls(endpoint: Endpoint) -> str:
             imap = imaplib.IMAP4(host, port, timeout=timeout)
             try:
                 imap.starttls(ssl_context=context)
+                assert isinstance(imap.sock, ssl.SSLSocket)  # starttls wrapped it
                 return _tls_ok(endpoint, imap.sock)
             finally:
                 imap.shutdown()
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
             smtp.starttls(context=context)
+            assert isinstance(smtp.sock, ssl.SSLSocket)  # starttls wrapped it
             return _tls_ok(endpoint, smtp.sock)
     except (imaplib.IMAP4.error, smtplib.SMTPNotSupportedError):
         tls_port = DEFAULT_PORTS[(endpoint.kind, "tls")]

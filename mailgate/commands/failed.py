@@ -111,10 +111,11 @@ def show_failed(app: App, args: argparse.Namespace) -> int:
     if args.raw:
         raw = message.raw
         if shown["header_only"]:
-            raw = fetch_from_failed_folder(app.settings.imap, message.key)
-            if raw is None:
+            fetched = fetch_from_failed_folder(app.settings.imap, message.key)
+            if fetched is None:
                 complain(_not_in_folder(app.settings.imap, message.key))
                 return EXIT_FAILED
+            raw = fetched
         write_bytes(raw)
         return 0
     if args.json:

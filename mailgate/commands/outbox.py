@@ -86,25 +86,22 @@ def retry_outbox(app: App, args: argparse.Namespace, *, pump: Pump | None = None
     report = send_due(app, pump) if requeued else None
     with app.engine.begin() as connection:
         after = {row.id: row.state for row in outbox_rows(connection, ids=requeued)}
-    result = {
-        "requeued": requeued,
-        "sent": [i for i in requeued if after.get(i) == "sent"],
-        "still_pending": [i for i in requeued if after.get(i) == "pending"],
-        "failed": [i for i in requeued if after.get(i) == "failed"],
-        "skipped": [{"id": i, "why": _why_skipped(state)} for i, state in skipped.items()],
-    }
+    sent = [i for i in requeued if after.get(i) == "sent"]
+    still_pending = [i for i in requeued if after.get(i) == "pending"]
+    failed = [i for i in requeued if after.get(i) == "failed"]
+    not_requeued = [{"id": i, "why": _why_skipped(state)} for i, state in skipped.items()]
     if args.json:
-        print_json(result)
+        print_json({"requeued": requeued, "sent": sent, "still_pending": still_pending,
+                    "failed": failed, "skipped": not_requeued})  # fmt: skip
     else:
-        for item in result["skipped"]:
+        for item in not_requeued:
             print(f"{item['id']}: {item['why']}; nothing done")
         if report is not None:
-            print(f"requeued {len(requeued)}: sent {len(result['sent'])}, "
-                  f"waiting for a retry {len(result['still_pending'])}, "
-                  f"failed {len(result['failed'])}")  # fmt: skip
+            print(f"requeued {len(requeued)}: sent {len(sent)}, "
+                  f"waiting for a retry {len(still_pending)}, failed {len(failed)}")  # fmt: skip
         if not found:
             print("no failed notifications")
-    return EXIT_FAILED if result["failed"] or result["still_pending"] else 0
+    return EXIT_FAILED if failed or still_pending else 0
 
 
 def _why_skipped(state: str) -> str:

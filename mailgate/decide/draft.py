@@ -9,8 +9,9 @@ state into a frozen `Decision` at the end. Pure: nothing is written here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from typing import Any
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import TypedDict, Unpack
 
 from mailgate.deadlines import next_sla_check
 from mailgate.decide.model import (
@@ -36,8 +37,33 @@ from mailgate.tags import strip_tag
 from mailgate.workflow import AUTO_CLOSING, Step
 
 
+class RequestChanges(TypedDict, total=False):
+    """The fields of a request's working copy that deciding changes (`Draft.set`)."""
+
+    status: Status
+    status_since: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+    auto_close_at: dt.datetime | None
+    remind_at: dt.datetime | None
+    sla_check_at: dt.datetime | None
+    first_response_at: dt.datetime | None
+    owner: str | None
+    participants: tuple[Participant, ...]
+    history: tuple[StatusChange, ...]
+
+
+class EventDetail(TypedDict, total=False):
+    """What a history event may say besides its request, kind, actor and cause."""
+
+    from_status: Status | None
+    to_status: Status | None
+    detail: str
+    mentions_opened: bool
+
+
 class Draft:
-    def __init__(self, rules: Rules, now) -> None:
+    def __init__(self, rules: Rules, now: dt.datetime) -> None:
         self.rules = rules
         self.settings = rules.settings
         self.now = now
@@ -64,7 +90,7 @@ class Draft:
     def request(self, ref: RequestRef) -> RequestSnapshot:
         return self._working[ref]
 
-    def set(self, ref: RequestRef, **changes: Any) -> None:
+    def set(self, ref: RequestRef, **changes: Unpack[RequestChanges]) -> None:
         self._working[ref] = dataclasses.replace(self._working[ref], **changes)
 
     # -- effects ------------------------------------------------------------------
@@ -74,8 +100,16 @@ class Draft:
         if ref is not None:
             self.set(ref, updated_at=self.now)
 
-    def event(self, ref: RequestRef, kind: str, *, actor: str, **fields: Any) -> None:
-        self._events.append(Event(request=ref, kind=kind, actor=actor, **fields))
+    def event(
+        self,
+        ref: RequestRef,
+        kind: str,
+        *,
+        actor: str,
+        caused: bool = False,
+        **fields: Unpack[EventDetail],
+    ) -> None:
+        self._events.append(Event(request=ref, kind=kind, actor=actor, caused=caused, **fields))
 
     def set_notify(self, ref: RequestRef, address: str, notify: bool) -> None:
         request = self.request(ref)
@@ -87,7 +121,7 @@ class Draft:
         if ref != OPENED:
             self._notify_flags.append(SetNotify(request=ref, address=address, notify=notify))
 
-    def set_bouncing(self, address: str, since) -> None:
+    def set_bouncing(self, address: str, since: dt.datetime | None) -> None:
         self._bouncing.append(SetBouncing(address=address, since=since))
 
     def move(
@@ -135,7 +169,7 @@ class Draft:
         recipients: Iterable[str],
         template: str,
         *,
-        context: dict[str, Any],
+        context: Mapping[str, object],
         relay: bool = False,
         agents: bool = False,
         files: FileRelay | None = None,
@@ -156,7 +190,7 @@ class Draft:
         ref: RequestRef,
         template: str,
         *,
-        context: dict[str, Any],
+        context: Mapping[str, object],
         relay: bool = False,
         files: FileRelay | None = None,
         answer: AgentAnswer | None = None,
@@ -169,7 +203,7 @@ class Draft:
         ref: RequestRef,
         template: str,
         *,
-        context: dict[str, Any],
+        context: Mapping[str, object],
         besides: str = "",
         files: FileRelay | None = None,
     ) -> None:
@@ -213,7 +247,7 @@ def client_recipients(request: RequestSnapshot) -> list[str]:
     return [p.address for p in request.participants if p.role in ("requester", "cc") and p.notify]
 
 
-def request_context(request: RequestSnapshot) -> dict[str, Any]:
+def request_context(request: RequestSnapshot) -> dict[str, object]:
     return {
         "status": request.status,
         "requester": request.requester,

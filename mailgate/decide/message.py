@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Unpack
 
-from mailgate.decide.draft import Draft, new_participant
+from mailgate.decide.draft import Draft, EventDetail, new_participant
 from mailgate.decide.model import AgentAnswer, Decision, RequestRef, RequestSnapshot, Rules
 from mailgate.decide.relay import plan_relay
 from mailgate.domain import (
@@ -178,8 +179,8 @@ class _Deciding:
         if status_commands:
             self._client_command(ref, status_commands[0])
         elif _without_command_lines(self.message.new_text, commands) or self.files:
-            decision = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
-            self.draft.move(ref, decision.steps, actor=self.sender, detail="client reply",
+            verdict = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
+            self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
                             caused=True)  # fmt: skip
         context = self._for_agents({"text": self.message.new_text, "from": self.sender})
         self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender,
@@ -190,11 +191,11 @@ class _Deciding:
             self._escalate(ref, command)
             return
         action = Action.CANCEL if command.name is CommandName.CANCEL else Action.RESOLVE
-        decision = decide(self._status(ref), action, actor=Actor.CLIENT)
-        if not decision.allowed:
-            self._refuse(ref, command, decision.refusal)
+        verdict = decide(self._status(ref), action, actor=Actor.CLIENT)
+        if not verdict.allowed:
+            self._refuse(ref, command, verdict.refusal)
             return
-        self.draft.move(ref, decision.steps, actor=self.sender, detail=command.line, caused=True)
+        self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         template = notice_for(Actor.CLIENT, action)
         self.draft.notify_clients(ref, template, context={"by_client": True})
         context = {"command": command.line, "from": self.sender}
@@ -203,18 +204,18 @@ class _Deciding:
     def _escalate(self, ref: RequestRef, command: Command) -> None:
         # "Escalate" alone (e.g. from the subject of a mailto: link): the text is the reason.
         reason = command.argument or _without_command_lines(self.message.new_text, [command])
-        verdict = judge_escalation_reason(reason, language=self.draft.request(ref).language)
-        context = {"reason": reason, "category": verdict.category}
-        if not verdict.accepted:
-            detail = f"{verdict.category}: {verdict.evidence}".strip(": ")
+        judged = judge_escalation_reason(reason, language=self.draft.request(ref).language)
+        context = {"reason": reason, "category": judged.category}
+        if not judged.accepted:
+            detail = f"{judged.category}: {judged.evidence}".strip(": ")
             self._event(ref, "escalation_refused", detail=detail)
             self.draft.notify(ref, [self.sender], "escalation_refused", context=context)
             return
-        decision = decide(self._status(ref), Action.ESCALATE, actor=Actor.CLIENT)
-        if not decision.allowed:
-            self._refuse(ref, command, decision.refusal)
+        verdict = decide(self._status(ref), Action.ESCALATE, actor=Actor.CLIENT)
+        if not verdict.allowed:
+            self._refuse(ref, command, verdict.refusal)
             return
-        self.draft.move(ref, decision.steps, actor=self.sender, detail=reason, caused=True)
+        self.draft.move(ref, verdict.steps, actor=self.sender, detail=reason, caused=True)
         self.draft.notify_clients(ref, notice_for(Actor.CLIENT, Action.ESCALATE), context=context)
         recipients = [*self.settings.escalation_notify, *self.settings.agent_notify]
         self.draft.notify(ref, recipients, "agent_escalated", context=context, agents=True)
@@ -252,8 +253,8 @@ class _Deciding:
             if self.draft.request(ref).first_response_at is None:
                 self.draft.set(ref, first_response_at=self.now)
                 self.draft.refresh_sla(ref)
-            decision = decide(self._status(ref), Action.REPLY, actor=Actor.AGENT)
-            self.draft.move(ref, decision.steps, actor=self.sender, detail="agent answer",
+            verdict = decide(self._status(ref), Action.REPLY, actor=Actor.AGENT)
+            self.draft.move(ref, verdict.steps, actor=self.sender, detail="agent answer",
                             caused=True)  # fmt: skip
             self._event(ref, "answer", detail=answer[:500])
             template = notice_for(Actor.AGENT, Action.REPLY)
@@ -285,11 +286,11 @@ class _Deciding:
 
     def _set_status(self, ref: RequestRef, command: Command) -> None:
         target = status_from_words(command.argument or "")
-        decision = decide(self._status(ref), Action.SET_STATUS, actor=Actor.AGENT, target=target)
-        if not decision.allowed:
-            self._refuse(ref, command, decision.refusal)
+        verdict = decide(self._status(ref), Action.SET_STATUS, actor=Actor.AGENT, target=target)
+        if not verdict.allowed:
+            self._refuse(ref, command, verdict.refusal)
             return
-        self.draft.move(ref, decision.steps, actor=self.sender, detail=command.line, caused=True)
+        self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         assert target is not None  # an allowed #status names one
         self.draft.notify_clients(ref, set_status_notice(target), context={"by_client": False})
 
@@ -359,11 +360,13 @@ class _Deciding:
         else:
             self.draft.notify(ref, [self.sender], "command_refused", context=context)
 
-    def _event(self, ref: RequestRef, kind: str, *, caused: bool = True, **fields) -> None:
+    def _event(
+        self, ref: RequestRef, kind: str, *, caused: bool = True, **fields: Unpack[EventDetail]
+    ) -> None:
         """An event by the sender, linked to the stored message unless `caused` is False."""
         self.draft.event(ref, kind, actor=self.sender or "system", caused=caused, **fields)
 
-    def _with_files(self, context: dict[str, str]) -> dict[str, object]:
+    def _with_files(self, context: dict[str, str]) -> Mapping[str, object]:
         """A notice's context, saying when only files came (SPEC §10)."""
         if self.files is None:
             return context

@@ -42,13 +42,13 @@ def decide_timer(
 
 
 def _auto_close(draft: Draft, ref: int, rules: Rules) -> None:
-    decision = decide(draft.request(ref).status, Action.TIMEOUT, actor=Actor.SYSTEM)
-    if not decision.allowed:
+    verdict = decide(draft.request(ref).status, Action.TIMEOUT, actor=Actor.SYSTEM)
+    if not verdict.allowed:
         draft.set(ref, auto_close_at=None, remind_at=None)
         return
     days = rules.settings.auto_close_business_days
     detail = f"no reply from the client within {days} business days"
-    draft.move(ref, decision.steps, actor="system", detail=detail, caused=False)
+    draft.move(ref, verdict.steps, actor="system", detail=detail, caused=False)
     context = {"by_client": False, "by_timeout": True}
     draft.notify_clients(ref, notice_for(Actor.SYSTEM, Action.TIMEOUT), context=context)
 

@@ -45,16 +45,16 @@ CASES = [
 
 @pytest.mark.parametrize(("actor", "action", "status"), CASES)
 def test_transition_table(actor, action, status):
-    decision = decide(status, action, actor=actor)
+    verdict = decide(status, action, actor=actor)
     want = expected(actor, action, status)
     if isinstance(want, Refusal):
-        assert decision.refusal is want
-        assert decision.steps == ()
+        assert verdict.refusal is want
+        assert verdict.steps == ()
     else:
-        assert decision.allowed
-        assert [step.to_status for step in decision.steps] == want
+        assert verdict.allowed
+        assert [step.to_status for step in verdict.steps] == want
         previous = status
-        for step in decision.steps:
+        for step in verdict.steps:
             assert step.from_status is previous
             previous = step.to_status
 
@@ -62,25 +62,25 @@ def test_transition_table(actor, action, status):
 @pytest.mark.parametrize("status", OPEN)
 @pytest.mark.parametrize("target", list(Status))
 def test_agent_may_set_any_status_on_an_open_request(status, target):
-    decision = decide(status, Action.SET_STATUS, actor=Actor.AGENT, target=target)
+    verdict = decide(status, Action.SET_STATUS, actor=Actor.AGENT, target=target)
     if status is target:
-        assert decision.refusal is Refusal.SAME_STATUS
+        assert verdict.refusal is Refusal.SAME_STATUS
     else:
-        assert [(s.from_status, s.to_status) for s in decision.steps] == [(status, target)]
+        assert [(s.from_status, s.to_status) for s in verdict.steps] == [(status, target)]
 
 
 @pytest.mark.parametrize("target", list(Status))
 def test_closed_is_never_reopened_by_an_agent(target):
-    decision = decide(S.CLOSED, Action.SET_STATUS, actor=Actor.AGENT, target=target)
-    assert decision.refusal is Refusal.CLOSED
+    verdict = decide(S.CLOSED, Action.SET_STATUS, actor=Actor.AGENT, target=target)
+    assert verdict.refusal is Refusal.CLOSED
 
 
 def test_unknown_status_name_is_refused():
-    decision = decide(S.IN_PROGRESS, Action.SET_STATUS, actor=Actor.AGENT, target=None)
-    assert decision.refusal is Refusal.UNKNOWN_STATUS
+    verdict = decide(S.IN_PROGRESS, Action.SET_STATUS, actor=Actor.AGENT, target=None)
+    assert verdict.refusal is Refusal.UNKNOWN_STATUS
 
 
 @pytest.mark.parametrize("actor", [Actor.CLIENT, Actor.SYSTEM])
 def test_only_agents_set_statuses(actor):
-    decision = decide(S.NEW, Action.SET_STATUS, actor=actor, target=S.ON_HOLD)
-    assert decision.refusal is Refusal.NOT_ALLOWED
+    verdict = decide(S.NEW, Action.SET_STATUS, actor=actor, target=S.ON_HOLD)
+    assert verdict.refusal is Refusal.NOT_ALLOWED
