@@ -167,6 +167,10 @@ class Settings:
     max_new_requests_per_sender: int = 5  # acknowledgements to one sender an hour
     max_acknowledgements_per_hour: int = 300  # acknowledgements an hour, to everyone
     max_message_bytes: int = 25 * 1024 * 1024
+    # The decoded text of all text parts of one message together (SPEC §14); the
+    # same default as mailgate.parse.limits.DEFAULT_MAX_TEXT_BYTES (not imported:
+    # reading the config must not load the parser).
+    max_text_bytes: int = 2 * 1024 * 1024
     templates_dir: Path = field(default_factory=lambda: DEFAULT_TEMPLATES_DIR)
     business_hours: BusinessHoursSettings = field(default_factory=BusinessHoursSettings)
     sla: SlaSettings = field(default_factory=lambda: SlaSettings())
@@ -381,6 +385,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
             top.number("max_acknowledgements_per_hour", 300, minimum=1)
         ),
         max_message_bytes=int(top.number("max_message_bytes", 25 * 1024 * 1024, minimum=1024)),
+        max_text_bytes=int(top.number("max_text_bytes", 2 * 1024 * 1024, minimum=65536)),
         templates_dir=_templates_dir(top, base_dir),
         business_hours=_business_hours(hours),
         sla=_sla(sla),
@@ -404,8 +409,9 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         {"database", "imap", "smtp", "business_hours", "support_address", "support_name",
          "tag_prefix", "agents", "agent_notify", "escalation_notify", "closed_reply_policy",
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
-         "metrics", "retention", "trust", "max_message_bytes", "max_new_requests_per_sender",
-         "max_acknowledgements_per_hour", "attachments", "agent_from"}
+         "metrics", "retention", "trust", "max_message_bytes", "max_text_bytes",
+         "max_new_requests_per_sender", "max_acknowledgements_per_hour", "attachments",
+         "agent_from"}
     )  # fmt: skip
     return settings
 

@@ -166,3 +166,6 @@ class InboundMessage:
     bounce: Bounce | None = None
     headers: tuple[tuple[str, str], ...] = field(default=())
     attachments: tuple[Attachment, ...] = ()  # files and inline images, in document order
+    # The text parts held more than `max_text_bytes`: the text fields hold the first
+    # `max_text_bytes` of it, the raw message all of it (SPEC §14, "Bounded cost").
+    text_cut: bool = False

@@ -14,6 +14,7 @@ from mailgate.domain import InboundMessage
 from mailgate.errors import ConfigError
 from mailgate.parse import parse_message
 from mailgate.parse.commands import scan_commands
+from mailgate.parse.limits import DEFAULT_MAX_TEXT_BYTES
 from mailgate.tags import format_tag
 
 DEFAULT_OWN = frozenset({"support@example.org"})
@@ -23,7 +24,8 @@ def explain(raw: bytes, *, settings: Settings | None = None) -> dict[str, Any]:
     """The stable JSON of `mailgate parse --json` (see docs/parse.md)."""
     prefix = settings.tag_prefix if settings else "REQ"
     own = settings.own_addresses if settings else DEFAULT_OWN
-    message = parse_message(raw, tag_prefix=prefix, own_addresses=own)
+    limit = settings.max_text_bytes if settings else DEFAULT_MAX_TEXT_BYTES
+    message = parse_message(raw, tag_prefix=prefix, own_addresses=own, max_text_bytes=limit)
     scan = scan_commands(
         new_text=message.new_text,
         quoted_text=message.quoted_text,
@@ -49,6 +51,7 @@ def explain(raw: bytes, *, settings: Settings | None = None) -> dict[str, Any]:
         "auto": message.auto,
         "bounce": _bounce(message),
         "new_text": message.new_text,
+        "text_cut": message.text_cut,
         "commands": commands,
         "rejected": rejected,
         "attachments": [a.to_json() for a in message.attachments],
@@ -79,6 +82,8 @@ def explain_file(path: Path, *, config_path: Path | None, as_json: bool) -> int:
     print("new text:")
     for line in result["new_text"].split("\n"):
         print(f"  | {line}")
+    if result["text_cut"]:
+        print("text cut: the text parts hold more than max_text_bytes; the rest was not read")
     for command in result["commands"]:
         print(f"command: {command['name']} {command['argument'] or ''}  <- {command['line']!r}")
     for candidate in result["rejected"]:

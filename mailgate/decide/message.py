@@ -199,7 +199,7 @@ class _Deciding:
         self._notify_commands(ref, self._commands(Role.CLIENT, ref, approvals=False))
         context = {"text": message.new_text}
         self.draft.notify_clients(ref, "created", context=context)
-        self.draft.notify_agents(ref, "agent_new_request", context=self._with_files(context),
+        self.draft.notify_agents(ref, "agent_new_request", context=self._for_agents(context),
                                  besides=self.sender, files=self.files)  # fmt: skip
         return ref
 
@@ -223,7 +223,7 @@ class _Deciding:
             verdict = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
             self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
                             caused=True)  # fmt: skip
-        context = self._with_files({"text": self.message.new_text, "from": self.sender})
+        context = self._for_agents({"text": self.message.new_text, "from": self.sender})
         self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender,
                                  files=self.files)  # fmt: skip
 
@@ -278,7 +278,7 @@ class _Deciding:
             "not a participant" if self._is_authenticated() else "sender not authenticated"
         )
         self._event(ref, "held", detail=f"from {self.sender}: {why}")
-        context = self._with_files({"text": self.message.new_text, "from": self.sender})
+        context = self._for_agents({"text": self.message.new_text, "from": self.sender})
         self.draft.notify_agents(ref, "agent_held", context=context, besides=self.sender,
                                  files=self.files)  # fmt: skip
 
@@ -443,6 +443,12 @@ class _Deciding:
             return context
         words = context.get("text", context.get("answer", ""))
         return {**context, "only_files": not words.strip()}
+
+    def _for_agents(self, context: dict[str, str]) -> dict[str, object]:
+        """The context of an agents' notice that shows the client's text: with the
+        files (`_with_files`), and `text_cut` when the message's text was longer than
+        `max_text_bytes` (SPEC §14: the notice says the text was cut)."""
+        return {**self._with_files(context), "text_cut": self.message.text_cut}
 
     def _status(self, ref: RequestRef) -> Status:
         return self.draft.request(ref).status

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from mailgate.domain import InboundMessage
 from mailgate.parse.headers import parse_addresses, parse_message_ids, read_message_id
+from mailgate.parse.limits import DEFAULT_MAX_TEXT_BYTES
 from mailgate.parse.mimetree import decode, read_top_headers
 
 
@@ -27,10 +28,19 @@ def raw_message_key(raw: bytes) -> str:
 
 
 def parse_message(
-    raw: bytes, *, tag_prefix: str | Sequence[str], own_addresses: frozenset[str]
+    raw: bytes,
+    *,
+    tag_prefix: str | Sequence[str],
+    own_addresses: frozenset[str],
+    max_text_bytes: int | None = DEFAULT_MAX_TEXT_BYTES,
 ) -> InboundMessage:
     """Read everything mailgate needs from one raw message; the tag may be of any of
-    the install's prefixes (`tag_prefix`, one per mailbox)."""
+    the install's prefixes (`tag_prefix`, one per mailbox).
+
+    The text of all text parts together is read up to `max_text_bytes` (UTF-8
+    bytes; the config key of that name): `InboundMessage.text_cut` says when
+    there was more. Every step is linear in what it reads (SPEC §14).
+    """
     # Here, not at the top: storing mail needs only `message_key`, and a round
     # with nothing to parse (an empty inbox) should not import the phrase tables.
     from mailgate.parse.auto import classify_machine_mail
@@ -39,7 +49,7 @@ def parse_message(
     from mailgate.parse.newtext import split_reply
     from mailgate.parse.subject import find_tag
 
-    mail = decode(raw)
+    mail = decode(raw, max_text_bytes=max_text_bytes)
     senders = parse_addresses(mail.raw_header_all("from"))
     subject = mail.header("subject") or ""
     tag = find_tag(subject, tag_prefix)
@@ -66,6 +76,7 @@ def parse_message(
         bounce=read_bounce(mail),
         headers=mail.headers,
         attachments=mail.attachments,
+        text_cut=mail.text_cut,
     )
 
 

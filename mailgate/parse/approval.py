@@ -36,12 +36,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mailgate.domain import Command, CommandName, RejectedCandidate
+from mailgate.parse.limits import utf8_head
 from mailgate.parse.phrases import DEFAULT_PHRASES, Phrase, PhraseBook
 
 # Where a sentence ends: terminal punctuation (with closing quotes or brackets)
 # before a space, a blank line, or a line break before a capital, digit or bullet.
+# Punctuation is tried only where its run starts: only the whole run can end a
+# sentence, and trying from inside it too made a run of dots quadratic.
 _SENTENCE_END = re.compile(
-    r"[.!?…]+[\"'»”)\]]*(?=\s|$)|\n[ \t\r]*\n\s*|\n(?=[ \t]*[A-ZА-ЯЁ0-9•*\-–—])"
+    r"(?<![.!?…])[.!?…]+[\"'»”)\]]*(?=\s|$)|\n[ \t\r]*\n\s*|\n(?=[ \t]*[A-ZА-ЯЁ0-9•*\-–—])"
 )
 _CLAUSE_PUNCT = re.compile(r"[,;:()\[\]—–]|\s-\s|\s-$|^-\s")
 
@@ -66,11 +69,18 @@ class _Sentence:
     verdict: str | None  # "approval", a rejection reason, or None: nothing about closing
 
 
-def find_approval(text: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> ApprovalScan:
-    """The approval phrase in `text` (a message's new text), and the rejected candidates."""
+def find_approval(
+    text: str, *, phrases: PhraseBook = DEFAULT_PHRASES, limit: int | None = None
+) -> ApprovalScan:
+    """The approval phrase in `text` (a message's new text), and the rejected candidates.
+
+    With `limit`, only the sentences that end within the first `limit` bytes
+    of `text` are judged; a contradiction ("still doesn't work") counts
+    wherever it stands. Linear in `text` either way.
+    """
     sentences = [
         _Sentence(text=sentence, verdict=judge_sentence(sentence, phrases=phrases))
-        for sentence in split_sentences(text)
+        for sentence in _sentences_within(text, limit)
     ]
     contradicted = phrases.approval.contradiction.contains(phrases.tokenize(text)) or any(
         s.verdict in (NEGATED, CONDITIONAL) for s in sentences
@@ -95,12 +105,15 @@ def find_approval(text: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> Approv
 
 
 def find_quoted_approvals(
-    text: str, *, phrases: PhraseBook = DEFAULT_PHRASES
+    text: str, *, phrases: PhraseBook = DEFAULT_PHRASES, limit: int | None = None
 ) -> tuple[RejectedCandidate, ...]:
-    """Sentences of quoted text that would approve if they were new: rejected as "quoted"."""
+    """Sentences of quoted text that would approve if they were new: rejected as "quoted".
+
+    With `limit`, those that end within its first `limit` bytes.
+    """
     return tuple(
         RejectedCandidate(name=CommandName.APPROVAL, line=sentence, reason=QUOTED)
-        for sentence in split_sentences(text)
+        for sentence in _sentences_within(text, limit)
         if judge_sentence(sentence, phrases=phrases) == "approval"
     )
 
@@ -108,6 +121,18 @@ def find_quoted_approvals(
 def is_approval(sentence: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> bool:
     """Does this one sentence, standing alone in a message, approve closing?"""
     return find_approval(sentence, phrases=phrases).approval is not None
+
+
+def _sentences_within(text: str, limit: int | None) -> list[str]:
+    """The sentences of `text`; with `limit`, those that end within its first `limit`
+    bytes (the one the cut falls in may go on past it: it is not judged)."""
+    if limit is None:
+        return split_sentences(text)
+    head = utf8_head(text, limit)
+    sentences = split_sentences(head)
+    if len(head) < len(text) and sentences:
+        sentences.pop()
+    return sentences
 
 
 def split_sentences(text: str) -> list[str]:
@@ -126,15 +151,16 @@ def judge_sentence(sentence: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> s
     """ "approval", a rejection reason, or None when the sentence is not about closing.
 
     Judges the sentence alone; `find_approval` adds what the rest of the
-    message says ("contradicted").
+    message says ("contradicted"). Linear in the sentence: what the sentence
+    says as a whole (asked? conditional?) is worked out once, for all its clauses.
     """
-    words = phrases.tokenize(sentence)
+    facts = _SentenceFacts(sentence, phrases)
     blocked: str | None = None
     approves = False
     for clause in _clauses(sentence, phrases):
         if not _is_candidate(clause, phrases):
             continue
-        reason = _blocker(clause, words=words, sentence=sentence, phrases=phrases)
+        reason = _blocker(clause, facts, phrases)
         if reason is not None:
             blocked = blocked or reason
         elif _is_permitted(clause, phrases):
@@ -144,12 +170,52 @@ def judge_sentence(sentence: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> s
     return "approval" if approves else None
 
 
+class _SentenceFacts:
+    """What the whole sentence says, asked by each candidate clause: found at most once."""
+
+    __slots__ = ("_conditional", "_phrases", "_question", "_sentence", "_words")
+
+    def __init__(self, sentence: str, phrases: PhraseBook) -> None:
+        self._sentence = sentence
+        self._phrases = phrases
+        self._words: Phrase | None = None
+        self._question: bool | None = None
+        self._conditional: bool | None = None
+
+    @property
+    def words(self) -> Phrase:
+        if self._words is None:
+            self._words = self._phrases.tokenize(self._sentence)
+        return self._words
+
+    @property
+    def question(self) -> bool:
+        """A "?", a `question_words` word, or a `question_starts` opening."""
+        if self._question is None:
+            tables = self._phrases.approval
+            words = self.words
+            self._question = (
+                "?" in self._sentence
+                or tables.question_words.contains(words)
+                or (bool(words) and tables.question_starts.match_at(words, 0) is not None)
+            )
+        return self._question
+
+    @property
+    def conditional(self) -> bool:
+        """A `conditional` word anywhere in the sentence."""
+        if self._conditional is None:
+            self._conditional = self._phrases.approval.conditional.contains(self.words)
+        return self._conditional
+
+
 def _clauses(sentence: str, phrases: PhraseBook) -> list[Phrase]:
     tables = phrases.approval
     chunks = [phrases.tokenize(part) for part in _CLAUSE_PUNCT.split(sentence)]
     chunks = [chunk for chunk in chunks if chunk]
-    # Join parenthetical polite chunks ("закройте, пожалуйста, заявку").
-    joined: list[Phrase] = []
+    # Join parenthetical polite chunks ("закройте, пожалуйста, заявку"). Lists, extended
+    # in place: "close, please, close, please, ..." must not copy a growing tuple.
+    joined: list[list[str]] = []
     index = 0
     while index < len(chunks):
         chunk = chunks[index]
@@ -157,26 +223,28 @@ def _clauses(sentence: str, phrases: PhraseBook) -> list[Phrase]:
         is_polite = len(polite) == len(chunk) and not tables.close.contains(chunk)
         if is_polite and index + 1 < len(chunks):
             # "Закройте, пожалуйста, заявку": the verb before belongs with the words after.
-            head = joined.pop() if joined and _ends_with_close(joined[-1], phrases) else ()
-            joined.append((*head, *chunk, *chunks[index + 1]))
+            head = joined.pop() if joined and _ends_with_close(joined[-1], phrases) else []
+            head.extend(chunk)
+            head.extend(chunks[index + 1])
+            joined.append(head)
             index += 2
             continue
         if is_polite and joined:
-            joined[-1] = (*joined[-1], *chunk)
+            joined[-1].extend(chunk)
         else:
-            joined.append(chunk)
+            joined.append(list(chunk))
         index += 1
     clauses: list[Phrase] = []
-    for chunk in joined:
+    for words in joined:
         start = 0
-        for begin, end in tables.clause_breaks.spans(chunk):
-            clauses.append(chunk[start:begin])
+        for begin, end in tables.clause_breaks.spans(words):
+            clauses.append(tuple(words[start:begin]))
             start = end
-        clauses.append(chunk[start:])
+        clauses.append(tuple(words[start:]))
     return [clause for clause in clauses if clause]
 
 
-def _ends_with_close(chunk: Phrase, phrases: PhraseBook) -> bool:
+def _ends_with_close(chunk: Sequence[str], phrases: PhraseBook) -> bool:
     return phrases.approval.close.match_at(chunk, len(chunk) - 1) is not None
 
 
@@ -208,19 +276,13 @@ def _is_permitted(clause: Sequence[str], phrases: PhraseBook) -> bool:
     return start < len(clause) and tables.imperative_at_start.match_at(clause, start) is not None
 
 
-def _blocker(
-    clause: Sequence[str], *, words: Sequence[str], sentence: str, phrases: PhraseBook
-) -> str | None:
+def _blocker(clause: Sequence[str], facts: _SentenceFacts, phrases: PhraseBook) -> str | None:
     tables = phrases.approval
     if tables.negation.contains(clause):
         return NEGATED
-    if (
-        "?" in sentence
-        or tables.question_words.contains(words)
-        or (words and tables.question_starts.match_at(words, 0) is not None)
-    ):
+    if facts.question:
         return QUESTION
-    if tables.conditional.contains(words) or tables.deferral.contains(clause):
+    if facts.conditional or tables.deferral.contains(clause):
         return CONDITIONAL
     if tables.other_request.contains(clause):
         return OTHER_REQUEST

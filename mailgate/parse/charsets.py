@@ -94,6 +94,16 @@ def decode_bytes(data: bytes, declared: str | None) -> str:
     return _guess_single_byte(data, codec if codec in _CONFUSABLE else None)
 
 
+def bytes_per_text_byte(declared: str | None) -> int:
+    """At most how many bytes of this charset one byte of decoded UTF-8 text can take,
+    for text in practice: 4 for UTF-32, 2 for UTF-16, 3 for the 7-bit encodings
+    (UTF-7's base64), 1 for every other charset (a character is at least one byte)."""
+    codec = _codec_for(declared)
+    if codec in _WIDE_CODECS:
+        return 4 if codec.startswith("utf_32") else 2
+    return 3 if codec in _SEVEN_BIT_CODECS else 1
+
+
 def _codec_for(label: str | None) -> str | None:
     """Python's codec name for a MIME charset label, or None when it names no usable charset."""
     if not label:

@@ -30,24 +30,29 @@ from __future__ import annotations
 
 import email.utils
 import functools
-import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mailgate.domain import Command, CommandName, RejectedCandidate, Status
 from mailgate.parse.approval import find_approval, find_quoted_approvals
+from mailgate.parse.limits import APPROVAL_BYTES, COMMAND_BYTES, QUOTED_SCAN_BYTES, whole_lines
+from mailgate.parse.lines import by_line
 from mailgate.parse.phrases import DEFAULT_PHRASES, PhraseBook, fold, status_key
 from mailgate.parse.phrases import normalize as _normalize
 
-_LEADING_MARKUP = re.compile(r"^(?:[*•·▪◦\-–—+]+\s+|\*\*|__|[\"'«“„]+)+")
-_TRAILING_MARKUP = re.compile(r"(?:\*\*|__|[\"'»”]+)+$")
-_QUESTION_END = re.compile(r"\?[\s.!?…]*$")
+# A bullet run is tried only where it starts: after "**" took two of its stars, trying
+# the rest of a long run of stars again at each step was quadratic.
+_LEADING_MARKUP = re.compile(r"^(?:(?<![*•·▪◦\-–—+])[*•·▪◦\-–—+]+\s+|\*\*|__|[\"'«“„]+)+")
+_TRAILING_QUOTES = "\"'»”"
+_ASKED_TAIL = frozenset(".!?…")  # with white space: what may follow the "?" of a question
 _AGENT_LINE = re.compile(r"^(#[^\W_]+)(?![\w-])[\s:]*(.*)$", re.S)
 _SEPARATOR = re.compile(r"^\s*[:\-–—,.]\s*")
 _ADDRESS = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
-_QUOTE_MARKS = re.compile(r"^(?:\s*>)+\s?")
+_QUOTE_MARKS = re.compile(r"^[\s>]*>\s?")  # `^(?:\s*>)+\s?`, without the nested repeat
 _MAX_REASON = 2000  # characters read below a bare `Escalate`
+# Tried only where a run of these starts: from inside a long run it was quadratic.
+_ARGUMENT_END = re.compile(r"(?<![\s.!,;…])[\s.!,;…]+$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,15 +74,18 @@ def scan_commands(
     phrases: PhraseBook = DEFAULT_PHRASES,
 ) -> CommandScan:
     """Commands in the subject and the new text; quoted candidates as rejected."""
-    found, rejected_approvals = _scan_new_text(new_text, subject_after_tag, phrases, approvals=True)
+    found, rejected_approvals = _scan_new_text(
+        new_text, subject_after_tag, phrases, approvals=True, limit=COMMAND_BYTES
+    )
     commands, rejected = _keep_one_of_each(found)
     rejected.extend(rejected_approvals)
-    for line in quoted_text.split("\n"):
+    quoted_lines = whole_lines(quoted_text, QUOTED_SCAN_BYTES).split("\n")
+    for line in quoted_lines:
         candidate = read_line(_QUOTE_MARKS.sub("", line, count=1), phrases=phrases)
         if candidate is not None:
             rejected.append(_as_quoted(candidate, line.strip()))
-    dequoted = "\n".join(_QUOTE_MARKS.sub("", line, count=1) for line in quoted_text.split("\n"))
-    rejected.extend(find_quoted_approvals(dequoted, phrases=phrases))
+    dequoted = "\n".join(_QUOTE_MARKS.sub("", line, count=1) for line in quoted_lines)
+    rejected.extend(find_quoted_approvals(dequoted, phrases=phrases, limit=APPROVAL_BYTES))
     return CommandScan(commands=tuple(commands), rejected=tuple(dict.fromkeys(rejected)))
 
 
@@ -87,6 +95,7 @@ def find_commands(
     subject_after_tag: str,
     approvals: bool = True,
     phrases: PhraseBook = DEFAULT_PHRASES,
+    limit: int | None = COMMAND_BYTES,
 ) -> tuple[Command, ...]:
     """The commands `scan_commands` finds, without reading the quote for rejects.
 
@@ -94,42 +103,69 @@ def find_commands(
     `approvals=False` approval phrases are not looked for (a new request has
     nothing to approve; an agent's mail is read for `#` commands), which saves
     judging every sentence of the text.
+
+    Command lines are looked for in the lines that end within the first
+    `limit` bytes of the new text (None: all of it), approval phrases in its
+    first `APPROVAL_BYTES` (see `mailgate.parse.limits`).
     """
-    found, _ = _scan_new_text(new_text, subject_after_tag, phrases, approvals=approvals)
+    found, _ = _scan_new_text(
+        new_text, subject_after_tag, phrases, approvals=approvals, limit=limit
+    )
     return tuple(_keep_one_of_each(found)[0])
 
 
 def _scan_new_text(
-    new_text: str, subject_after_tag: str, phrases: PhraseBook, *, approvals: bool
+    new_text: str,
+    subject_after_tag: str,
+    phrases: PhraseBook,
+    *,
+    approvals: bool,
+    limit: int | None,
 ) -> tuple[list[Command | RejectedCandidate], tuple[RejectedCandidate, ...]]:
-    """Candidates of the subject and the new text, and the approval phrases rejected."""
+    """Candidates of the subject and the new text, and the approval phrases rejected.
+
+    Each line is read once: whether the line above is a command (for a wrapped
+    sentence) is remembered, not read again.
+    """
     found: list[Command | RejectedCandidate | None] = []
-    lines = new_text.split("\n")
+    lines = whole_lines(new_text, limit).split("\n")
     prose = list(lines)  # the new text without quoted and command lines, for approvals
     if subject_after_tag.strip():
         found.append(read_line(subject_after_tag, following=lines, phrases=phrases))
+    previous_read: bool | None = None  # the line above read as a command or look-alike?
     for index, line in enumerate(lines):
+        read = previous_read
+        previous_read = None
+        if not line or line.isspace():
+            previous_read = False  # nothing to read, and no wrapped sentence goes on here
+            continue
         if _QUOTE_MARKS.match(line):
             prose[index] = ""
             quoted = read_line(_QUOTE_MARKS.sub("", line, count=1), phrases=phrases)
             if quoted is not None:
                 found.append(_as_quoted(quoted, line.strip()))
             continue
-        if index and _continues_sentence(lines[index - 1], line, phrases):
+        if index and _continues_sentence(lines[index - 1], line, phrases, read):
             continue
-        following = itertools.islice(lines, index + 1, None)
-        command = read_line(line, following=following, phrases=phrases)
+        command = _read_in_text(lines, index, phrases)
+        previous_read = command is not None
         if isinstance(command, Command):
             prose[index] = ""
         found.append(command)
     rejected_approvals: tuple[RejectedCandidate, ...] = ()
     if approvals:
         # Blank lines keep the line count, so sentences stay substrings of the new text.
-        approval = find_approval("\n".join(prose), phrases=phrases)
+        approval = find_approval("\n".join(prose), phrases=phrases, limit=APPROVAL_BYTES)
         if approval.approval is not None:
             found.append(approval.approval)
         rejected_approvals = tuple(approval.rejected)
     return [item for item in found if item is not None], rejected_approvals
+
+
+def _after(lines: list[str], index: int) -> Iterator[str]:
+    """The lines below `lines[index]`, started in constant time (`islice` would step
+    through every line above first)."""
+    return (lines[later] for later in range(index + 1, len(lines)))
 
 
 def read_line(
@@ -143,7 +179,7 @@ def read_line(
     `following` are the lines below it, where a bare `Escalate` finds its reason.
     """
     stripped = line.strip()
-    body = _TRAILING_MARKUP.sub("", _LEADING_MARKUP.sub("", stripped)).strip()
+    body = _without_trailing_markup(_LEADING_MARKUP.sub("", stripped)).strip()
     if not body:
         return None
     if body.startswith("#"):
@@ -154,7 +190,7 @@ def read_line(
 def status_from_words(words: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> Status | None:
     """`waiting_for_client`, `Waiting-for-client`, `waiting for the client`, `ожидает
     клиента` -> the status; None for words that name no status."""
-    key = status_key(_TRAILING_MARKUP.sub("", _LEADING_MARKUP.sub("", words.strip())))
+    key = status_key(_without_trailing_markup(_LEADING_MARKUP.sub("", words.strip())))
     try:
         return Status(key.replace(" ", "_"))
     except ValueError:
@@ -169,7 +205,7 @@ def _read_agent(body: str, line: str, phrases: PhraseBook) -> Command | None:
     if name is None:
         return None
     argument = body[match.start(2) :].strip()
-    argument = re.sub(r"[\s.!,;…]+$", "", argument) if name is not CommandName.NOTE else argument
+    argument = _ARGUMENT_END.sub("", argument) if name is not CommandName.NOTE else argument
     if not argument:
         return Command(name=name, line=line)
     if name is CommandName.STATUS:
@@ -190,7 +226,7 @@ def _read_client(
 ) -> Command | RejectedCandidate | None:
     tables = phrases.commands
     words = _without_polite(normalize(body), phrases)
-    asked = _QUESTION_END.search(body) is not None
+    asked = _asks(body)
     name = tables.lines.get(words)
     if name is not None:
         if asked:
@@ -199,7 +235,7 @@ def _read_client(
     escalation = _read_escalate(body, line, following, phrases)
     if escalation is not None:
         return escalation
-    for negation in tables.negations:
+    for negation in tables.negations if words.startswith(_joined(tables.negations, " ")) else ():
         if words.startswith(negation + " "):
             rest = _without_polite(words[len(negation) + 1 :], phrases)
             name = tables.lines.get(rest)
@@ -233,7 +269,7 @@ def _read_escalate(
         reason = rest.strip()
     else:
         return None  # "Escalation is not needed": a label needs ":" or a dash
-    if not reason and _QUESTION_END.search(body):
+    if not reason and _asks(body):
         return RejectedCandidate(name=CommandName.ESCALATE, line=line, reason="question")
     reason = reason or _reason_below(following, phrases)
     return Command(name=CommandName.ESCALATE, argument=reason or None, line=line)
@@ -269,17 +305,63 @@ def _reason_below(following: Iterable[str], phrases: PhraseBook) -> str:
     return "\n".join(reason)
 
 
-def _continues_sentence(previous: str, line: str, phrases: PhraseBook) -> bool:
+def _continues_sentence(
+    previous: str, line: str, phrases: PhraseBook, previous_read: bool | None = None
+) -> bool:
     """Is `line` the wrapped rest of the sentence above ("there is no need to" /
     "cancel request.")? Yes when it starts in lower case and the line above is
-    prose that stops without punctuation (not a greeting, not a command)."""
-    previous, line = previous.strip(), line.strip()
-    if not previous or not line[:1].islower() or not previous[-1:].isalnum():
+    prose that stops without punctuation (not a greeting, not a command).
+
+    `previous_read` is whether `read_line` found something on the line above,
+    when the caller knows it already.
+    """
+    line = line.lstrip()
+    if not line[:1].islower():
         return False
+    previous = previous.strip()
+    if not previous or not previous[-1:].isalnum():
+        return False
+    if phrases is DEFAULT_PHRASES:
+        return not _is_greeting(previous) and not (
+            _reads_something(previous) if previous_read is None else previous_read
+        )
     words = phrases.tokenize(previous)
     if len(phrases.commands.greetings.covered(words)) == len(words):
         return False
-    return read_line(previous, phrases=phrases) is None
+    if previous_read is None:
+        previous_read = read_line(previous, phrases=phrases) is not None
+    return not previous_read
+
+
+@by_line
+def _is_greeting(line: str) -> bool:
+    """Only greeting words ("Hello team,"), with the default tables."""
+    words = DEFAULT_PHRASES.tokenize(line)
+    return len(DEFAULT_PHRASES.commands.greetings.covered(words)) == len(words)
+
+
+def _reads_something(line: str) -> bool:
+    """Does `read_line` find a command or a look-alike on this line (default tables)?
+    The lines below never change that: they only give a bare Escalate its reason."""
+    return _read_alone(line) is not None
+
+
+def _read_in_text(
+    lines: list[str], index: int, phrases: PhraseBook
+) -> Command | RejectedCandidate | None:
+    """`read_line` of `lines[index]` with the lines below it; a line read before (the
+    default tables) is not read again unless it is a bare Escalate, whose reason is below."""
+    if phrases is not DEFAULT_PHRASES:
+        return read_line(lines[index], following=_after(lines, index), phrases=phrases)
+    alone = _read_alone(lines[index])
+    if isinstance(alone, Command) and alone.name is CommandName.ESCALATE and not alone.argument:
+        return read_line(lines[index], following=_after(lines, index))
+    return alone
+
+
+@by_line
+def _read_alone(line: str) -> Command | RejectedCandidate | None:
+    return read_line(line)
 
 
 def _starts_with_escalate(words: str, phrases: PhraseBook) -> bool:
@@ -288,22 +370,79 @@ def _starts_with_escalate(words: str, phrases: PhraseBook) -> bool:
 
 
 def _without_polite(words: str, phrases: PhraseBook) -> str:
-    """`please, cancel request, thanks` -> `cancel request`."""
+    """`please, cancel request, thanks` -> `cancel request`.
+
+    `words` is `normalize`d, and so is what is left once a polite prefix is
+    taken off its start; a suffix taken off its end may leave punctuation,
+    which goes too, as `normalize` would drop it. The words are cut by moving
+    two offsets, not by copying: a line of a thousand "please" costs a
+    thousand steps, not a thousand copies of the line.
+    """
     tables = phrases.commands
+    prefixes = _joined(tables.polite_prefixes, " ", ", ")
+    suffixes = _joined(tables.polite_suffixes, " ", ", ", after=False)
+    start, end = 0, len(words)
     changed = True
     while changed:
         changed = False
-        for prefix in tables.polite_prefixes:
-            for joint in (" ", ", "):
-                if words.startswith(prefix + joint):
-                    words, changed = normalize(words[len(prefix) + len(joint) :]), True
-        for suffix in tables.polite_suffixes:
-            for joint in (" ", ", "):
-                if words.endswith(joint + suffix):
-                    words, changed = normalize(words[: -len(suffix) - len(joint)]), True
+        if words.startswith(prefixes, start, end):
+            for prefix in tables.polite_prefixes:
+                for joint in (" ", ", "):
+                    if words.startswith(prefix + joint, start, end):
+                        start += len(prefix) + len(joint)
+                        changed = True
+        if words.endswith(suffixes, start, end):
+            for suffix in tables.polite_suffixes:
+                for joint in (" ", ", "):
+                    if words.endswith(joint + suffix, start, end):
+                        end = _end_without_punctuation(words, start, end - len(joint + suffix))
+                        changed = True
+    words = words[start:end]
     if words in tables.polite_prefixes or words in tables.polite_suffixes:
         return ""
     return words
+
+
+@functools.cache
+def _joined(words: tuple[str, ...], *joints: str, after: bool = True) -> tuple[str, ...]:
+    """Every word with each joint after it (or before it), for one `str.startswith`."""
+    return tuple(word + joint if after else joint + word for word in words for joint in joints)
+
+
+_TRAILING_PUNCTUATION = frozenset(".!?,;:…")
+
+
+def _end_without_punctuation(words: str, start: int, end: int) -> int:
+    """Where `words[start:end]` ends once trailing spaces and punctuation are dropped."""
+    while end > start and (words[end - 1].isspace() or words[end - 1] in _TRAILING_PUNCTUATION):
+        end -= 1
+    return end
+
+
+def _without_trailing_markup(text: str) -> str:
+    """`text` less the markup closing it ("**", "__", quotes), as
+    `re.sub(r"(?:\\*\\*|__|[\"'»”]+)+$", "", text)` did; read from the end, so a
+    long run of stars costs its length, not its square."""
+    end = len(text)
+    while end:
+        if text[end - 1] in _TRAILING_QUOTES:
+            end -= 1
+        elif end >= 2 and text[end - 2 : end] in ("**", "__"):
+            end -= 2
+        else:
+            break
+    return text[:end]
+
+
+def _asks(text: str) -> bool:
+    """Does `text` end with a "?", maybe followed by spaces and .!?… (as
+    `re.search(r"\\?[\\s.!?…]*$", text)`)? Read from the end: only that tail is looked at."""
+    for char in reversed(text):
+        if char == "?":
+            return True
+        if not (char.isspace() or char in _ASKED_TAIL):
+            return False
+    return False
 
 
 def _keep_one_of_each(

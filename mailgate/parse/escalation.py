@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mailgate.parse.limits import REASON_BYTES, utf8_head
 from mailgate.parse.phrases import DEFAULT_PHRASES, PhraseBook
 
 NO_REASON = "no_reason"
@@ -56,10 +57,16 @@ def judge_escalation_reason(
     phrases: PhraseBook = DEFAULT_PHRASES,
     language: str = "en",
     min_content_words: int = 3,
+    limit: int | None = REASON_BYTES,
 ) -> ReasonVerdict:
-    """Accept or refuse the reason given with an *Escalate* command."""
+    """Accept or refuse the reason given with an *Escalate* command.
+
+    The reason is judged on its first `limit` bytes (None: all of it); the
+    judging is linear in what it reads.
+    """
     tables = phrases.escalation
-    words = phrases.tokenize(reason or "")
+    text = reason or ""
+    words = phrases.tokenize(text if limit is None else utf8_head(text, limit))
     if not words:
         return _verdict(NO_REASON, "", phrases=phrases, language=language)
     for category, table in tables.categories:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -90,6 +91,7 @@ _SKIP_TAGS = frozenset(
     {"script", "style", "head", "title", "template", "noscript", "xml", "svg", "object", "iframe"}
 )
 _ASCII_SPACE = re.compile(r"[ \t\n\r\f]+")
+_BLANK_RUN = re.compile(r"\n{3,}")  # one pass; replacing "\n\n\n" until none was left took log n
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _TIGHT_PARAGRAPH_STYLE = re.compile(r"margin(?:-bottom)?\s*:\s*0(?:[a-z]+)?\s*(?:;|$)", re.I)
 _INDENT_STYLE = re.compile(r"border\s*:\s*none", re.I)
@@ -148,21 +150,30 @@ class _TreeBuilder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.root = _Node("#root", {})
         self._stack = [self.root]
+        # How many elements of each tag are open: an end tag of none is ignored at once,
+        # instead of walking the whole stack (400 deep) for every stray `</span>`.
+        self._open: Counter[str] = Counter()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         node = _Node(tag, {key: value or "" for key, value in attrs})
         if tag == "p" and self._stack[-1].tag == "p":
-            self._stack.pop()  # <p> cannot nest: the open one ends here
+            self._open[self._stack.pop().tag] -= 1  # <p> cannot nest: the open one ends here
         self._stack[-1].children.append(node)
         if tag not in _VOID_TAGS and len(self._stack) < _MAX_DEPTH:
             self._stack.append(node)
+            self._open[tag] += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._stack[-1].children.append(_Node(tag, {key: value or "" for key, value in attrs}))
 
     def handle_endtag(self, tag: str) -> None:
+        if not self._open[tag]:
+            return
+        # Found below every element it closes: each step here is one element popped.
         for index in range(len(self._stack) - 1, 0, -1):
             if self._stack[index].tag == tag:
+                for node in self._stack[index:]:
+                    self._open[node.tag] -= 1
                 del self._stack[index:]
                 return
 
@@ -330,10 +341,7 @@ def render_html(html: str) -> RenderedHtml:
 def html_to_text(html: str) -> str:
     """Readable text of an HTML body: one line per block, `> ` before quoted lines."""
     lines = [line.rstrip() for line in render_html(html).text_lines()]
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip("\n")
+    return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
 class _Text(str):

@@ -28,17 +28,22 @@ from email.message import Message
 from typing import TypeVar
 
 from mailgate.domain import Attachment
-from mailgate.parse.charsets import decode_bytes
+from mailgate.parse.charsets import bytes_per_text_byte, decode_bytes
 from mailgate.parse.errors import MalformedMessage
 from mailgate.parse.files import MESSAGE_TYPES, REPORT_TYPES, file_bytes, list_files
 from mailgate.parse.flowed import flowed_parameters, unflow
 from mailgate.parse.header_block import MAX_HEADER_BYTES, MAX_PART_HEADER_BYTES, read_header_block
 from mailgate.parse.headers import decode_header_value, first_header, safe_filename
+from mailgate.parse.limits import DEFAULT_MAX_TEXT_BYTES, utf8_head, utf8_size
 from mailgate.parse.transfer import decode_transfer
 
 MAX_DEPTH = 32  # nesting kept as a tree; deeper parts are flattened
 MAX_PARTS = 2000  # parts read from one message; the rest is skipped
-MAX_TEXT_BYTES = 1024 * 1024  # encoded bytes of one text part that are decoded
+# Encoded bytes read per byte of text still wanted, by Content-Transfer-Encoding: enough
+# for CRLF line ends made LF, base64 with its line breaks, quoted-printable's "=XX" and
+# soft breaks. Decoding them costs little; the text is then cut to what is wanted.
+_ENCODED_PER_BYTE = {"base64": 3, "quoted-printable": 6}
+_ENCODED_PER_BYTE_OTHERWISE = 2
 _MAX_DELIMITER_LINE = 1000  # a boundary is at most 70 characters; padding allowed
 
 
@@ -82,6 +87,7 @@ class DecodedMail:
     parts: tuple[MimePart, ...] = ()
     raw_headers: tuple[tuple[str, str], ...] = ()  # (lower-cased name, unfolded raw value)
     defects: tuple[str, ...] = ()  # what was cut, flattened or guessed
+    text_cut: bool = False  # the text parts hold more than `max_text_bytes`: not all was read
     # The first value of each header, for `header`: the classifiers ask for dozens.
     _first: dict[str, str] = field(init=False, repr=False, compare=False)
     _message: Message | None = field(default=None, init=False, repr=False, compare=False)
@@ -225,9 +231,11 @@ class _Delimiter:
 class _TreeReader:
     """Reads the MIME tree in one pass over the bytes; see the module docstring."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, *, max_text_bytes: int | None = DEFAULT_MAX_TEXT_BYTES) -> None:
         self.buf = raw
         self.end = len(raw)
+        self.text_budget = max_text_bytes  # decoded text (UTF-8 bytes) still to be read
+        self.text_cut = False
         self.nodes: list[_Node] = []
         self.defects: list[str] = []
         self.stack: list[_Open] = []
@@ -385,13 +393,37 @@ class _TreeReader:
             and (not node.is_attachment or (node.depth == 0 and node.starts_message))
         )
         if wants_text:
-            stop = min(node.body_end, node.body_start + MAX_TEXT_BYTES)
-            if stop < node.body_end:
-                self.defects.append("text truncated")
-            node.text = decode_body(self.buf[node.body_start : stop], node.encoding, node.charset)
-            if node.content_type == "text/plain":
-                node.text = _unflowed(node.text, node.fields)
+            node.text = self._read_text(node)
         self._record(node)
+
+    def _read_text(self, node: _Node) -> str:
+        """The text of a body part, within what is left of `max_text_bytes` (all text
+        parts together, in document order): only the encoded bytes that can give that
+        much text are decoded, then the text is cut to it, at a character."""
+        budget = self.text_budget
+        stop = node.body_end
+        if budget is not None:
+            per_byte = _ENCODED_PER_BYTE.get(node.encoding, _ENCODED_PER_BYTE_OTHERWISE)
+            per_byte *= bytes_per_text_byte(node.charset)
+            stop = min(stop, node.body_start + budget * per_byte + 4)
+        text = decode_body(self.buf[node.body_start : stop], node.encoding, node.charset)
+        if node.content_type == "text/plain":
+            text = _unflowed(text, node.fields)
+        if budget is None:
+            return text
+        size = utf8_size(text)
+        if size > budget or stop < node.body_end:
+            self._cut_text()
+            if size > budget:
+                text = utf8_head(text, budget)
+                size = utf8_size(text)
+        self.text_budget = budget - size
+        return text
+
+    def _cut_text(self) -> None:
+        if not self.text_cut:
+            self.text_cut = True
+            self.defects.append("text truncated")
 
     def _body_end(self, start: int, delimiter: _Delimiter | None) -> int:
         end = self.end if delimiter is None else delimiter.start
@@ -531,15 +563,17 @@ def decode_body(data: bytes, encoding: str, charset: str | None) -> str:
 # --- the whole message ----------------------------------------------------------------------
 
 
-def decode(raw: bytes) -> DecodedMail:
+def decode(raw: bytes, *, max_text_bytes: int | None = DEFAULT_MAX_TEXT_BYTES) -> DecodedMail:
     """Parse raw message bytes into headers, the sender's text and HTML, and attachment names.
 
+    The text of all text parts together is read up to `max_text_bytes` bytes of
+    UTF-8 (None: all of it); `DecodedMail.text_cut` says when there was more.
     Raises `MalformedMessage` only when the bytes hold nothing to read.
     """
     raw, line_ends_made_one = _message_bytes(raw)
     if not raw.strip(b" \t\r\n\x00"):
         raise MalformedMessage("empty message")
-    reader = _TreeReader(raw)
+    reader = _TreeReader(raw, max_text_bytes=max_text_bytes)
     if line_ends_made_one:
         reader.defects.append("bare CR line ends")
     nodes = reader.read()
@@ -562,6 +596,7 @@ def decode(raw: bytes) -> DecodedMail:
         parts=parts,
         raw_headers=tuple(top.fields),
         defects=defects,
+        text_cut=reader.text_cut,
     )
 
 

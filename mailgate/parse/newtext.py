@@ -35,6 +35,7 @@ from enum import Enum
 from mailgate.parse import quote_markers
 from mailgate.parse.commands import find_commands, normalize
 from mailgate.parse.html import RenderedHtml, html_of_lines, render_html
+from mailgate.parse.lines import by_line
 from mailgate.parse.signoff import signature_start
 
 
@@ -118,7 +119,9 @@ _VERB_AT_END_REVERSED = re.compile(_reversed_verb_pattern(quote_markers.ATTRIBUT
 _VERB_TAIL = max(len(verb) for verb in quote_markers.ATTRIBUTION_VERBS) + 2
 # Polymail and wrapped Gmail: "> wrote:" or ">:" closing an address wrapped as "<" ... ">".
 _QUOTE_LIKE_TAIL = re.compile(rf"^>\s*(?:(?:{_VERBS})\s*[:：]?|[:：])$", re.I)
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+# Tried where a run of address characters starts: from inside a long word without
+# an "@" each try ran to the word's end, which made the search quadratic.
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 # "Support <support@example.org>:", "support@example.org:" - an address right before the colon.
 _ADDRESS_END = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+\s*[>\])]?\s*[:：]$")
 _TIME = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")
@@ -152,8 +155,10 @@ _RULE_LINE = re.compile(r"^(?:_{10,}|={10,})$")  # Outlook's, French webmail's
 # The last word of a wrapped attribution's line may be an abbreviation ("kl.", "Ltd.").
 _ABBREVIATION_END = re.compile(r"(?<!\S)[^\W\d_]{1,4}\.$")
 # Decoration, not a quote: ">>>>>>>>>>" or ">>> UPDATE <<<" standing alone.
-_DECORATION = re.compile(r"^>{3,}(?:[^\w]*|.*<{3,})$")
-_URL_TAIL = re.compile(r"(?:https?://|www\.)\S+$", re.I)
+# `>{3,}+` takes every ">" at once: giving them back one by one, each time trying the
+# rest of the line, was quadratic on a deeply quoted line.
+_DECORATION = re.compile(r"^>{3,}+(?:[^\w]*|.*<{3,})$")
+_URL_START = re.compile(r"https?://|www\.", re.I)
 _LABEL = re.compile(r"^[*_]{0,2}[^\W\d_][^:：]{0,30}[:：]\s*\S")  # "Feladó: Support <...>"
 # "Get Outlook for iOS<https://aka.ms/o0ukef>" in any language: the app's link ends the line.
 _DEVICE_LINK = re.compile(
@@ -195,9 +200,8 @@ def split_reply(plain: str | None, html: str | None) -> ReplySplit:
     if html is not None and html.strip():
         html_lines, html_kinds, _ = _split_html_lines(render_html(html))
     if plain is not None and plain.strip():
-        lines = _split_shared_lines(
-            [_normalize_line(line) for line in plain.replace("\r\n", "\n").split("\n")]
-        )
+        text = _INVISIBLE.sub("", plain.replace("\r\n", "\n").translate(_SPACES))
+        lines = _split_shared_lines([line.rstrip() for line in text.split("\n")])
         kinds = _classify(lines, None)
         if html_lines:
             aligned = _align_with_html(lines, kinds, html_lines, html_kinds)
@@ -341,6 +345,43 @@ def _normalize_line(line: str) -> str:
     return _INVISIBLE.sub("", line.translate(_SPACES)).rstrip()
 
 
+# What one line can be, on its own (`_line_traits`).
+_BLANK = 1
+_QUOTED = 2  # starts with a quote mark
+_MARKER = 4  # may start a quoted part or a signature, or end a wrapped attribution with ">"
+_ENDS_ATTRIBUTION = 8  # may be the last line of an attribution
+
+
+@by_line
+def _line_traits(line: str) -> int:
+    """What `_classify` must look at on this line; a line with none of these is
+    the sender's text unless an attribution ends on one of the next two lines."""
+    stripped = line.strip()
+    if not stripped:
+        return _BLANK
+    traits = _QUOTED if _QUOTE_PREFIX.match(line) else 0
+    if (
+        _QUOTE_LIKE_TAIL.match(stripped)
+        or _may_start_quoted_part(stripped)
+        or _is_signature_start(line)
+    ):
+        traits |= _MARKER
+    if _may_end_attribution(stripped):
+        traits |= _ENDS_ATTRIBUTION
+    return traits
+
+
+def _may_start_quoted_part(stripped: str) -> bool:
+    """Can `_starts_quoted_part` say yes at this line, whatever follows it?"""
+    phrase = _separator_phrase(stripped)
+    return (
+        _is_separator(stripped, phrase)
+        or _RULE_LINE.match(stripped) is not None
+        or phrase in _SEPARATOR_PHRASES
+        or _header_field(stripped) is not None
+    )
+
+
 # -- classification -----------------------------------------------------------
 
 
@@ -349,15 +390,33 @@ def _classify(lines: list[str], hints: _Hints | None) -> list[_Kind]:
     count = len(lines)
     kinds = [_Kind.NEW] * count
     first = next((index for index, line in enumerate(lines) if line.strip()), count)
+    traits = [_line_traits(line) for line in lines[: _ATTRIBUTION_LINES - 1]]
     index = 0
     while index < count:
-        stripped = lines[index].strip()
         if hints is not None and hints.cut is not None and index >= hints.cut:
             _mark(kinds, index, _Kind.QUOTE)
             break
         if hints is not None and hints.signature is not None and index >= hints.signature:
             _mark_signature(lines, kinds, index, hints)
             break
+        # The traits of the lines an attribution starting here may end on.
+        while len(traits) < min(count, index + _ATTRIBUTION_LINES):
+            traits.append(_line_traits(lines[len(traits)]))
+        trait = traits[index]
+        if not trait & (_QUOTED | _MARKER) and not (
+            hints is not None and (hints.quoted[index] or index in hints.after_rule)
+        ):
+            # The common line, told in a few lookups: what the rules below would find.
+            if trait & _BLANK:
+                index += 1
+                continue
+            window = traits[index : index + _ATTRIBUTION_LINES]
+            if not any(later & _ENDS_ATTRIBUTION for later in window):
+                if hints is not None and hints.attribution[index]:
+                    kinds[index] = _Kind.QUOTE
+                index += 1
+                continue
+        stripped = lines[index].strip()
         head = _tail_head(lines, kinds, index)
         if head is not None:
             _mark(kinds, head, _Kind.QUOTE, index + 1)
@@ -572,6 +631,7 @@ def _header_block_at(lines: list[str], index: int) -> tuple[set[str], int, bool]
     return fields, last, evidence
 
 
+@by_line
 def _header_field(stripped: str) -> str | None:
     """The header field name a line starts with, lower-cased, or None."""
     label = _FIELD_LABEL.match(stripped)
@@ -581,6 +641,7 @@ def _header_field(stripped: str) -> str | None:
     return name if name in _FIELD_NAMES else None
 
 
+@by_line
 def _has_date_or_address(line: str) -> bool:
     return bool(_EMAIL.search(line) or (_DATE.search(line) and _TIME.search(line)))
 
@@ -618,6 +679,7 @@ def _top_block_end(lines: list[str], index: int) -> int | None:
     return None
 
 
+@by_line
 def _is_signature_start(line: str) -> bool:
     if _SIGNATURE_DELIMITER.match(line):
         return True
@@ -660,6 +722,7 @@ def _attribution_at(lines: list[str], index: int) -> tuple[int, bool] | None:
     return None
 
 
+@by_line
 def _may_end_attribution(line: str) -> bool:
     return (
         line.endswith((":", "：", "--"))
@@ -757,13 +820,13 @@ def _quote_wrapped_fragments(lines: list[str], kinds: list[_Kind]) -> None:
     lines.
     """
     for index in range(1, len(lines)):
-        if kinds[index] is not _Kind.NEW:
+        if kinds[index] is not _Kind.NEW or not lines[index - 1].lstrip().startswith(">"):
             continue
         stripped = lines[index].strip()
+        if not stripped:
+            continue
         before = lines[index - 1].strip()
         after = lines[index + 1].strip() if index + 1 < len(lines) else ""
-        if not (stripped and before.startswith(">")):
-            continue
         if _continues_link(before, stripped, after) or _continues_line(before, stripped, after):
             kinds[index] = _Kind.QUOTE
 
@@ -783,8 +846,16 @@ def _continues_link(before: str, line: str, after: str) -> bool:
         and len(before) >= _WRAPPED_LINE_LENGTH
         and " " not in line
         and len(line) <= _WRAPPED_LINE_LENGTH
-        and _URL_TAIL.search(before) is not None
+        and _ends_with_link(before)
     )
+
+
+def _ends_with_link(text: str) -> bool:
+    """Does a link end `text` (`re.search(r"(?:https?://|www\\.)\\S+$", text, re.I)`)?
+    Such a match lies in the last word: only that is searched."""
+    word = text.rsplit(None, 1)[-1] if text else ""
+    start = _URL_START.search(word)
+    return start is not None and start.end() < len(word)
 
 
 def _unquote_citations(
@@ -844,20 +915,26 @@ def _align_with_html(
     lines: list[str], kinds: list[_Kind], html_lines: list[str], html_kinds: list[_Kind]
 ) -> list[_Kind]:
     """Cut the plain text where the HTML's quoted part starts, if the plain rules missed it."""
-    quoted = [
+    quoted = (
         anchor
         for line, kind in zip(html_lines, html_kinds, strict=True)
         if kind is _Kind.QUOTE and (anchor := _anchor(line))
-    ]
-    if not quoted:
+    )
+    first = next(quoted, None)
+    if first is None:
         return kinds
-    first = quoted[0]
-    second = quoted[1] if len(quoted) > 1 else None
-    for index, line in enumerate(lines):
-        if kinds[index] is not _Kind.NEW or _anchor(line) != first:
+    second = next(quoted, None)
+    anchors = [_anchor(line) for line in lines]
+    # For each line, the anchor of the next line below it that has one: one pass from the end.
+    following: list[str | None] = [None] * len(lines)
+    below: str | None = None
+    for index in range(len(lines) - 1, -1, -1):
+        following[index] = below
+        below = anchors[index] or below
+    for index in range(len(lines)):
+        if kinds[index] is not _Kind.NEW or anchors[index] != first:
             continue
-        following = next((_anchor(later) for later in lines[index + 1 :] if _anchor(later)), None)
-        if len(first) >= 20 or (second is not None and following == second):
+        if len(first) >= 20 or (second is not None and following[index] == second):
             aligned = list(kinds)
             for later in range(index, len(aligned)):
                 if aligned[later] is _Kind.NEW:

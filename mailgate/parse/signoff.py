@@ -134,7 +134,8 @@ def _contact_block_start(lines: list[str], texts: list[int]) -> int | None:
     name = block[0]
     if not _is_name(name) or any(char.isdigit() or char == "@" for char in name):
         return None
-    if not any(_CONTACT.search(line) for line in block[1:]) or not _is_signature_block(block):
+    # Short lines first: the contact pattern is not searched on a long line.
+    if not _is_signature_block(block) or not any(_CONTACT.search(line) for line in block[1:]):
         return None
     return texts[start]
 

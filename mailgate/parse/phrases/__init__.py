@@ -35,7 +35,9 @@ _FOLD = str.maketrans(
 )
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _DATA_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*\*?")
-_TRAILING = re.compile(r"[\s.!?,;:…]+$")
+# Tried only where a run of these starts: from inside a long run of dots, every try
+# ran to the run's end, which was quadratic.
+_TRAILING = re.compile(r"(?<![\s.!?,;:…])[\s.!?,;:…]+$")
 
 
 def fold(text: str) -> str:
@@ -50,7 +52,11 @@ def normalize(line: str) -> str:
 
 def tokenize(text: str, contractions: Mapping[str, Phrase] = MappingProxyType({})) -> Phrase:
     """The words of `text`, folded and lower-cased, with contractions spelt out."""
-    return _expand(_WORD.findall(fold(text).lower()), contractions)
+    folded = fold(text).lower()
+    raw = _WORD.findall(folded)
+    if "'" not in folded and contractions.keys().isdisjoint(raw):
+        return tuple(raw)  # nothing to spell out: most text, without a loop per word
+    return _expand(raw, contractions)
 
 
 def _expand(raw: Iterable[str], contractions: Mapping[str, Phrase]) -> Phrase:
@@ -69,13 +75,20 @@ def _expand(raw: Iterable[str], contractions: Mapping[str, Phrase]) -> Phrase:
 
 @dataclass(frozen=True, slots=True)
 class PhraseSet:
-    """Word sequences to look for in tokenized text; see the module docstring."""
+    """Word sequences to look for in tokenized text; see the module docstring.
+
+    Every method costs time linear in the words it is given (times the few
+    phrases that can start at one word): a word that starts no phrase is
+    passed over with one set lookup and one `str.startswith`.
+    """
 
     phrases: tuple[Phrase, ...] = ()
     _by_first: Mapping[str, tuple[Phrase, ...]] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
     _starred: tuple[Phrase, ...] = field(default=(), repr=False, compare=False)
+    # What a starred first word must start with, all at once for `str.startswith`.
+    _star_prefixes: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def of(cls, phrases: Iterable[Phrase]) -> PhraseSet:
@@ -91,6 +104,7 @@ class PhraseSet:
             unique,
             MappingProxyType({k: tuple(v) for k, v in by_first.items()}),
             tuple(starred),
+            tuple(dict.fromkeys(phrase[0][:-1] for phrase in starred)),
         )
 
     def __or__(self, other: PhraseSet) -> PhraseSet:
@@ -98,16 +112,28 @@ class PhraseSet:
 
     def match_at(self, words: Sequence[str], index: int) -> Phrase | None:
         """The longest phrase that starts at `words[index]`, or None."""
+        word = words[index]
+        exact = self._by_first.get(word)
+        starred = self._starred if self._may_start_starred(word) else ()
+        if exact is None and not starred:
+            return None
         best: Phrase | None = None
-        for phrase in (*self._by_first.get(words[index], ()), *self._starred):
-            if len(phrase) > len(best or ()) and _matches(phrase, words, index):
-                best = phrase
+        for group in (exact or (), starred):
+            for phrase in group:
+                if len(phrase) > len(best or ()) and _matches(phrase, words, index):
+                    best = phrase
         return best
+
+    def _may_start_starred(self, word: str) -> bool:
+        return bool(self._star_prefixes) and word.startswith(self._star_prefixes)
 
     def find(self, words: Sequence[str]) -> tuple[int, Phrase] | None:
         """The leftmost occurrence of any phrase: (index, phrase), or None."""
-        for index in range(len(words)):
-            if (phrase := self.match_at(words, index)) is not None:
+        by_first, stars = self._by_first, self._star_prefixes
+        for index, word in enumerate(words):
+            if (word in by_first or (stars and word.startswith(stars))) and (
+                phrase := self.match_at(words, index)
+            ) is not None:
                 return index, phrase
         return None
 
@@ -117,14 +143,18 @@ class PhraseSet:
     def spans(self, words: Sequence[str]) -> list[tuple[int, int]]:
         """Every occurrence as (start, end), leftmost-longest, not overlapping."""
         found: list[tuple[int, int]] = []
+        by_first, stars = self._by_first, self._star_prefixes
         index = 0
-        while index < len(words):
-            phrase = self.match_at(words, index)
-            if phrase is None:
-                index += 1
-            else:
-                found.append((index, index + len(phrase)))
-                index += len(phrase)
+        count = len(words)
+        while index < count:
+            word = words[index]
+            if word in by_first or (stars and word.startswith(stars)):
+                phrase = self.match_at(words, index)
+                if phrase is not None:
+                    found.append((index, index + len(phrase)))
+                    index += len(phrase)
+                    continue
+            index += 1
         return found
 
     def covered(self, words: Sequence[str]) -> set[int]:
