@@ -33,7 +33,8 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from mailgate.parse import quote_markers
-from mailgate.parse.commands import find_commands, normalize
+from mailgate.parse.approval import find_quoted_approvals
+from mailgate.parse.commands import find_commands, normalize, read_line
 from mailgate.parse.html import RenderedHtml, html_of_lines, render_html
 from mailgate.parse.lines import by_line
 from mailgate.parse.signoff import signature_start
@@ -49,6 +50,9 @@ class ReplySplit:
     new_text: str
     quoted_text: str
     signature: str = ""
+    # The quoted part that ends the message, from its first line (signature lines
+    # above it left out): where a forwarded message starts, if it is one (`forward`).
+    tail: str = ""
 
 
 class _Kind(Enum):
@@ -209,6 +213,7 @@ def split_reply(plain: str | None, html: str | None) -> ReplySplit:
                 _has_new_text(lines, aligned) or _fallback_kinds(lines) is None
             ):
                 kinds = aligned
+            kinds = _guard_quoted_commands(lines, kinds, html_lines, html_kinds)
         return _result(lines, _with_signature(lines, kinds), collapse=False)
     if html_lines:
         return _result(html_lines, _with_signature(html_lines, html_kinds), collapse=True)
@@ -264,7 +269,7 @@ def _split_html_lines(rendered: RenderedHtml) -> tuple[list[str], list[_Kind], l
         lines, hints = unquoted
         kinds = _classify(lines, hints)
     if not _has_new_text(lines, kinds):
-        fallback = _fallback_kinds(texts)
+        fallback = _fallback_kinds(texts, inside_quote=True)
         if fallback is not None:
             return texts, fallback, origin
     return lines, kinds, origin
@@ -289,20 +294,26 @@ def _has_new_text(lines: list[str], kinds: list[_Kind]) -> bool:
     return any(kind is _Kind.NEW and line.strip() for line, kind in zip(lines, kinds, strict=True))
 
 
-def _fallback_kinds(lines: list[str]) -> list[_Kind] | None:
+def _fallback_kinds(lines: list[str], *, inside_quote: bool = False) -> list[_Kind] | None:
     """The kinds of lines quoted by the HTML structure alone, read as plain text.
 
     None unless the text rules leave some new text and no command line stands
     in it below its first line: a reply with nothing written over a quote that
     lost its marks (our notice lists the commands under a greeting) must not
     hand the quoted commands on, while a sender's command opens their text.
+
+    `inside_quote`: the lines are all in the HTML's quote (a `<blockquote>`
+    holding the whole body). There any attribution, weak ones too, starts the
+    quoted part; and when the text rules find a quote in it, the quote is a
+    reply's and no command may come from it: None if the text left holds one.
     """
-    kinds = _classify(lines, None)
+    kinds = _classify(lines, None, attributions_cut=inside_quote)
     text = [line for line, kind in zip(lines, kinds, strict=True) if kind is _Kind.NEW]
     first = next((index for index, line in enumerate(text) if line.strip()), None)
     if first is None:
         return None
-    below = "\n".join(text[first + 1 :])
+    quoted_inside = inside_quote and _Kind.QUOTE in kinds
+    below = "\n".join(text if quoted_inside else text[first + 1 :])
     if find_commands(new_text=below, subject_after_tag=""):
         return None
     return kinds
@@ -385,8 +396,11 @@ def _may_start_quoted_part(stripped: str) -> bool:
 # -- classification -----------------------------------------------------------
 
 
-def _classify(lines: list[str], hints: _Hints | None) -> list[_Kind]:
-    """The kind of every line: new text, quoted, or signature."""
+def _classify(
+    lines: list[str], hints: _Hints | None, *, attributions_cut: bool = False
+) -> list[_Kind]:
+    """The kind of every line: new text, quoted, or signature. With `attributions_cut`
+    a weak attribution starts the quoted part as a strong one does."""
     count = len(lines)
     kinds = [_Kind.NEW] * count
     first = next((index for index, line in enumerate(lines) if line.strip()), count)
@@ -453,7 +467,7 @@ def _classify(lines: list[str], hints: _Hints | None) -> list[_Kind]:
                 _mark(kinds, index, _Kind.QUOTE, end + 1)
                 index = end + 1
                 continue
-            if strong:
+            if strong or attributions_cut:
                 _mark(kinds, index, _Kind.QUOTE)
                 break
         if hints is not None and hints.attribution[index]:
@@ -882,7 +896,7 @@ def _unquote_citations(
             size = sum(1 for line in lines[index:end] if line.strip(">").strip())
             if not (seen_text and after is not None and kinds[after] is _Kind.NEW):
                 break
-            if size > _CITATION_LINES:
+            if size > _CITATION_LINES or not _is_own_citation(lines[index:end]):
                 break
             for inner in range(index, end):
                 quoted[inner] = False
@@ -896,6 +910,21 @@ def _unquote_citations(
     if quoted == list(hints.quoted):
         return None
     return unquoted, replace(hints, quoted=tuple(quoted))
+
+
+def _is_own_citation(lines: list[str]) -> bool:
+    """Can the lines of a short `<blockquote>` (`>`-prefixed) be the sender's own
+    citation? Not when the quote rules find a quote in them (an attribution, a
+    separator, a header block, a signature, a `>` line), nor when a line of them
+    would be a command or an approval: such a blockquote is a quote, and no
+    command may come from it (SPEC §2)."""
+    inner = [line[1:].lstrip(" ") for line in lines]
+    kinds = _classify(inner, None, attributions_cut=True)
+    if any(kind is not _Kind.NEW for kind in kinds):
+        return False
+    if any(read_line(line) is not None for line in inner if line.strip()):
+        return False
+    return not find_quoted_approvals("\n".join(inner))
 
 
 def _with_signature(lines: list[str], kinds: list[_Kind]) -> list[_Kind]:
@@ -934,13 +963,49 @@ def _align_with_html(
     for index in range(len(lines)):
         if kinds[index] is not _Kind.NEW or anchors[index] != first:
             continue
-        if len(first) >= 20 or (second is not None and following[index] == second):
+        if len(first) >= 20 or _second_follows(second, following[index]):
             aligned = list(kinds)
             for later in range(index, len(aligned)):
                 if aligned[later] is _Kind.NEW:
                     aligned[later] = _Kind.QUOTE
             return aligned
     return kinds
+
+
+def _second_follows(second: str | None, following: str | None) -> bool:
+    """Is the plain line below the match the HTML's second quoted line, or (the
+    plain text wrapped at 76 characters where the HTML did not) its start?"""
+    if second is None or not following:
+        return False
+    return following == second or (len(following) >= 20 and second.startswith(following))
+
+
+def _guard_quoted_commands(
+    lines: list[str], kinds: list[_Kind], html_lines: list[str], html_kinds: list[_Kind]
+) -> list[_Kind]:
+    """A command line of the plain text that the HTML shows only in its quote is quoted.
+
+    Commands never come from a part the parser marked as quoted (SPEC §2), even
+    when the plain text lost the quote marks and could not be lined up with the
+    HTML (`_align_with_html`): its lines are matched by their letters and digits.
+    """
+    quoted: set[str] = set()
+    written: set[str] = set()
+    for line, kind in zip(html_lines, html_kinds, strict=True):
+        anchor = _anchor(line)
+        if anchor:
+            (written if kind is _Kind.NEW else quoted).add(anchor)
+    quoted -= written
+    if not quoted:
+        return kinds
+    guarded = kinds
+    for index, (line, kind) in enumerate(zip(lines, kinds, strict=True)):
+        if kind is not _Kind.NEW or _anchor(line) not in quoted or read_line(line) is None:
+            continue
+        if guarded is kinds:
+            guarded = list(kinds)
+        guarded[index] = _Kind.QUOTE
+    return guarded
 
 
 def _anchor(line: str) -> str:
@@ -972,7 +1037,21 @@ def _result(lines: list[str], kinds: list[_Kind], *, collapse: bool) -> ReplySpl
         new_text=new_text,
         quoted_text=_tidy(quoted, collapse=True),
         signature=_tidy(signature, collapse=True),
+        tail="\n".join(lines[_tail_start(lines, kinds) :]),
     )
+
+
+def _tail_start(lines: list[str], kinds: list[_Kind]) -> int:
+    """The first quoted line with text below the sender's last new line (the end
+    when there is none)."""
+    start = len(lines)
+    for index in range(len(lines) - 1, -1, -1):
+        kind = kinds[index]
+        if kind is _Kind.NEW and lines[index].strip():
+            break
+        if kind is _Kind.QUOTE and lines[index].strip():
+            start = index
+    return start
 
 
 def _tidy(lines: list[str], *, collapse: bool) -> str:
@@ -986,3 +1065,34 @@ def _tidy(lines: list[str], *, collapse: bool) -> str:
     while kept and not kept[-1]:
         kept.pop()
     return "\n".join(kept)
+
+
+# -- for reading a forwarded message (`mailgate.parse.forward`) ----------------------
+
+
+def separator_phrase(stripped: str) -> str | None:
+    """The phrase of a separator or forward introduction line ("forwarded message",
+    "begin forwarded message"), lower-cased; None when the line is neither."""
+    phrase = _separator_phrase(stripped)
+    return phrase.rstrip(":：").rstrip() if _is_separator(stripped, phrase) else None
+
+
+def is_rule_line(stripped: str) -> bool:
+    """Outlook's `____` line, the French webmail's `====` line."""
+    return _RULE_LINE.match(stripped) is not None
+
+
+def header_field_name(stripped: str) -> str | None:
+    """The header field a line starts with ("from", "тема", "betreff"), or None."""
+    return _header_field(stripped)
+
+
+def starts_header_block(lines: list[str], index: int) -> bool:
+    """Do two or more header fields start at `lines[index]`, as a quote's header block?"""
+    return _starts_header_block(lines, index)
+
+
+def attribution_end(lines: list[str], index: int) -> int | None:
+    """The last line of an attribution starting at `lines[index]` (any strength), or None."""
+    found = _attribution_at(lines, index)
+    return None if found is None else found[0]
