@@ -143,6 +143,34 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ForwardedMessage:
+    """A message the sender forwarded: inline under a forward separator, or attached
+    (`message/rfc822`). Shown to agents, stored, never read for commands (SPEC §2).
+
+    The fields are as the forward's header block (or the attached message's
+    headers) gives them, decoded; "" when it gives none.
+    """
+
+    sender: str = ""  # "Provider NOC <noc@provider.example>"
+    date: str = ""  # as written: "Mon, Dec 7, 2026 at 9:12 AM"
+    subject: str = ""
+    text: str = ""  # the forwarded message's text, as forwarded (its own quotes kept)
+
+    def to_json(self) -> dict[str, str]:
+        """As `parse --json` shows it."""
+        return {"sender": self.sender, "date": self.date, "subject": self.subject,
+                "text": self.text}  # fmt: skip
+
+    def as_text(self) -> str:
+        """The header lines that are known, a blank line, the text: as stored and shown."""
+        fields = (("From", self.sender), ("Date", self.date), ("Subject", self.subject))
+        lines = [f"{label}: {value}" for label, value in fields if value]
+        if self.text:
+            lines += ["", self.text] if lines else [self.text]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InboundMessage:
     """Everything mailgate reads from one raw message. Built by `mailgate.parse`."""
 
@@ -169,3 +197,6 @@ class InboundMessage:
     # The text parts held more than `max_text_bytes`: the text fields hold the first
     # `max_text_bytes` of it, the raw message all of it (SPEC §14, "Bounded cost").
     text_cut: bool = False
+    # What the sender forwarded (an inline forward, else an attached message): never
+    # part of `new_text`, never read for commands.
+    forwarded: ForwardedMessage | None = None

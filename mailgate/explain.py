@@ -55,6 +55,7 @@ def explain(raw: bytes, *, settings: Settings | None = None) -> dict[str, Any]:
         "commands": commands,
         "rejected": rejected,
         "attachments": [a.to_json() for a in message.attachments],
+        "forwarded": message.forwarded.to_json() if message.forwarded is not None else None,
     }
 
 
@@ -90,6 +91,12 @@ def explain_file(path: Path, *, config_path: Path | None, as_json: bool) -> int:
         print(
             f"not a command ({candidate['reason']}): {candidate['name']} <- {candidate['line']!r}"
         )
+    forwarded = result["forwarded"]
+    if forwarded is not None:
+        print(f"forwarded: from {forwarded['sender'] or '?'}, {forwarded['date'] or 'no date'}: "
+              f"{forwarded['subject']}")  # fmt: skip
+        for line in forwarded["text"].split("\n"):
+            print(f"  | {line}")
     for file in result["attachments"]:
         inline = " inline" if file["inline"] else ""
         print(f"file: {file['filename']} ({file['content_type']}, {file['size']} bytes{inline})")

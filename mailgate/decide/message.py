@@ -219,7 +219,11 @@ class _Deciding:
         status_commands = [c for c in commands if c.name in _CLIENT_STATUS_COMMANDS]
         if status_commands:
             self._client_command(ref, status_commands[0])
-        elif _without_command_lines(self.message.new_text, commands) or self.files:
+        elif (
+            _without_command_lines(self.message.new_text, commands)
+            or self.files
+            or self.message.forwarded is not None
+        ):
             verdict = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
             self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
                             caused=True)  # fmt: skip
@@ -437,18 +441,23 @@ class _Deciding:
         """An event by the sender, linked to the stored message unless `caused` is False."""
         self.draft.event(ref, kind, actor=self.sender or "system", caused=caused, **fields)
 
-    def _with_files(self, context: dict[str, str]) -> Mapping[str, object]:
-        """A notice's context, saying when only files came (SPEC §10)."""
+    def _with_files(self, context: Mapping[str, object]) -> Mapping[str, object]:
+        """A notice's context, saying when only files came (SPEC §10): no words, and
+        nothing forwarded."""
         if self.files is None:
             return context
-        words = context.get("text", context.get("answer", ""))
-        return {**context, "only_files": not words.strip()}
+        words = str(context.get("text", context.get("answer", "")))
+        return {**context, "only_files": not words.strip() and "forwarded" not in context}
 
     def _for_agents(self, context: dict[str, str]) -> dict[str, object]:
         """The context of an agents' notice that shows the client's text: with the
-        files (`_with_files`), and `text_cut` when the message's text was longer than
-        `max_text_bytes` (SPEC §14: the notice says the text was cut)."""
-        return {**self._with_files(context), "text_cut": self.message.text_cut}
+        files (`_with_files`), `text_cut` when the message's text was longer than
+        `max_text_bytes` (SPEC §14: the notice says the text was cut), and what the
+        client forwarded (`forwarded`: sender, date, subject, text), when anything."""
+        full: dict[str, object] = dict(context)
+        if self.message.forwarded is not None:
+            full["forwarded"] = self.message.forwarded.to_json()
+        return {**self._with_files(full), "text_cut": self.message.text_cut}
 
     def _status(self, ref: RequestRef) -> Status:
         return self.draft.request(ref).status

@@ -45,6 +45,7 @@ def parse_message(
     # with nothing to parse (an empty inbox) should not import the phrase tables.
     from mailgate.parse.auto import classify_machine_mail
     from mailgate.parse.bounce import read_bounce
+    from mailgate.parse.forward import attached_forward, read_forward
     from mailgate.parse.html import html_to_text
     from mailgate.parse.newtext import split_reply
     from mailgate.parse.subject import find_tag
@@ -55,6 +56,15 @@ def parse_message(
     tag = find_tag(subject, tag_prefix)
     split = split_reply(mail.plain, mail.html)
     text = mail.plain if mail.plain is not None else html_to_text(mail.html or "")
+    bounce = read_bounce(mail)
+    text_cut = mail.text_cut
+    auto = classify_machine_mail(mail, own_addresses=own_addresses)
+    forwarded = read_forward(split.tail, subject=subject) if bounce is None else None
+    if forwarded is None and bounce is None and auto is None:
+        attached = attached_forward(raw, mail, max_text_bytes=max_text_bytes)
+        if attached is not None:
+            forwarded, cut = attached
+            text_cut = text_cut or cut
     return InboundMessage(
         message_id=read_message_id(mail.raw_headers) or raw_message_key(raw),
         subject=subject,
@@ -72,11 +82,12 @@ def parse_message(
         html=mail.html,
         tag_number=tag.number,
         subject_after_tag=tag.after_tag,
-        auto=classify_machine_mail(mail, own_addresses=own_addresses),
-        bounce=read_bounce(mail),
+        auto=auto,
+        bounce=bounce,
         headers=mail.headers,
         attachments=mail.attachments,
-        text_cut=mail.text_cut,
+        text_cut=text_cut,
+        forwarded=forwarded,
     )
 
 

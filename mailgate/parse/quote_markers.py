@@ -455,6 +455,98 @@ FORWARD_INTRO_PHRASES: tuple[str, ...] = (
     "välitetty viesti",
 )
 
+# Which of the separators and introductions above head a *forwarded* message
+# (its content is kept as the message's forwarded part, `mailgate.parse.forward`),
+# not a quoted reply: a separator phrase or introduction containing one of these.
+FORWARD_WORDS: tuple[str, ...] = (
+    "forward",
+    "пересыл",
+    "пересла",
+    "переадрес",
+    "перенаправ",
+    "переслан",
+    "weitergeleit",
+    "réexpédié",
+    "transféré",
+    "reenviado",
+    "reencaminhad",
+    "encaminhad",
+    "inoltrat",
+    "doorgestuurd",
+    "przekazan",
+    "przekazywan",
+    "přeposla",
+    "přeposílan",
+    "preposlan",
+    "vidarebefordrat",
+    "videresendt",
+    "välitetty",
+    "転送",
+    "转发",
+    "轉寄",
+    "전달",
+    "yönlendirilen",
+    "iletilen",
+    "προωθημένο",
+    "továbbított",
+    "redirecționat",
+    "proslijeđen",
+    "прослеђен",
+    "переслан",
+    "chuyển tiếp",
+    "terusan",
+)
+# The line some clients put under the forwarded text ("-------- Конец пересылаемого
+# сообщения --------"): not part of it.
+FORWARD_END_PHRASES: tuple[str, ...] = (
+    "end of forwarded message",
+    "end forwarded message",
+    "конец пересылаемого сообщения",
+    "конец переадресованного сообщения",
+    "ende der weitergeleiteten nachricht",
+    "fin du message transféré",
+    "fin del mensaje reenviado",
+)
+# Subject prefixes of a forward ("Fwd:", "FW:", "WG:", "TR:", "Пересл:" ...): under
+# such a subject an Outlook header block heads the forwarded message.
+FORWARD_SUBJECT_PREFIXES: tuple[str, ...] = (
+    "fwd",
+    "fw",
+    "wg",
+    "tr",
+    "rv",
+    "enc",
+    "i",
+    "vb",
+    "vl",
+    "doorst",
+    "pd",
+    "přeposlat",
+    "ilt",
+    "пересл",
+    "переслать",
+    "пересылка",
+    "转发",
+    "転送",
+)
+# The header block fields of a forwarded message that give its date and subject
+# (the sender is in HEADER_FROM_FIELDS); every one is in HEADER_OTHER_FIELDS.
+HEADER_DATE_FIELDS: tuple[str, ...] = (
+    "sent", "date", "отправлено", "дата", "надіслано", "gesendet", "datum", "envoyé",
+    "envoyé le", "message du", "enviado", "enviado el", "fecha", "data", "inviato",
+    "inviato il", "verzonden", "wysłano", "wysłane", "odesláno", "odoslané", "skickat",
+    "sendt", "dato", "dagsetning", "lähetetty", "gönderildi", "elküldve", "trimis",
+    "poslano", "poslato", "изпратено", "išsiųsta", "nosūtīts", "saadetud", "enviat el",
+    "ส่ง", "ngày", "στάλθηκε", "đã gửi", "dikirim", "tanggal", "تم الإرسال", "נשלח",
+    "送信日時", "发送时间", "发送日期", "日期", "傳送時間", "寄件日期", "보낸 날짜",
+)  # fmt: skip
+HEADER_SUBJECT_FIELDS: tuple[str, ...] = (
+    "subject", "тема", "betreff", "objet", "sujet", "asunto", "assunto", "oggetto",
+    "onderwerp", "temat", "předmět", "ämne", "emne", "efni", "aihe", "konu", "tárgy",
+    "subiect", "predmet", "tema", "zadeva", "tēma", "teema", "เรื่อง", "θέμα", "chủ đề",
+    "perihal", "subjek", "الموضوع", "נושא", "件名", "主题", "主旨", "제목",
+)  # fmt: skip
+
 # Lines that mobile apps and webmail append under what the person typed
 # ("Sent from my iPhone"). A line that starts with one of these and is short
 # ends the new text.

@@ -114,6 +114,7 @@ MESSAGES = Table(
     Column("new_text", Text, nullable=False),
     _moment("at"),
     Column("inbound_id", Id, ForeignKey("inbound.id"), nullable=True),
+    Column("forwarded", Text, nullable=True),  # what a received message forwarded (issue 21)
 )
 
 # One entry of a request's history.

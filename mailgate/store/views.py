@@ -62,6 +62,7 @@ MessageView = TypedDict(
         "at": str,
         "kind": str,
         "text": str,
+        "forwarded": str | None,  # what a received message forwarded (issue 21)
         "attachments": list[dict[str, str | int | bool]],
     },
 )
@@ -208,6 +209,7 @@ def show_request(
                 "at": _iso(message.at),
                 "kind": message.kind,
                 "text": message.new_text,
+                "forwarded": message.forwarded,
                 "attachments": [
                     file.to_json() for file in files.get(message.inbound_id or 0, (b"", ()))[1]
                 ],
@@ -260,13 +262,14 @@ class _StoredMessage:
     kind: str
     new_text: str
     inbound_id: int | None  # the raw message it was read from, if it came in
+    forwarded: str | None  # what it forwarded, as stored (`ForwardedMessage.as_text`)
 
 
 def _messages(connection: Connection, number: int) -> list[_StoredMessage]:
     """A request's stored messages, in the order they were stored."""
     rows = connection.execute(
         select(_m.message_id, _m.direction, _m.from_address, _m.to_address, _m.at, _m.kind,
-               _m.new_text, _m.inbound_id)
+               _m.new_text, _m.inbound_id, _m.forwarded)
         .where(_m.request_id == number)
         .order_by(_m.id)
     )  # fmt: skip

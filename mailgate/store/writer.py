@@ -183,6 +183,7 @@ class Writer:
                 "new_text": m.text,
                 "at": now,
                 "inbound_id": None,
+                "forwarded": None,
             }
             for m in mail
         ]
@@ -273,4 +274,5 @@ def _stored_row(
         "new_text": message.new_text,
         "at": now,
         "inbound_id": received.inbound_id,
+        "forwarded": message.forwarded.as_text() if message.forwarded is not None else None,
     }

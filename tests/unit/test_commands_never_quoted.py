@@ -44,6 +44,8 @@ def commands_of(message: InboundMessage) -> tuple[Command, ...]:
 def not_new_lines(message: InboundMessage) -> list[str]:
     """The lines of the quoted and forwarded parts, quote marks taken off."""
     texts = [message.quoted_text]
+    if message.forwarded is not None:
+        texts.append(message.forwarded.text)
     return [_QUOTE_MARKS.sub("", line, count=1) for text in texts for line in text.split("\n")]
 
 

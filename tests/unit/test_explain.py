@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ALL = sorted(FIXTURES.rglob("*.eml"))
 REPLIES = json.loads((FIXTURES / "replies" / "expected.json").read_text())
 KEYS = {"tag", "message_id", "in_reply_to", "references", "from", "subject", "auto", "bounce",
-        "new_text", "text_cut", "commands", "rejected", "attachments"}  # fmt: skip
+        "new_text", "text_cut", "commands", "rejected", "attachments", "forwarded"}  # fmt: skip
 SETTINGS = settings_from_mapping(
     {
         "support_address": "support@example.org",

@@ -3,6 +3,7 @@
 Each `tests/fixtures/replies/<client>_<scenario>.eml` has an entry in
 `expected.json` beside it: the exact `new_text` (normalised as described in
 docs/new-text.md) and the sorted names of the commands the scanner must find;
+`forwarded` (sender, date, subject, text) when the sender forwarded a message;
 `client`, `language`, `body` (plain, html or multipart) and `note` describe it.
 """
 
@@ -58,6 +59,14 @@ def test_commands(name: str) -> None:
     )
     found = sorted({command.name.value for command in scan.commands})
     assert found == sorted(set(expected_table()[name]["commands"]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forwarded(name: str) -> None:
+    """What the sender forwarded (issue 21): `forwarded` in the entry, absent when nothing."""
+    message = load_reply(name)
+    got = message.forwarded.to_json() if message.forwarded is not None else None
+    assert got == expected_table()[name].get("forwarded")
 
 
 MULTIPART = [name for name in NAMES if expected_table()[name]["body"] == "multipart"]
