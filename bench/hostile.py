@@ -257,6 +257,23 @@ SHAPES: tuple[Shape, ...] = (
         "'-----Original Message-----' lines, blank between",
         lambda s: _plain(_repeat("Original Message\n\n", s)),
     ),
+    Shape(
+        "shared-lines",
+        "text and 'On … wrote:' on one line, lead words repeated (issue 21)",
+        lambda s: _plain(_repeat("bla On a On b On c-- On Tue, 8 Dec 2026 <a@b.c> wrote:\n", s)),
+    ),
+    Shape(
+        "forwards",
+        "'Forwarded message' blocks one under another (issue 21)",
+        lambda s: _plain(
+            _repeat("---------- Forwarded message ---------\nFrom: a <a@b.example>\n\nx\n", s)
+        ),
+    ),
+    Shape(
+        "rule-lines",
+        "lines of dashes over quoted lines (issue 21)",
+        lambda s: _plain(_repeat("text\n------------------------------\n> q\n", s)),
+    ),
     Shape("headers", "a huge header block", _header_block),
     Shape("many-parts", "up to 1,900 inline text parts", _many_parts),
     Shape("eight-parts", "eight text parts of the approval phrase", _eight_parts),
@@ -268,6 +285,11 @@ SHAPES: tuple[Shape, ...] = (
     Shape("html-end-tags", "400 open <div>, then stray end tags", _html_stray_end_tags),
     Shape("html-entities", "character references", _html_entities),
     Shape("html-paragraphs", "<p> of the approval phrase", _html_paragraphs),
+    Shape(
+        "html-citations",
+        "short plain <blockquote>s between the sender's lines (issue 21)",
+        lambda s: _html("<div>text</div><blockquote>cited</blockquote>\n" * max(1, s // 45)),
+    ),
     Shape("koi8-r", "Russian in KOI8-R, labelled", _koi8),
     Shape("koi8-bare", "Russian in KOI8-R, no label", _koi8_unlabelled),
     Shape("utf8-ru", "Russian in UTF-8", _utf8_russian),

@@ -141,6 +141,11 @@ _LEAD = re.compile(rf"^(?:{_alternation(quote_markers.ATTRIBUTION_LEADS)})\s", r
 _SENTENCE_THEN_LEAD = re.compile(
     rf"[.!?)]\s+(?=(?:{_alternation(quote_markers.ATTRIBUTION_LEADS)})\s)", re.I
 )
+# Without a full stop: Yahoo's "--- On …", or a space before a strong attribution.
+_TEXT_THEN_LEAD = re.compile(
+    rf"(?:-{{2,}}\s*|\s+)(?=(?:{_alternation(quote_markers.ATTRIBUTION_LEADS)})\s)", re.I
+)
+_SHARED_LINE_TRIES = 3  # the first few places an attribution may start: linear time
 # "2026/11/25 Support <support@example.org>": date first, then name and address, no verb.
 _DATE_FIRST = re.compile(r"^\d{4}/\d{1,2}/\d{1,2}\b[^<>]{0,120}<[^<>\s]+@[^<>\s]+>:?$")
 # "25.11.2026, ...", "ср, 25 нояб. ...", "Wednesday, November 25 ...", "* Support <...> [...]"
@@ -155,7 +160,9 @@ _SEPARATOR_PHRASES = frozenset(quote_markers.SEPARATOR_PHRASES)
 _FORWARD_INTROS = frozenset(quote_markers.FORWARD_INTRO_PHRASES)
 # A quoted line: ">", or The Bat!'s initials before it ("SP> ", "ИП> ").
 _QUOTE_PREFIX = re.compile(r"^\s*(?:[A-ZА-ЯЁ]{1,3})?>")
-_RULE_LINE = re.compile(r"^(?:_{10,}|={10,})$")  # Outlook's, French webmail's
+_RULE_LINE = re.compile(r"^(?:_{10,}|={10,}|-{10,})$")  # Outlook's, French webmail's
+# A line of rule characters only: between the new text and a quote it is no text.
+_BARE_RULE = re.compile(r"^[-_=*~─━]{5,}$")
 # The last word of a wrapped attribution's line may be an abbreviation ("kl.", "Ltd.").
 _ABBREVIATION_END = re.compile(r"(?<!\S)[^\W\d_]{1,4}\.$")
 # Decoration, not a quote: ">>>>>>>>>>" or ">>> UPDATE <<<" standing alone.
@@ -176,6 +183,8 @@ _DEVICE_PREFIX = re.compile(
 )
 # Their first characters: a line starting with none of them skips the long pattern.
 _DEVICE_FIRST = frozenset(prefix[0] for prefix in quote_markers.DEVICE_SIGNATURE_PREFIXES)
+# The app's link after its name ("Sent from TypeApp<http://www.typeapp.com/r?b=1>"): not prose.
+_TRAILING_LINK = re.compile(r"\s*[<‹(\[]\s*(?:https?://|www\.)[^\s<>‹›()\[\]]*\s*[>›)\]]$")
 # A device line goes on as a sentence: "Sent from my phone on the train, so ...".
 _PROSE = re.compile(r"[,;!?]|\.\s+\S")
 _SIGNATURE_DELIMITER = re.compile(r"^--[ \t]*$")
@@ -189,8 +198,13 @@ _DASH_FRAMED = re.compile(r"^[-–—]{2,}\s*(.*?)\s*[-–—]{2,}$")
 _ATTRIBUTION_LINES = 3
 _HEADER_BLOCK_WINDOW = 12
 _WRAPPED_LINE_LENGTH = 60
+# Clients wrap quoted text at 72 to 78 characters: a longer `>` line was not wrapped,
+# so a short line under it is an inline answer, not its tail.
+_WRAP_WIDTH = 80
+_LINK_REST_STARTS = frozenset("_&=?/%#.+~)")
 _TAIL_LOOKBACK = 5
 _CITATION_LINES = 8
+_MAX_CITATIONS = 20
 
 
 def split_reply(plain: str | None, html: str | None) -> ReplySplit:
@@ -339,6 +353,7 @@ def _split_shared_origins(lines: list[str]) -> tuple[list[int], list[str]]:
     return origin, split
 
 
+@by_line
 def _shared_parts(line: str) -> tuple[str, ...]:
     stripped = line.strip()
     if len(stripped) > 2 * _MAX_ATTRIBUTION_LENGTH or not stripped.endswith((":", "：")):
@@ -349,6 +364,22 @@ def _shared_parts(line: str) -> tuple[str, ...]:
         tail = line[boundary.end() :]
         if tail[:1].isupper() and _attribution_strength(tail) is not None:
             return (line[: boundary.start() + 1], tail)
+    if _LEAD.match(stripped) or _HEAD_START.match(stripped):
+        return (line,)  # an attribution whose name holds a lead word ("Am Rhein GmbH")
+    # "bla-bla - bla--- On … wrote:" (Yahoo's dashes), "Monday works On … <…> wrote:".
+    tried = 0
+    for boundary in _TEXT_THEN_LEAD.finditer(line):
+        tail = line[boundary.end() :]
+        if len(tail) > _MAX_ATTRIBUTION_LENGTH or not tail[:1].isupper():
+            continue
+        head = line[: boundary.start()]
+        strength = _attribution_strength(tail)
+        dashed = boundary.group().strip().startswith("-")
+        if head.strip(_SEPARATOR_TRIM) and (strength or (dashed and strength is not None)):
+            return (head.rstrip(), tail)
+        tried += 1
+        if tried >= _SHARED_LINE_TRIES:
+            break
     return (line,)
 
 
@@ -474,7 +505,21 @@ def _classify(
             kinds[index] = _Kind.QUOTE
         index += 1
     _quote_wrapped_fragments(lines, kinds)
+    _quote_rules_over_quotes(lines, kinds)
     return kinds
+
+
+def _quote_rules_over_quotes(lines: list[str], kinds: list[_Kind]) -> None:
+    """A rule line (`------------------------------`) that ends the sender's lines right
+    above a quote or a signature, or at the end, goes with what follows it."""
+    following: _Kind | None = None  # the kind of the next line with text below
+    for index in range(len(lines) - 1, -1, -1):
+        stripped = lines[index].strip()
+        if not stripped:
+            continue
+        if kinds[index] is _Kind.NEW and following is not _Kind.NEW and _BARE_RULE.match(stripped):
+            kinds[index] = following or _Kind.QUOTE
+        following = kinds[index]
 
 
 def _mark(kinds: list[_Kind], start: int, kind: _Kind, end: int | None = None) -> None:
@@ -705,7 +750,7 @@ def _is_signature_start(line: str) -> bool:
     prefix = _DEVICE_PREFIX.match(lowered) if lowered[:1] in _DEVICE_FIRST else None
     if prefix is None:
         return False
-    rest = lowered[prefix.end() :]
+    rest = _TRAILING_LINK.sub("", lowered[prefix.end() :])
     return len(rest.split()) <= quote_markers.DEVICE_SIGNATURE_MAX_WORDS and not _PROSE.search(rest)
 
 
@@ -849,15 +894,18 @@ def _continues_line(before: str, line: str, after: str) -> bool:
     return (
         after.startswith(">")
         and line[0].islower()
-        and len(before) >= _WRAPPED_LINE_LENGTH
+        and _WRAPPED_LINE_LENGTH <= len(before) <= _WRAP_WIDTH
         and not before.endswith((".", "!", "?", ":"))
     )
 
 
 def _continues_link(before: str, line: str, after: str) -> bool:
+    """The rest of a link the client wrapped: no spaces, under a `>` line that ends
+    with the link's start; a long line (wrapped at its width), or a rest that can
+    only be a link's (`_nonce=5d21e8b)`, `&id=7`, `/path`)."""
     return (
         (not after or after.startswith(">"))
-        and len(before) >= _WRAPPED_LINE_LENGTH
+        and (len(before) >= _WRAPPED_LINE_LENGTH or line[0] in _LINK_REST_STARTS)
         and " " not in line
         and len(line) <= _WRAPPED_LINE_LENGTH
         and _ends_with_link(before)
@@ -886,9 +934,13 @@ def _unquote_citations(
     quoted = list(hints.quoted)
     unquoted = list(lines)
     seen_text = False
+    citations = 0
     index = 0
     while index < len(lines):
         if hints.bare[index] and kinds[index] is _Kind.QUOTE:
+            citations += 1
+            if citations > _MAX_CITATIONS:
+                break  # a few in real mail: past that, quotes (and bounded work)
             end = index
             while end < len(lines) and hints.bare[end]:
                 end += 1
@@ -914,15 +966,23 @@ def _unquote_citations(
 
 def _is_own_citation(lines: list[str]) -> bool:
     """Can the lines of a short `<blockquote>` (`>`-prefixed) be the sender's own
-    citation? Not when the quote rules find a quote in them (an attribution, a
-    separator, a header block, a signature, a `>` line), nor when a line of them
-    would be a command or an approval: such a blockquote is a quote, and no
-    command may come from it (SPEC §2)."""
+    citation? Not when the quote rules find a quote in them (an attribution, weak
+    ones too, a separator, a header field, a signature, a `>` line), nor when a
+    line of them would be a command or an approval: such a blockquote is a quote,
+    and no command may come from it (SPEC §2)."""
     inner = [line[1:].lstrip(" ") for line in lines]
-    kinds = _classify(inner, None, attributions_cut=True)
-    if any(kind is not _Kind.NEW for kind in kinds):
-        return False
-    if any(read_line(line) is not None for line in inner if line.strip()):
+    ends_attribution = False
+    for line in inner:
+        if not line.strip():
+            continue
+        traits = _line_traits(line)
+        if traits & (_QUOTED | _MARKER) or read_line(line) is not None:
+            return False
+        ends_attribution = ends_attribution or bool(traits & _ENDS_ATTRIBUTION)
+    if ends_attribution and any(
+        line.strip() and _attribution_at(inner, index) is not None
+        for index, line in enumerate(inner)
+    ):
         return False
     return not find_quoted_approvals("\n".join(inner))
 

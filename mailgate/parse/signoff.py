@@ -42,6 +42,11 @@ _WITH_NAME = re.compile(
 # Their first words: most lines start with none, and skip the long pattern.
 _FIRST_WORDS = frozenset(_fold(phrase.split()[0]) for phrase in _ALL_SIGN_OFFS)
 _RULE = re.compile(r"^(?:_{10,}|-{10,}|={10,})$")
+# Over a mailing-list footer any rule will do, a list's own "__" too.
+_LIST_RULE = re.compile(r"^(?:_{2,}|-{2,}|={2,})$")
+# A footer with no rule over it (HTML lists draw an <hr>): a list name over its
+# listinfo or unsubscribe address.
+_LIST_ADDRESS_MARKERS = ("/listinfo", "/mailman/", "-leave@", "list-unsubscribe", "-request@")
 _DISCLAIMERS = quote_markers.DISCLAIMER_OPENINGS
 _DISCLAIMER_LENGTH = max(len(opening) for opening in _DISCLAIMERS)
 # A footer is the last few paragraphs: its opening stands among the last lines.
@@ -109,7 +114,9 @@ def _sign_off_start(lines: list[str], texts: list[int], wrote_before: bool) -> i
             continue
         stripped = lines[index].strip()
         below = [lines[later].strip() for later in candidates[position + 1 :]]
-        if _RULE.match(stripped) and _is_list_footer(below):
+        if _LIST_RULE.match(stripped) and _is_list_footer(below):
+            return index
+        if _is_named_list_footer(stripped, below):
             return index
         if _is_sign_off(stripped, below):
             return index
@@ -158,6 +165,13 @@ def _is_list_footer(below: list[str]) -> bool:
     if not text:
         return False
     return any(marker in line for line in text[:4] for marker in quote_markers.LIST_FOOTER_MARKERS)
+
+
+def _is_named_list_footer(stripped: str, below: list[str]) -> bool:
+    """ "voip-admins mailing list" over the list's listinfo or unsubscribe address."""
+    if "mailing list" not in stripped.lower() or len(stripped) > _MAX_BLOCK_LINE_LENGTH:
+        return False
+    return any(marker in line.lower() for line in below[:3] for marker in _LIST_ADDRESS_MARKERS)
 
 
 def _is_sign_off(stripped: str, block: list[str]) -> bool:
