@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from mailgate.domain import Address
 from mailgate.parse.autoreply import is_autoreply_subject, is_autoreply_text
+from mailgate.parse.bounce import is_failure_notice
 from mailgate.parse.headers import parse_addresses
 from mailgate.parse.machine_fields import (
     AUTOREPLY_HEADER_VALUES,
@@ -88,13 +89,14 @@ _LIST_MANAGER_LOCALPART = re.compile(r"^(?:majordomo|listserv|listproc|sympa|eca
 # Abuse reports that are not RFC 5965 multipart/report: Microsoft-style JMRP
 # (and AOL) mail wraps the complaint in multipart/mixed with this opening.
 _ABUSE_REPORT_OPENING = re.compile(
-    r"^\s*This is an? (?:e-?mail )?abuse report for an? (?:e-?mail )?message"
-    r" received from IP [0-9A-Fa-f.:]+ on ",
-    re.I,
+    r"^\s*This is an? (?:e-?mail )?abuse report for an? (?:e-?mail )?message\b", re.I
 )
 # An RFC 5965 feedback report sent as text/plain: its field block opens the part.
 _FEEDBACK_FIELDS = re.compile(r"\A\s*(?:[A-Za-z-]+:[^\n]*\n){0,10}?Feedback-Type:[ \t]*\S", re.I)
 _FEEDBACK_SECOND_FIELD = re.compile(r"^(?:Version:[ \t]*\d|User-Agent:[ \t]*\S)", re.I | re.M)
+# The same field block further down a report part, under a line of prose.
+_FEEDBACK_TYPE_LINE = re.compile(r"^Feedback-Type:[ \t]*\S", re.I | re.M)
+_ARF_HEADERS = ("x-arf", "x-xarf")  # X-ARF reports say so: "X-ARF: YES", v0.2 "X-XARF: PLAIN"
 _ATTACHED_ORIGINAL = frozenset({"message/rfc822", "text/rfc822-headers", "message/global"})
 
 
@@ -150,6 +152,8 @@ def classify_machine_mail(mail: DecodedMail, *, own_addresses: frozenset[str]) -
     report = report_type(mail)
     if report is not None:
         return report
+    if is_failure_notice(mail):
+        return MachineReason.DELIVERY_REPORT
     if _is_abuse_report(mail):
         return MachineReason.FEEDBACK_REPORT
     if is_autoreply_subject(mail):
@@ -217,12 +221,17 @@ def _is_abuse_report(mail: DecodedMail) -> bool:
     text/plain, or open with the JMRP sentence above an attached copy of the
     reported mail. A person forwarding spam to us writes neither.
     """
-    if (mail.header("x-arf") or "").strip().lower() == "yes":
+    if any((mail.header(name) or "").strip().lower() in ("yes", "plain") for name in _ARF_HEADERS):
         return True
     own_text = [part.text for part in mail.parts if not part.in_message and part.text is not None]
-    for part_text in own_text:
+    for number, part_text in enumerate(own_text):
         opening = part_text[:2000]
-        if _FEEDBACK_FIELDS.match(opening) and _FEEDBACK_SECOND_FIELD.search(opening):
+        # The body itself must open with the fields; a later part (the report) may hold
+        # them under a line of prose ("The following is a feedback report:").
+        fields = _FEEDBACK_FIELDS.match(opening) or (
+            number > 0 and _FEEDBACK_TYPE_LINE.search(opening)
+        )
+        if fields and _FEEDBACK_SECOND_FIELD.search(opening):
             return True
     attached = any(
         part.content_type in _ATTACHED_ORIGINAL and not part.in_message for part in mail.parts

@@ -96,6 +96,15 @@ _AWAY = re.compile(
     r"|в\s+отпуске|отсутствую|не\s+в\s+офисе|вне\s+офиса|в\s+командировке",
     re.I,
 )
+# ...or says when its writer answers: on their return, with limited access to mail.
+_RETURN = re.compile(
+    r"\b(?:up)?on\s+my\s+return|\bwhen\s+I\s+(?:am\s+back|return|get\s+back)"
+    r"|\bI\s+will\s+(?:be\s+back|return)\b|\blimited\s+access\s+to\s+(?:my\s+)?e-?mails?"
+    r"|\b(?:nach|bei)\s+meiner\s+rückkehr|\b(?:à|dès)\s+mon\s+retour|\ba\s+mi\s+regreso"
+    r"|\bal\s+mio\s+rientro|\bbij\s+(?:mijn\s+)?terugkomst|\bpo\s+powrocie"
+    r"|по\s+возвращении|после\s+возвращения|когда\s+вернусь",
+    re.I,
+)
 _OPENING_CHARS = 800  # how much of the text is read for the body sign
 _HEAD_CHARS = 300  # the first lines, where an auto-reply without its subject says what it is
 
@@ -143,7 +152,8 @@ def is_autoreply_text(mail: DecodedMail) -> bool:
 
 
 def _opens_like_an_autoreply(mail: DecodedMail) -> bool:
-    """The text says it is an automatic reply, or thanks for the mail and says its writer is away.
+    """The text says it is an automatic reply, or says its writer is away and thanks for
+    the mail or says when they answer ("upon my return").
 
     A person asking about their own out-of-office ("I am away next week and the
     auto-reply is not sent: can you check?") asks something; an auto-reply
@@ -154,7 +164,7 @@ def _opens_like_an_autoreply(mail: DecodedMail) -> bool:
         return False
     if _SAYS_AUTOMATIC.search(opening) or _NOTES_AWAY.search(opening):
         return True
-    return bool(_THANKS.search(opening) and _AWAY.search(opening))
+    return bool((_THANKS.search(opening) or _RETURN.search(opening)) and _AWAY.search(opening))
 
 
 def _opening(mail: DecodedMail) -> str:

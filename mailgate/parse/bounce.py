@@ -50,9 +50,33 @@ _BOUNCE_PHRASES = re.compile(
     r"|Die Zustellung an folgende Empfänger oder Gruppen ist fehlgeschlagen"
     r"|nicht\s+zugestellt\s+werden"
     r"|Не удалось доставить|не может быть доставлено|не было доставлено|не доставлено"
-    r"|Сбой доставки|не дошло до",
+    r"|Сбой доставки|не дошло до"
+    r"|PERMANENT fatal delivery errors|delivery to the following recipients (?:has )?failed"
+    r"|was not delivered to|not listed in (?:the )?(?:Domino Directory|public Name & Address Book)"
+    r"|was (?:filtered|blocked)[ \t\n]+and[ \t\n]+has[ \t\n]+not[ \t\n]+been[ \t\n]+delivered",
     re.I,
 )
+# Subjects of delivery failure notices (MDaemon, Domino, content filters, and the common
+# MTAs): with a failure in the text, they make a text bounce of a sender that is no robot.
+_BOUNCE_SUBJECT = re.compile(
+    r"^\s*(?:undeliverable|undelivered mail|returned mail|delivery status notification"
+    r"|mail delivery failed|failure notice|(?:permanent )?delivery failure|delivery failed"
+    r"|message not delivered|nondeliverable|non-?delivery|mail system error"
+    r"|message delivery failure|delivery has failed|unzustellbar|nicht zustellbar"
+    r"|non remis|non recapitabile|onbestelbaar|не доставлено|недоставленное сообщение"
+    r"|ошибка доставки)\b",
+    re.I,
+)
+# A failure the text of such a notice states: an SMTP reply or enhanced status, or words.
+_FAILURE_TEXT = re.compile(
+    r"(?<!\d)[45]\d\d[ -]#?[45]\.\d{1,3}\.\d{1,3}(?!\d)|#[45]\.\d\.\d(?!\d)"
+    r"|user unknown|unknown user|no such user|mailbox (?:unavailable|not found|does not exist)"
+    r"|recipient address rejected|not listed in|fatal delivery errors|was not delivered"
+    r"|has not been delivered|could not be delivered|message filtered|was filtered"
+    r"|не доставлено|не может быть доставлено",
+    re.I,
+)
+_FAILURE_CHARS = 5000  # where a notice states the failure: its first lines
 # Where the copy of the original message starts in a text bounce.
 _ORIGINAL_MARKERS = re.compile(
     r"^[-\t ]*(?:Below this line is a copy of the message"
@@ -82,6 +106,7 @@ _RECIPIENT_LINES = (
     re.compile(rf"^[ \t]*'?({_ADDRESS})'?[ \t]*(?:\(({_ADDRESS})\)|on \d.*)?[ \t]*$", re.M),
     re.compile(rf"(?:wasn't|was not) delivered to ({_ADDRESS})", re.I),
     re.compile(rf"delivering your message to ({_ADDRESS})", re.I),
+    re.compile(rf"message to <?({_ADDRESS})>? (?:was|has been) (?:filtered|blocked)", re.I),
 )
 _MESSAGE_ID_LINE = re.compile(r"^[ \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.I | re.M)
 # Every pattern above is anchored to lines with [ \t], never \s: under re.M a
@@ -160,7 +185,21 @@ def _read_text_bounce(mail: DecodedMail) -> Bounce | None:
     )
 
 
+def is_failure_notice(mail: DecodedMail) -> bool:
+    """A delivery failure notice by its subject ("Undeliverable:", "Permanent Delivery
+    Failure", "DELIVERY FAILURE: User … not listed in Domino Directory") and a failure
+    its text states (an SMTP status, "User unknown", "was filtered"): two signs, for
+    the MTAs whose robot has a name of its own (MDaemon, Domino's Mail Router, a
+    content filter)."""
+    if not _BOUNCE_SUBJECT.match(mail.header("subject") or ""):
+        return False
+    text = mail.plain if mail.plain is not None else html_to_text((mail.html or "")[:200_000])
+    return _FAILURE_TEXT.search(text[:_FAILURE_CHARS]) is not None
+
+
 def _is_from_delivery_robot(mail: DecodedMail) -> bool:
+    if is_failure_notice(mail):
+        return True
     return_path = mail.header("return-path")
     if return_path is not None and return_path.strip() in ("<>", ""):
         return True

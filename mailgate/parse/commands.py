@@ -450,19 +450,23 @@ def _keep_one_of_each(
 ) -> tuple[list[Command], list[RejectedCandidate]]:
     rejected = [item for item in items if isinstance(item, RejectedCandidate)]
     candidates = [item for item in items if isinstance(item, Command)]
-    kept: dict[CommandName, Command] = {}
-    for command in candidates:
+    # By position, not identity: a line read twice may give the very same (remembered)
+    # Command object, and both would be kept.
+    kept: dict[CommandName, int] = {}
+    for position, command in enumerate(candidates):
         if command.name is CommandName.ESCALATE and command.argument:
             previous = kept.get(command.name)
-            if previous is not None and not previous.argument:
-                kept[command.name] = command
+            if previous is not None and not candidates[previous].argument:
+                kept[command.name] = position
                 continue
-        kept.setdefault(command.name, command)
+        kept.setdefault(command.name, position)
     if CommandName.RESOLVE in kept:
         kept.pop(CommandName.APPROVAL, None)
-    order = [command for command in candidates if kept.get(command.name) is command]
-    for command in candidates:
-        if kept.get(command.name) is not command:
+    order: list[Command] = []
+    for position, command in enumerate(candidates):
+        if kept.get(command.name) == position:
+            order.append(command)
+        else:
             rejected.append(
                 RejectedCandidate(name=command.name, line=command.line, reason="duplicate")
             )

@@ -56,17 +56,40 @@ _FOLD = re.compile(rb"\r?\n")
 _PARAMETER_LINE = re.compile(rb";?[ \t]*[A-Za-z][A-Za-z0-9_.*-]{0,63}[ \t]*=[^\n]*+(?:\n|\Z)")
 _CONTENT_FIELD = re.compile(rb"content-[A-Za-z0-9-]*[ \t]*:", re.I)
 _MAX_FIELD_LINES = 200  # lines walked back to find the field a parameter line continues
+# Fields every mail has or many mailers write: after a stray line, one of them shows that
+# the header block goes on.
+_KNOWN_FIELD = re.compile(
+    rb"(?:from|to|cc|bcc|subject|date|message-id|received|return-path|mime-version|reply-to"
+    rb"|sender|in-reply-to|references|content-[a-z-]{1,40}|x-[\x21-\x39\x3b-\x7e]{1,76}"
+    rb"|dkim-signature|arc-[a-z-]{1,40}|authentication-results|user-agent|delivered-to"
+    rb"|list-[a-z-]{1,40}|thread-[a-z-]{1,40}|importance|priority|organization)[ \t]*:",
+    re.I,
+)
+_TRACE_FIELD = re.compile(
+    rb"(?:received|x-received|received-spf|dkim-signature|arc-[a-z-]{1,40}"
+    rb"|authentication-results|x-google-smtp-source)[ \t]*:",
+    re.I,
+)
+_WORD = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,76}")  # one word, no colon: a field name alone
+_MAX_STRAYS = 3  # stray lines in a row
+_STRAY_WINDOW = 8  # lines looked at for the field after them (continuations included)
+_MAX_STRAY_LINE = 998
 
 
 def read_header_block(
-    buf: bytes, start: int, end: int, *, cap: int, defects: list[str]
+    buf: bytes, start: int, end: int, *, cap: int, defects: list[str], strays: bool = False
 ) -> tuple[list[tuple[str, str]], int]:
     """The fields of the header block at `start` and the offset where its body begins.
 
     As in RFC 5322 and the standard parser, the block ends at the first empty
     line, or at the first line that is neither a field nor a continuation.
+    With `strays` (a message's own header block, not a body part's), a stray
+    line or two that is neither (a `Received:` line a gateway unfolded, an
+    empty field a mailer wrote as `Cc` with no colon) does not end the block
+    when a well-known field follows it: read strictly, the rest of the
+    header became the text, and the text a quoted header block.
     """
-    block_end, unindented = _unindented_parameters(buf, start, end)
+    block_end, unindented = _unindented_parameters(buf, start, end, strays=strays)
     if block_end < end and buf.startswith(b"\r\n", block_end):
         body_start = block_end + 2
     elif block_end < end and buf[block_end] == 0x0A:
@@ -110,8 +133,11 @@ def read_header_block(
     return fields, body_start
 
 
-def _unindented_parameters(buf: bytes, start: int, end: int) -> tuple[int, list[int]]:
-    """Where the header block at `start` ends, and the column-0 parameter lines inside it.
+def _unindented_parameters(
+    buf: bytes, start: int, end: int, *, strays: bool = False
+) -> tuple[int, list[int]]:
+    """Where the header block at `start` ends, and the column-0 lines inside it that
+    are read as continuations (see `read_header_block`).
 
     A line like `boundary="b1"` counts as a continuation only right after a
     Content-* field whose last line ends with `;` (or when it starts with `;`
@@ -123,13 +149,56 @@ def _unindented_parameters(buf: bytes, start: int, end: int) -> tuple[int, list[
     unindented: list[int] = []
     while pos < end and len(unindented) < MAX_UNINDENTED_PARAMETERS:
         parameter = _PARAMETER_LINE.match(buf, pos, end)
-        if parameter is None or not _continues_content_field(buf, start, pos, unindented):
+        if parameter is not None and _continues_content_field(buf, start, pos, unindented):
+            line_end = parameter.end()
+        elif strays and (stray := _stray_line_end(buf, start, pos, end)) is not None:
+            line_end = stray
+        else:
             break
         unindented.append(pos)
-        lines = _HEADER_LINES.match(buf, parameter.end(), end)
+        lines = _HEADER_LINES.match(buf, line_end, end)
         assert lines is not None
         pos = lines.end()
     return pos, unindented
+
+
+def _stray_line_end(buf: bytes, start: int, pos: int, end: int) -> int | None:
+    """The end of the line at `pos` when it is a stray line inside a header block, else
+    None. A stray line is a single word (`Cc`: an empty field without its colon), or
+    any short line under a trace field (`Received:`, `DKIM-Signature:` … that a
+    gateway unfolded); at most three in a row, and a well-known field must follow
+    them (past their continuation lines). A sentence under `Subject:` is a body."""
+    under_trace = pos > start and _TRACE_FIELD.match(buf, _field_start(buf, start, pos)) is not None
+    first_end: int | None = None
+    strays = 0
+    line = pos
+    for _ in range(_STRAY_WINDOW):
+        if line >= end or buf[line] in b"\r\n":
+            return None  # a blank line: the block really ends here
+        newline = buf.find(b"\n", line, min(end, line + _MAX_STRAY_LINE + 1))
+        if newline < 0:
+            return None  # a long line, or the last one: text, not a header
+        if _KNOWN_FIELD.match(buf, line):
+            return first_end
+        if buf[line] not in b" \t":
+            strays += 1
+            word = buf[line:newline].strip()
+            if strays > _MAX_STRAYS or not (under_trace or _WORD.fullmatch(word)):
+                return None
+        if first_end is None:
+            first_end = newline + 1
+        line = newline + 1
+    return None
+
+
+def _field_start(buf: bytes, start: int, pos: int) -> int:
+    """Where the field whose lines end right above `pos` starts (continuations skipped)."""
+    line_start = _line_start(buf, start, pos - 1)
+    for _ in range(_MAX_FIELD_LINES):
+        if line_start <= start or buf[line_start] not in b" \t":
+            break
+        line_start = _line_start(buf, start, line_start - 1)
+    return line_start
 
 
 def _continues_content_field(buf: bytes, start: int, pos: int, unindented: list[int]) -> bool:

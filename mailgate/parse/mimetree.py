@@ -275,7 +275,7 @@ class _TreeReader:
             return None
         cap = MAX_HEADER_BYTES if starts_message else MAX_PART_HEADER_BYTES
         fields, body_start = read_header_block(
-            self.buf, pos, self.end, cap=cap, defects=self.defects
+            self.buf, pos, self.end, cap=cap, defects=self.defects, strays=starts_message
         )
         return self._node(
             fields,
@@ -443,7 +443,9 @@ class _TreeReader:
         """An attached message sent base64- or QP-encoded: read its header block only."""
         stop = min(node.body_end, node.body_start + 2 * MAX_HEADER_BYTES)
         data = decode_transfer(self.buf[node.body_start : stop], node.encoding)
-        fields, _ = read_header_block(data, 0, len(data), cap=MAX_HEADER_BYTES, defects=[])
+        fields, _ = read_header_block(
+            data, 0, len(data), cap=MAX_HEADER_BYTES, defects=[], strays=True
+        )
         inner = self._node(
             fields,
             header_start=node.body_start,
@@ -613,7 +615,9 @@ def read_top_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
     raises, so a message can be keyed and stored before it is parsed.
     """
     buf, _ = _message_bytes(raw)
-    fields, _ = read_header_block(buf, _top_start(buf), len(buf), cap=MAX_HEADER_BYTES, defects=[])
+    fields, _ = read_header_block(
+        buf, _top_start(buf), len(buf), cap=MAX_HEADER_BYTES, defects=[], strays=True
+    )
     return tuple(fields)
 
 
