@@ -108,6 +108,7 @@ _CUT_STYLES = tuple(re.compile(pattern, re.I) for pattern in quote_markers.HTML_
 _TAG_NAME = re.compile(r"[a-z][a-z0-9:-]*")
 _ATTRIBUTE_NAME = re.compile(r"[a-z_:][a-z0-9_:.-]*")
 _MAX_DEPTH = 400  # deeper nesting is flattened: hostile input must not exhaust the stack
+MAX_QUOTE_MARKS = 32  # `>` marks written before a line, however deep its quote
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -528,5 +529,11 @@ def _is_tight_paragraph(node: _Node) -> bool:
 def _prefixed(line: HtmlLine) -> str:
     if not line.depth:
         return line.text
-    marker = ">" * line.depth
+    marker = quote_marks(line.depth)
     return f"{marker} {line.text}" if line.text else marker
+
+
+def quote_marks(depth: int) -> str:
+    """The `>` marks of a line `depth` quotes deep, at most `MAX_QUOTE_MARKS` of them:
+    400 nested `<blockquote>` (13 bytes each) must not give every line 400 marks."""
+    return ">" * min(depth, MAX_QUOTE_MARKS)

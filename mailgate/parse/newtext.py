@@ -34,7 +34,7 @@ from enum import Enum
 
 from mailgate.parse import quote_markers
 from mailgate.parse.commands import find_commands, normalize
-from mailgate.parse.html import RenderedHtml, html_of_lines, render_html
+from mailgate.parse.html import RenderedHtml, html_of_lines, quote_marks, render_html
 from mailgate.parse.lines import by_line
 from mailgate.parse.signoff import signature_start
 
@@ -276,7 +276,7 @@ def _split_html_lines(rendered: RenderedHtml) -> tuple[list[str], list[_Kind], l
 def _prefixed(text: str, depth: int) -> str:
     if not depth:
         return text
-    marker = ">" * depth
+    marker = quote_marks(depth)
     return f"{marker} {text}" if text else marker
 
 

@@ -119,6 +119,8 @@ def test_defaults():
         ({"sla__first_response": 4}, "sla.first_response", "unknown key"),
         ({"require_authenticated_sender": True}, "authserv_id", "missing"),
         ({"max_message_bytes": 10}, "max_message_bytes", "at least 1024"),
+        ({"max_text_bytes": 1000}, "max_text_bytes", "at least 65536"),
+        ({"max_text_bytes": "2M"}, "max_text_bytes", "must be a number"),
         ({"reply_tokens": True}, "reply_token_secret_env", "at least 16 characters"),
         ({"reply_tokens": True, "reply_token_secret": "short"}, "reply_token_secret_env", "16"),
     ],
