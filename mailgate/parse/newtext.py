@@ -249,7 +249,7 @@ def _split_html_lines(rendered: RenderedHtml) -> tuple[list[str], list[_Kind], l
     itself shows no quote, the sender wrote something: the structure is
     ignored rather than nothing returned.
     """
-    origin, texts = _split_shared_origins([_normalize_line(line.text) for line in rendered.lines])
+    origin, texts = _split_shared_origins(_normalize_lines([line.text for line in rendered.lines]))
     source = [rendered.lines[index] for index in origin]
     lines = [_prefixed(text, line.depth) for text, line in zip(texts, source, strict=True)]
     moved = _index_map(origin, len(rendered.lines))
@@ -367,8 +367,10 @@ def _shared_parts(line: str) -> tuple[str, ...]:
     return (line,)
 
 
-def _normalize_line(line: str) -> str:
-    return _INVISIBLE.sub("", line.translate(_SPACES)).rstrip()
+def _normalize_lines(lines: list[str]) -> list[str]:
+    """`_normalize_line` of each line (none holds a line break), done on them joined."""
+    text = _INVISIBLE.sub("", "\n".join(lines).translate(_SPACES))
+    return [line.rstrip() for line in text.split("\n")] if lines else []
 
 
 # What one line can be, on its own (`_line_traits`).
@@ -811,6 +813,7 @@ def _is_wrapped_head(head: str, rest: list[str]) -> bool:
     )
 
 
+@by_line
 def _attribution_strength(text: str) -> bool | None:
     """True for a strong attribution, False for a weak one, None for none."""
     framed = _DASH_FRAMED.match(text)
