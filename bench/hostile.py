@@ -33,7 +33,7 @@ A stage whose time at the next size would pass `--budget` seconds at the
 growth seen so far is not run there ("skip"). Goals (issue 20): every cell
 ≤ 1 s/MiB and every exponent ≤ 1.15.
 
-`--quick` runs two small sizes of every shape, for a smoke test. The script
+`--quick` runs two small sizes (4K, 16K) of every shape, for a smoke test. The script
 imports nothing from this checkout but `mailgate`, so a copy of it measures
 another tree: `cp bench/hostile.py /tmp/other/bench/ && cd /tmp/other &&
 PYTHONPATH=. /path/to/python -m bench.hostile`.
@@ -568,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="64K,256K,1M,4M")
     parser.add_argument("--shapes", default="", help="comma-separated names (default: all)")
-    parser.add_argument("--quick", action="store_true", help="sizes 16K,64K: a smoke test")
+    parser.add_argument("--quick", action="store_true", help="sizes 4K,16K: a smoke test")
     parser.add_argument(
         "--budget", type=float, default=30.0, help="seconds one stage may take at one size"
     )
@@ -579,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         for shape in SHAPES:
             print(f"{shape.name:<18} {shape.what}")
         return 0
-    chosen = "16K,64K" if args.quick else args.sizes
+    chosen = "4K,16K" if args.quick else args.sizes
     sizes = sorted(parse_size(text) for text in chosen.split(","))
     wanted = [name.strip() for name in args.shapes.split(",") if name.strip()]
     known = {shape.name: shape for shape in SHAPES}

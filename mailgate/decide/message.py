@@ -484,5 +484,11 @@ def agent_name(display_name: str, address: str) -> str:
 
 def _without_command_lines(text: str, commands: Iterable[Command]) -> str:
     command_lines = {normalize(c.line) for c in commands}
-    kept = [line for line in text.split("\n") if normalize(line) not in command_lines]
+    if not command_lines:
+        return text.strip()  # what the loop below gives, without a step per line
+    kept = [
+        line
+        for line in text.split("\n")
+        if line.isspace() or not line or normalize(line) not in command_lines
+    ]
     return "\n".join(kept).strip()

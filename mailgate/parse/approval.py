@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 from mailgate.domain import Command, CommandName, RejectedCandidate
 from mailgate.parse.limits import utf8_head
+from mailgate.parse.lines import by_line
 from mailgate.parse.phrases import DEFAULT_PHRASES, Phrase, PhraseBook
 
 # Where a sentence ends: terminal punctuation (with closing quotes or brackets)
@@ -79,7 +80,7 @@ def find_approval(
     wherever it stands. Linear in `text` either way.
     """
     sentences = [
-        _Sentence(text=sentence, verdict=judge_sentence(sentence, phrases=phrases))
+        _Sentence(text=sentence, verdict=_judged(sentence, phrases))
         for sentence in _sentences_within(text, limit)
     ]
     contradicted = phrases.approval.contradiction.contains(phrases.tokenize(text)) or any(
@@ -114,13 +115,26 @@ def find_quoted_approvals(
     return tuple(
         RejectedCandidate(name=CommandName.APPROVAL, line=sentence, reason=QUOTED)
         for sentence in _sentences_within(text, limit)
-        if judge_sentence(sentence, phrases=phrases) == "approval"
+        if _judged(sentence, phrases) == "approval"
     )
 
 
 def is_approval(sentence: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> bool:
     """Does this one sentence, standing alone in a message, approve closing?"""
     return find_approval(sentence, phrases=phrases).approval is not None
+
+
+def _judged(sentence: str, phrases: PhraseBook) -> str | None:
+    """`judge_sentence`; with the default tables a short sentence is judged once per
+    distinct text (a reply repeating one sentence a hundred thousand times)."""
+    if phrases is DEFAULT_PHRASES:
+        return _judged_by_default(sentence)
+    return judge_sentence(sentence, phrases=phrases)
+
+
+@by_line
+def _judged_by_default(sentence: str) -> str | None:
+    return judge_sentence(sentence)
 
 
 def _sentences_within(text: str, limit: int | None) -> list[str]:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 _T = TypeVar("_T")
 REMEMBERED_CHARS = 256  # lines up to this long are remembered
-REMEMBERED_LINES = 4096  # distinct lines remembered per fact
+REMEMBERED_LINES = 1024  # distinct lines remembered per fact (a few MiB at most in all)
 
 
 def by_line(function: Callable[[str], _T]) -> Callable[[str], _T]:

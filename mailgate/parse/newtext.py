@@ -35,7 +35,7 @@ from enum import Enum
 from mailgate.parse import quote_markers
 from mailgate.parse.approval import find_quoted_approvals
 from mailgate.parse.commands import find_commands, normalize, read_line
-from mailgate.parse.html import RenderedHtml, html_of_lines, render_html
+from mailgate.parse.html import RenderedHtml, html_of_lines, quote_marks, render_html
 from mailgate.parse.lines import by_line
 from mailgate.parse.signoff import signature_start
 
@@ -192,6 +192,9 @@ _SPACES = str.maketrans({"\xa0": " ", "\u202f": " ", "\u2007": " "})
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _ANCHOR_JUNK = re.compile(r"[\W_]+")
 _MAX_ATTRIBUTION_LENGTH = 300
+_COLON_AT_LINE_END = re.compile(r"[:：]\s*?$", re.M)  # `\s*?`: never past the line's end
+_GT_AT_LINE_START = re.compile(r"^[^\S\n]*>", re.M)  # as `line.lstrip().startswith(">")`
+_TRAIT_CHUNK = 256  # lines whose traits are found at a time
 # Lotus Notes "-----Support <support@example.org> wrote: -----", Zoho
 # "---- On Wed, 25 Nov 2026 10:00:00 +0300 Support wrote ----": framed by dashes.
 _DASH_FRAMED = re.compile(r"^[-–—]{2,}\s*(.*?)\s*[-–—]{2,}$")
@@ -265,7 +268,7 @@ def _split_html_lines(rendered: RenderedHtml) -> tuple[list[str], list[_Kind], l
     itself shows no quote, the sender wrote something: the structure is
     ignored rather than nothing returned.
     """
-    origin, texts = _split_shared_origins([_normalize_line(line.text) for line in rendered.lines])
+    origin, texts = _split_shared_origins(_normalize_lines([line.text for line in rendered.lines]))
     source = [rendered.lines[index] for index in origin]
     lines = [_prefixed(text, line.depth) for text, line in zip(texts, source, strict=True)]
     moved = _index_map(origin, len(rendered.lines))
@@ -292,7 +295,7 @@ def _split_html_lines(rendered: RenderedHtml) -> tuple[list[str], list[_Kind], l
 def _prefixed(text: str, depth: int) -> str:
     if not depth:
         return text
-    marker = ">" * depth
+    marker = quote_marks(depth)
     return f"{marker} {text}" if text else marker
 
 
@@ -344,13 +347,36 @@ def _split_shared_origins(lines: list[str]) -> tuple[list[int], list[str]]:
     becomes two lines. Returns, for every new line, the index of the line it
     came from, and the lines.
     """
+    # Only a line ending with a colon can be split: those are found in the joined text
+    # at C speed, not by a call per line (a megabyte of blank lines is a million lines).
+    parts: dict[int, tuple[str, ...]] = {}
+    for index in _lines_matching(lines, _COLON_AT_LINE_END):
+        found = _shared_parts(lines[index])
+        if len(found) > 1:
+            parts[index] = found
+    if not parts:
+        return list(range(len(lines))), lines
     origin: list[int] = []
     split: list[str] = []
     for index, line in enumerate(lines):
-        for part in _shared_parts(line):
+        for part in parts.get(index, (line,)):
             origin.append(index)
             split.append(part)
     return origin, split
+
+
+def _lines_matching(lines: list[str], pattern: re.Pattern[str]) -> list[int]:
+    """The indexes of the lines where `pattern` (a multi-line pattern that never spans
+    a line break) matches, found in the joined lines by one search."""
+    text = "\n".join(lines)
+    found: list[int] = []
+    index, counted_to = 0, 0
+    for match in pattern.finditer(text):
+        index += text.count("\n", counted_to, match.start())
+        counted_to = match.start()
+        if not found or found[-1] != index:
+            found.append(index)
+    return found
 
 
 @by_line
@@ -383,8 +409,10 @@ def _shared_parts(line: str) -> tuple[str, ...]:
     return (line,)
 
 
-def _normalize_line(line: str) -> str:
-    return _INVISIBLE.sub("", line.translate(_SPACES)).rstrip()
+def _normalize_lines(lines: list[str]) -> list[str]:
+    """`_normalize_line` of each line (none holds a line break), done on them joined."""
+    text = _INVISIBLE.sub("", "\n".join(lines).translate(_SPACES))
+    return [line.rstrip() for line in text.split("\n")] if lines else []
 
 
 # What one line can be, on its own (`_line_traits`).
@@ -435,7 +463,9 @@ def _classify(
     count = len(lines)
     kinds = [_Kind.NEW] * count
     first = next((index for index, line in enumerate(lines) if line.strip()), count)
-    traits = [_line_traits(line) for line in lines[: _ATTRIBUTION_LINES - 1]]
+    # The traits of the lines, found a chunk at a time as the scan gets there (the lines
+    # after a quote starts are never looked at); two zeros stand past the last line.
+    traits: list[int] = []
     index = 0
     while index < count:
         if hints is not None and hints.cut is not None and index >= hints.cut:
@@ -444,9 +474,8 @@ def _classify(
         if hints is not None and hints.signature is not None and index >= hints.signature:
             _mark_signature(lines, kinds, index, hints)
             break
-        # The traits of the lines an attribution starting here may end on.
-        while len(traits) < min(count, index + _ATTRIBUTION_LINES):
-            traits.append(_line_traits(lines[len(traits)]))
+        if index + _ATTRIBUTION_LINES > len(traits):
+            _more_traits(lines, traits, index + _ATTRIBUTION_LINES + _TRAIT_CHUNK)
         trait = traits[index]
         if not trait & (_QUOTED | _MARKER) and not (
             hints is not None and (hints.quoted[index] or index in hints.after_rule)
@@ -455,8 +484,8 @@ def _classify(
             if trait & _BLANK:
                 index += 1
                 continue
-            window = traits[index : index + _ATTRIBUTION_LINES]
-            if not any(later & _ENDS_ATTRIBUTION for later in window):
+            # Could an attribution starting here end on this line or one of the next two?
+            if not (trait | traits[index + 1] | traits[index + 2]) & _ENDS_ATTRIBUTION:
                 if hints is not None and hints.attribution[index]:
                     kinds[index] = _Kind.QUOTE
                 index += 1
@@ -520,6 +549,18 @@ def _quote_rules_over_quotes(lines: list[str], kinds: list[_Kind]) -> None:
         if kinds[index] is _Kind.NEW and following is not _Kind.NEW and _BARE_RULE.match(stripped):
             kinds[index] = following or _Kind.QUOTE
         following = kinds[index]
+
+
+def _more_traits(lines: list[str], traits: list[int], end: int) -> None:
+    """Extend `traits` to the lines before `end`, and two zeros past the last line."""
+    start = len(traits)
+    if start > len(lines):
+        return
+    traits.extend(
+        _line_traits(line) if line and not line.isspace() else _BLANK for line in lines[start:end]
+    )
+    if len(traits) == len(lines):
+        traits += [0] * (_ATTRIBUTION_LINES - 1)
 
 
 def _mark(kinds: list[_Kind], start: int, kind: _Kind, end: int | None = None) -> None:
@@ -831,6 +872,7 @@ def _is_wrapped_head(head: str, rest: list[str]) -> bool:
     )
 
 
+@by_line
 def _attribution_strength(text: str) -> bool | None:
     """True for a strong attribution, False for a weak one, None for none."""
     framed = _DASH_FRAMED.match(text)
@@ -878,8 +920,9 @@ def _quote_wrapped_fragments(lines: list[str], kinds: list[_Kind]) -> None:
     answer starts with a capital, follows a question, or is set off by blank
     lines.
     """
-    for index in range(1, len(lines)):
-        if kinds[index] is not _Kind.NEW or not lines[index - 1].lstrip().startswith(">"):
+    for quoted in _lines_matching(lines, _GT_AT_LINE_START):
+        index = quoted + 1  # a line right under a ">" line
+        if index >= len(lines) or kinds[index] is not _Kind.NEW:
             continue
         stripped = lines[index].strip()
         if not stripped:
@@ -1083,16 +1126,20 @@ def _result(lines: list[str], kinds: list[_Kind], *, collapse: bool) -> ReplySpl
     HTML, whose blank lines are markup, not what the sender typed).
     """
     segments: list[list[str]] = [[]]
+    quoted: list[str] = []
+    signature: list[str] = []
     for line, kind in zip(lines, kinds, strict=True):
         if kind is _Kind.NEW:
             segments[-1].append(line)
-        elif segments[-1]:
+            continue
+        if segments[-1]:
             segments.append([])
+        quoted.append(line)
+        if kind is _Kind.SIGNATURE:
+            signature.append(line)
     new_text = "\n".join(
         text for segment in segments if (text := _tidy(segment, collapse=collapse))
     )
-    quoted = [line for line, kind in zip(lines, kinds, strict=True) if kind is not _Kind.NEW]
-    signature = [line for line, kind in zip(lines, kinds, strict=True) if kind is _Kind.SIGNATURE]
     return ReplySplit(
         new_text=new_text,
         quoted_text=_tidy(quoted, collapse=True),

@@ -35,3 +35,12 @@ def test_the_attachments_benchmark_measures_files_and_one_big_mail() -> None:
     assert "| `mailgate run --once`, with files | " in output
     assert "of the small-mail msgs/s (goal ≥ 70%)" in output
     assert "peak RSS with the 1 MiB file: " in output
+
+
+def test_the_hostile_text_benchmark_prints_its_table() -> None:
+    output = bench_output("hostile", "--quick", "--shapes", "approval,html-nested,headers")
+
+    assert "approval: 'you can close the request, everything works' wrapped" in output
+    assert "    size   decode     html    split    block     cmds     appr" in output
+    assert "worst per shape (s/MiB, exponent; stage):" in output
+    assert "goals (≤ 1.0 s/MiB, exponent ≤ 1.15, nothing skipped): " in output

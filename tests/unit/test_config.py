@@ -127,6 +127,8 @@ def test_defaults():
          "moved: write it as [trust] require_authenticated_sender"),
         ({"reply_token_secret_env": "X"}, "reply_token_secret_env", "[trust] token_secret_env"),
         ({"authserv_id": "mx"}, "authserv_id", "[trust] authserv_id"),
+        ({"max_text_bytes": 1000}, "max_text_bytes", "at least 65536"),
+        ({"max_text_bytes": "2M"}, "max_text_bytes", "must be a number"),
     ],
 )
 def test_bad_values_name_the_key(changes, key, words):

@@ -127,8 +127,21 @@ class PhraseSet:
     def _may_start_starred(self, word: str) -> bool:
         return bool(self._star_prefixes) and word.startswith(self._star_prefixes)
 
+    def _absent_from(self, words: Sequence[str]) -> bool:
+        """True when no phrase can start at any of `words`: told at C speed from the
+        distinct words of a long sequence (hostile text repeats few words a lot)."""
+        if len(words) < _DISTINCT_FROM:
+            return False
+        distinct = set(words)
+        if not self._by_first.keys().isdisjoint(distinct):
+            return False
+        stars = self._star_prefixes
+        return not (stars and any(word.startswith(stars) for word in distinct))
+
     def find(self, words: Sequence[str]) -> tuple[int, Phrase] | None:
         """The leftmost occurrence of any phrase: (index, phrase), or None."""
+        if self._absent_from(words):
+            return None
         by_first, stars = self._by_first, self._star_prefixes
         for index, word in enumerate(words):
             if (word in by_first or (stars and word.startswith(stars))) and (
@@ -143,6 +156,8 @@ class PhraseSet:
     def spans(self, words: Sequence[str]) -> list[tuple[int, int]]:
         """Every occurrence as (start, end), leftmost-longest, not overlapping."""
         found: list[tuple[int, int]] = []
+        if self._absent_from(words):
+            return found
         by_first, stars = self._by_first, self._star_prefixes
         index = 0
         count = len(words)
@@ -160,6 +175,9 @@ class PhraseSet:
     def covered(self, words: Sequence[str]) -> set[int]:
         """The indexes of words that belong to some occurrence."""
         return {i for start, end in self.spans(words) for i in range(start, end)}
+
+
+_DISTINCT_FROM = 64  # words: from this many on, `PhraseSet` first asks the distinct ones
 
 
 def _matches(phrase: Phrase, words: Sequence[str], index: int) -> bool:
