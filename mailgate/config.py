@@ -641,9 +641,9 @@ def _attachments(table: _Table) -> AttachmentSettings:
     settings = AttachmentSettings(
         max_relay_bytes=int(table.number("max_relay_bytes", 10 * 1024 * 1024, minimum=0)),
         blocked_extensions=tuple(
-            extension.strip().lstrip(".").lower()
+            extension.strip(" .").lower()
             for extension in table.string_list("blocked_extensions", [])
-            if extension.strip().lstrip(".")
+            if extension.strip(" .")
         ),
     )
     table.reject_unknown({"max_relay_bytes", "blocked_extensions"})

@@ -1,0 +1,99 @@
+"""SPEC §14, files and storage, in-process (docs/trust.md).
+
+Blocked extensions are read as Windows reads them: a client's `evil.exe. .` is
+listed to the agents as left out, never attached, however its name is spelled
+or encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import hashlib
+from email.message import EmailMessage
+
+import pytest
+
+from tests.harness import TEAM
+
+CLIENT = "client@corp.example"
+NOW = "2026-11-26T10:00:00+03:00"
+EXE = b"MZ\x90\x00" + bytes(range(256)) * 4  # what a Windows program starts with
+SHA = hashlib.sha256(EXE).hexdigest()
+
+
+def with_file(content_type: str, disposition: str, *, message_id: str = "f1@corp.example") -> bytes:
+    """A client's mail with one file, its MIME header lines written as given."""
+    body = base64.encodebytes(EXE).replace(b"\n", b"\r\n")
+    return (
+        f"From: Client <{CLIENT}>\r\nTo: support@example.org\r\nSubject: The installer\r\n"
+        f"Date: Thu, 26 Nov 2026 10:00:00 +0300\r\nMessage-ID: <{message_id}>\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlease run this.\r\n"
+        f"--b1\r\nContent-Type: {content_type}\r\n"
+        + (f"Content-Disposition: {disposition}\r\n" if disposition else "")
+        + "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode() + body + b"--b1--\r\n"
+
+
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def carried(message: EmailMessage) -> list[bytes]:
+    """The bytes of every part of a notice that is not its text."""
+    return [part.get_payload(decode=True) for part in message.walk()
+            if part.get_content_maintype() != "multipart"
+            and part.get_content_type() not in ("text/plain", "text/html")]  # fmt: skip
+
+
+OCTETS = "application/octet-stream"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "disposition", "listed"),
+    [
+        (OCTETS, 'attachment; filename="evil.exe."', "evil.exe"),
+        (OCTETS, 'attachment; filename="evil.EXE"', "evil.EXE"),
+        (OCTETS, 'attachment; filename="evil.exe "', "evil.exe"),
+        (OCTETS, 'attachment; filename="evil.exe. . "', "evil.exe"),
+        (OCTETS, "attachment; filename*=UTF-8''evil.Exe%2E%20%2E", "evil.Exe"),
+        (OCTETS, "attachment; filename*0*=UTF-8''ev; filename*1=\"il.eXe. \"", "evil.eXe"),
+        (OCTETS, 'attachment; filename="=?UTF-8?B?ZXZpbC5leGUuIC4=?="', "evil.exe"),
+        (OCTETS, 'attachment; filename="=?utf-8?q?evil=2EEXE=20?="', "evil.EXE"),
+        ('application/x-msdownload; name="evil.exe. "', "", "evil.exe"),
+    ],
+)
+def test_a_blocked_extension_is_listed_as_left_out_never_attached(
+    make_gate, content_type, disposition, listed
+) -> None:
+    gate = make_gate(attachments={"blocked_extensions": ["exe"]})
+    gate.deliver(with_file(content_type, disposition))
+    gate.run_once(NOW)
+    [notice] = gate.sent_to(TEAM)
+    line = f"{listed} (1 KB): not attached, this type of file is not sent by mail"
+    assert line in text_of(notice)
+    assert EXE not in carried(notice) and carried(notice) == []
+    [shown] = gate.show("REQ-1")["messages"][0]["attachments"]
+    assert (shown["filename"], shown["sha256"]) == (listed, SHA)  # kept, retrievable
+
+
+def test_a_name_like_a_blocked_one_is_still_attached(make_gate) -> None:
+    gate = make_gate(attachments={"blocked_extensions": ["exe"]})
+    gate.deliver(with_file(OCTETS, 'attachment; filename="evil.exe.txt"'))
+    gate.run_once(NOW)
+    [notice] = gate.sent_to(TEAM)
+    assert carried(notice) == [EXE]
+    [part] = [p for p in notice.walk() if p.get_filename()]
+    assert part.get_filename() == "evil.exe.txt"
+
+
+def test_the_agents_notice_in_html_says_so_too(make_gate) -> None:
+    gate = make_gate(attachments={"blocked_extensions": [".EXE "]})  # written loosely
+    gate.deliver(with_file(OCTETS, 'attachment; filename="evil.exe."'))
+    gate.run_once(NOW)
+    [notice] = gate.sent_to(TEAM)
+    html = notice.get_body(("html",)).get_content()
+    assert "evil.exe" in html and "not attached" in html
+    assert carried(email.message_from_bytes(notice.as_bytes(), policy=email.policy.default)) == []
