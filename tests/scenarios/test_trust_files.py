@@ -2,7 +2,9 @@
 
 Blocked extensions are read as Windows reads them: a client's `evil.exe. .` is
 listed to the agents as left out, never attached, however its name is spelled
-or encoded.
+or encoded. A stranger who writes a victim's Message-ID first does not make
+the victim's mail a duplicate; the same message fetched or delivered twice is
+still applied once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from email.message import EmailMessage
 import pytest
 
 from tests.harness import TEAM
+from tests.mails import make_mail
 
 CLIENT = "client@corp.example"
 NOW = "2026-11-26T10:00:00+03:00"
@@ -97,3 +100,91 @@ def test_the_agents_notice_in_html_says_so_too(make_gate) -> None:
     html = notice.get_body(("html",)).get_content()
     assert "evil.exe" in html and "not attached" in html
     assert carried(email.message_from_bytes(notice.as_bytes(), policy=email.policy.default)) == []
+
+
+# -- Message-ID collisions ------------------------------------------------------------
+
+VICTIM = "victim@corp.example"
+STRANGER = "stranger@evil.example"
+TAKEN = "CAFE1234.victim@corp.example"  # the victim's next Message-ID, guessed
+
+
+def victims_mail(**headers: str) -> bytes:
+    raw = make_mail(sender=f"Victim <{VICTIM}>", subject="Printer on fire",
+                    body="The printer on floor 2 is on fire.", message_id=TAKEN)  # fmt: skip
+    return b"".join(f"{name}: {value}\r\n".encode() for name, value in headers.items()) + raw
+
+
+def strangers_mail() -> bytes:
+    return make_mail(sender=STRANGER, subject="Hello", body="Nothing to see.", message_id=TAKEN)
+
+
+def requesters(gate) -> list[str]:
+    return [row["requester"] for row in gate.requests()]
+
+
+@pytest.mark.parametrize("one_round", [False, True], ids=["later round", "same batch"])
+def test_a_strangers_mail_with_the_victims_message_id_first_silences_no_one(
+    gate, one_round
+) -> None:
+    gate.deliver(strangers_mail())
+    if not one_round:
+        gate.run_once(NOW)
+    gate.deliver(victims_mail())
+    gate.run_once(NOW)
+    assert requesters(gate) == [STRANGER, VICTIM]
+    [ack] = gate.sent_to(VICTIM)
+    assert "[REQ-2]" in ack["Subject"]
+    assert "Printer on fire" in text_of(gate.sent_to(TEAM)[-1])
+    shown = gate.show("REQ-2")["messages"][0]
+    assert shown["message_id"] == TAKEN  # threading keeps the real Message-ID
+    rows = sorted(gate.query("select key, state from inbound"))
+    assert [state for _, state in rows] == ["applied", "applied"]
+    assert rows[0][0] == TAKEN and rows[1][0].startswith(f"{TAKEN}#")
+    assert gate.imap.list_folder("INBOX") == [] and len(gate.imap.list_folder("Processed")) == 2
+
+
+def test_the_victims_mail_fetched_again_after_the_collision_is_a_duplicate(gate) -> None:
+    gate.deliver(strangers_mail(), victims_mail())
+    gate.run_once(NOW)
+    gate.smtp.clear()
+    gate.deliver(victims_mail(), victims_mail(Received="from mx2 by mx; Thu, 26 Nov 2026"),
+                 strangers_mail())  # fmt: skip
+    report = gate.run_once(NOW)
+    assert report.duplicates == 3
+    assert requesters(gate) == [STRANGER, VICTIM]
+    assert gate.smtp.messages == []
+    assert gate.query("select count(*) from inbound") == [(2,)]
+    assert gate.imap.list_folder("INBOX") == []
+
+
+@pytest.mark.parametrize(
+    "trace",
+    [
+        {},
+        {"Received": "from mx2.example.org by mx.example.org; Thu, 26 Nov 2026 10:01:00 +0300"},
+        {"Delivered-To": VICTIM, "X-Spam-Score": "0.1", "Return-Path": f"<{VICTIM}>",
+         "ARC-Seal": "i=1; a=rsa-sha256; d=mx.example.org; s=x; b=abc"},
+    ],
+    ids=["the same bytes", "another Received on top", "another trace"],
+)  # fmt: skip
+def test_the_same_message_twice_is_applied_once(gate, trace) -> None:
+    gate.deliver(victims_mail())
+    gate.run_once(NOW)
+    gate.deliver(victims_mail(**trace))
+    gate.run_once(NOW)
+    gate.deliver(victims_mail(), victims_mail(**trace))  # and twice in one batch
+    gate.run_once(NOW)
+    assert requesters(gate) == [VICTIM]
+    assert len(gate.sent_to(VICTIM)) == 1
+    assert gate.query("select key, state from inbound") == [(TAKEN, "applied")]
+
+
+def test_a_different_text_under_the_same_message_id_is_another_message(gate) -> None:
+    gate.deliver(victims_mail())
+    gate.run_once(NOW)
+    edited = victims_mail().replace(b"on fire", b"smoking")
+    gate.deliver(edited, edited)
+    gate.run_once(NOW)
+    assert requesters(gate) == [VICTIM, VICTIM]
+    assert gate.query("select count(*) from inbound") == [(2,)]
