@@ -372,10 +372,12 @@ class Tx:
     def snapshot(self, number: int, *, with_history: bool) -> RequestSnapshot | None:
         return snapshots.load_snapshot(self._connection, number, with_history=with_history)
 
-    def request_of_message_ids(self, message_ids: Sequence[str]) -> int | None:
+    def request_of_message_ids(self, message_ids: Sequence[str], *, sender: str = "") -> int | None:
+        """The request of the newest message named; of two with its Message-ID, the one
+        `sender` sent."""
         if not any(message_ids):  # nothing to look up: the waiting rows may keep waiting
             return None
-        return snapshots.request_of_message_ids(self._connection, message_ids)
+        return snapshots.request_of_message_ids(self._connection, message_ids, sender=sender)
 
     def bouncing(self) -> frozenset[str]:
         """Every address marked as bouncing (they are few)."""

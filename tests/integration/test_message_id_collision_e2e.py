@@ -1,6 +1,7 @@
 """A stranger writes a victim's Message-ID first (SPEC §14, files and storage), end to
 end: real Dovecot, `mailgate run --once`, on SQLite and on PostgreSQL. Both messages
-are kept and applied; the victim's copy delivered again is still a duplicate. The
+are kept and applied; the victim's copy delivered again is still a duplicate, and the
+victim's follow-up naming the Message-ID is filed under the victim's request. The
 victim's message refused for its size is found again in the failed folder by its own
 key, not the stranger's."""
 
@@ -48,6 +49,12 @@ def test_the_victims_mail_is_applied_after_a_strangers_with_its_message_id(gate)
         (2, "applied", "applied")
     ]
     assert gate.imap.list_folder("INBOX") == []
+    follow_up = make_mail(sender=VICTIM, subject="Re: Printer on fire", body="Still burning.",
+                          message_id="more@corp.example", in_reply_to=TAKEN)  # fmt: skip
+    gate.deliver(follow_up)
+    gate.run_once(NOW)
+    assert [m["message_id"] for m in gate.show("REQ-2")["messages"] if m["direction"] == "in"] \
+        == [TAKEN, "more@corp.example"]  # the victim's own request, not the stranger's
 
 
 def test_the_victims_oversized_mail_is_quarantined_under_its_own_key(make_gate) -> None:

@@ -188,3 +188,23 @@ def test_a_different_text_under_the_same_message_id_is_another_message(gate) -> 
     gate.run_once(NOW)
     assert requesters(gate) == [VICTIM, VICTIM]
     assert gate.query("select count(*) from inbound") == [(2,)]
+
+
+@pytest.mark.parametrize("stranger_first", [True, False], ids=["stranger first", "victim first"])
+def test_a_follow_up_naming_the_shared_message_id_finds_its_senders_request(
+    gate, stranger_first
+) -> None:
+    """Replying to their own mail (no tag, only In-Reply-To), each sender's follow-up is
+    filed under the request their own message opened, not the other's."""
+    first, second = (strangers_mail(), victims_mail())[:: 1 if stranger_first else -1]
+    gate.deliver(first, second)
+    gate.run_once(NOW)
+    tags = {row["requester"]: row["tag"] for row in gate.requests()}
+    for sender, n in ((VICTIM, 1), (STRANGER, 2)):
+        gate.deliver(make_mail(sender=sender, subject="Re: Printer on fire", body=f"More {n}.",
+                               message_id=f"more{n}@x", in_reply_to=TAKEN))  # fmt: skip
+    gate.run_once(NOW)
+    assert len(gate.requests()) == 2
+    for sender, n in ((VICTIM, 1), (STRANGER, 2)):
+        texts = [m["message_id"] for m in gate.show(tags[sender])["messages"]]
+        assert f"more{n}@x" in texts
