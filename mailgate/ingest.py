@@ -78,7 +78,7 @@ class Inbox:
             ) from None
         self._box = box
         _refresh_capabilities(box)
-        for folder in (settings.processed_folder, settings.failed_folder):
+        for folder in (settings.processed_folder, settings.failed_folder, settings.spam_folder):
             _ensure_folder(box, folder)
         box.folder.set(settings.folder)
 

@@ -21,9 +21,9 @@ from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
 from mailgate.apply.locate import locate
 from mailgate.decide.summary import summarize
+from mailgate.digest import content_digest
 from mailgate.domain import InboundMessage
 from mailgate.parse import message_key, variant_key
-from mailgate.parse.digest import content_digest
 from mailgate.states import InboundState
 from mailgate.store.database import MailboxScope, PendingMessage, Store, StoreUnavailable, Tx
 from mailgate.store.rows import Fetched, Received

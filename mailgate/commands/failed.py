@@ -209,9 +209,9 @@ def fetch_from_failed_folder(imap: ImapSettings, key: str, digest: str | None) -
     """The whole message with this key from the IMAP failed folder, or None: the one
     with the stored digest, where one was stored (another message may have the same
     Message-ID, and this one's key then ends in `#` and the start of its digest)."""
+    from mailgate.digest import content_digest
     from mailgate.ingest import Inbox
     from mailgate.parse import message_key, variant_key
-    from mailgate.parse.digest import content_digest
 
     message_id = key.rpartition("#")[0] if "#" in key else key
     with Inbox(imap) as inbox:

@@ -6,8 +6,8 @@ import email.utils
 from collections.abc import Sequence
 from datetime import datetime
 
+from mailgate.digest import content_digest
 from mailgate.domain import InboundMessage
-from mailgate.parse.digest import content_digest
 from mailgate.parse.headers import parse_addresses, parse_message_ids, read_message_id
 from mailgate.parse.mimetree import decode, read_top_headers
 
@@ -24,7 +24,7 @@ def message_key(raw: bytes) -> str:
 
 def raw_message_key(raw: bytes) -> str:
     """The idempotency key of a message without a Message-ID: the digest of what its
-    sender wrote (parse/digest.py), the same for a copy with another trace on top."""
+    sender wrote (mailgate/digest.py), the same for a copy with another trace on top."""
     return "sha256-" + content_digest(raw) + "@mailgate.invalid"
 
 

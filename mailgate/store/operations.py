@@ -37,7 +37,7 @@ class StoredInbound:
     processed_at: dt.datetime | None
     size: int  # of what is stored: only the header block of a message refused for its size
     raw: bytes  # the first HEAD_BYTES only, unless read with `whole=True`
-    digest: str | None = None  # of the whole message (parse/digest.py); None: stored before
+    digest: str | None = None  # of the whole message (mailgate/digest.py); None: stored before
 
 
 def failed_messages(connection: Connection) -> list[StoredInbound]:

@@ -19,7 +19,7 @@ class Fetched:
 
     key: str  # its Message-ID (or, without one, the key of its digest)
     variant: str  # its key when another message (another digest) has `key` already
-    digest: str  # of what its sender wrote (parse/digest.py)
+    digest: str  # of what its sender wrote (mailgate/digest.py)
     raw: bytes  # what is kept: the message, or only its header block when it is too large
     state: InboundState = InboundState.PENDING
     error: str = ""

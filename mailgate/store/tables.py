@@ -133,7 +133,7 @@ EVENTS = Table(
 
 # A raw message taken from the inbox, stored before it leaves it. `key` (the
 # Message-ID, or the digest's key without one) makes applying idempotent; a
-# different message (another `digest`, parse/digest.py) with a Message-ID already
+# different message (another `digest`, mailgate/digest.py) with a Message-ID already
 # taken is stored as `<Message-ID>#<digest prefix>`, so a stranger who writes a
 # victim's future Message-ID cannot make the victim's mail a duplicate.
 INBOUND = Table(

@@ -11,8 +11,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
+from mailgate.digest import content_digest
 from mailgate.parse import message_key, variant_key
-from mailgate.parse.digest import content_digest
 from mailgate.states import InboundState
 from mailgate.store.database import Store
 from mailgate.store.rows import Fetched

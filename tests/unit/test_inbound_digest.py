@@ -1,4 +1,4 @@
-"""Which fetched messages are the same message (parse/digest.py): a copy fetched or
+"""Which fetched messages are the same message (mailgate/digest.py): a copy fetched or
 delivered again, with another trace on top, has the same digest; anything its sender
 wrote makes another. Revision 0009 gives the messages stored before their digest.
 The keys stored are tested on both databases in tests/integration/test_inbound_keys.py."""
@@ -13,8 +13,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
+from mailgate.digest import content_digest
 from mailgate.parse import message_key, raw_message_key, variant_key
-from mailgate.parse.digest import content_digest
 from mailgate.store.engine import MIGRATIONS, make_engine, upgrade_schema
 
 NOW = dt.datetime(2026, 12, 8, 9, 0, tzinfo=dt.UTC)

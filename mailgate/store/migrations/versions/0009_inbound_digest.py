@@ -7,7 +7,7 @@ Create Date: 2026-12-08 12:00:00
 Anyone can write any Message-ID, a victim's future one too; the inbound key
 was the Message-ID alone, so the victim's mail became a "duplicate" of the
 stranger's and was never applied. Each message now keeps the digest of what
-its sender wrote (mailgate/parse/digest.py): a later message with a known
+its sender wrote (mailgate/digest.py): a later message with a known
 Message-ID and another digest is stored under a key of its own.
 
 The messages stored before are given theirs from their raw bytes, where the
@@ -35,7 +35,7 @@ def upgrade() -> None:
 
 
 def _fill_digests(connection: sa.Connection) -> None:
-    from mailgate.parse.digest import content_digest  # the definition the worker stores
+    from mailgate.digest import content_digest  # the definition the worker stores
 
     inbound = sa.table(
         "inbound",
