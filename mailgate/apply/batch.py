@@ -170,7 +170,7 @@ class Unit:
     ) -> Outcome:
         from mailgate.decide.message import decide_message
 
-        routed = locate(tx, ledger, message, self.install)
+        routed = locate(tx, ledger, message, self.install, now)
         # A request's own mailbox decides; a new one opens where the mail was read.
         mailbox = self.install.of(routed.request.mailbox if routed.request else row.mailbox)
         decision = decide_message(message, routed, mailbox.rules, now=now)
