@@ -1,7 +1,7 @@
 """forwarded: the message a client forwarded, kept beside the new text
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-08 12:00:00
 
 Issue 21: a forwarded message (under a forward separator, or attached as
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
