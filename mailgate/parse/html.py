@@ -230,7 +230,7 @@ class _Renderer:
         if not self._parts:
             self._line_depth = self.depth
             self._line_attribution = self.attribution > 0
-            self._line_bare = self._is_bare()
+            self._line_bare = self.depth == 1 and self.bare == 1
         self._parts.append(data)
 
     def _is_bare(self) -> bool:
@@ -244,15 +244,17 @@ class _Renderer:
             depth, attribution, bare = self.depth, self.attribution > 0, self._is_bare()
         # Leading spaces were dropped already, except in <pre>; no-break spaces count as text
         # until here (an Outlook `<p>&nbsp;</p>` is a blank line), then become spaces.
-        text = "".join(self._parts).replace("\xa0", " ").rstrip()
-        self.lines.append(HtmlLine(text=text, depth=depth, attribution=attribution, bare=bare))
+        parts = self._parts
+        text = (parts[0] if len(parts) == 1 else "".join(parts)).replace("\xa0", " ").rstrip()
+        self.lines.append(HtmlLine(text, depth, attribution, bare))
         self._parts = []
 
     def block_break(self) -> None:
         """Start a new line unless already at the start of one."""
-        if not self._parts:
+        parts = self._parts
+        if not parts:
             return
-        if "".join(self._parts).strip(" "):
+        if (parts[0] if len(parts) == 1 else "".join(parts)).strip(" "):
             self.newline()
         else:
             self._parts = []
@@ -304,7 +306,9 @@ def _tree(html: str) -> _Node:
 def _is_skipped(node: _Node) -> bool:
     """Not rendered: scripts, styles, the head, and elements hidden by their style."""
     return node.tag in _SKIP_TAGS or (
-        "style" in node.attrs and bool(_HIDDEN_STYLE.search(node.attrs["style"]))
+        bool(node.attrs)
+        and "style" in node.attrs
+        and bool(_HIDDEN_STYLE.search(node.attrs["style"]))
     )
 
 
@@ -453,29 +457,28 @@ def html_of_lines(html: str, keep: Sequence[bool], *, images: Collection[str] = 
 def _enter(renderer: _Renderer, node: _Node) -> tuple[str, ...]:
     """Apply what an element does on entry; return what its exit must undo."""
     tag = node.tag
+    if not node.attrs:
+        return _enter_plain(renderer, tag)
     undo: list[str] = []
-    if node.attrs:  # an element without attributes marks no cut, signature or attribution
-        marks = _marks(node)
-        if _is_cut(node, marks) or _is_quote_container_without_blockquote(node, marks):
-            renderer.mark_cut()
-        if marks and _SIGNATURE_MARK.search(marks):
-            renderer.mark_signature()
-        if marks and _ATTRIBUTION_MARK.search(marks):
-            renderer.block_break()
-            renderer.attribution += 1
-            undo.append("attribution")
+    # Only an element with attributes may mark a cut, a signature or an attribution.
+    marks = _marks(node)
+    if _is_cut(node, marks) or _is_quote_container_without_blockquote(node, marks):
+        renderer.mark_cut()
+    if marks and _SIGNATURE_MARK.search(marks):
+        renderer.mark_signature()
+    if marks and _ATTRIBUTION_MARK.search(marks):
+        renderer.block_break()
+        renderer.attribution += 1
+        undo.append("attribution")
     if tag == "br":
         renderer.newline()
     elif tag == "hr":
         renderer.mark_rule()
-    elif tag == "blockquote" and not (node.attrs and _is_indent(node)):
+    elif tag == "blockquote" and not _is_indent(node):
         renderer.block_break()
         renderer.depth += 1
-        undo.append("depth")
-        if not node.attrs:
-            renderer.bare += 1
-            undo.append("bare")
-    elif tag == "p" and not (node.attrs and _is_tight_paragraph(node)):
+        undo.append("depth")  # with attributes: not bare
+    elif tag == "p" and not _is_tight_paragraph(node):
         renderer.paragraph_break()
         undo.append("paragraph")
     elif tag in _BLOCK_TAGS:
@@ -486,6 +489,35 @@ def _enter(renderer: _Renderer, node: _Node) -> tuple[str, ...]:
         renderer.pre += 1
         undo.append("pre")
     return tuple(undo)
+
+
+_DEPTH_BARE = ("depth", "bare")
+_PARAGRAPH = ("paragraph",)
+_PRE = ("pre",)
+
+
+def _enter_plain(renderer: _Renderer, tag: str) -> tuple[str, ...]:
+    """`_enter` of an element without attributes (most of them), in fewer steps."""
+    if tag == "p":
+        renderer.paragraph_break()
+        return _PARAGRAPH
+    if tag == "br":
+        renderer.newline()
+    elif tag == "hr":
+        renderer.mark_rule()
+    elif tag == "blockquote":  # without attributes: the sender's own citation, maybe
+        renderer.block_break()
+        renderer.depth += 1
+        renderer.bare += 1
+        return _DEPTH_BARE
+    elif tag in _BLOCK_TAGS:
+        renderer.block_break()
+        if tag == "pre":
+            renderer.pre += 1
+            return _PRE
+    elif tag in _CELL_TAGS:
+        renderer.text(" ")
+    return ()
 
 
 def _exit(renderer: _Renderer, node: _Node, undo: tuple[str, ...]) -> None:
