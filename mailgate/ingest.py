@@ -2,7 +2,8 @@
 
 Does not interpret content. The inbox is the queue: everything still in the
 folder is work to do, oldest UID first; what has been stored and applied is
-moved to the processed folder, what could not be parsed to the failed folder.
+moved to the processed folder, what could not be parsed to the failed folder,
+what the trust rules hold to the spam folder.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class Inbox:
             ) from None
         self._box = box
         _refresh_capabilities(box)
-        for folder in (settings.processed_folder, settings.failed_folder):
+        for folder in (settings.processed_folder, settings.failed_folder, settings.spam_folder):
             _ensure_folder(box, folder)
         box.folder.set(settings.folder)
 

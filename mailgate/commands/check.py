@@ -297,8 +297,8 @@ def _imap_session(endpoint: Endpoint, imap: ImapSettings) -> Iterator[str]:
             inbox.close()
     yield _logged_in(endpoint, imap.credentials)
     yield (
-        f"imap: folders ok, {imap.folder} has {waiting} waiting; {imap.processed_folder} "
-        f"and {imap.failed_folder} are there"
+        f"imap: folders ok, {imap.folder} has {waiting} waiting; {imap.processed_folder}, "
+        f"{imap.failed_folder} and {imap.spam_folder} are there"
     )
 
 
@@ -316,9 +316,9 @@ def _folder_problem(inbox, imap: ImapSettings, exc: Exception) -> str:
             f"has: {names}"
         )
     return (
-        f"failed: {imap.processed_folder!r} or {imap.failed_folder!r} cannot be created "
-        f"({exc}): create them, or name existing ones in [imap] processed_folder and "
-        f"failed_folder; the account has: {names}"
+        f"failed: {imap.processed_folder!r}, {imap.failed_folder!r} or {imap.spam_folder!r} "
+        f"cannot be created ({exc}): create them, or name existing ones in [imap] "
+        f"processed_folder, failed_folder and spam_folder; the account has: {names}"
     )
 
 

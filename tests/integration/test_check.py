@@ -210,7 +210,7 @@ def test_a_missing_folder_lists_the_folders_there_are(config, dovecot):
     assert result.returncode == 15
     assert failure(result) == (
         "mailgate: imap: folders failed: 'Suport' cannot be selected: is [imap] folder right? "
-        "the account has: Failed, INBOX, Processed, Support"
+        "the account has: Failed, INBOX, Junk, Processed, Support"
     )
     assert f"imap: login ok as {dovecot.user} (password)" in result.stdout
 

@@ -182,8 +182,8 @@ def test_metrics_of_a_run_with_two_mailboxes_are_per_mailbox(two_mailbox_gate):
     mailboxes = shown["mailboxes"]
     assert list(mailboxes) == ["support", "billing"]
     for name, applied, sent in (("support", 2, 4), ("billing", 1, 2)):
-        assert mailboxes[name]["inbound"] == {"pending": 0, "applied": applied, "failed": 0,
-                                              "held": 0}
+        inbound = {"pending": 0, "applied": applied, "failed": 0, "held": 0}
+        assert mailboxes[name]["inbound"] == inbound
         assert mailboxes[name]["outbox"] == {"pending": 0, "sent": sent, "failed": 0}
         last = mailboxes[name]["last_round"]
         assert (last["mailbox"], last["ok"]) == (name, True)
