@@ -4,12 +4,14 @@ A message is held whole when it is spam (a spam verdict of the MX, a blocked
 sender, `dmarc=fail` for its From domain) or a new mail from an agent address
 without proof: nothing of it is applied, nothing is sent, and the worker moves
 it to `[imap] spam_folder`. `release` is the admin vouching for one message:
-it is applied as if it had just arrived, with those holds waived for it (the
-spam checks, the agents' proof, `require_authenticated_sender`), and "released
-by admin" in its request's history. The state changes from held to released
-with a compare-and-set, so a message is applied once however many releases
-race; the copy in the spam folder stays there (mailgate never reads that
-folder again).
+it is applied as if it had just arrived, with the one check that held it waived
+for it (decide/spam.py `Check`; a DMARC failure or a missing agent proof waived
+vouches for the sender as `require_authenticated_sender` asks too), and
+"released by admin" in its request's history. Another check may hold it again,
+with its own reason: each release is a decision about one reason. The state
+changes from held to released with a compare-and-set, so a message is applied
+once however many releases race; the copy in the spam folder stays there
+(mailgate never reads that folder again).
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def release_one(app: App, key: str) -> dict:
     """Release one held message and apply it; what came of it, as a JSON object."""
     import datetime as dt
 
-    from mailgate.store.database import RELEASED_BY_ADMIN
+    from mailgate.decide.spam import release_note
     from mailgate.store.engine import reading
     from mailgate.store.operations import inbound_message, release_held, request_of_inbound
     from mailgate.tags import format_tag
@@ -111,9 +113,8 @@ def release_one(app: App, key: str) -> dict:
         return outcome("not_found", "no stored message with this key")
     if message.state != "held":
         return outcome("nothing_done", f"not held (it is {message.state}); nothing done")
-    note = f"{RELEASED_BY_ADMIN}; held for: {message.error}"
     with app.engine.begin() as connection:
-        if not release_held(connection, key, note=note):
+        if not release_held(connection, key, note=release_note(message.error)):
             return outcome("nothing_done", "released or applied meanwhile; nothing done")
     app.worker(lambda: dt.datetime.now(dt.UTC)).apply_stored([key])
     with reading(app.engine) as connection:

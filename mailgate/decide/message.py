@@ -26,7 +26,7 @@ from mailgate.decide.model import (
     Rules,
 )
 from mailgate.decide.relay import plan_relay
-from mailgate.decide.spam import spam_reason
+from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
 from mailgate.domain import (
     Command,
     CommandName,
@@ -61,9 +61,9 @@ class Routed:
     via_token: str | None = None  # the participant whose valid reply token it was sent to
     bouncing: frozenset[str] = frozenset()  # of the sender and a bounce's recipients
     agent_tokens: frozenset[int] = frozenset()  # requests whose agents' reply address it went to
-    # Set by `mailgate held release`: the admin vouches for this held message, so
-    # the holds of the trust rules (spam, sender authentication, agent proof) are
-    # waived for it; the text is what the history records.
+    # Set by `mailgate held release` (decide/spam.py `release_note`): the admin vouches
+    # for this held message, so the check that held it is waived for it; the text is
+    # what the history records.
     released: str = ""
     # Read for a message that may open a request: `created` notices queued in the
     # last hour, to each of its would-be recipients, and to anyone at all.
@@ -93,15 +93,21 @@ class _Deciding:
         self.now = now
         self.sender = message.sender.address if message.sender else ""
         self.held_because = ""  # why an agent address's mail does not count as the agent's
+        self.waived = waived_checks(routed.released)  # by an admin's release
         # The message's files, for the notices that relay them: None when it has none.
         self.files = plan_relay(message.attachments, rules.settings.attachments)
 
     def run(self) -> Decision:
         released = self.routed.released
-        if not released and (why := spam_reason(self.message, self.settings.trust)):
-            return Decision(holds=why)  # no request, no reply, no command (SPEC §14)
-        decision = self._decide()
-        if not released or decision.request is None:
+        if why := spam_reason(self.message, self.settings.trust, waived=self.waived):
+            decision = Decision(holds=why)  # no request, no reply, no command (SPEC §14)
+        else:
+            decision = self._decide()
+        if not released:
+            return decision
+        if decision.holds is not None:  # another check holds it: the next release waives both
+            return Decision(holds=held_again(decision.holds, released))
+        if decision.request is None:
             return decision
         event = Event(request=decision.request, kind="released", actor="admin", detail=released,
                       caused=True)  # fmt: skip
@@ -156,7 +162,7 @@ class _Deciding:
         is): it must be sent to the agents' reply address of its request, or pass
         DMARC/DKIM for its From domain at our MX, unless `[trust] agents = "from"`."""
         trust = self.settings.trust
-        if trust.agents == "from" or self.routed.released:  # released: the admin vouches
+        if trust.agents == "from" or Check.AGENT_PROOF in self.waived:  # the admin vouches
             return ""
         tokens = self.routed.agent_tokens
         number = self.draft.request(ref).number if ref is not None else None
@@ -169,11 +175,13 @@ class _Deciding:
             where = f"the agents' reply address of {named}, not of this request"
         else:
             where = "no agents' reply address of this request"
-        return f"agent address without proof: {where}; {self._authentication().detail}"
+        return f"{Check.AGENT_PROOF} {where}; {self._authentication().detail}"
 
     def _is_authenticated(self) -> bool:
         """With `require_authenticated_sender`, only mail whose From passed DMARC/DKIM counts."""
-        if not self.settings.trust.require_authenticated_sender or self.routed.released:
+        if not self.settings.trust.require_authenticated_sender:
+            return True
+        if self.waived & {Check.DMARC_FAIL, Check.AGENT_PROOF}:  # the admin vouched for the From
             return True
         return self._authentication().verdict is Verdict.PASS
 

@@ -35,7 +35,7 @@ class PendingMessage:
     key: str
     raw: bytes
     mailbox: str = "default"  # the one it was read from: a new request opens there
-    released: str = ""  # released from a hold by an admin: what the history says of it
+    released: str = ""  # released from a hold by an admin: the note of the release
 
 
 ThreadMessage = tuple[dt.datetime, str, str]  # (at, Message-ID, kind or recipient)
@@ -73,14 +73,6 @@ class OutboxJob:
     recipient: str
     raw: bytes
     attempts: int
-
-
-RELEASED_BY_ADMIN = "released by admin"  # how the error of a released message begins
-
-
-def _release_note(error: str) -> str:
-    """What the history records of a release: the note `held release` left."""
-    return error if error.startswith(RELEASED_BY_ADMIN) else RELEASED_BY_ADMIN
 
 
 class StoreUnavailable(TransportError):
@@ -236,7 +228,8 @@ class Tx:
         )  # fmt: skip
         found = {}
         for i, key, raw, mailbox, state, error in rows:
-            released = _release_note(error) if state == InboundState.RELEASED else ""
+            # A released message's error is the note `held release` left (decide/spam.py).
+            released = (error or "released") if state == InboundState.RELEASED else ""
             found[key] = PendingMessage(id=i, key=key, raw=raw, mailbox=mailbox, released=released)
         return [found[key] for key in keys if key in found]
 

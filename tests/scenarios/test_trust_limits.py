@@ -149,6 +149,22 @@ def test_two_releases_of_one_message_apply_it_once(gate):
     assert len(gate.sent_to(CLIENT)) == 1
 
 
+def test_a_release_waives_one_check_and_another_may_hold_it_again(gate):
+    gate.deliver(new_mail(**{"X-Spam-Flag": "YES", "Authentication-Results": "mx.example.org; "
+                             "dmarc=fail header.from=corp.example"}))  # fmt: skip
+    gate.run_once(now=T0)
+    key = f"new0.{CLIENT}"
+    first = json.loads(gate.read("held", "release", key, "--json"))
+    again = ("dmarc=fail header.from=corp.example (released by admin; held for: spam: "
+             "X-Spam-Flag: YES)")  # fmt: skip
+    assert (first["outcome"], first["detail"]) == ("held", f"held again: {again}")
+    assert [row["reason"] for row in held(gate)] == [again]
+    assert gate.requests() == []
+    second = json.loads(gate.read("held", "release", key, "--json"))
+    assert second["outcome"] == "applied"
+    assert events(gate, "REQ-1", "released") == [f"released by admin; held for: {again}"]
+
+
 def test_a_released_reply_counts_as_the_clients_and_its_command_applies(gate):
     gate.deliver(new_mail())
     gate.run_once(now=T0)

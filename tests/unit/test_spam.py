@@ -11,7 +11,14 @@ import pytest
 
 from mailgate.config import TrustSettings
 from mailgate.decide.message import Routed, decide_message
-from mailgate.decide.spam import blocked_by, spam_reason
+from mailgate.decide.spam import (
+    Check,
+    blocked_by,
+    held_again,
+    release_note,
+    spam_reason,
+    waived_checks,
+)
 from mailgate.parse import parse_message
 from tests.mails import bounce_for, make_mail
 from tests.unit.test_decide import AGENT, NOW, RULES, snapshot
@@ -169,13 +176,42 @@ def test_a_forged_bounce_marked_as_spam_is_held_before_it_is_read_as_a_bounce():
     assert decision.holds == "spam: X-Spam-Flag: YES" and decision.bouncing == ()
 
 
-def test_a_released_message_is_applied_with_its_holds_waived():
+def test_a_released_message_is_applied_with_the_check_that_held_it_waived():
     message = mail(**{"X-Spam-Flag": "YES"})
-    routed = Routed(request=None, released="released by admin; held for: spam")
-    decision = decide_message(message, routed, RULES, now=NOW)
+    note = release_note("spam: X-Spam-Flag: YES")
+    decision = decide_message(message, Routed(request=None, released=note), RULES, now=NOW)
     assert decision.holds is None and decision.opens is not None
     assert next((e.kind, e.actor, e.detail) for e in decision.events) == (
-        "released", "admin", "released by admin; held for: spam")  # fmt: skip
+        "released", "admin", "released by admin; held for: spam: X-Spam-Flag: YES")  # fmt: skip
+
+
+def test_a_release_waives_only_the_check_that_held_the_message():
+    both = mail(**{"X-Spam-Flag": "YES", "Authentication-Results": auth("fail")})
+    assert spam_reason(both, TRUST) == "spam: X-Spam-Flag: YES"
+    assert waived_checks(release_note("spam: X-Spam-Flag: YES")) == {Check.SPAM_VERDICT}
+    again = spam_reason(both, TRUST, waived=waived_checks(release_note("spam: X-Spam-Flag: YES")))
+    assert again == "dmarc=fail header.from=corp.example"
+    assert spam_reason(both, TRUST, waived=frozenset({Check.SPAM_VERDICT, Check.DMARC_FAIL})) \
+        == ""  # fmt: skip
+    twice = release_note(held_again("dmarc=fail header.from=corp.example",
+                                    release_note("spam: X-Spam-Flag: YES")))  # fmt: skip
+    assert waived_checks(twice) == {Check.SPAM_VERDICT, Check.DMARC_FAIL}
+    assert waived_checks("") == frozenset()
+    assert waived_checks("released by admin") == frozenset(Check)  # the note says no reason
+
+
+def test_released_spam_in_an_agents_name_does_not_act_as_the_agent():
+    # The admin vouched that it is no spam, not that an agent wrote it: without the
+    # agents' proof it is held on the request, shown to agents, its command not applied.
+    message = parsed(make_mail(sender=AGENT, subject="Re: [REQ-7] x", body="#status closed",
+                               message_id="s@x", headers={"X-Spam-Flag": "YES",
+                               "Authentication-Results": f"{MX}; dmarc=none"}))  # fmt: skip
+    note = release_note("spam: X-Spam-Flag: YES")
+    decision = decide_message(message, Routed(request=snapshot(), released=note), RULES, now=NOW)
+    assert decision.holds is None
+    assert decision.stores.kind.value == "held"
+    assert [u for u in decision.updates if "status" in dict(u.changes)] == []
+    assert [e.kind for e in decision.events] == ["released", "held"]
 
 
 def test_a_released_new_mail_from_an_agent_address_counts_as_the_agents():
@@ -183,6 +219,8 @@ def test_a_released_new_mail_from_an_agent_address_counts_as_the_agents():
                                 message_id="p@x", headers={"Authentication-Results": f"{MX}; "
                                 "dmarc=none header.from=support.example.org"}))  # fmt: skip
     assert decide_message(unproven, Routed(request=None), RULES, now=NOW).holds
-    routed = Routed(request=None, released="released by admin")
+    held_for = decide_message(unproven, Routed(request=None), RULES, now=NOW).holds
+    assert held_for is not None and held_for.startswith("agent address without proof:")
+    routed = Routed(request=None, released=release_note(held_for))
     decision = decide_message(unproven, routed, RULES, now=NOW)
     assert decision.opens is not None and decision.opens.requester == AGENT
