@@ -40,6 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(app: App, args: argparse.Namespace) -> int:
+    from mailgate.parse.files import stored_files
     from mailgate.store import views
     from mailgate.store.engine import reading
 
@@ -47,7 +48,7 @@ def run(app: App, args: argparse.Namespace) -> int:
     files = None
     if number is not None:
         with reading(app.engine) as connection:
-            files = views.request_files(connection, number)
+            files = views.request_files(connection, number, read_files=stored_files)
     if files is None:
         print(f"mailgate: no request {args.tag}", file=sys.stderr)
         return EXIT_NOT_FOUND

@@ -128,6 +128,7 @@ def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _show_request(app: App, args: argparse.Namespace) -> int:
+    from mailgate.parse.files import stored_files
     from mailgate.store import views
     from mailgate.store.engine import reading
 
@@ -142,7 +143,8 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
     shown = None
     if number is not None:
         with reading(app.engine) as connection:
-            shown = views.show_request(connection, number, tag_prefix=prefixes, sla=sla)
+            shown = views.show_request(connection, number, tag_prefix=prefixes, sla=sla,
+                                       read_files=stored_files)  # fmt: skip
     if shown is None:
         print(f"mailgate: no request {args.tag}", file=sys.stderr)
         return EXIT_NOT_FOUND

@@ -7,7 +7,12 @@ and for IMAP the folders (the processed and failed folders are created if
 missing, as `run` does). Every step prints one line; the failing one goes to
 stderr and sets the exit status. With several mailboxes each is checked apart.
 `--send-test` then sends a test notification through SMTP, as the worker
-would; the database is never opened. No line ever holds a password or token.
+would, and a probe to the support address's plus address (`support+check.…`):
+it reports whether the probe reached the mailbox, as the agents' reply
+addresses must (SPEC §14), and removes it there. The database is never
+opened. No line ever holds a password or token.
+
+With `[trust] agents = "from"` it warns that the From address alone makes an agent.
 """
 
 from __future__ import annotations
@@ -86,7 +91,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     check.add_argument(
         "--send-test", type=_address, metavar="ADDRESS",
-        help="then send a test notification to ADDRESS, from each mailbox",
+        help="then send a test notification to ADDRESS, from each mailbox, and a probe to "
+        "its support+ address to see that the agents' reply addresses reach the mailbox",
+    )  # fmt: skip
+    check.add_argument(
+        "--probe-wait", type=float, default=60.0, metavar="SECONDS",
+        help="how long to wait for the support+ probe in the mailbox (default 60)",
     )  # fmt: skip
     check.set_defaults(handler=check_command)
 
@@ -97,22 +107,35 @@ def check_command(app: App, args: argparse.Namespace) -> int:
     settings = app.settings
     check_templates(app.install)  # an admin's broken template is a config error, named
     print(f"config: ok ({settings.database_url.split('://')[0]} database)")
+    if settings.trust.agents == "from":
+        print(
+            "warning: [trust] agents = \"from\": anyone who writes From an agent address acts "
+            "as that agent; keep it only if your MX rejects outside mail claiming the agents' "
+            "domains (docs/trust.md)",
+            file=sys.stderr,
+        )
     several = len(settings.mailboxes) > 1
     first_failure = 0
     for mailbox in settings.mailboxes:
         label = f"mailbox {mailbox.mailbox}: " if several else ""
-        code = check_mailbox(mailbox, label=label, send_test=args.send_test)
+        code = check_mailbox(mailbox, label=label, send_test=args.send_test,
+                             probe_wait=args.probe_wait)  # fmt: skip
         first_failure = first_failure or code
     return first_failure
 
 
-def check_mailbox(settings: Settings, *, label: str, send_test: str | None) -> int:
+def check_mailbox(
+    settings: Settings, *, label: str, send_test: str | None, probe_wait: float = 60.0
+) -> int:
     """Print each step's line; the exit status of the first that fails, else 0."""
     try:
         for line in _imap_steps(settings.imap):
             print(label + line, flush=True)
         for line in _smtp_steps(settings, send_test):
             print(label + line, flush=True)
+        if send_test is not None:
+            reached, line = _plus_address_probe(settings, wait=probe_wait)
+            print(label + line, flush=True, file=sys.stdout if reached else sys.stderr)
     except StepFailed as failed:
         print(f"mailgate: {label}{failed.line}", file=sys.stderr)
         return failed.code
@@ -376,6 +399,63 @@ def _send_test(endpoint: Endpoint, settings: Settings, address: str) -> str:
     except (aiosmtplib.SMTPException, OSError) as exc:
         raise endpoint.failed(Step.SEND, f"of the test notification failed: {exc}") from None
     return f"smtp: send ok, test notification {message['Message-ID']} to {address}"
+
+
+def _plus_address_probe(settings: Settings, *, wait: float) -> tuple[bool, str]:
+    """Send a probe to `support+check.<random>@domain` and look for it in the watched
+    folder for up to `wait` seconds; remove it there. Whether it came, and the line."""
+    import asyncio
+    import os
+    import time
+
+    from imap_tools import AND, H
+    from imap_tools.errors import ImapToolsError
+
+    from mailgate.errors import TransportError
+    from mailgate.ingest import Inbox
+    from mailgate.send import Mailer
+
+    local, _, domain = settings.support_address.partition("@")
+    token = os.urandom(6).hex()
+    probe = f"{local}+check.{token}@{domain}"
+    message = render_test_notification(settings, probe, now=dt.datetime.now(dt.UTC))
+    message.replace_header("Message-ID", f"<check-probe.{token}@{domain}>")
+
+    async def send() -> None:
+        mailer = Mailer(settings.smtp)
+        try:
+            await mailer.send(settings.smtp.from_address, probe, message.as_bytes())
+        finally:
+            await mailer.close()
+
+    started = time.monotonic()
+    try:
+        asyncio.run(send())
+    except Exception as exc:  # the SMTP steps passed: say what this one did, don't stop
+        return False, f"warning: the probe to {probe} was not accepted: {exc}"
+    imap = settings.imap
+    criteria = AND(header=H("Message-ID", f"check-probe.{token}@{domain}"))
+    try:
+        with Inbox(imap) as inbox:
+            while True:
+                inbox.box.folder.set(imap.folder)
+                if uids := inbox.box.uids(criteria):
+                    inbox.box.delete(uids)
+                    seconds = time.monotonic() - started
+                    return True, (
+                        f"imap: plus addressing ok, a mail to {probe} reached {imap.folder} "
+                        f"in {seconds:.1f} s (removed): agents' reply addresses will arrive"
+                    )
+                if time.monotonic() - started > wait:
+                    break
+                time.sleep(1.0)
+    except (TransportError, ImapToolsError, OSError) as exc:
+        return False, f"warning: could not look for the probe to {probe}: {exc}"
+    return False, (
+        f"warning: a mail to {probe} did not reach {imap.folder} within {wait:g} s: the agents' "
+        "reply addresses (support+a.…) will not arrive, so agents must pass DMARC at your MX "
+        "([trust] authserv_id) or their mail is held; enable plus addressing (docs/trust.md)"
+    )
 
 
 def _logged_in(endpoint: Endpoint, credentials: Credentials) -> str:

@@ -48,8 +48,8 @@ def run_command(app: App, args: argparse.Namespace) -> int:
         report = worker.run_once()
         print(
             f"fetched {report.fetched}, applied {report.applied}, failed {report.failed}, "
-            f"duplicates {report.duplicates}, timers {report.timers}, sent {report.sent}, "
-            f"send failures {report.send_failures}"
+            f"held {report.held}, duplicates {report.duplicates}, timers {report.timers}, "
+            f"sent {report.sent}, send failures {report.send_failures}"
         )
         for error in report.errors:
             complain(error)

@@ -132,3 +132,15 @@ def _content_id(part: MimePart) -> str:
 def _disposition(part: MimePart) -> str:
     value = part.header("content-disposition") or ""
     return value.split(";", 1)[0].strip().lower()
+
+
+def stored_files(raw: bytes) -> tuple[Attachment, ...]:
+    """The files of a stored raw message, read again from its bytes (the CLI's views);
+    none when it cannot be read (purged, or not mail)."""
+    from mailgate.parse.errors import MalformedMessage
+    from mailgate.parse.mimetree import decode
+
+    try:
+        return decode(raw).attachments
+    except MalformedMessage:
+        return ()

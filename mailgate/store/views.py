@@ -91,6 +91,8 @@ class RequestView(TypedDict):
 
 
 SlaView = Callable[[list[StatusChange], dt.datetime | None], dict[str, Any]]
+# The files of a stored raw message, as the parser reads them; () when none can be read.
+FileReader = Callable[[bytes], tuple[Attachment, ...]]
 
 
 def tag_of(prefixes: Prefixes, mailbox: str, number: int) -> str:
@@ -138,9 +140,15 @@ def list_requests(
 
 
 def show_request(
-    connection: Connection, number: int, *, tag_prefix: Prefixes, sla: SlaView | None = None
+    connection: Connection,
+    number: int,
+    *,
+    tag_prefix: Prefixes,
+    read_files: FileReader,
+    sla: SlaView | None = None,
 ) -> RequestView | None:
-    """`sla` turns the status history and first answer into the `sla` object."""
+    """`sla` turns the status history and first answer into the `sla` object;
+    `read_files` reads a stored raw message's files (the parser's, given by the caller)."""
     request = connection.execute(select(REQUESTS).where(_r.id == number)).first()
     if request is None:
         return None
@@ -153,7 +161,8 @@ def show_request(
         .order_by(_e.id)
     ).all()  # fmt: skip
     messages = _messages(connection, request.id)
-    files = _files_of(connection, [m.inbound_id for m in messages if m.inbound_id is not None])
+    inbound_ids = [m.inbound_id for m in messages if m.inbound_id is not None]
+    files = _files_of(connection, inbound_ids, read_files)
     requester = next((p for p in people if p.address == request.requester), None)
     return RequestView(
         number=request.id,
@@ -221,12 +230,15 @@ class RequestFile:
         return {"number": self.number, "message_id": self.message_id, **self.file.to_json()}
 
 
-def request_files(connection: Connection, number: int) -> list[RequestFile] | None:
+def request_files(
+    connection: Connection, number: int, *, read_files: FileReader
+) -> list[RequestFile] | None:
     """Every file of a request's messages, or None when there is no such request."""
     if connection.scalar(select(_r.id).where(_r.id == number)) is None:
         return None
     messages = _messages(connection, number)
-    files = _files_of(connection, [m.inbound_id for m in messages if m.inbound_id is not None])
+    inbound_ids = [m.inbound_id for m in messages if m.inbound_id is not None]
+    files = _files_of(connection, inbound_ids, read_files)
     listed: list[RequestFile] = []
     for message in messages:
         if message.inbound_id is None:  # sent, not received: no raw message of ours to read
@@ -262,23 +274,14 @@ def _messages(connection: Connection, number: int) -> list[_StoredMessage]:
 
 
 def _files_of(
-    connection: Connection, inbound_ids: list[int]
+    connection: Connection, inbound_ids: list[int], read_files: FileReader
 ) -> dict[int, tuple[bytes, tuple[Attachment, ...]]]:
     """The stored raw messages and their files, read again from the bytes: the files are
     kept once, inside the raw message, never beside it."""
-    from mailgate.parse.errors import MalformedMessage
-    from mailgate.parse.mimetree import decode
-
-    found: dict[int, tuple[bytes, tuple[Attachment, ...]]] = {}
     if not inbound_ids:
-        return found
+        return {}
     rows = connection.execute(select(_i.id, _i.raw).where(_i.id.in_(inbound_ids)))
-    for inbound_id, raw in rows:
-        try:
-            found[inbound_id] = (raw, decode(raw).attachments)
-        except MalformedMessage:  # purged, or nothing to read: no files left to show
-            found[inbound_id] = (raw, ())
-    return found
+    return {inbound_id: (raw, read_files(raw)) for inbound_id, raw in rows}
 
 
 def _requester_notify(connection: Connection, numbers: list[int]) -> dict[int, bool]:

@@ -245,9 +245,9 @@ def test_each_mailbox_is_checked_apart(tmp_path, dovecot, dovecot_server, smtp_s
 )  # fmt: skip
 def test_send_test_arrives(tmp_path, dovecot, smtp_sink, language, subject, words):
     config = Config(tmp_path, dovecot, smtp_sink, language=language)
-    result = config.check("--send-test", TO)
+    result = config.check("--send-test", TO, "--probe-wait", "0")
     assert result.returncode == 0, result.stderr
-    [sent] = smtp_sink.wait_for(1)
+    [sent] = [mail for mail in smtp_sink.wait_for(2) if mail.rcpt_tos == (TO,)]
     message = sent.message
     assert sent.mail_from == "support@example.org" and sent.rcpt_tos == (TO,)
     assert message["From"] == "Support <support@example.org>"
@@ -259,6 +259,44 @@ def test_send_test_arrives(tmp_path, dovecot, smtp_sink, language, subject, word
     assert words in text and "mailgate check" in html
     assert f"smtp: send ok, test notification {message['Message-ID']} to {TO}" in result.stdout
     assert not config.database.exists()
+
+
+def test_send_test_probe_reaches_the_mailbox_through_plus_addressing(
+    tmp_path, dovecot, smtp_sink
+):
+    """The sink delivers mail for support+anything@ into the mailbox, as an MTA with
+    plus addressing does; the probe is found there, and removed."""
+
+    def deliver_plus_addresses(mail) -> None:
+        if any(r.startswith("support+") and r.endswith("@example.org") for r in mail.rcpt_tos):
+            dovecot.append(mail.data)
+
+    smtp_sink._on_message = deliver_plus_addresses
+    config = Config(tmp_path, dovecot, smtp_sink)
+    result = config.check("--send-test", TO, "--probe-wait", "20")
+    assert result.returncode == 0, result.stderr
+    [probe] = [mail for mail in smtp_sink.messages if mail.rcpt_tos != (TO,)]
+    [address] = probe.rcpt_tos
+    assert address.startswith("support+check.") and address.endswith("@example.org")
+    assert f"imap: plus addressing ok, a mail to {address} reached INBOX" in result.stdout
+    assert dovecot.list_folder("INBOX") == []  # removed: the worker never sees it
+
+
+def test_send_test_says_when_the_probe_does_not_arrive(config, smtp_sink):
+    result = config.check("--send-test", TO, "--probe-wait", "1")
+    assert result.returncode == 0, result.stderr  # a report, not a failed step
+    assert "did not reach INBOX within 1 s" in result.stderr
+    assert "agents must pass DMARC" in result.stderr
+
+
+def test_check_warns_that_agents_from_trusts_the_from_address(tmp_path, dovecot, smtp_sink):
+    config = Config(tmp_path, dovecot, smtp_sink, trust={"agents": "from"})
+    result = config.check()
+    assert result.returncode == 0, result.stderr
+    assert 'warning: [trust] agents = "from": anyone who writes From an agent address' in (
+        result.stderr
+    )
+    assert "warning" not in Config(tmp_path, dovecot, smtp_sink).check().stderr
 
 
 def test_send_test_refused(config, smtp_sink):

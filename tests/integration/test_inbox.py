@@ -44,5 +44,5 @@ def test_a_folder_another_worker_created_meanwhile_is_not_an_error(
     monkeypatch.setattr(imap_tools.folder.MailBoxFolderManager, "exists", exists_then_raced)
     with Inbox(settings) as inbox:
         assert inbox.waiting_uids() == []
-    assert raced == [settings.processed_folder, settings.failed_folder]
+    assert raced == [settings.processed_folder, settings.failed_folder, settings.spam_folder]
     assert {settings.processed_folder, settings.failed_folder} <= folders(dovecot)

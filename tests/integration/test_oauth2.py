@@ -123,18 +123,19 @@ def test_run_once_logs_in_with_fresh_tokens_and_applies_mail(
 def test_check_logs_in_three_times_with_three_tokens(
     tmp_path, token_endpoint, account, oauth2_sink
 ):
-    """`check --send-test` logs in to IMAP, to SMTP, and to SMTP again to send: a token
-    reused from an earlier connection would be refused by the single-use token_endpoint."""
+    """`check --send-test` logs in to IMAP, to SMTP, to SMTP again to send, then to SMTP
+    to send the support+ probe and to IMAP to look for it: a token reused from an
+    earlier connection would be refused by the single-use token_endpoint."""
     command = rotating_tokens(tmp_path, token_endpoint, account.user)
     config = oauth_config(tmp_path, account, oauth2_sink, command)
     asked_before = len(token_endpoint.asked)
-    result = run_cli(config, "check", "--send-test", "admin@example.com")
+    result = run_cli(config, "check", "--send-test", "admin@example.com", "--probe-wait", "0")
     assert result.returncode == 0, result.stderr
     assert f"imap: login ok as {account.user} (XOAUTH2)" in result.stdout
     assert f"smtp: login ok as {account.user} (XOAUTH2)" in result.stdout
     prefix = account.user.split("@")[0]
-    assert token_endpoint.asked[asked_before:] == [f"{prefix}-tok-{n}" for n in (1, 2, 3)]
-    [test_mail] = oauth2_sink.messages
+    assert token_endpoint.asked[asked_before:] == [f"{prefix}-tok-{n}" for n in range(1, 6)]
+    [test_mail] = [m for m in oauth2_sink.messages if m.rcpt_tos == ("admin@example.com",)]
     assert test_mail.login == account.user and test_mail.rcpt_tos == ("admin@example.com",)
 
 

@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         show_sent(smtp)
         admin(config, "requests", "list")
 
-        step("Alice (an agent) answers from her own mail client, replying to the notice")
+        step("Alice (an agent) answers from her own mail client, replying to the notice: "
+             "it goes to the notice's Reply-To, the agents' reply address of REQ-1, "
+             "which proves it is hers")  # fmt: skip
         notice = next(
             m
             for m in smtp.messages
@@ -193,14 +195,15 @@ def _auto_reply() -> bytes:
 
 
 def _reply(original: EmailMessage, *, sender: str, body: str, message_id: str) -> bytes:
-    """A reply as Gmail writes it: new text on top, the original quoted with `>`."""
+    """A reply as Gmail writes it: new text on top, the original quoted with `>`, to the
+    original's Reply-To (for a notice to agents, the request's agents' reply address)."""
     quoted = "\n".join(
         f"> {line}" for line in original.get_body(("plain",)).get_content().splitlines()
     )
     references = f"{original['References'] or ''} {original['Message-ID']}".strip()
     message = _message(
         From=sender,
-        To="support@example.org",
+        To=original["Reply-To"] or original["From"],
         Subject=f"Re: {original['Subject']}",
         Date="Thu, 26 Nov 2026 11:30:00 +0300",
         Message_ID=f"<{message_id}>",

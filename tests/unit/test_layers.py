@@ -70,10 +70,11 @@ def test_the_html_sanitiser_is_imported_only_by_mailgate_sanitize():
     assert not [path for path in pure if "mailgate.sanitize" in imports(path)]
 
 
-# What the store may not import: it writes what it is handed, and renders and
+# What the store may not import: it writes what it is handed, and parses, renders and
 # decides nothing (decide/'s data types are allowed: decide/model.py).
 ABOVE_THE_STORE = ("mailgate.notify", "mailgate.layout", "mailgate.sanitize", "mailgate.apply",
-                   "mailgate.worker", "mailgate.app", "mailgate.config")  # fmt: skip
+                   "mailgate.worker", "mailgate.app", "mailgate.config",
+                   "mailgate.parse")  # fmt: skip
 DECIDING = tuple(
     f"mailgate.decide.{path.stem}"
     for path in modules("decide")
