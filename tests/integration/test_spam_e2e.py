@@ -58,3 +58,34 @@ def test_spam_goes_to_junk_sends_nothing_and_is_released_once(make_gate):
     assert len(gate.imap.list_folder("Junk")) == 3  # the copies stay where they are
     assert sorted(row["key"] for row in json.loads(gate.read("held", "list", "--json"))) == [
         "bulk@x", "flag@x"]  # fmt: skip
+
+
+def test_acknowledgement_and_closed_reply_limits_on_each_database(gate):
+    gate.deliver(*(make_mail(sender=CLIENT, subject=f"Fax {n}", body="Fax is down.",
+                             message_id=f"new{n}@corp.example") for n in range(6)))  # fmt: skip
+    gate.run_once(now="2026-11-24T10:00:00+03:00")
+    assert len(gate.requests()) == 6
+    reply = make_mail(sender=CLIENT, subject="Re: [REQ-1] Fax 0", body="Resolve this issue",
+                      message_id="close@corp.example")  # fmt: skip
+    gate.deliver(reply)
+    gate.run_once(now="2026-11-24T10:05:00+03:00")
+    for n, at in (
+        (1, "2026-11-24T11:00:00+03:00"),
+        (2, "2026-11-24T12:00:00+03:00"),
+        (3, "2026-11-25T11:30:00+03:00"),
+    ):
+        gate.deliver(
+            make_mail(
+                sender=CLIENT,
+                subject="Re: [REQ-1] Fax 0",
+                body=f"Thanks {n}",
+                message_id=f"late{n}@corp.example",
+            )
+        )
+        gate.run_once(now=at)
+
+    sql = f"select template, count(*) from outbound where recipient = '{CLIENT}' group by template"
+    assert dict(gate.query(sql)) == {"created": 5, "closed": 1, "closed_reply": 2}
+    details = [e["detail"] for e in gate.show("REQ-6")["events"] if e["kind"] == "not_sent"]
+    assert details == [f"acknowledgement not sent to {CLIENT}: 5 sent to this address in the "
+                       "last hour (max_new_requests_per_sender = 5)"]  # fmt: skip
