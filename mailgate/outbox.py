@@ -10,6 +10,11 @@ waiting out the lease. So after a crash at most the mail in flight
 
 Temporary failures (4xx, connection trouble) are retried with exponential
 backoff; permanent ones (5xx) mark the row failed with the reason.
+
+Each notification goes out with its own envelope sender, its return path
+`support+b.<outbound id>.<mac>@domain` (VERP, `reply_tokens.bounce_address`): a
+delivery-status report comes back to that address and so names the one
+notification that bounced, and its recipient (SPEC §14).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailgate import journal
+from mailgate.config import Secret
 from mailgate.owner import current_owner, is_dead_here
+from mailgate.reply_tokens import bounce_address
 from mailgate.send import Job, Pump, Result
 from mailgate.store.database import MailboxScope, Store
 
@@ -64,7 +71,15 @@ class Outbox:
         refusing_before: bool = False,
         retry_seconds: float = 60.0,
         scope: MailboxScope | None = None,
+        sender: str = "",
+        token_secret: Secret | None = None,
     ) -> None:
+        """`sender`: the address whose return paths the notifications get ([smtp]
+        from_address), signed with `token_secret`, else the database's secret; ""
+        leaves the envelope sender to the pump."""
+        self._sender = sender
+        self._given_secret = token_secret
+        self._secret: str | None = None
         self._retry_seconds = retry_seconds
         self._scope = scope  # only the rows of this mailbox's requests (SPEC §12)
         self._store = store
@@ -163,7 +178,13 @@ class Outbox:
         with self._store.transaction() as tx:
             rows = tx.claim_outbound(now, lease_until=now + LEASE, limit=limit, owner=self._owner,
                                      scope=self._scope)  # fmt: skip
-        return [(row.id, row.recipient, row.raw, row.attempts) for row in rows]
+            if rows and self._sender and self._secret is None:
+                given = self._given_secret
+                self._secret = given.reveal() if given is not None else tx.token_secret()
+        sender, secret = self._sender, self._secret or ""
+        return [(row.id, row.recipient, row.raw, row.attempts,
+                 bounce_address(sender, secret, outbound=row.id) if sender else "")
+                for row in rows]  # fmt: skip
 
     def _record(self, results: list[Result]) -> None:
         if not results:

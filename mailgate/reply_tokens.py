@@ -6,6 +6,10 @@
 - The agents': `support+a.<number>.<mac>@domain`, the Reply-To of every notice to
   agents about request `number`. Mail to it from an agent address is that agent's
   (SPEC §14): a stranger who forges an agent's From does not know it.
+- A notification's return path (VERP): `support+b.<outbound id>.<mac>@domain`, the
+  SMTP envelope sender of outbound row `id`. A delivery-status report sent back to
+  it names the notification that bounced, and so its recipient (SPEC §14): only the
+  servers that carried that one notification saw the address.
 
 The MAC is an HMAC-SHA256 under a secret only mailgate knows, cut to 64 bits. Pure.
 """
@@ -72,6 +76,49 @@ def find_agent_tokens(
         if hmac.compare_digest(match["mac"], _sign(secret, f"agent.{request}")):
             found.add(request)
     return frozenset(found)
+
+
+_BOUNCE_TOKEN = re.compile(
+    r"^(?P<local>[^+@]+)\+b\.(?P<number>\d{1,18})\.(?P<mac>[0-9a-f]{16})@(?P<domain>.+)$"
+)
+# Something shaped like a return path whose MAC may be wrong: said in the history.
+_BOUNCE_SHAPE = re.compile(r"^[^+@]+\+b\.(?P<number>\d{1,18})\.[^@]*@")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BounceToken:
+    """A return path found among the addresses a message was sent to."""
+
+    outbound: int  # the id of the outbound row it names
+    address: str  # as found, lower-cased
+    valid: bool  # its MAC is mailgate's: only then does it prove anything
+
+
+def bounce_address(sender: str, secret: str, *, outbound: int) -> str:
+    """The envelope sender (MAIL FROM) of notification `outbound`, at `sender`'s domain."""
+    local, _, domain = sender.partition("@")
+    return f"{local}+b.{outbound}.{_sign(secret, f'bounce.{outbound}')}@{domain}"
+
+
+def find_bounce_token(
+    addresses: Iterable[str], *, support_addresses: Iterable[str], secret: str
+) -> BounceToken | None:
+    """The first valid return path among `addresses` at one of `support_addresses`;
+    failing that, the first one with a wrong MAC (for the history), else None."""
+    ours = {tuple(a.lower().partition("@")[::2]) for a in support_addresses}
+    forged = None
+    for address in addresses:
+        address = address.strip().strip("<>").lower()
+        match = _BOUNCE_TOKEN.match(address)
+        if match is not None and (match["local"], match["domain"]) in ours:
+            number = int(match["number"])
+            if hmac.compare_digest(match["mac"], _sign(secret, f"bounce.{number}")):
+                return BounceToken(outbound=number, address=address, valid=True)
+        if forged is None and (shape := _BOUNCE_SHAPE.match(address)) is not None:
+            local, _, domain = address.partition("@")
+            if (local.partition("+")[0], domain) in ours:
+                forged = BounceToken(outbound=int(shape["number"]), address=address, valid=False)
+    return forged
 
 
 def _mac(secret: str, request: int, participant: int) -> str:

@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 
 # The server is unreachable, not refusing one message: the rest of the round waits too.
 CONNECTION_FAILURES = (aiosmtplib.SMTPConnectError, TimeoutError)
-Job = tuple[int, str, bytes, int]  # outbound id, recipient, raw message, attempts so far
+# outbound id, recipient, raw message, attempts so far, envelope sender (its return
+# path, `support+b.<id>.<mac>@domain`: a bounce names the notification, SPEC §14)
+Job = tuple[int, str, bytes, int, str]
 PIECE = 1024 * 1024  # a message larger than this goes to the child, and to SMTP, in pieces
 # As aiosmtplib's DATA: lone CR or LF made CRLF.
 _LINE_ENDINGS = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
@@ -267,9 +269,9 @@ class SmtpPump:
         if not jobs:
             return
         large = {job[0]: pieces(job[2]) for job in jobs if len(job[2]) > PIECE}
-        self._jobs.put([(i, to, len(large[i]) if i in large else raw, n)
-                        for i, to, raw, n in jobs])  # fmt: skip
-        for outbound_id, _, raw, _ in jobs:
+        self._jobs.put([(i, to, len(large[i]) if i in large else raw, n, sender)
+                        for i, to, raw, n, sender in jobs])  # fmt: skip
+        for outbound_id, _, raw, _, _ in jobs:
             for offset, size in large.get(outbound_id, ()):
                 self._pieces.send_bytes(raw, offset, size)
 
@@ -310,8 +312,8 @@ def _next_batch(jobs: multiprocessing.Queue, reader: Connection) -> list | None:
     batch = jobs.get()
     if batch is None:
         return None
-    return [(i, to, [reader.recv_bytes() for _ in range(raw)] if isinstance(raw, int) else raw, n)
-            for i, to, raw, n in batch]  # fmt: skip
+    return [(i, to, [reader.recv_bytes() for _ in range(raw)] if isinstance(raw, int) else raw, n,
+             sender) for i, to, raw, n, sender in batch]  # fmt: skip
 
 
 async def _pump(
@@ -338,13 +340,13 @@ async def _pump(
             reported.clear()
 
     async def send(job: Job) -> None:
-        outbound_id, recipient, raw, attempts = job
+        outbound_id, recipient, raw, attempts, sender = job
         async with semaphore:
             if unreachable:
                 failure: Failure | None = (True, f"not tried: {unreachable[0]}")
             else:
                 try:
-                    await mailer.send(settings.from_address, recipient, raw)
+                    await mailer.send(sender or settings.from_address, recipient, raw)
                     failure = None
                     if journal is not None:  # before this connection takes its next job
                         append_sent(journal, outbound_id)

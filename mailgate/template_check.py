@@ -100,7 +100,7 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     "agent_note": (Status.IN_PROGRESS, {"text": "Check the trunk.", "from": "alice@example.org"}),
     "agent_bounce": (
         Status.IN_PROGRESS,
-        {"addresses": ["gone@example.net"], "text": "550 no such user"},
+        {"addresses": ["gone@example.net"], "text": "550 no such user", "hold_days": 7},
     ),
     "agent_sla_breach": (Status.IN_PROGRESS, {"target": "resolution", "due_at": _AT}),
     "agent_command_refused": (Status.CLOSED, {"command": "#status on_hold", "refusal": "closed"}),

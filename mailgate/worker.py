@@ -206,6 +206,8 @@ class Worker:
             refusing_before=self._smtp_refusing.get(mailbox.name, False),
             retry_seconds=smtp.retry_seconds,
             scope=self.install.scope(mailbox.name),
+            sender=smtp.from_address,
+            token_secret=self.install.settings.trust.token_secret,
         )
 
     def send_queue(self, *, pump: Pump | None = None) -> SendReport:

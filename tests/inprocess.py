@@ -106,6 +106,7 @@ class SentMail:
     rcpt_tos: tuple[str, ...]
     data: bytes
     attempts: int
+    mail_from: str = ""  # the envelope sender the job carried ("": the pump's From)
 
     @functools.cached_property
     def message(self) -> EmailMessage:
@@ -173,10 +174,11 @@ class CapturingPump:
         self._answer(jobs, into=self._results)
 
     def _answer(self, jobs: list[Job], *, into: list[Result]) -> None:
-        for outbound_id, recipient, raw, attempts in jobs:
+        for outbound_id, recipient, raw, attempts, sender in jobs:
             failure = self._take_failure(recipient)
             if failure is None:
-                self.messages.append(SentMail(rcpt_tos=(recipient,), data=raw, attempts=attempts))
+                self.messages.append(SentMail(rcpt_tos=(recipient,), data=raw, attempts=attempts,
+                                              mail_from=sender))  # fmt: skip
             into.append((outbound_id, attempts, failure))
 
     def results(self, *, wait: float = 0.0) -> list[Result]:

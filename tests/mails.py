@@ -137,3 +137,100 @@ def bounce_for(notification_id: str, recipient: str, message_id: str) -> bytes:
         f"To: {recipient}\r\nMessage-ID: <{notification_id}>\r\nSubject: [REQ-1] Fax\r\n\r\n"
         f"--b1--\r\n"
     ).encode()
+
+
+def delivery_report(
+    *,
+    recipients: Sequence[str],
+    message_id: str,
+    to: str = "support@example.org",
+    returned_id: str | None = None,
+    returned_to: str | None = None,
+    subject: str = "Undelivered Mail Returned to Sender",
+    action: str = "failed",
+    style: str = "postfix",
+) -> bytes:
+    """A delivery-status report as an MTA sends it back to the envelope sender `to`
+    (a notification's return path, or the plain support address), which the final
+    MDA writes into `Delivered-To`; like tests/fixtures/machine/postfix_dsn_report.eml
+    (`style="postfix"`: the returned headers as text/rfc822-headers) and
+    exchange_ndr_report.eml (`"exchange"`: the whole message attached, In-Reply-To
+    naming it). `returned_id` None: the report returns no headers, as MTAs
+    configured not to return content send it. `returned_to`: the To of the
+    returned headers (the first recipient unless given)."""
+    status = "5.1.1" if action == "failed" else "4.4.1"
+    per_recipient = "".join(
+        f"\r\nFinal-Recipient: rfc822; {r}\r\nOriginal-Recipient: rfc822;{r}\r\n"
+        f"Action: {action}\r\nStatus: {status}\r\nRemote-MTA: dns; mx.corp.example\r\n"
+        f"Diagnostic-Code: smtp; 550 5.1.1 <{r}>: Recipient address rejected: User unknown\r\n"
+        for r in recipients
+    )
+    listed = "".join(
+        f"<{r}>: host mx.corp.example[198.51.100.7] said: 550 5.1.1 User unknown (in reply "
+        f"to RCPT TO command)\r\n\r\n"
+        for r in recipients
+    )
+    returned_to = returned_to or (recipients[0] if recipients else "someone@corp.example")
+    head = (
+        "Return-Path: <>\r\n"
+        f"Delivered-To: {to}\r\n"
+        "Received: from mx.corp.example (mx.corp.example [198.51.100.7])\r\n"
+        f"\tby mx.example.org (Postfix) with ESMTP id 3F1A2C0E7; {DATE}\r\n"
+    )
+    if style == "exchange":
+        head += (
+            "From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e"
+            "@corp.example>\r\n"
+            f"To: <{to}>\r\nDate: {DATE}\r\nMessage-ID: <{message_id}>\r\n"
+            + (f"In-Reply-To: <{returned_id}>\r\nReferences: <{returned_id}>\r\n"
+               if returned_id else "")
+            + f"Subject: {subject}\r\nAuto-Submitted: auto-replied\r\n"
+            "X-MS-Exchange-Message-Is-Ndr:\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary="ndr"\r\n'
+            "\r\n--ndr\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n\r\n"
+            "Delivery has failed to these recipients or groups:\r\n\r\n"
+            + "".join(f"{r}\r\nThe email address you entered couldn't be found.\r\n\r\n"
+                      for r in recipients)
+            + "--ndr\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns;EX01.corp.example\r\n"
+            "Received-From-MTA: dns;mail.example.org\r\n"
+            f"Arrival-Date: {DATE}\r\n{per_recipient}\r\n"
+        )  # fmt: skip
+        if returned_id:
+            head += (
+                "--ndr\r\nContent-Type: message/rfc822\r\n\r\n"
+                f"Message-ID: <{returned_id}>\r\nFrom: Support <support@example.org>\r\n"
+                f"To: {returned_to}\r\nSubject: [REQ-1] Fax\r\nDate: {DATE}\r\n"
+                "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                "Your request was received.\r\n\r\n"
+            )
+        return (head + "--ndr--\r\n").encode()
+    head += (
+        "From: MAILER-DAEMON@mx.corp.example (Mail Delivery System)\r\n"
+        f"Subject: {subject}\r\nTo: {to}\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+        '\tboundary="3F1A2C0E7.1764140400/mx.corp.example"\r\n'
+        f"Content-Transfer-Encoding: 8bit\r\nMessage-Id: <{message_id}>\r\nDate: {DATE}\r\n"
+        "\r\nThis is a MIME-encapsulated message.\r\n\r\n"
+        "--3F1A2C0E7.1764140400/mx.corp.example\r\n"
+        "Content-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "This is the mail system at host mx.corp.example.\r\n\r\n"
+        "I'm sorry to have to inform you that your message could not\r\n"
+        "be delivered to one or more recipients. It's attached below.\r\n\r\n"
+        f"                   The mail system\r\n\r\n{listed}"
+        "--3F1A2C0E7.1764140400/mx.corp.example\r\n"
+        "Content-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.corp.example\r\nX-Postfix-Queue-ID: 3F1A2C0E7\r\n"
+        f"X-Postfix-Sender: rfc822; {to}\r\nArrival-Date: {DATE}\r\n{per_recipient}\r\n"
+    )
+    if returned_id:
+        head += (
+            "--3F1A2C0E7.1764140400/mx.corp.example\r\n"
+            "Content-Description: Undelivered Message Headers\r\n"
+            "Content-Type: text/rfc822-headers\r\n\r\n"
+            "Received: by mail.example.org (Postfix, from userid 1000) id 9C2B1A0F3\r\n"
+            f"Message-ID: <{returned_id}>\r\nDate: {DATE}\r\n"
+            f"From: Support <support@example.org>\r\nTo: {returned_to}\r\n"
+            "Subject: [REQ-1] Fax\r\n\r\n"
+        )
+    return (head + "--3F1A2C0E7.1764140400/mx.corp.example--\r\n").encode()

@@ -25,16 +25,19 @@ ACKNOWLEDGEMENT = "created"  # the template of a new request's acknowledgement
 
 class DeliveryLedger:
     """What one transaction knows of recipients, read once and kept up to date as
-    it writes: which addresses bounce, how many notices each rate-limited address
-    got in the last hour, and how many acknowledgements each address and everyone
-    got in it (read once per address, then counted on), and the secret that signs
-    reply tokens (`settings` are the install's)."""
+    it writes: which addresses bounce (marks younger than `[trust]
+    bounce_hold_days`), how many notices each rate-limited address got in the last
+    hour, and how many acknowledgements each address and everyone got in it (read
+    once per address, then counted on), and the secret that signs reply tokens
+    (`settings` are the install's)."""
 
     def __init__(self, tx: Tx, settings: Settings) -> None:
         self._tx = tx
         self._given_secret = settings.trust.token_secret
         self._secret: str | None = None
+        self._hold = dt.timedelta(days=settings.trust.bounce_hold_days)
         self._bouncing: set[str] | None = None
+        self._bouncing_at: dt.datetime | None = None  # the moment `_bouncing` holds for
         self._since: dt.datetime | None = None
         self._sent: dict[str, int] = {}  # address -> notices queued since `_since`
         self._acks_since: dt.datetime | None = None
@@ -49,9 +52,11 @@ class DeliveryLedger:
             self._secret = given.reveal() if given is not None else self._tx.token_secret()
         return self._secret
 
-    def bouncing_among(self, addresses: Sequence[str]) -> frozenset[str]:
-        if self._bouncing is None:
-            self._bouncing = set(self._tx.bouncing())
+    def bouncing_among(self, addresses: Sequence[str], now: dt.datetime) -> frozenset[str]:
+        """The addresses among `addresses` whose bouncing mark holds at `now`."""
+        if self._bouncing is None or now != self._bouncing_at:
+            self._bouncing = set(self._tx.bouncing(now=now, hold=self._hold))
+            self._bouncing_at = now
         return frozenset(a for a in addresses if a in self._bouncing)
 
     def sent_last_hour(self, recipients: Sequence[str], now: dt.datetime) -> dict[str, int]:
@@ -161,7 +166,7 @@ def _render(
     recipients = [n.notice.recipient for n in notices]
     limited = rate_limited(recipients, settings)
     facts = DeliveryFacts(
-        bouncing=ledger.bouncing_among(recipients),
+        bouncing=ledger.bouncing_among(recipients, now),
         sent_last_hour=ledger.sent_last_hour(limited, now) if limited else {},
         thread=thread,
         participant_ids=tx.participant_ids(number) if settings.trust.reply_tokens else {},

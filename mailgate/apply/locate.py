@@ -12,14 +12,20 @@ from mailgate.apply.install import Install
 from mailgate.decide.model import RequestSnapshot
 from mailgate.domain import InboundMessage, Status
 from mailgate.parse.subject import find_tag
-from mailgate.reply_tokens import ReplyToken, find_agent_tokens, find_token
+from mailgate.reply_tokens import (
+    BounceToken,
+    ReplyToken,
+    find_agent_tokens,
+    find_bounce_token,
+    find_token,
+)
 from mailgate.store.database import Tx
 
 # Headers in which the receiving server names the address it delivered to.
 _DELIVERED_TO = frozenset({"delivered-to", "x-original-to"})
 
 if TYPE_CHECKING:  # deciding loads with the first mail, not with an empty round
-    from mailgate.decide.message import Routed
+    from mailgate.decide.message import BounceProof, Routed
 
 
 def locate(
@@ -34,10 +40,12 @@ def locate(
 ) -> Routed:
     """After a reply token: the subject tag, then In-Reply-To / References.
 
-    A bounce belongs to the request of the mail that bounced, when it names it.
-    The request is read under its lock (store/snapshots.py). `mailbox` is the
-    one the message was read from (a new request opens there); `released`, the
-    admin's release of a held message (`mailgate held release`).
+    A bounce belongs to the request of the mail that bounced, when it names it:
+    the notification its return path names, else its returned Message-ID. What
+    it proves (SPEC §14) goes to deciding with it. The request is read under its
+    lock (store/snapshots.py). `mailbox` is the one the message was read from (a
+    new request opens there); `released`, the admin's release of a held message
+    (`mailgate held release`).
     """
     from mailgate.decide.message import Routed
 
@@ -60,16 +68,20 @@ def locate(
         if number is not None:
             request = tx.snapshot(number, with_history=with_history)
     addresses = [sender] if sender else []
+    proofs: tuple[BounceProof, ...] = ()
+    doubt = ""
     if message.bounce is not None:
-        if message.bounce.original_message_id:
+        proofs, doubt = _bounce_proofs(tx, message, install, ledger.token_secret)
+        number = next((p.request for p in proofs if p.request is not None), None)
+        if number is None and message.bounce.original_message_id:
             number = tx.request_of_message_ids([message.bounce.original_message_id])
-            if number is not None:
-                request = tx.snapshot(number, with_history=with_history)
-        addresses += message.bounce.recipients
+        if number is not None:
+            request = tx.snapshot(number, with_history=with_history)
+        addresses += [*message.bounce.recipients, *(p.recipient for p in proofs)]
     routed = Routed(request=request, via_token=via_token,
-                    bouncing=ledger.bouncing_among(addresses),
+                    bouncing=ledger.bouncing_among(addresses, now),
                     agent_tokens=_agent_tokens(message, install, ledger.token_secret),
-                    released=released)  # fmt: skip
+                    bounce_proofs=proofs, bounce_doubt=doubt, released=released)  # fmt: skip
     return _with_limits(tx, ledger, routed, message, install, mailbox=mailbox, now=now)
 
 
@@ -164,3 +176,53 @@ def _agent_tokens(message: InboundMessage, install: Install, secret: str) -> fro
         support = mailbox.settings.support_address
         found |= find_agent_tokens(addresses, support_address=support, secret=secret)
     return found
+
+
+def _bounce_proofs(
+    tx: Tx, message: InboundMessage, install: Install, secret: str
+) -> tuple[tuple[BounceProof, ...], str]:
+    """The recipients a delivery-status report proves that mailgate's mail to them
+    bounced, and why a return path it was sent to proves nothing ("" if none).
+
+    Proof is the notification it names (SPEC §14): its return path
+    `support+b.<outbound id>.<mac>@domain` (VERP) proves that notification's
+    recipient; its returned Message-ID proves the recipients it names to whom the
+    notification with that Message-ID was sent. The recipients a report merely
+    names prove nothing: anyone can write a report.
+    """
+    from mailgate.decide.message import BounceProof
+
+    bounce = message.bounce
+    assert bounce is not None
+    proofs: dict[str, BounceProof] = {}
+    doubt = ""
+    token = _return_path(message, install, secret)
+    if token is not None and not token.valid:  # the address is the sender's: cut it short
+        shown = token.address if len(token.address) <= 120 else token.address[:119] + "…"
+        doubt = f"its return path {shown} is not one mailgate made"
+    elif token is not None:
+        found = tx.notification_recipient(token.outbound)
+        if found is None:
+            doubt = f"its return path names notification {token.outbound}, never sent"
+        else:
+            recipient, number = found
+            by = f"its return path (notification {token.outbound})"
+            proofs[recipient] = BounceProof(recipient=recipient, request=number, by=by)
+    if bounce.original_message_id and bounce.recipients:
+        sent = tx.notifications_sent_to(bounce.original_message_id, bounce.recipients)
+        for recipient, number in sent:
+            proofs.setdefault(recipient, BounceProof(recipient=recipient, request=number,
+                                                     by="its returned Message-ID"))  # fmt: skip
+    return tuple(proofs.values()), doubt
+
+
+def _return_path(message: InboundMessage, install: Install, secret: str) -> BounceToken | None:
+    """A notification's return path among the addresses the message was sent to (a
+    report goes to the envelope sender): To, Cc, or where the receiving server wrote
+    the address it delivered to. At any mailbox's support or From address."""
+    addresses = [a.address for a in (*message.to, *message.cc)]
+    addresses += [value for name, value in message.headers if name in _DELIVERED_TO]
+    if not any("+" in address for address in addresses):
+        return None
+    ours = [a for m in install for a in (m.settings.support_address, m.settings.smtp.from_address)]
+    return find_bounce_token(addresses, support_addresses=ours, secret=secret)

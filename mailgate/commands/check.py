@@ -377,11 +377,15 @@ def _send_test(endpoint: Endpoint, settings: Settings, address: str) -> str:
     from mailgate.send import Mailer
 
     message = render_test_notification(settings, address, now=dt.datetime.now(dt.UTC))
+    # As the worker sends: from a return path at [smtp] from_address (SPEC §14),
+    # shaped like a notification's but naming none (this one has no outbound row).
+    local, _, domain = settings.smtp.from_address.partition("@")
+    sender = f"{local}+b.check@{domain}"
 
     async def send() -> None:
         mailer = Mailer(settings.smtp)
         try:
-            await mailer.send(settings.smtp.from_address, address, message.as_bytes())
+            await mailer.send(sender, address, message.as_bytes())
         finally:
             await mailer.close()
 
@@ -391,7 +395,8 @@ def _send_test(endpoint: Endpoint, settings: Settings, address: str) -> str:
         raise endpoint.failed(
             Step.SEND,
             f"refused the sender {exc.sender}: {exc.code} {exc.message}: may this log-in send "
-            "as [smtp] from_address?",
+            "as [smtp] from_address with a +suffix (notifications' return paths, "
+            "docs/trust.md)?",
         ) from None
     except aiosmtplib.SMTPRecipientsRefused as exc:
         said = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)

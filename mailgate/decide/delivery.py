@@ -1,9 +1,9 @@
 """Which notices of a decision go out, and how they thread. Pure.
 
 The one place that says who must not get mail (our own addresses, bouncing
-addresses, anyone past `max_per_hour`), which Message-IDs a notice threads
-under, and which reply-token address it offers: every notice to staff the
-agents' reply address of its request (SPEC §14), a client's notice its
+addresses but staff's, anyone past `max_per_hour`), which Message-IDs a notice
+threads under, and which reply-token address it offers: every notice to staff
+the agents' reply address of its request (SPEC §14), a client's notice its
 participant's token with `[trust] reply_tokens`.
 """
 
@@ -79,10 +79,10 @@ def plan_deliveries(
         recipient = notice.recipient
         if recipient in settings.own_addresses:
             continue
-        if recipient in facts.bouncing:
+        staff = settings.is_staff(recipient)
+        if recipient in facts.bouncing and not staff:  # staff are never silenced (SPEC §14)
             planned.append(Dropped(notice=notice, why="address is bouncing"))
             continue
-        staff = settings.is_staff(recipient)
         if not staff and sent.get(recipient, 0) >= settings.max_per_hour:
             planned.append(Dropped(notice=notice, why="rate limit reached"))
             continue

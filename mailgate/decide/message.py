@@ -54,6 +54,16 @@ CC_SHOWN = 200  # CC addresses left out of the participants that the agents' not
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BounceProof:
+    """A recipient whose bounce a delivery-status report proves (SPEC §14): the
+    report names a notification that mailgate sent to that address."""
+
+    recipient: str
+    request: int | None  # the notification's
+    by: str  # what names the notification, for the history: "its return path (…)", …
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Routed:
     """Where the message goes, as the store found it."""
 
@@ -61,6 +71,8 @@ class Routed:
     via_token: str | None = None  # the participant whose valid reply token it was sent to
     bouncing: frozenset[str] = frozenset()  # of the sender and a bounce's recipients
     agent_tokens: frozenset[int] = frozenset()  # requests whose agents' reply address it went to
+    bounce_proofs: tuple[BounceProof, ...] = ()  # the recipients a bounce proves bounced
+    bounce_doubt: str = ""  # why the return path a bounce was sent to proves nothing
     # Set by `mailgate held release` (decide/spam.py `release_note`): the admin vouches
     # for this held message, so the check that held it is waived for it; the text is
     # what the history records.
@@ -422,22 +434,50 @@ class _Deciding:
     # -- bounces --------------------------------------------------------------------------
 
     def _bounce(self, ref: RequestRef | None) -> Decision:
+        """Store the report; mark as bouncing only the recipients it proves (SPEC §14:
+        it names a notification sent to that address) that are not staff, and say in
+        the request's history, address by address, why each was marked or not."""
         bounce = self.message.bounce
         assert bounce is not None
         self.draft.store(ref, MessageKind.BOUNCE, self._from_address())
-        newly_bouncing = []
-        if bounce.permanent:
-            for address in bounce.recipients:
-                if address not in self.routed.bouncing and address not in newly_bouncing:
-                    self.draft.set_bouncing(address, self.now)
-                    newly_bouncing.append(address)
+        verdicts, newly_bouncing = self._bounce_verdicts(bounce.permanent)
         if ref is not None:
-            detail = ", ".join(bounce.recipients) or "unknown recipient"
-            self._event(ref, "bounce", detail=detail)
+            self._event(ref, "bounce", detail="; ".join(verdicts))
             if newly_bouncing:  # agents are told once, not at every bounce
-                context = {"addresses": newly_bouncing, "text": self.message.new_text}
+                context = {"addresses": newly_bouncing, "text": self.message.new_text,
+                           "hold_days": self.settings.trust.bounce_hold_days}  # fmt: skip
                 self.draft.notify_agents(ref, "agent_bounce", context=context, besides=self.sender)
         return self.draft.decision(request=ref)
+
+    def _bounce_verdicts(self, permanent: bool) -> tuple[list[str], list[str]]:
+        """What the report does to each address it names or proves, as history lines,
+        and the addresses it newly marks as bouncing."""
+        bounce, routed = self.message.bounce, self.routed
+        assert bounce is not None
+        proofs = {proof.recipient: proof for proof in routed.bounce_proofs}
+        verdicts = [routed.bounce_doubt] if routed.bounce_doubt else []
+        marked, unproven = [], []
+        hold = self.settings.trust.bounce_hold_days
+        for address in dict.fromkeys([*proofs, *bounce.recipients]):
+            proof = proofs.get(address)
+            if proof is None:
+                unproven.append(address)
+            elif self.settings.is_staff(address):
+                verdicts.append(f"{address}: staff address, never silenced; not marked")
+            elif not permanent:
+                verdicts.append(f"{address}: temporary failure; not marked")
+            elif address in routed.bouncing:
+                verdicts.append(f"{address}: already bouncing")
+            else:
+                self.draft.set_bouncing(address, self.now)
+                marked.append(address)
+                verdicts.append(f"{address}: marked as bouncing for {hold} days, "
+                                f"proven by {proof.by}")  # fmt: skip
+        if unproven:
+            named = ", ".join(unproven[:10]) + (f" and {len(unproven) - 10} more"
+                                                if len(unproven) > 10 else "")  # fmt: skip
+            verdicts.append(f"bounce names no notification sent to {named}; not marked")
+        return verdicts or ["bounce names no recipient; nothing marked"], marked
 
     # -- shared steps ---------------------------------------------------------------------
 

@@ -312,9 +312,29 @@ class Tx:
             return None
         return snapshots.request_of_message_ids(self._connection, message_ids)
 
-    def bouncing(self) -> frozenset[str]:
-        """Every address marked as bouncing (they are few)."""
-        return frozenset(self._connection.scalars(sql.BOUNCING))
+    def bouncing(self, *, now: dt.datetime, hold: dt.timedelta) -> frozenset[str]:
+        """Every address marked as bouncing less than `hold` before `now` (they are
+        few): an older mark has expired (`[trust] bounce_hold_days`)."""
+        return frozenset(self._connection.scalars(sql.BOUNCING, {"marked_after": now - hold}))
+
+    def notification_recipient(self, outbound_id: int) -> tuple[str, int | None] | None:
+        """The recipient and request of notification `outbound_id` (a return path
+        names it), or None when there is no such row."""
+        row = self._connection.execute(sql.OUTBOUND_RECIPIENT, {"outbound": outbound_id}).first()
+        return None if row is None else (row.recipient, row.request_id)
+
+    def notifications_sent_to(
+        self, message_id: str, recipients: Sequence[str]
+    ) -> list[tuple[str, int | None]]:
+        """(recipient, request) of each notification with Message-ID `message_id` that
+        was sent to one of `recipients`."""
+        if not message_id or not recipients:
+            return []
+        rows = self._connection.execute(
+            sql.NOTIFICATIONS_SENT_TO,
+            {"the_message_id": message_id, "recipients": list(recipients)},
+        )
+        return [(to, request) for to, request in rows]
 
     def sent_counts(self, recipients: Sequence[str], since: dt.datetime) -> dict[str, int]:
         """How many notifications were queued to each address since `since` (this

@@ -106,7 +106,21 @@ LAST_OF_TEMPLATE = (
     )
     .group_by(_o.recipient)
 )
-BOUNCING = select(_a.address).where(_a.bouncing_since.is_not(None))
+# Marked since `marked_after`: a mark older than `[trust] bounce_hold_days` has expired.
+BOUNCING = select(_a.address).where(_a.bouncing_since > bindparam("marked_after"))
+# What proves a delivery-status report (SPEC §14): the notification its return path
+# names, or the notifications with its returned Message-ID sent to its recipients
+# (their copies in `messages`, which is indexed by Message-ID; `outbound` is not).
+OUTBOUND_RECIPIENT = select(_o.recipient, _o.request_id).where(_o.id == bindparam("outbound"))
+NOTIFICATIONS_SENT_TO = (
+    select(_m.to_address, _m.request_id)
+    .where(
+        _m.message_id == bindparam("the_message_id"),
+        _m.direction == "out",
+        _m.to_address.in_(bindparam("recipients", expanding=True)),
+    )
+    .order_by(_m.id)
+)
 SET_BOUNCING = (
     update(ADDRESSES)
     .where(_a.address == bindparam("the_address"))

@@ -249,7 +249,8 @@ def test_send_test_arrives(tmp_path, dovecot, smtp_sink, language, subject, word
     assert result.returncode == 0, result.stderr
     [sent] = [mail for mail in smtp_sink.wait_for(2) if mail.rcpt_tos == (TO,)]
     message = sent.message
-    assert sent.mail_from == "support@example.org" and sent.rcpt_tos == (TO,)
+    # As the worker sends: from a return path at [smtp] from_address (docs/trust.md).
+    assert sent.mail_from == "support+b.check@example.org" and sent.rcpt_tos == (TO,)
     assert message["From"] == "Support <support@example.org>"
     assert message["To"] == TO
     assert message["Subject"] == subject

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from tests.harness import TEAM
-from tests.mails import bounce_for, good_mail_among, make_mail
+from tests.mails import bounce_for, delivery_report, good_mail_among, make_mail
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 MACHINE = json.loads((FIXTURES / "machine" / "expected.json").read_text())
@@ -68,3 +68,36 @@ def test_hostile_mail_is_quarantined_in_the_failed_folder_and_the_rest_goes_on(m
     assert {"Good 0", "Good 1", "Good 2"} <= {r["subject"] for r in gate.requests()}
     for captured in gate.smtp.messages:
         assert captured.message["Bcc"] is None
+
+
+def test_notifications_carry_their_return_path_and_a_report_sent_back_to_it_marks(gate):
+    """SPEC §14 over the wire: the sink sees each notification's own envelope sender
+    (`support+b.<outbound id>.<mac>@example.org`, From unchanged); a report sent
+    back to the client's, returning no headers, marks the client; one to a forged
+    return path naming the team marks nothing."""
+    gate.deliver(make_mail(sender=CLIENT, subject="Fax", body="Fax is down.", message_id="c0@x"))
+    gate.run_once(now="2026-11-24T10:00:00+03:00")
+    captured = {m.rcpt_tos: m for m in gate.smtp.messages}
+    ids = dict(gate.query("select recipient, id from outbound"))
+    for (recipient,), mail in captured.items():
+        assert mail.mail_from.startswith(f"support+b.{ids[recipient]}.")
+        assert mail.mail_from.endswith("@example.org")
+        assert mail.message["From"].addresses[0].addr_spec == "support@example.org"
+    return_path = captured[(CLIENT,)].mail_from
+    gate.smtp.clear()
+
+    forged = return_path.replace(f"+b.{ids[CLIENT]}.", f"+b.{ids[TEAM]}.")
+    gate.deliver(
+        delivery_report(recipients=[TEAM], message_id="dsn0@mx", to=forged,
+                        subject="Undeliverable: [REQ-1] Fax", style="exchange"),
+        delivery_report(recipients=[CLIENT], message_id="dsn1@mx", to=return_path),
+    )  # fmt: skip
+    gate.run_once(now="2026-11-24T10:10:00+03:00")
+    assert [a for (a,) in gate.query("select address from addresses")] == [CLIENT]
+    details = [e["detail"] for e in gate.show("REQ-1")["events"] if e["kind"] == "bounce"]
+    assert len(details) == 2
+    assert "is not one mailgate made" in details[0] and "not marked" in details[0]
+    assert details[1].startswith(f"{CLIENT}: marked as bouncing for 7 days")
+    [told] = gate.sent_to(TEAM)  # the team still gets mail: told of the client's bounce
+    assert CLIENT in told.get_body(("plain",)).get_content()
+    assert gate.sent_to(CLIENT) == []

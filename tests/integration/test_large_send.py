@@ -40,7 +40,7 @@ def _send_alone(sink: SmtpSink, raw: bytes) -> bytes:
     """Send one message through a pump of its own; the bytes the sink got."""
     pump = SmtpPump(_settings(sink))
     try:
-        pump.submit([(1, "agent@example.org", raw, 0)])
+        pump.submit([(1, "agent@example.org", raw, 0, "")])
         assert _results(pump, 1) == [(1, 0, None)]
     finally:
         pump.close()
@@ -62,11 +62,17 @@ def test_a_large_message_arrives_byte_identical_beside_a_small_one(smtp_sink: Sm
     small = b"Subject: small\r\n\r\n.starts with a period\r\n"
     pump = SmtpPump(_settings(smtp_sink))
     try:
-        pump.submit([(1, "agent@example.org", raw, 0), (2, "client@example.org", small, 0)])
+        pump.submit([(1, "agent@example.org", raw, 0, "support+b.1.00@example.org"),
+                     (2, "client@example.org", small, 0, "support+b.2.00@example.org")])
         results = _results(pump, 2)
     finally:
         pump.close()
     assert sorted(results) == [(1, 0, None), (2, 0, None)]
+    # Each job goes with its own envelope sender, the large one's past its pieces too.
+    assert {m.rcpt_tos: m.mail_from for m in smtp_sink.wait_for(2)} == {
+        ("agent@example.org",): "support+b.1.00@example.org",
+        ("client@example.org",): "support+b.2.00@example.org",
+    }
     received = {m.rcpt_tos: m.data for m in smtp_sink.wait_for(2)}
     assert hashlib.sha256(received[("agent@example.org",)]).digest() == hashlib.sha256(raw).digest()
     assert received[("client@example.org",)] == small
@@ -79,9 +85,9 @@ def test_a_large_message_refused_is_reported_and_the_connection_serves_the_next(
     raw = _large_message(2 * PIECE)
     pump = SmtpPump(_settings(smtp_sink))
     try:
-        pump.submit([(1, "agent@example.org", raw, 0)])
+        pump.submit([(1, "agent@example.org", raw, 0, "")])
         [(_, _, failure)] = _results(pump, 1)
-        pump.submit([(2, "agent@example.org", raw, 0)])
+        pump.submit([(2, "agent@example.org", raw, 0, "")])
         [second] = _results(pump, 1)
     finally:
         pump.close()

@@ -165,7 +165,8 @@ def test_the_pump_reports_an_address_refused_so_for_good_and_sends_the_next(
                             from_address=SENDER, from_name="Support")  # fmt: skip
     pump = SmtpPump(settings)
     try:
-        pump.submit([(1, "client>@example.net", SMALL, 0), (2, RECIPIENT, SMALL, 0)])
+        pump.submit([(1, "client>@example.net", SMALL, 0, SENDER),
+                     (2, RECIPIENT, SMALL, 0, SENDER)])
         found, deadline = [], time.monotonic() + 30
         while len(found) < 2 and time.monotonic() < deadline:
             found += pump.results(wait=1)

@@ -23,7 +23,7 @@ def test_memory_inbox_numbers_uids_upwards_and_moves_like_imap():
     assert inbox.folder_names() == ["INBOX", "Processed", "Failed"]
 
 
-def job(number: int, recipient: str) -> tuple[int, str, bytes, int]:
+def job(number: int, recipient: str) -> tuple[int, str, bytes, int, str]:
     raw = make_mail(
         sender="support@example.org",
         to=recipient,
@@ -31,7 +31,7 @@ def job(number: int, recipient: str) -> tuple[int, str, bytes, int]:
         body="Hi",
         message_id=f"n{number}@example.org",
     )
-    return (number, recipient, raw, 0)
+    return (number, recipient, raw, 0, f"support+b.{number}.0@example.org")
 
 
 def test_capturing_pump_answers_each_job_once_and_parses_what_it_keeps():

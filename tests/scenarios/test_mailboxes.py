@@ -13,7 +13,7 @@ import email.utils
 import pytest
 
 from tests.harness import AGENT, TEAM
-from tests.mails import make_mail, reply_to
+from tests.mails import delivery_report, make_mail, reply_to
 
 BILLING = "billing@example.org"
 BILLING_TEAM = "billing-team@example.org"
@@ -169,3 +169,25 @@ def test_unknown_mailbox_name_is_refused(gate):
     result = gate.cli("requests", "list", "--mailbox", "sales", check=False)
     assert result.returncode == 2
     assert "no mailbox 'sales'" in result.stderr and "support, billing" in result.stderr
+
+
+
+def test_each_mailboxs_notifications_return_to_it_and_its_bounces_prove_themselves(gate):
+    """A billing notice's return path is at the billing address (its pump's From);
+    the report comes back to the billing inbox and marks its recipient."""
+    gate.inboxes["billing"].deliver(
+        first_mail("bob@shop.example", "Invoice wrong", "b1@shop", to=BILLING)
+    )
+    gate.run_once(NOW)
+    envelope = {m.rcpt_tos[0]: m.mail_from for m in gate.smtp.messages}
+    assert set(envelope) == {"bob@shop.example", BILLING_TEAM}
+    assert all(e.startswith("billing+b.") and e.endswith("@example.org")
+               for e in envelope.values())  # fmt: skip
+    gate.inboxes["billing"].deliver(
+        delivery_report(recipients=["bob@shop.example"], message_id="dsn@mx",
+                        to=envelope["bob@shop.example"])
+    )  # fmt: skip
+    gate.run_once(LATER)
+    [detail] = [e["detail"] for e in gate.show("BILL-1")["events"] if e["kind"] == "bounce"]
+    assert detail.startswith("bob@shop.example: marked as bouncing for 7 days, proven by its "
+                             "return path")  # fmt: skip

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from mailgate.app import build_app
 from mailgate.config import settings_from_mapping
-from mailgate.decide.message import Routed, decide_message
+from mailgate.decide.message import BounceProof, Routed, decide_message
 from mailgate.decide.model import OPENED, Participant, RequestSnapshot
 from mailgate.decide.timers import Timer, decide_timer
 from mailgate.domain import MessageKind, Status, StatusChange
 from mailgate.parse import parse_message
-from tests.mails import make_mail
+from tests.mails import delivery_report, make_mail
 
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # a Tuesday
 CLIENT = "anna@corp.example"
@@ -164,3 +164,24 @@ def test_smtp_from_name_is_the_display_name_of_notifications():
         notice.notice, request_number=1, request_subject=notice.subject, thread_ids=[], now=NOW
     )
     assert b"From: Helpdesk Team <support@example.org>" in rendered.raw
+
+
+def test_a_bounce_marks_only_the_recipients_it_proves_and_never_staff():
+    raw = delivery_report(recipients=[CLIENT, TEAM, "x@corp.example"], message_id="d@mx",
+                          returned_id="mg.7.00@example.org")  # fmt: skip
+    bounce = parse_message(raw, tag_prefix="REQ", own_addresses=RULES.settings.own_addresses)
+    proofs = tuple(BounceProof(recipient=a, request=7, by="its returned Message-ID")
+                   for a in (CLIENT, TEAM))  # fmt: skip
+    decision = decide_message(bounce, Routed(request=snapshot(), bounce_proofs=proofs), RULES,
+                              now=NOW)  # fmt: skip
+    assert [(b.address, b.since) for b in decision.bouncing] == [(CLIENT, NOW)]
+    [event] = [e for e in decision.events if e.kind == "bounce"]
+    assert event.detail == (
+        f"{CLIENT}: marked as bouncing for 7 days, proven by its returned Message-ID; "
+        f"{TEAM}: staff address, never silenced; not marked; "
+        "bounce names no notification sent to x@corp.example; not marked"
+    )
+    assert recipients(decision, "agent_bounce") == [TEAM]
+
+    unproven = decide_message(bounce, Routed(request=snapshot()), RULES, now=NOW)
+    assert unproven.bouncing == () and recipients(unproven, "agent_bounce") == []

@@ -125,7 +125,7 @@ AGENT_CASES = {
     ),
     "agent_bounce": Case(
         status=Status.IN_PROGRESS,
-        context={"addresses": ["gone@corp.example"], "text": "550 no such user"},
+        context={"addresses": ["gone@corp.example"], "text": "550 no such user", "hold_days": 7},
     ),
     "agent_sla_breach": Case(
         status=Status.IN_PROGRESS,
