@@ -7,6 +7,7 @@ line, and never contains a secret.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import re
 import string
@@ -388,6 +389,8 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         retention_days=_retention_days(top.table("retention")),
         attachments=_attachments(top.table("attachments")),
     )
+    _clear_text_only_on_loopback(imap, settings.imap.host, settings.imap.security)
+    _clear_text_only_on_loopback(smtp, settings.smtp.host, settings.smtp.security)
     for old, new in MOVED_TO_TRUST.items():
         if old in top:
             raise ConfigError(old, f"moved: write it as [trust] {new}")
@@ -408,6 +411,33 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
          "max_acknowledgements_per_hour", "attachments", "agent_from"}
     )  # fmt: skip
     return settings
+
+
+def _clear_text_only_on_loopback(table: _Table, host: str, security: str) -> None:
+    """`security = "none"` sends the login and every mail unencrypted: only to a server
+    on this machine (SPEC §14), never across a network someone else can read."""
+    if security == "none" and not is_loopback(host):
+        raise ConfigError(
+            table.key("security"),
+            f'"none" would send the password and the mail in clear text over the network to '
+            f'{host}; use "tls" or "starttls" ("none" is for a server on loopback only: '
+            "127.0.0.1, ::1 or localhost)",
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 (also IPv4-mapped) or `localhost`; a name that merely resolves
+    there (`localhost.localdomain`, a hosts-file alias) is not taken on trust."""
+    host = host.strip().strip("[]").lower()
+    if host.rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def _metrics_listen(table: _Table) -> tuple[str, int] | None:
@@ -611,9 +641,9 @@ def _attachments(table: _Table) -> AttachmentSettings:
     settings = AttachmentSettings(
         max_relay_bytes=int(table.number("max_relay_bytes", 10 * 1024 * 1024, minimum=0)),
         blocked_extensions=tuple(
-            extension.strip().lstrip(".").lower()
+            extension.strip(" .").lower()
             for extension in table.string_list("blocked_extensions", [])
-            if extension.strip().lstrip(".")
+            if extension.strip(" .")
         ),
     )
     table.reject_unknown({"max_relay_bytes", "blocked_extensions"})

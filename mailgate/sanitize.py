@@ -5,7 +5,7 @@ HTML as a browser would and writes back only the tags and attributes listed
 here, so what a client's mail program shows is the agent's formatting (lists,
 bold, links, tables, headings, quotes, code, pasted images) and nothing that
 runs, loads or restyles: no scripts, no `style`, no event handlers, no forms,
-no remote images (a tracking pixel, a `data:` image). Links keep their target
+no remote images (a tracking pixel, a `data:` image), no `cite` URL. Links keep their target
 and get `rel="noopener noreferrer"`; only http, https and mailto links stay.
 Images and `<pre>` get a fixed style that keeps them within a phone's width.
 An image stays only when its `src` is the `cid:` of a file the notice carries,
@@ -38,10 +38,8 @@ ATTRIBUTES = {
     "colgroup": {"span"},
     "ol": {"start", "reversed"},
     "li": {"value"},
-    "blockquote": {"cite"},
-    "q": {"cite"},
     "abbr": {"title"},
-}
+}  # no `cite` on <blockquote> or <q>: a URL to anywhere, which some clients fetch or follow
 # Removed with what they hold (`TAGS` unwraps the rest, keeping their text).
 DROPPED_WITH_CONTENT = frozenset(
     {"script", "style", "title", "head", "template", "noscript", "textarea", "select", "option",

@@ -21,11 +21,12 @@ from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
 from mailgate.apply.locate import locate, prefetch_acknowledgements
 from mailgate.decide.summary import summarize
+from mailgate.digest import content_digest
 from mailgate.domain import InboundMessage
-from mailgate.parse import message_key
+from mailgate.parse import message_key, variant_key
 from mailgate.states import InboundState
 from mailgate.store.database import MailboxScope, PendingMessage, Store, StoreUnavailable, Tx
-from mailgate.store.rows import Received
+from mailgate.store.rows import Fetched, Received
 from mailgate.store.writer import StaleRequest
 
 log = logging.getLogger(__name__)
@@ -76,18 +77,17 @@ class Unit:
     install: Install
 
     def store_fetched(self, raws: Sequence[bytes], *, mailbox: str, now: dt.datetime) -> Stored:
-        """Store fetched mail before it leaves the inbox, keyed by Message-ID (or a
-        hash of the bytes); a message over `max_message_bytes` is quarantined unparsed."""
-        keys = [message_key(raw) for raw in raws]
+        """Store fetched mail before it leaves the inbox, keyed by Message-ID (or its
+        digest), a different message with a Message-ID already taken under a key of
+        its own (store/tables.py); a message over `max_message_bytes` is quarantined
+        unparsed. Keys and digests are read before the transaction opens."""
         limit = self.install.settings.max_message_bytes
+        fetched = [_fetched(raw, limit) for raw in raws]
         with self.store.transaction() as tx:
-            new = tx.save_inbound_many(
-                [(key, raw) for key, raw in zip(keys, raws, strict=True) if len(raw) <= limit],
-                now=now,
-                mailbox=mailbox,
-            )
-            new |= {key for key, raw in zip(keys, raws, strict=True)
-                    if len(raw) > limit and _store_oversized(tx, key, raw, limit, now)}  # fmt: skip
+            keys, new = tx.save_fetched(fetched, now=now, mailbox=mailbox)
+        for key, message in zip(keys, fetched, strict=True):
+            if key in new and message.state is InboundState.FAILED:
+                log.warning("message quarantined", extra={"key": key, "error": message.error})
         return Stored(keys=keys, new=len(new))
 
     def pending(self, scope: MailboxScope | None) -> list[str]:
@@ -213,11 +213,17 @@ class Unit:
             return key, Outcome(state=OutcomeState.FAILED, detail=error)
 
 
-def _store_oversized(tx: Tx, key: str, raw: bytes, limit: int, now: dt.datetime) -> bool:
-    """Quarantine a message over `max_message_bytes` unparsed: its header block is
-    kept here, the whole message in the failed folder."""
+def _fetched(raw: bytes, limit: int) -> Fetched:
+    """What is stored of a fetched message: a message over `max_message_bytes` is
+    quarantined unparsed, its header block kept here, the whole message in the failed
+    folder."""
+    key = message_key(raw)
+    digest = content_digest(raw)
+    variant = variant_key(key, digest)
+    if len(raw) <= limit:
+        return Fetched(key=key, variant=variant, digest=digest, raw=raw)
     end = raw.find(b"\r\n\r\n")
     head = raw[: end if 0 <= end < HEAD_KEPT else HEAD_KEPT]
     error = f"too large: {len(raw)} bytes, max_message_bytes is {limit}"
-    log.warning("message quarantined", extra={"key": key, "error": error})
-    return tx.save_inbound(key=key, raw=head, now=now, state=InboundState.FAILED, error=error)
+    return Fetched(key=key, variant=variant, digest=digest, raw=head,
+                   state=InboundState.FAILED, error=error)  # fmt: skip

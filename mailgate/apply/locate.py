@@ -64,7 +64,7 @@ def locate(
             request = found
     if request is None:
         refs = [*message.in_reply_to, *reversed(message.references)]
-        number = tx.request_of_message_ids(refs)
+        number = tx.request_of_message_ids(refs, sender=sender)
         if number is not None:
             request = tx.snapshot(number, with_history=with_history)
     addresses = [sender] if sender else []

@@ -107,6 +107,8 @@ def check_command(app: App, args: argparse.Namespace) -> int:
     settings = app.settings
     check_templates(app.install)  # an admin's broken template is a config error, named
     print(f"config: ok ({settings.database_url.split('://')[0]} database)")
+    if (warning := database_file_warning(settings.database_url)) is not None:
+        print(warning, file=sys.stderr)
     if settings.trust.agents == "from":
         print(
             "warning: [trust] agents = \"from\": anyone who writes From an agent address acts "
@@ -122,6 +124,25 @@ def check_command(app: App, args: argparse.Namespace) -> int:
                              probe_wait=args.probe_wait)  # fmt: skip
         first_failure = first_failure or code
     return first_failure
+
+
+def database_file_warning(database_url: str) -> str | None:
+    """A line when the SQLite file is readable or writable by others: it holds every
+    client's mail and the token secret. Only its mode is read, never its content."""
+    import os
+    import stat
+
+    from mailgate.store.engine import sqlite_file
+
+    path = sqlite_file(database_url)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode) if path is not None else 0
+    except OSError:  # not there yet: `init` creates it readable by its owner only
+        return None
+    if not mode & 0o077:
+        return None
+    return (f"warning: the database file {path} is open to others (mode {mode:04o}): "
+            f"chmod 600 {path}, and its -wal and -shm files")  # fmt: skip
 
 
 def check_mailbox(

@@ -113,7 +113,7 @@ def show_failed(app: App, args: argparse.Namespace) -> int:
     if args.raw:
         raw = message.raw
         if shown["header_only"]:
-            fetched = fetch_from_failed_folder(app.settings.imap, message.key)
+            fetched = fetch_from_failed_folder(app.settings.imap, message.key, message.digest)
             if fetched is None:
                 complain(_not_in_folder(app.settings.imap, message.key))
                 return EXIT_FAILED
@@ -173,7 +173,7 @@ def retry_one(app: App, key: str) -> dict:
         return outcome("nothing_done", f"{why}; nothing done")
     whole = None
     if message.error.startswith(TOO_LARGE):
-        whole = fetch_from_failed_folder(app.settings.imap, key)
+        whole = fetch_from_failed_folder(app.settings.imap, key, message.digest)
         if whole is None:
             return outcome("cannot", _not_in_folder(app.settings.imap, key))
         limit = app.settings.max_message_bytes
@@ -206,22 +206,33 @@ def write_bytes(raw: bytes) -> None:
         sys.stdout.write(raw.decode("utf-8", "surrogateescape"))
 
 
-def fetch_from_failed_folder(imap: ImapSettings, key: str) -> bytes | None:
-    """The whole message with this key from the IMAP failed folder, or None."""
+def fetch_from_failed_folder(imap: ImapSettings, key: str, digest: str | None) -> bytes | None:
+    """The whole message with this key from the IMAP failed folder, or None: the one
+    with the stored digest, where one was stored (another message may have the same
+    Message-ID, and this one's key then ends in `#` and the start of its digest)."""
+    from mailgate.digest import content_digest
     from mailgate.ingest import Inbox
-    from mailgate.parse import message_key
+    from mailgate.parse import message_key, variant_key
 
+    message_id = key.rpartition("#")[0] if "#" in key else key
     with Inbox(imap) as inbox:
         inbox.box.folder.set(imap.failed_folder)
-        if key.endswith("@mailgate.invalid"):  # a hash: no header to search by
+        if message_id.endswith("@mailgate.invalid"):  # a digest: no header to search by
             criteria = ["ALL"]
-        else:
-            criteria = ["HEADER", "Message-ID", f'"{key}"']
+        else:  # a substring search: the id, whether or not it has a # of its own
+            quoted = message_id.replace("\\", "\\\\").replace('"', '\\"')
+            criteria = ["HEADER", "Message-ID", f'"{quoted}"']
         status, data = inbox.box.client.uid("SEARCH", *criteria)
         uids = data[0].decode().split() if status == "OK" and data and data[0] else []
         for uid in reversed(uids):
             for mail in inbox.fetch([uid]):
-                if message_key(mail.raw) == key:
+                found = message_key(mail.raw)
+                if digest is not None:
+                    if content_digest(mail.raw) == digest and key in (
+                        found, variant_key(found, digest)
+                    ):
+                        return mail.raw
+                elif found == key:
                     return mail.raw
     return None
 

@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import email.utils
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
+from mailgate.digest import content_digest
 from mailgate.domain import InboundMessage
 from mailgate.parse.headers import parse_addresses, parse_message_ids, read_message_id
 from mailgate.parse.mimetree import decode, read_top_headers
 
 
 def message_key(raw: bytes) -> str:
-    """The idempotency key of a raw message: its Message-ID, else a hash of its bytes.
+    """The idempotency key of a raw message: its Message-ID, else its digest's key.
 
     Only the header block is read, so storing a message never depends on
     parsing it; the id is read as `parse_message` reads it (`read_message_id`).
+    A different message with the same Message-ID is stored under `variant_key`.
     """
     return read_message_id(read_top_headers(raw)) or raw_message_key(raw)
 
 
 def raw_message_key(raw: bytes) -> str:
-    """The idempotency key of a message without a Message-ID: a hash of its bytes."""
-    return "sha256-" + hashlib.sha256(raw).hexdigest() + "@mailgate.invalid"
+    """The idempotency key of a message without a Message-ID: the digest of what its
+    sender wrote (mailgate/digest.py), the same for a copy with another trace on top."""
+    return "sha256-" + content_digest(raw) + "@mailgate.invalid"
+
+
+def variant_key(key: str, digest: str) -> str:
+    """The key of a message whose `key` (its Message-ID) a different message took first."""
+    return f"{key}#{digest[:32]}"
 
 
 def parse_message(

@@ -60,7 +60,8 @@ def list_files(buf: bytes, parts: tuple[MimePart, ...]) -> tuple[Attachment, ...
         unpacked = unpack_tnef(data) if is_tnef(name, part.content_type) else None
         if unpacked:
             for index, (inner_name, inner) in enumerate(unpacked):
-                inner_name = safe_filename(inner_name) or f"attachment-{len(files) + 1}.bin"
+                inner_name = _as_saved(safe_filename(inner_name))
+                inner_name = inner_name or f"attachment-{len(files) + 1}.bin"
                 guessed = mimetypes.guess_type(inner_name, strict=False)[0]
                 files.append(_attachment(inner_name, guessed or "application/octet-stream",
                                          inner, inline=False, packed=index, **span))  # fmt: skip
@@ -113,7 +114,7 @@ def _is_file(part: MimePart) -> bool:
 
 
 def _filename(part: MimePart, number: int) -> str:
-    name = part.filename
+    name = _as_saved(part.filename)
     if part.content_type in MESSAGE_TYPES:
         stem = name.removesuffix(".eml") or f"message-{number}"
         return f"{stem}.eml"
@@ -122,6 +123,15 @@ def _filename(part: MimePart, number: int) -> str:
     stem = "image" if part.content_type.startswith("image/") else "attachment"
     extension = mimetypes.guess_extension(part.content_type, strict=False) or ".bin"
     return f"{stem}-{number}{extension}"
+
+
+def _as_saved(name: str) -> str:
+    """The name without the trailing dots and blanks Windows drops when it saves a file
+    (`evil.exe. .` is saved as `evil.exe`): the name listed is the name a file gets."""
+    end = len(name)
+    while end and (name[end - 1] == "." or name[end - 1].isspace()):
+        end -= 1
+    return name[:end]
 
 
 def _content_id(part: MimePart) -> str:

@@ -21,7 +21,7 @@ from mailgate.states import WAITING, InboundState, OutboundState
 from mailgate.store import locks, snapshots
 from mailgate.store import statements as sql
 from mailgate.store.engine import make_engine, reading, upgrade_schema, upsert_insert
-from mailgate.store.rows import DroppedMail, QueuedMail, Received, Written
+from mailgate.store.rows import DroppedMail, Fetched, QueuedMail, Received, Written
 from mailgate.store.signals import PendingListener, PendingListenerLost, notify_pending
 from mailgate.store.tables import INBOUND as _INBOUND
 from mailgate.store.tables import OUTBOUND as _OUTBOUND
@@ -73,6 +73,28 @@ class OutboxJob:
     recipient: str
     raw: bytes
     attempts: int
+
+
+_KEY_ROUNDS = 5  # lookups of a fetched batch's keys while other workers store the same
+
+
+def _keys_of(
+    messages: Sequence[Fetched], stored: dict[str, str | None]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The key of each message given the digests stored by key, and the rows to insert
+    (a later copy of a message in the same batch is its duplicate)."""
+    taken = dict(stored)
+    keys: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for message in messages:
+        digest = taken.get(message.key, message.digest)
+        key = message.key if digest in (None, message.digest) else message.variant
+        keys.append(key)
+        if key not in taken:
+            taken[key] = message.digest
+            rows.append(dict(key=key, raw=message.raw, digest=message.digest,
+                             state=message.state, error=message.error))  # fmt: skip
+    return keys, rows
 
 
 class StoreUnavailable(TransportError):
@@ -187,6 +209,54 @@ class Tx:
         if new:  # the other workers may apply them: wake them at the commit
             notify_pending(self._connection, mailbox)
         return new
+
+    def save_fetched(
+        self, messages: Sequence[Fetched], *, now: dt.datetime, mailbox: str = "default"
+    ) -> tuple[list[str], set[str]]:
+        """Store fetched messages unless known; the key of each (in the order given) and
+        the keys that were new.
+
+        A message is known when a stored one has its key and its digest (or no
+        digest: stored before digests were kept): a copy fetched again, or
+        delivered again with another trace on top. A stored message with its key
+        and another digest is another message: this one is stored under its
+        `variant` key. One indexed lookup for the batch. When another worker
+        stored one of the keys meanwhile (PostgreSQL: two mailboxes got the same
+        Message-ID), this batch's rows are rolled back to a savepoint and its keys
+        looked up again, so that no key rests on a row that was not written.
+        """
+        wanted = {key for message in messages for key in (message.key, message.variant)}
+        for _ in range(_KEY_ROUNDS):
+            savepoint = self._connection.begin_nested()
+            keys, rows = _keys_of(messages, self._inbound_digests(wanted))
+            for row in rows:
+                row.update(received_at=now, mailbox=mailbox)
+            new = self._insert_inbound(rows) if rows else set()
+            if len(new) == len(rows):
+                savepoint.commit()
+                break
+            savepoint.rollback()  # a key taken meanwhile: its row is committed now
+        else:
+            raise StoreUnavailable("inbound: keys stored meanwhile by another worker; the "
+                                   "messages stay in the inbox for the next round",
+                                   temporary=True)  # fmt: skip
+        if new:  # the other workers may apply them: wake them at the commit
+            notify_pending(self._connection, mailbox)
+        return keys, new
+
+    def _inbound_digests(self, keys: set[str]) -> dict[str, str | None]:
+        """The digests of the stored messages with these keys, by key: one query for a
+        batch of any usual size (two keys a message; SQLite binds up to 32766 values)."""
+        columns = _INBOUND.c
+        found: dict[str, str | None] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 10_000):
+            chunk = ordered[start : start + 10_000]
+            rows = self._connection.execute(
+                select(columns.key, columns.digest).where(columns.key.in_(chunk))
+            )
+            found.update((key, digest) for key, digest in rows)
+        return found
 
     def _insert_inbound(self, rows: list[dict[str, Any]]) -> set[str]:
         connection = self._connection
@@ -307,10 +377,12 @@ class Tx:
     def snapshot(self, number: int, *, with_history: bool) -> RequestSnapshot | None:
         return snapshots.load_snapshot(self._connection, number, with_history=with_history)
 
-    def request_of_message_ids(self, message_ids: Sequence[str]) -> int | None:
+    def request_of_message_ids(self, message_ids: Sequence[str], *, sender: str = "") -> int | None:
+        """The request of the newest message named; of two with its Message-ID, the one
+        `sender` sent."""
         if not any(message_ids):  # nothing to look up: the waiting rows may keep waiting
             return None
-        return snapshots.request_of_message_ids(self._connection, message_ids)
+        return snapshots.request_of_message_ids(self._connection, message_ids, sender=sender)
 
     def bouncing(self, *, now: dt.datetime, hold: dt.timedelta) -> frozenset[str]:
         """Every address marked as bouncing less than `hold` before `now` (they are

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url
 
 if TYPE_CHECKING:
     import sqlite3
@@ -30,10 +31,43 @@ def make_engine(url: str, *, mailboxes: int = 1) -> Engine:
         # it runs again, and a raw message or notice with a 25 MB file in it is 34 MB
         # held for nothing. Preparing the worker's few statements a batch costs less.
         engine = create_engine(url, connect_args={"timeout": 30, "cached_statements": 0})
+        path = sqlite_file(url)
+        # At the first connection, not here: a command that never connects (`check`)
+        # leaves no file behind.
+        event.listen(engine, "do_connect", lambda *_: create_private(path))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * mailboxes + 1))
+
+
+def sqlite_file(url: str) -> str | None:
+    """The path of an SQLite database's file; None for memory or another backend."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def create_private(database: str | None) -> None:
+    """Create a new SQLite database file readable and writable by its owner only (0600)
+    before SQLite opens it, which would make it 0644 under the usual umask: the file
+    holds every client's mail and the install's token secret. SQLite gives its -wal,
+    -shm and -journal files the main file's permissions. An existing file is left as
+    it is (its mode is the admin's choice); a path that cannot be created is left for
+    SQLite to report."""
+    if database is None:
+        return
+    try:
+        descriptor = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:  # it exists (or a link is there): never touched; or SQLite will say why
+        return
+    try:
+        os.fchmod(descriptor, 0o600)  # whatever the umask: 0600 exactly
+    finally:
+        os.close(descriptor)
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:

@@ -39,6 +39,7 @@ class StoredInbound:
     processed_at: dt.datetime | None
     size: int  # of what is stored: only the header block of a message refused for its size
     raw: bytes  # the first HEAD_BYTES only, unless read with `whole=True`
+    digest: str | None = None  # of the whole message (mailgate/digest.py); None: stored before
 
 
 def failed_messages(connection: Connection) -> list[StoredInbound]:
@@ -63,12 +64,13 @@ def _inbound(
     raw = _i.raw if whole else func.substr(_i.raw, 1, HEAD_BYTES)
     rows = connection.execute(
         select(_i.key, _i.state, _i.error, _i.attempts, _i.received_at, _i.processed_at,
-               func.length(_i.raw), raw).where(where).order_by(_i.id)
+               func.length(_i.raw), raw, _i.digest).where(where).order_by(_i.id)
     )  # fmt: skip
     return [
         StoredInbound(key=key, state=state, error=error, attempts=attempts, received_at=received,
-                      processed_at=processed, size=size or 0, raw=bytes(data or b""))
-        for key, state, error, attempts, received, processed, size, data in rows
+                      processed_at=processed, size=size or 0, raw=bytes(data or b""),
+                      digest=digest)
+        for key, state, error, attempts, received, processed, size, data, digest in rows
     ]  # fmt: skip
 
 

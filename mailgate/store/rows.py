@@ -10,6 +10,19 @@ from dataclasses import dataclass
 
 from mailgate.decide.model import OPENED, RequestRef
 from mailgate.domain import InboundMessage
+from mailgate.states import InboundState
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fetched:
+    """A message taken from the inbox, to store before it leaves it (`Tx.save_fetched`)."""
+
+    key: str  # its Message-ID (or, without one, the key of its digest)
+    variant: str  # its key when another message (another digest) has `key` already
+    digest: str  # of what its sender wrote (mailgate/digest.py)
+    raw: bytes  # what is kept: the message, or only its header block when it is too large
+    state: InboundState = InboundState.PENDING
+    error: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -58,9 +58,12 @@ def status_history(connection: Connection, number: int) -> list[StatusChange]:
     return [StatusChange(at=at, status=Status(status)) for at, status in rows]
 
 
-def request_of_message_ids(connection: Connection, message_ids: Iterable[str]) -> int | None:
-    """The request that a stored or sent message with one of these IDs belongs to."""
+def request_of_message_ids(
+    connection: Connection, message_ids: Iterable[str], *, sender: str = ""
+) -> int | None:
+    """The request that a stored or sent message with one of these IDs belongs to: of
+    two messages with one Message-ID, the one `sender` sent (docs/trust.md)."""
     ids = [message_id for message_id in message_ids if message_id]
     if not ids:
         return None
-    return connection.scalars(sql.REQUEST_OF_MESSAGE_IDS, {"ids": ids}).first()
+    return connection.scalars(sql.REQUEST_OF_MESSAGE_IDS, {"ids": ids, "sender": sender}).first()

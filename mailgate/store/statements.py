@@ -56,10 +56,21 @@ STATUS_HISTORY = (
 SLA_BREACHES = select(_e.detail).where(
     _e.request_id == bindparam("number"), _e.kind == "sla_breach"
 )
+# The newest of the messages named; where several have its Message-ID (anyone can
+# write anyone's: docs/trust.md), the one from `sender` first, then the newest.
+_named = MESSAGES.alias("named").c
+_NEWEST_NAMED = (
+    select(_named.message_id)
+    .where(_named.message_id.in_(bindparam("ids", expanding=True)),
+           _named.request_id.is_not(None))
+    .order_by(_named.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)  # fmt: skip
 REQUEST_OF_MESSAGE_IDS = (
     select(_m.request_id)
-    .where(_m.message_id.in_(bindparam("ids", expanding=True)), _m.request_id.is_not(None))
-    .order_by(_m.id.desc())
+    .where(_m.message_id == _NEWEST_NAMED, _m.request_id.is_not(None))
+    .order_by((_m.from_address == bindparam("sender")).desc(), _m.id.desc())
     .limit(1)
 )
 

@@ -132,12 +132,16 @@ EVENTS = Table(
 )
 
 # A raw message taken from the inbox, stored before it leaves it. `key` (the
-# Message-ID, or a hash of the raw bytes) makes applying idempotent.
+# Message-ID, or the digest's key without one) makes applying idempotent; a
+# different message (another `digest`, mailgate/digest.py) with a Message-ID already
+# taken is stored as `<Message-ID>#<digest prefix>`, so a stranger who writes a
+# victim's future Message-ID cannot make the victim's mail a duplicate.
 INBOUND = Table(
     "inbound",
     METADATA,
     _id(),
     Column("key", String(998), nullable=False, unique=True),
+    Column("digest", String(64), nullable=True),  # of what the sender wrote; None: stored before
     Column("raw", LargeBinary, nullable=False),
     Column("state", String(16), nullable=False, index=True),  # pending | applied | failed
     Column("error", Text, nullable=False, default=""),

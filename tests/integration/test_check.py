@@ -125,7 +125,7 @@ def test_smtp_login_with_a_password(tmp_path, dovecot, smtp_sink_with_auth):
 
 
 def test_a_name_that_does_not_resolve(config):
-    result = config.set("imap", host="mail.example.invalid").check()
+    result = config.set("imap", host="mail.example.invalid", security="tls").check()
     assert result.returncode == 11
     assert failure(result) == (
         "mailgate: imap: dns failed: cannot resolve 'mail.example.invalid' "

@@ -101,6 +101,13 @@ def test_defaults():
         ({"imap__password_env": "X"}, "imap.password_env", "give only one"),
         ({"imap__pasword": "typo"}, "imap.pasword", "unknown key"),
         ({"smtp__security": 1}, "smtp.security", "must be a string"),
+        ({"imap__security": "none"}, "imap.security", "clear text over the network"),
+        ({"smtp__security": "none"}, "smtp.security", 'use "tls" or "starttls"'),
+        ({"smtp__security": "none", "smtp__host": "127.0.0.1.example.org"}, "smtp.security",
+         "loopback only"),
+        ({"imap__security": "none", "imap__host": "10.0.0.1"}, "imap.security", "10.0.0.1"),
+        ({"imap__security": "none", "imap__host": "localhost.localdomain"}, "imap.security",
+         "clear text"),
         ({"closed_reply_policy": "reopen"}, "closed_reply_policy", "'reject', 'new_request'"),
         ({"max_per_hour": 0}, "max_per_hour", "at least 1"),
         ({"max_per_hour": True}, "max_per_hour", "must be a number"),
@@ -136,6 +143,19 @@ def test_bad_values_name_the_key(changes, key, words):
     assert str(error).startswith(f"{key}: ")
     assert "\n" not in str(error)
     assert "hunter2" not in str(error)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost", "LocalHost.", "::ffff:127.0.0.1"],
+)
+def test_clear_text_is_accepted_for_a_server_on_loopback(host):
+    settings = settings_from_mapping(
+        with_changes(imap__host=host, imap__security="none", smtp__host=host,
+                     smtp__security="none"),
+        base_dir=Path("/nonexistent"),
+    )  # fmt: skip
+    assert (settings.imap.security, settings.smtp.security) == ("none", "none")
 
 
 def test_password_env_must_exist(monkeypatch):

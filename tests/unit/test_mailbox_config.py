@@ -78,6 +78,9 @@ def test_a_clash_of_tag_prefixes_names_both_mailboxes():
         ([{"name": "a", "imap": {"port": "x"}}], "mailbox.a.imap.port:"),
         ([{"name": "a", "agents": ["nobody"]}], "mailbox.a.agents:"),
         ([], "mailbox:"),
+        ([{"name": "a", "imap": {"security": "none"}}], "mailbox.a.imap.security: \"none\""),
+        ([{"name": "a", "smtp": {"host": "127.0.0.1", "security": "none"}},
+          {**BILLING, "smtp": {"security": "none"}}], "mailbox.billing.smtp.security:"),
     ],
 )
 def test_bad_mailboxes_name_the_key(mailboxes, start):

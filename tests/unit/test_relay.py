@@ -6,8 +6,10 @@ import base64
 import email
 import email.policy
 
+import pytest
+
 from mailgate.config import AttachmentSettings
-from mailgate.decide.relay import plan_relay
+from mailgate.decide.relay import is_blocked, plan_relay
 from mailgate.domain import Attachment
 from mailgate.notify import base64_lines, compose, file_part
 
@@ -30,6 +32,22 @@ def test_files_fill_the_limit_in_order_blocked_ones_are_listed() -> None:
         ("a.pdf", ""), ("b.pdf", "too_large"), ("Setup.EXE", "blocked"), ("c.pdf", ""),
     ]  # fmt: skip
     assert [f.filename for f in relay.attached] == ["a.pdf", "c.pdf"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["evil.exe", "evil.EXE", "evil.exe.", "evil.exe ", "evil.exe. . ", "evil.exe\u3000",
+     "evil.exe\u200b", "evil.ExE", "evil.ＥＸＥ", ".exe",
+     "a.b.scr.."],
+)  # fmt: skip
+def test_an_extension_is_blocked_as_windows_would_run_it(name: str) -> None:
+    assert is_blocked(name, ("exe", "scr"))
+
+
+@pytest.mark.parametrize("name", ["evil.exe.txt", "exe", "evil.ex", "evil_exe", "evil.еxе", ""])
+def test_other_names_are_not_blocked(name: str) -> None:
+    assert not is_blocked(name, ("exe",))  # "еxе" is Cyrillic: no Windows program
+    assert not is_blocked("evil.exe", ())
 
 
 def test_the_relay_is_mixed_with_inline_images_related_to_the_html() -> None:

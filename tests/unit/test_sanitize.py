@@ -58,6 +58,9 @@ def test_the_agent_s_formatting_is_kept(kept: str) -> None:
         ("<!-- a comment --><p>a</p>", "<p>a</p>"),
         ('<base href="https://evil.example/"><p>a</p>', "<p>a</p>"),
         ('<meta http-equiv="refresh" content="0;url=https://evil.example"><p>a</p>', "<p>a</p>"),
+        ('<blockquote cite="https://evil.example/t">q</blockquote>', "<blockquote>q</blockquote>"),
+        ('<q cite="javascript:alert(1)">q</q>', "<q>q</q>"),
+        ('<p>a <q CITE="http://x.example">b</q></p>', "<p>a <q>b</q></p>"),
     ],
 )
 def test_what_could_run_load_or_restyle_is_stripped(hostile: str, left: str) -> None:

@@ -1,20 +1,20 @@
 """outbound: an index on (template, created_at)
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-08 12:00:00
 
 The acknowledgement limits (SPEC §14) count the `created` notices of the last
 hour, in all, for every batch that opens requests: without this index that is
 a scan of the whole outbox, raw copies included.
 
-Written after 0008; it follows whichever revision is newest when merged (0010).
+Follows the newest revision when it was merged (0009; a 0010 merged later goes between).
 """
 
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
