@@ -1,19 +1,19 @@
 """outbound: an index on (template, created_at)
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-08 12:00:00
+Create Date: 2026-12-07 18:00:00
 
 The acknowledgement limits (SPEC §14) count the `created` notices of the last
 hour, in all, for every batch that opens requests: without this index that is
 a scan of the whole outbox, raw copies included.
 
-Follows the newest revision when it was merged (0009; a 0010 merged later goes between).
+
 """
 
 from alembic import op
 
-revision = "0011"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
