@@ -2,7 +2,8 @@
 
 Does not interpret content. The inbox is the queue: everything still in the
 folder is work to do, oldest UID first; what has been stored and applied is
-moved to the processed folder, what could not be parsed to the failed folder.
+moved to the processed folder, what could not be parsed to the failed folder,
+what the trust rules hold to the spam folder.
 """
 
 from __future__ import annotations

@@ -12,6 +12,13 @@ class InboundState(StrEnum):
     APPLIED = "applied"  # applied once; the inbox copy may move to the processed folder
     FAILED = "failed"  # quarantined with its reason: `mailgate failed retry` applies it
     HELD = "held"  # held by the trust rules with its reason (SPEC §14): `mailgate held release`
+    # Released by an admin (`mailgate held release`): waiting to be applied like a
+    # pending message, with the holds of the trust rules waived; then applied.
+    RELEASED = "released"
+
+
+# The states of a message waiting to be applied.
+WAITING = (InboundState.PENDING, InboundState.RELEASED)
 
 
 class OutboundState(StrEnum):

@@ -78,7 +78,15 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     "closed_reply": (Status.CLOSED, {}),
     "command_refused": (Status.CLOSED, {"command": "Cancel request", "refusal": "closed"}),
     "check_test": (Status.NEW, _CHECK_TEST),
-    "agent_new_request": (Status.NEW, {"text": "The trunk is down."}),
+    "agent_new_request": (
+        Status.NEW,
+        {
+            "text": "The trunk is down.",
+            "not_acknowledged": ["client@example.net"],
+            "cc_left_out": ["eleventh@example.net"],
+            "cc_left_out_count": 1,
+        },
+    ),
     "agent_client_reply": (
         Status.IN_PROGRESS,
         {"text": "Still down.", "from": "client@example.net"},

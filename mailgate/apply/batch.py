@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
-from mailgate.apply.locate import locate
+from mailgate.apply.locate import locate, prefetch_acknowledgements
 from mailgate.decide.summary import summarize
 from mailgate.digest import content_digest
 from mailgate.domain import InboundMessage
@@ -145,6 +145,10 @@ class Unit:
             ledger.sent_last_hour([item.message.sender.address for item in mine
                                    if isinstance(item.message, InboundMessage)
                                    and item.message.sender], now)  # fmt: skip
+            # And most new requests are acknowledged: their limits' counts in one more.
+            prefetch_acknowledgements(ledger, [(item.message, item.row.mailbox) for item in mine
+                                               if isinstance(item.message, InboundMessage)],
+                                      self.install, now)  # fmt: skip
             outcomes = [
                 (item.row.key, item.message if isinstance(item.message, Outcome)
                  else self._apply_one(tx, ledger, item.row, item.message, now))
@@ -170,7 +174,8 @@ class Unit:
     ) -> Outcome:
         from mailgate.decide.message import decide_message
 
-        routed = locate(tx, ledger, message, self.install, now)
+        routed = locate(tx, ledger, message, self.install, mailbox=row.mailbox, now=now,
+                        released=row.released)  # fmt: skip
         # A request's own mailbox decides; a new one opens where the mail was read.
         mailbox = self.install.of(routed.request.mailbox if routed.request else row.mailbox)
         decision = decide_message(message, routed, mailbox.rules, now=now)

@@ -19,15 +19,17 @@ from mailgate.store.rows import DroppedMail, QueuedMail, Received, Written
 
 log = logging.getLogger(__name__)
 
-RATE_WINDOW = dt.timedelta(hours=1)  # `max_per_hour`
+RATE_WINDOW = dt.timedelta(hours=1)  # `max_per_hour`, and the acknowledgement limits
+ACKNOWLEDGEMENT = "created"  # the template of a new request's acknowledgement
 
 
 class DeliveryLedger:
     """What one transaction knows of recipients, read once and kept up to date as
     it writes: which addresses bounce (marks younger than `[trust]
     bounce_hold_days`), how many notices each rate-limited address got in the last
-    hour (read once per address, then counted on), and the secret that signs reply
-    tokens (`settings` are the install's)."""
+    hour, and how many acknowledgements each address and everyone got in it (read
+    once per address, then counted on), and the secret that signs reply tokens
+    (`settings` are the install's)."""
 
     def __init__(self, tx: Tx, settings: Settings) -> None:
         self._tx = tx
@@ -38,6 +40,9 @@ class DeliveryLedger:
         self._bouncing_at: dt.datetime | None = None  # the moment `_bouncing` holds for
         self._since: dt.datetime | None = None
         self._sent: dict[str, int] = {}  # address -> notices queued since `_since`
+        self._acks_since: dt.datetime | None = None
+        self._acks: dict[str, int] = {}  # address -> acknowledgements since `_acks_since`
+        self._acks_in_all: int | None = None  # to anyone since `_acks_since`; None: not read
 
     @property
     def token_secret(self) -> str:
@@ -66,6 +71,29 @@ class DeliveryLedger:
             self._sent.update({r: found.get(r, 0) for r in missing})
         return {r: self._sent[r] for r in recipients if self._sent[r]}
 
+    def acknowledgements(self, addresses: Sequence[str], now: dt.datetime) -> dict[str, int]:
+        """Acknowledgements queued to each address in the hour before `now`; the
+        addresses not counted yet are read in one query."""
+        since = self._acknowledgements_since(now)
+        missing = [a for a in dict.fromkeys(addresses) if a not in self._acks]
+        if missing:
+            found = self._tx.template_counts(ACKNOWLEDGEMENT, missing, since)
+            self._acks.update({a: found.get(a, 0) for a in missing})
+        return {a: self._acks[a] for a in addresses if self._acks[a]}
+
+    def acknowledgements_in_all(self, now: dt.datetime) -> int:
+        """Acknowledgements queued to anyone in the hour before `now` (one query a batch)."""
+        since = self._acknowledgements_since(now)
+        if self._acks_in_all is None:
+            self._acks_in_all = self._tx.template_total(ACKNOWLEDGEMENT, since)
+        return self._acks_in_all
+
+    def _acknowledgements_since(self, now: dt.datetime) -> dt.datetime:
+        since = now - RATE_WINDOW
+        if since != self._acks_since:
+            self._acks_since, self._acks, self._acks_in_all = since, {}, None
+        return since
+
     def wrote(self, decision: Decision) -> None:
         """A decision was written: the bouncing marks it set or cleared."""
         if self._bouncing is None:
@@ -81,6 +109,14 @@ class DeliveryLedger:
             for item in mail:
                 if item.recipient in self._sent:
                     self._sent[item.recipient] += 1
+        if self._acks_since is not None and now >= self._acks_since:
+            for item in mail:
+                if item.template != ACKNOWLEDGEMENT:
+                    continue
+                if item.recipient in self._acks:
+                    self._acks[item.recipient] += 1
+                if self._acks_in_all is not None:
+                    self._acks_in_all += 1
 
 
 def deliver(

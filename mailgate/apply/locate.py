@@ -1,14 +1,16 @@
-"""Which request a parsed message is about (SPEC §3), read from the store."""
+"""Which request a parsed message is about (SPEC §3), and the facts about what was
+sent lately that deciding needs for it (SPEC §14), read from the store."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
 from mailgate.apply.deliver import DeliveryLedger
 from mailgate.apply.install import Install
 from mailgate.decide.model import RequestSnapshot
-from mailgate.domain import InboundMessage
+from mailgate.domain import InboundMessage, Status
 from mailgate.parse.subject import find_tag
 from mailgate.reply_tokens import (
     BounceToken,
@@ -27,14 +29,23 @@ if TYPE_CHECKING:  # deciding loads with the first mail, not with an empty round
 
 
 def locate(
-    tx: Tx, ledger: DeliveryLedger, message: InboundMessage, install: Install, now: dt.datetime
+    tx: Tx,
+    ledger: DeliveryLedger,
+    message: InboundMessage,
+    install: Install,
+    *,
+    mailbox: str,
+    now: dt.datetime,
+    released: str = "",
 ) -> Routed:
     """After a reply token: the subject tag, then In-Reply-To / References.
 
     A bounce belongs to the request of the mail that bounced, when it names it:
     the notification its return path names, else its returned Message-ID. What
     it proves (SPEC §14) goes to deciding with it. The request is read under its
-    lock (store/snapshots.py).
+    lock (store/snapshots.py). `mailbox` is the one the message was read from (a
+    new request opens there); `released`, the admin's release of a held message
+    (`mailgate held release`).
     """
     from mailgate.decide.message import Routed
 
@@ -67,10 +78,67 @@ def locate(
         if number is not None:
             request = tx.snapshot(number, with_history=with_history)
         addresses += [*message.bounce.recipients, *(p.recipient for p in proofs)]
-    return Routed(request=request, via_token=via_token,
-                  bouncing=ledger.bouncing_among(addresses, now),
-                  agent_tokens=_agent_tokens(message, install, ledger.token_secret),
-                  bounce_proofs=proofs, bounce_doubt=doubt)  # fmt: skip
+    routed = Routed(request=request, via_token=via_token,
+                    bouncing=ledger.bouncing_among(addresses, now),
+                    agent_tokens=_agent_tokens(message, install, ledger.token_secret),
+                    bounce_proofs=proofs, bounce_doubt=doubt, released=released)  # fmt: skip
+    return _with_limits(tx, ledger, routed, message, install, mailbox=mailbox, now=now)
+
+
+def _with_limits(
+    tx: Tx,
+    ledger: DeliveryLedger,
+    routed: Routed,
+    message: InboundMessage,
+    install: Install,
+    *,
+    mailbox: str,
+    now: dt.datetime,
+) -> Routed:
+    """The counts deciding needs to keep to the limits of SPEC §14, for a message that
+    may open a request (acknowledgements sent lately) or that replies to a closed one
+    (when its sender was last told so). Machine mail needs none."""
+    from mailgate.decide.message import first_cc
+
+    sender = message.sender.address if message.sender else ""
+    if not sender or message.bounce is not None or message.auto is not None:
+        return routed
+    request = routed.request
+    settings = install.of(request.mailbox if request is not None else mailbox).settings
+    closed = request is not None and request.status is Status.CLOSED
+    if request is None or (closed and settings.closed_reply_policy == "new_request"):
+        addresses = [sender, *first_cc(message, settings, requester=sender)[0]]
+        counts = ledger.acknowledgements(addresses, now)
+        in_all = ledger.acknowledgements_in_all(now)
+        return dataclasses.replace(routed, acknowledgements=counts, acknowledgements_in_all=in_all)
+    if request is not None and closed:
+        addresses = [sender, *([routed.via_token] if routed.via_token else [])]
+        last = tx.last_sent(request.number, "closed_reply", addresses)
+        return dataclasses.replace(routed, closed_replies=last)
+    return routed
+
+
+def prefetch_acknowledgements(
+    ledger: DeliveryLedger,
+    messages: list[tuple[InboundMessage, str]],
+    install: Install,
+    now: dt.datetime,
+) -> None:
+    """Read the acknowledgement counts of a batch's likely new requests (mail without
+    a tag: its sender and first CC addresses) in one query, not one a message.
+
+    `messages` are (message, the mailbox it was read from)."""
+    from mailgate.decide.message import first_cc
+
+    addresses = []
+    for message, mailbox in messages:
+        if message.tag_number is not None or message.sender is None or message.auto is not None:
+            continue
+        settings = install.of(mailbox).settings
+        sender = message.sender.address
+        addresses += [sender, *first_cc(message, settings, requester=sender)[0]]
+    if addresses:
+        ledger.acknowledgements(addresses, now)
 
 
 def _tag_of_its_mailbox(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from mailgate.commands import check, failed, outbox, purge, requests, run, status
+from mailgate.commands import check, failed, held, outbox, purge, requests, run, status
 from mailgate.commands.output import EXIT_NOT_FOUND, EXIT_REFUSED
 
 __all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
@@ -21,6 +21,7 @@ def register(commands: argparse._SubParsersAction, *, requests_actions, timestam
     `timestamp` is the CLI's parser of --now."""
     check.register(commands)
     failed.register(commands)
+    held.register(commands)
     outbox.register(commands)
     status.register(commands)
     purge.register(commands, timestamp)

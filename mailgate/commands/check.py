@@ -360,9 +360,9 @@ def _folder_problem(inbox, imap: ImapSettings, exc: Exception) -> str:
             f"has: {names}"
         )
     return (
-        f"failed: {imap.processed_folder!r} or {imap.failed_folder!r} cannot be created "
-        f"({exc}): create them, or name existing ones in [imap] processed_folder and "
-        f"failed_folder; the account has: {names}"
+        f"failed: {imap.processed_folder!r}, {imap.failed_folder!r} or {imap.spam_folder!r} "
+        f"cannot be created ({exc}): create them, or name existing ones in [imap] "
+        f"processed_folder, failed_folder and spam_folder; the account has: {names}"
     )
 
 

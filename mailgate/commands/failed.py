@@ -168,7 +168,8 @@ def retry_one(app: App, key: str) -> dict:
     if message is None:
         return outcome("not_found", "no stored message with this key")
     if message.state != "failed":
-        why = "applied meanwhile" if message.state == "applied" else "already waiting to be applied"
+        why = {"applied": "applied meanwhile", "held": "held, not quarantined: see `mailgate "
+               "held list`"}.get(message.state, "already waiting to be applied")  # fmt: skip
         return outcome("nothing_done", f"{why}; nothing done")
     whole = None
     if message.error.startswith(TOO_LARGE):

@@ -103,7 +103,7 @@ def show_status(app: App, args: argparse.Namespace) -> int:
 def _print_figures(shown: dict, *, indent: str) -> None:
     inbound, outbox, oldest = shown["inbound"], shown["outbox"], shown["oldest_waiting"]
     print(f"{indent}inbound: {inbound['pending']} pending, {inbound['failed']} quarantined, "
-          f"{inbound['applied']} applied")  # fmt: skip
+          f"{inbound['held']} held, {inbound['applied']} applied")  # fmt: skip
     print(f"{indent}outbox:  {outbox['pending']} pending, {outbox['failed']} failed, "
           f"{outbox['sent']} sent")  # fmt: skip
     print(f"{indent}oldest waiting: message {oldest['inbound'] or '-'}, notification "

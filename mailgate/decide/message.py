@@ -2,9 +2,10 @@
 
 The caller has found the request (SPEC §3: a reply token, the subject tag, then
 In-Reply-To / References) and passes its snapshot, with the few facts about
-addresses that deciding needs. Guards come first (bounces, machine mail, mail
-without one sender), then the sender's role picks the path: a new request, a
-client's reply or command, an agent's answer or command, held mail.
+addresses that deciding needs (`Routed`: what was sent to whom lately, too).
+Guards come first (spam, bounces, machine mail, mail without one sender), then
+the sender's role picks the path: a new request, a client's reply or command,
+an agent's answer or command, held mail.
 """
 
 from __future__ import annotations
@@ -12,12 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Unpack
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Unpack
 
-from mailgate.decide.draft import Draft, EventDetail, new_participant
-from mailgate.decide.model import AgentAnswer, Decision, RequestRef, RequestSnapshot, Rules
+from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
+from mailgate.decide.model import (
+    AgentAnswer,
+    Decision,
+    Event,
+    RequestRef,
+    RequestSnapshot,
+    Rules,
+)
 from mailgate.decide.relay import plan_relay
+from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
 from mailgate.domain import (
     Command,
     CommandName,
@@ -33,10 +42,15 @@ from mailgate.parse.escalation import judge_escalation_reason
 from mailgate.tags import format_tag, strip_tag
 from mailgate.workflow import Action, Actor, Refusal, decide, notice_for, set_status_notice
 
+if TYPE_CHECKING:
+    from mailgate.config import Settings
+
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _MAX_NAME = 80  # characters of an agent's name in a From header
 _CLIENT_STATUS_COMMANDS = (CommandName.ESCALATE, CommandName.RESOLVE, CommandName.CANCEL,
                            CommandName.APPROVAL)  # fmt: skip
+CLOSED_REPLY_EVERY = dt.timedelta(days=1)  # one closed_reply per address and request (SPEC §14)
+CC_SHOWN = 200  # CC addresses left out of the participants that the agents' notice names
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +73,17 @@ class Routed:
     agent_tokens: frozenset[int] = frozenset()  # requests whose agents' reply address it went to
     bounce_proofs: tuple[BounceProof, ...] = ()  # the recipients a bounce proves bounced
     bounce_doubt: str = ""  # why the return path a bounce was sent to proves nothing
+    # Set by `mailgate held release` (decide/spam.py `release_note`): the admin vouches
+    # for this held message, so the check that held it is waived for it; the text is
+    # what the history records.
+    released: str = ""
+    # Read for a message that may open a request: `created` notices queued in the
+    # last hour, to each of its would-be recipients, and to anyone at all.
+    acknowledgements: Mapping[str, int] = field(default_factory=dict)
+    acknowledgements_in_all: int = 0
+    # Read for a reply to a closed request: when `closed_reply` last went to each
+    # of its sender's addresses about it.
+    closed_replies: Mapping[str, dt.datetime] = field(default_factory=dict)
 
 
 def decide_message(
@@ -80,10 +105,27 @@ class _Deciding:
         self.now = now
         self.sender = message.sender.address if message.sender else ""
         self.held_because = ""  # why an agent address's mail does not count as the agent's
+        self.waived = waived_checks(routed.released)  # by an admin's release
         # The message's files, for the notices that relay them: None when it has none.
         self.files = plan_relay(message.attachments, rules.settings.attachments)
 
     def run(self) -> Decision:
+        released = self.routed.released
+        if why := spam_reason(self.message, self.settings.trust, waived=self.waived):
+            decision = Decision(holds=why)  # no request, no reply, no command (SPEC §14)
+        else:
+            decision = self._decide()
+        if not released:
+            return decision
+        if decision.holds is not None:  # another check holds it: the next release waives both
+            return Decision(holds=held_again(decision.holds, released))
+        if decision.request is None:
+            return decision
+        event = Event(request=decision.request, kind="released", actor="admin", detail=released,
+                      caused=True)  # fmt: skip
+        return replace(decision, events=(event, *decision.events))
+
+    def _decide(self) -> Decision:
         routed, message = self.routed, self.message
         ref = self.draft.track(routed.request) if routed.request is not None else None
         if message.bounce is not None:
@@ -132,7 +174,7 @@ class _Deciding:
         is): it must be sent to the agents' reply address of its request, or pass
         DMARC/DKIM for its From domain at our MX, unless `[trust] agents = "from"`."""
         trust = self.settings.trust
-        if trust.agents == "from":
+        if trust.agents == "from" or Check.AGENT_PROOF in self.waived:  # the admin vouches
             return ""
         tokens = self.routed.agent_tokens
         number = self.draft.request(ref).number if ref is not None else None
@@ -145,11 +187,13 @@ class _Deciding:
             where = f"the agents' reply address of {named}, not of this request"
         else:
             where = "no agents' reply address of this request"
-        return f"agent address without proof: {where}; {self._authentication().detail}"
+        return f"{Check.AGENT_PROOF} {where}; {self._authentication().detail}"
 
     def _is_authenticated(self) -> bool:
         """With `require_authenticated_sender`, only mail whose From passed DMARC/DKIM counts."""
         if not self.settings.trust.require_authenticated_sender:
+            return True
+        if self.waived & {Check.DMARC_FAIL, Check.AGENT_PROOF}:  # the admin vouched for the From
             return True
         return self._authentication().verdict is Verdict.PASS
 
@@ -169,12 +213,10 @@ class _Deciding:
         if linked_to is not None:
             subject = strip_tag(subject, settings.tag_prefix)
         participants = [new_participant(self.sender, "requester")]
-        seen = {self.sender}
-        for cc in message.cc:
-            if cc.address not in seen and cc.address not in settings.own_addresses:
-                seen.add(cc.address)
-                role = "agent" if settings.is_agent(cc.address) else "cc"
-                participants.append(new_participant(cc.address, role))
+        cc, left_out = first_cc(message, settings, requester=self.sender)
+        for address in cc:
+            role = "agent" if settings.is_agent(address) else "cc"
+            participants.append(new_participant(address, role))
         ref = self.draft.open(
             RequestSnapshot(
                 number=0,
@@ -195,13 +237,51 @@ class _Deciding:
         detail = f"linked to {self._tag(linked_to)}" if linked_to else message.subject
         self._event(ref, "created", to_status=Status.NEW, detail=detail)
         self.draft.refresh_sla(ref)
+        if left_out:
+            self._event(ref, "cc_capped", caused=False, detail=f"{len(left_out)} CC addresses "
+                        f"not made participants ([trust] max_cc_participants = "
+                        f"{settings.trust.max_cc_participants})")  # fmt: skip
         # A new request has nothing to approve: only its notify commands count.
         self._notify_commands(ref, self._commands(Role.CLIENT, ref, approvals=False))
         context = {"text": message.new_text}
-        self.draft.notify_clients(ref, "created", context=context)
-        self.draft.notify_agents(ref, "agent_new_request", context=self._for_agents(context),
+        acknowledged, unacknowledged = self._acknowledgements(ref)
+        self.draft.notify(ref, acknowledged, "created", context=context)
+        agents = {
+            **context,
+            "not_acknowledged": unacknowledged,
+            "cc_left_out": left_out[:CC_SHOWN],
+            "cc_left_out_count": len(left_out),
+        }
+        self.draft.notify_agents(ref, "agent_new_request", context=self._for_agents(agents),
                                  besides=self.sender, files=self.files)  # fmt: skip
         return ref
+
+    def _acknowledgements(self, ref: RequestRef) -> tuple[list[str], list[str]]:
+        """Who gets the `created` acknowledgement, and who not (SPEC §14): at most
+        `max_new_requests_per_sender` an hour to one address, and
+        `max_acknowledgements_per_hour` in all. Past them the request still opens;
+        the history says which were not sent, and why."""
+        settings, routed = self.settings, self.routed
+        per_address, in_all = settings.max_new_requests_per_sender, routed.acknowledgements_in_all
+        sent: list[str] = []
+        withheld: dict[str, list[str]] = {}
+        for address in client_recipients(self.draft.request(ref)):
+            count = routed.acknowledgements.get(address, 0)
+            if in_all >= settings.max_acknowledgements_per_hour:
+                why = (f"{in_all} sent in the last hour (max_acknowledgements_per_hour = "
+                       f"{settings.max_acknowledgements_per_hour})")  # fmt: skip
+            elif count >= per_address:
+                why = (f"{count} sent to this address in the last hour "
+                       f"(max_new_requests_per_sender = {per_address})")  # fmt: skip
+            else:
+                sent.append(address)
+                in_all += 1
+                continue
+            withheld.setdefault(why, []).append(address)
+        for why, addresses in withheld.items():
+            detail = f"acknowledgement not sent to {', '.join(addresses)}: {why}"
+            self._event(ref, "not_sent", caused=False, detail=detail)
+        return sent, [address for addresses in withheld.values() for address in addresses]
 
     def _language(self) -> str:
         language = self.settings.language
@@ -272,6 +352,11 @@ class _Deciding:
                              mentions_opened=True)  # fmt: skip
             return opened
         self.draft.store(ref, MessageKind.CLIENT, self.sender)
+        last = self.routed.closed_replies.get(self.sender)
+        if last is not None and self.now - last < CLOSED_REPLY_EVERY:  # once a day (SPEC §14)
+            detail = "request is closed; closed_reply not sent: sent within the last day"
+            self._event(ref, "closed_reply", detail=detail)
+            return ref
         self._event(ref, "closed_reply", detail="request is closed; sender told")
         self.draft.notify(ref, [self.sender], "closed_reply", context={})
         return ref
@@ -449,7 +534,7 @@ class _Deciding:
         words = str(context.get("text", context.get("answer", "")))
         return {**context, "only_files": not words.strip() and "forwarded" not in context}
 
-    def _for_agents(self, context: dict[str, str]) -> dict[str, object]:
+    def _for_agents(self, context: Mapping[str, object]) -> dict[str, object]:
         """The context of an agents' notice that shows the client's text: with the
         files (`_with_files`), `text_cut` when the message's text was longer than
         `max_text_bytes` (SPEC §14: the notice says the text was cut), and what the
@@ -471,6 +556,26 @@ class _Deciding:
 
     def _tag(self, number: int) -> str:
         return format_tag(self.settings.tag_prefix, number)
+
+
+def first_cc(
+    message: InboundMessage, settings: Settings, *, requester: str
+) -> tuple[list[str], list[str]]:
+    """The CC addresses of a first message that become participants, and the rest:
+    only the first `[trust] max_cc_participants` distinct ones count, besides the
+    requester and our own addresses (SPEC §14: one mail with 1,200 addresses in Cc
+    must not make mailgate write to 1,200 people)."""
+    limit = settings.trust.max_cc_participants
+    seen = {requester}
+    kept: list[str] = []
+    rest: list[str] = []
+    for cc in message.cc:
+        address = cc.address
+        if address in seen or address in settings.own_addresses:
+            continue
+        seen.add(address)
+        (kept if len(kept) < limit else rest).append(address)
+    return kept, rest
 
 
 def agent_name(display_name: str, address: str) -> str:

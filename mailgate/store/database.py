@@ -12,12 +12,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Select, case, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from mailgate.decide.model import Decision, RequestSnapshot
 from mailgate.errors import TransportError
-from mailgate.states import InboundState, OutboundState
+from mailgate.states import WAITING, InboundState, OutboundState
 from mailgate.store import locks, snapshots
 from mailgate.store import statements as sql
 from mailgate.store.engine import make_engine, reading, upgrade_schema, upsert_insert
@@ -35,6 +35,7 @@ class PendingMessage:
     key: str
     raw: bytes
     mailbox: str = "default"  # the one it was read from: a new request opens there
+    released: str = ""  # released from a hold by an admin: the note of the release
 
 
 ThreadMessage = tuple[dt.datetime, str, str]  # (at, Message-ID, kind or recipient)
@@ -280,7 +281,7 @@ class Tx:
 
     def pending_keys(self, limit: int, scope: MailboxScope | None = None) -> list[str]:
         columns = _INBOUND.c
-        statement = select(columns.key).where(columns.state == InboundState.PENDING)
+        statement = select(columns.key).where(columns.state.in_(WAITING))
         statement = _within(statement, columns.mailbox, scope)
         return list(self._connection.scalars(statement.order_by(columns.id).limit(limit)))
 
@@ -290,14 +291,16 @@ class Tx:
         right now (PostgreSQL) are left out: they are that worker's."""
         columns = _INBOUND.c
         rows = self._connection.execute(
-            select(columns.id, columns.key, columns.raw, columns.mailbox)
-            .where(columns.key.in_(keys), columns.state == InboundState.PENDING)
+            select(columns.id, columns.key, columns.raw, columns.mailbox, columns.state,
+                   columns.error)
+            .where(columns.key.in_(keys), columns.state.in_(WAITING))
             .with_for_update(skip_locked=True)
-        )
-        found = {
-            key: PendingMessage(id=i, key=key, raw=raw, mailbox=mailbox)
-            for i, key, raw, mailbox in rows
-        }
+        )  # fmt: skip
+        found = {}
+        for i, key, raw, mailbox, state, error in rows:
+            # A released message's error is the note `held release` left (decide/spam.py).
+            released = (error or "released") if state == InboundState.RELEASED else ""
+            found[key] = PendingMessage(id=i, key=key, raw=raw, mailbox=mailbox, released=released)
         return [found[key] for key in keys if key in found]
 
     def claim_pending(self, keys: Sequence[str]) -> set[str]:
@@ -309,7 +312,7 @@ class Tx:
         return set(
             self._connection.scalars(
                 select(columns.key)
-                .where(columns.key.in_(keys), columns.state == InboundState.PENDING)
+                .where(columns.key.in_(keys), columns.state.in_(WAITING))
                 .with_for_update(skip_locked=True)
             )
         )
@@ -329,10 +332,12 @@ class Tx:
         crashes and restarts.
         """
         columns = _INBOUND.c
+        # A released message keeps its note of the release (the history's entry).
+        kept = case((columns.state == InboundState.RELEASED, columns.error), else_=error[:2000])
         attempts = self._connection.scalar(
             update(_INBOUND)
-            .where(columns.key == key, columns.state == InboundState.PENDING)
-            .values(attempts=columns.attempts + 1, error=error[:2000])
+            .where(columns.key == key, columns.state.in_(WAITING))
+            .values(attempts=columns.attempts + 1, error=kept)
             .returning(columns.attempts)
         )
         if attempts is None:  # no longer pending: applied or quarantined meanwhile
@@ -412,6 +417,39 @@ class Tx:
             sql.SENT_COUNTS_SINCE, {"recipients": list(recipients), "since": since}
         )
         return {recipient: count for recipient, count in rows}
+
+    def template_counts(
+        self, template: str, recipients: Sequence[str], since: dt.datetime
+    ) -> dict[str, int]:
+        """How many notices of `template` were queued to each address since `since`
+        (this transaction's included); addresses with none are left out."""
+        if not recipients:
+            return {}
+        rows = self._connection.execute(
+            sql.TEMPLATE_COUNTS_SINCE,
+            {"recipients": list(recipients), "template": template, "since": since},
+        )
+        return {recipient: count for recipient, count in rows}
+
+    def template_total(self, template: str, since: dt.datetime) -> int:
+        """How many notices of `template` were queued since `since`, to anyone."""
+        found = self._connection.scalar(
+            sql.TEMPLATE_TOTAL_SINCE, {"template": template, "since": since}
+        )
+        return int(found or 0)
+
+    def last_sent(
+        self, number: int, template: str, recipients: Sequence[str]
+    ) -> dict[str, dt.datetime]:
+        """When a notice of `template` about request `number` was last queued to each
+        of `recipients`; those never sent one are left out."""
+        if not recipients:
+            return {}
+        rows = self._connection.execute(
+            sql.LAST_OF_TEMPLATE,
+            {"number": number, "template": template, "recipients": list(recipients)},
+        )
+        return {recipient: at for recipient, at in rows if at is not None}
 
     def thread(self, number: int) -> tuple[list[ThreadMessage], list[ThreadMessage]]:
         """What a request's notices thread under: the messages received (at, Message-ID,

@@ -19,6 +19,8 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, or
 from mailgate.store.engine import upsert_insert
 from mailgate.store.tables import INBOUND, MESSAGES, OUTBOUND, REQUESTS, WORKER_ROUNDS
 
+# The inbound states `status` counts: a released message counts as pending.
+INBOUND_STATES = ("pending", "applied", "failed", "held")
 HEAD_BYTES = 65536  # what `failed list` reads of each message: enough for its header block
 ROUNDS_KEPT = dt.timedelta(days=7)  # rows of workers that stopped longer ago are dropped
 
@@ -30,7 +32,7 @@ _r, _m = REQUESTS.c, MESSAGES.c
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredInbound:
     key: str
-    state: str  # pending | applied | failed
+    state: str  # pending | applied | failed | held | released
     error: str
     attempts: int
     received_at: dt.datetime
@@ -43,6 +45,12 @@ class StoredInbound:
 def failed_messages(connection: Connection) -> list[StoredInbound]:
     """Quarantined messages, oldest first, each read only as far as its header block."""
     return _inbound(connection, _i.state == "failed", whole=False)
+
+
+def held_messages(connection: Connection) -> list[StoredInbound]:
+    """Messages held by the trust rules (SPEC §14), oldest first, read as far as their
+    header block."""
+    return _inbound(connection, _i.state == "held", whole=False)
 
 
 def inbound_message(connection: Connection, key: str, *, whole: bool) -> StoredInbound | None:
@@ -78,6 +86,20 @@ def requeue_failed(connection: Connection, key: str, *, raw: bytes | None = None
     changed = connection.execute(
         update(_IN).where(_i.key == key, _i.state == "failed").values(**values)
     )
+    return changed.rowcount == 1
+
+
+def release_held(connection: Connection, key: str, *, note: str) -> bool:
+    """A held message to `released`: the worker applies it as pending mail with the
+    trust rules' holds waived, and `note` is what its history records.
+
+    False when it is not held (any more): released or applied meanwhile, so a
+    release that races another applies the message once.
+    """
+    changed = connection.execute(
+        update(_IN).where(_i.key == key, _i.state == "held")
+        .values(state="released", attempts=0, error=note[:2000], processed_at=None)
+    )  # fmt: skip
     return changed.rowcount == 1
 
 
@@ -168,14 +190,15 @@ def queue_depths(connection: Connection) -> QueueDepths:
     inbound: dict[str, int] = dict(
         connection.execute(select(_i.state, func.count()).group_by(_i.state)).all()
     )
+    inbound["pending"] = inbound.get("pending", 0) + inbound.pop("released", 0)
     outbox: dict[str, int] = dict(
         connection.execute(select(_o.state, func.count()).group_by(_o.state)).all()
     )
     return QueueDepths(
-        inbound={state: inbound.get(state, 0) for state in ("pending", "applied", "failed")},
+        inbound={state: inbound.get(state, 0) for state in INBOUND_STATES},
         outbox={state: outbox.get(state, 0) for state in ("pending", "sent", "failed")},
         oldest_pending_inbound=connection.scalar(
-            select(func.min(_i.received_at)).where(_i.state == "pending")
+            select(func.min(_i.received_at)).where(_i.state.in_(("pending", "released")))
         ),
         oldest_pending_outbox=connection.scalar(
             select(func.min(_o.created_at)).where(_o.state == "pending")
@@ -199,13 +222,14 @@ def queue_depths_by_mailbox(
         .select_from(_OUT.outerjoin(_REQUESTS, _o.request_id == _r.id))
         .group_by(request_mailbox, _o.state)
     )  # fmt: skip
-    counts = {name: {"inbound": dict.fromkeys(("pending", "applied", "failed"), 0),
+    counts = {name: {"inbound": dict.fromkeys(INBOUND_STATES, 0),
                      "outbox": dict.fromkeys(("pending", "sent", "failed"), 0)}
               for name in mailboxes}  # fmt: skip
     oldest: dict[tuple[str, str], dt.datetime] = {}
     for queue, rows in (("inbound", inbound), ("outbox", outbox)):
         for name, state, count, first_at in rows:
             name = name if name in counts else mailboxes[0]
+            state = "pending" if state == "released" else state  # waiting to be applied, too
             counts[name][queue][state] = counts[name][queue].get(state, 0) + count
             if state == "pending" and first_at is not None:
                 known = oldest.get((name, queue))

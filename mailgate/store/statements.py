@@ -93,6 +93,30 @@ SENT_COUNTS_SINCE = (
     )
     .group_by(_o.recipient)
 )
+# The limits on acknowledgements and closed_reply notices (SPEC §14): what went out
+# of one template lately, by recipient, in all (ix_outbound_template_created), and
+# last to each recipient about one request.
+TEMPLATE_COUNTS_SINCE = (
+    select(_o.recipient, func.count(_o.id))
+    .where(
+        _o.recipient.in_(bindparam("recipients", expanding=True)),
+        _o.template == bindparam("template"),
+        _o.created_at >= bindparam("since"),
+    )
+    .group_by(_o.recipient)
+)
+TEMPLATE_TOTAL_SINCE = select(func.count()).where(
+    _o.template == bindparam("template"), _o.created_at >= bindparam("since")
+)
+LAST_OF_TEMPLATE = (
+    select(_o.recipient, func.max(_o.created_at))
+    .where(
+        _o.request_id == bindparam("number"),
+        _o.template == bindparam("template"),
+        _o.recipient.in_(bindparam("recipients", expanding=True)),
+    )
+    .group_by(_o.recipient)
+)
 # Marked since `marked_after`: a mark older than `[trust] bounce_hold_days` has expired.
 BOUNCING = select(_a.address).where(_a.bouncing_since > bindparam("marked_after"))
 # What proves a delivery-status report (SPEC §14): the notification its return path

@@ -174,6 +174,8 @@ OUTBOUND = Table(
     _moment("sent_at", nullable=True),
     _moment("purged_at", nullable=True),  # raw copy dropped by `mailgate purge` (retention)
     Index("ix_outbound_due", "state", "next_attempt_at"),
+    # The acknowledgements of the last hour, counted for every batch that opens requests.
+    Index("ix_outbound_template_created", "template", "created_at"),
 )
 
 # What we know of an address across requests: whether mail to it bounces.

@@ -182,14 +182,15 @@ def test_metrics_of_a_run_with_two_mailboxes_are_per_mailbox(two_mailbox_gate):
     mailboxes = shown["mailboxes"]
     assert list(mailboxes) == ["support", "billing"]
     for name, applied, sent in (("support", 2, 4), ("billing", 1, 2)):
-        assert mailboxes[name]["inbound"] == {"pending": 0, "applied": applied, "failed": 0}
+        inbound = {"pending": 0, "applied": applied, "failed": 0, "held": 0}
+        assert mailboxes[name]["inbound"] == inbound
         assert mailboxes[name]["outbox"] == {"pending": 0, "sent": sent, "failed": 0}
         last = mailboxes[name]["last_round"]
         assert (last["mailbox"], last["ok"]) == (name, True)
         assert mailboxes[name]["last_error"] is None
     text = gate.read("status")
-    assert "mailbox billing:\n  inbound: 0 pending, 0 quarantined, 1 applied" in text
-    assert "mailbox support:\n  inbound: 0 pending, 0 quarantined, 2 applied" in text
+    assert "mailbox billing:\n  inbound: 0 pending, 0 quarantined, 0 held, 1 applied" in text
+    assert "mailbox support:\n  inbound: 0 pending, 0 quarantined, 0 held, 2 applied" in text
 
 
 def test_status_after_run_once_shows_the_round_of_every_mailbox(two_mailbox_gate):

@@ -105,7 +105,9 @@ def test_bounce_marks_the_address_and_stops_mail_until_it_writes_again(gate):
 
 
 def test_an_autoresponder_gets_at_most_max_per_hour_mails(make_gate):
-    gate = make_gate(max_per_hour=5)
+    # The acknowledgement limit is raised out of the way: max_per_hour is what counts here
+    # (tests/scenarios/test_trust_limits.py has the acknowledgement limits).
+    gate = make_gate(max_per_hour=5, max_new_requests_per_sender=100)
     bot = "bot@robots.example"
     for minute in range(0, 60, 5):  # twelve mails in one hour, each a "new request"
         gate.deliver(
@@ -144,7 +146,7 @@ def forged(cancel_from: str, verdict: str, message_id: str) -> bytes:
 def test_forged_sender_cannot_cancel_when_authentication_is_required(make_gate):
     gate = make_gate(trust={"require_authenticated_sender": True})
     open_request(gate)
-    gate.deliver(forged(CLIENT, "fail", "forged@attacker.example"))
+    gate.deliver(forged(CLIENT, "none", "forged@attacker.example"))
     gate.run_once(now="2026-11-24T11:00:00+03:00")
     shown = gate.show("REQ-1")
     assert shown["status"] == "new"
@@ -152,6 +154,13 @@ def test_forged_sender_cannot_cancel_when_authentication_is_required(make_gate):
     assert inbound[-1]["kind"] == "held"
     held = [e for e in shown["events"] if e["kind"] == "held"]
     assert "not authenticated" in held[-1]["detail"]
+
+    # DMARC failed outright: held whole as spam (SPEC §14), not even filed under REQ-1.
+    gate.deliver(forged(CLIENT, "fail", "forged2@attacker.example"))
+    gate.run_once(now="2026-11-24T11:30:00+03:00")
+    assert gate.show("REQ-1")["status"] == "new"
+    assert gate.query("select state, error from inbound where key = 'forged2@attacker.example'") \
+        == [("held", "dmarc=fail header.from=corp.example")]  # fmt: skip
 
     gate.deliver(forged(CLIENT, "pass", "genuine@corp.example"))
     gate.run_once(now="2026-11-24T12:00:00+03:00")

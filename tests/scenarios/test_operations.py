@@ -158,7 +158,7 @@ def test_status_shows_queues_and_the_last_round(gate):
     worker.monitor = RoundRecorder(gate.app.store, worker="test-worker")
     worker.run_once(inbox=gate.imap, pump=gate.smtp)
     shown = json.loads(gate.read("status", "--json"))
-    assert shown["inbound"] == {"pending": 0, "applied": 1, "failed": 1}
+    assert shown["inbound"] == {"pending": 0, "applied": 1, "failed": 1, "held": 0}
     assert shown["outbox"]["sent"] == 2
     last = shown["last_round"]
     assert (last["worker"], last["ok"], last["imap_waiting"], last["applied"]) == (

@@ -119,7 +119,6 @@ def test_a_token_with_a_wrong_mac_is_no_token(gate):
         ([f"{OURS}; dkim=pass header.d=support.example.org header.s=s1"], True),
         ([f"{OURS}; dmarc=pass header.from=evil.example"], False),  # a pass for another domain
         ([f"{OURS}; dkim=pass header.d=evil.example"], False),
-        ([f"{OURS}; dmarc=fail header.from=support.example.org"], False),
         # Ours is topmost and cannot be parsed: never the pass an attacker wrote below it.
         ([f"{OURS}; dmarc=pass header.from=support.example.org;;; ((",
           f"{OURS}; dmarc=pass header.from=support.example.org"], False),
@@ -142,6 +141,18 @@ def test_authentication_results_prove_an_agent_only_as_our_mx_wrote_them(gate, r
         assert gate.show("REQ-1")["status"] == "on_hold" and held_events(gate) == []
     else:
         assert_held_on_the_request(gate, "no agents' reply address of this request")
+
+
+def test_mail_in_an_agents_name_that_fails_dmarc_at_our_mx_is_held_whole_as_spam(gate):
+    open_request(gate)
+    gate.deliver(agent_mail(headers={"Authentication-Results": f"{OURS}; dmarc=fail "
+                                     "header.from=support.example.org"},
+                            body="#status on hold\n\nTry now."))  # fmt: skip
+    gate.run_once(now=LATER)
+    assert gate.show("REQ-1")["status"] == "new" and held_events(gate) == []
+    assert gate.smtp.messages == []  # spam (SPEC §14): not even the agents are told
+    assert gate.query("select state, error from inbound where key = 'a1@support.example.org'") \
+        == [("held", "dmarc=fail header.from=support.example.org")]  # fmt: skip
 
 
 def test_agents_from_believes_the_from_address_alone(make_gate):

@@ -101,7 +101,15 @@ CLIENT_CASES = {
 }
 # Agent notices: always English.
 AGENT_CASES = {
-    "agent_new_request": Case(status=Status.NEW, context={"text": "The trunk is down."}),
+    "agent_new_request": Case(
+        status=Status.NEW,
+        context={
+            "text": "The trunk is down.",
+            "not_acknowledged": [CLIENT],
+            "cc_left_out": ["eleventh@client.example.net", "twelfth@client.example.net"],
+            "cc_left_out_count": 1190,
+        },
+    ),
     "agent_client_reply": Case(
         status=Status.IN_PROGRESS, context={"text": "Still down.", "from": CLIENT}
     ),

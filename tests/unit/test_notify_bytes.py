@@ -94,6 +94,11 @@ def cases() -> dict[str, tuple[Renderer, Notice, dict]]:
                                 "machine": "mail1", "sent_at": "2026-12-07 07:00 UTC"}),
                 {"request_subject": "check", "thread_ids": []}),
         }  # fmt: skip
+    # A new request acknowledged, all its CC participants: the notice as before the limits.
+    out["en/agent_new_request, within the limits"] = (
+        RENDERER, make_notice("agent_new_request", "en", not_acknowledged=[], cc_left_out=[],
+                              cc_left_out_count=0), plain,
+    )  # fmt: skip
     out["en/agent_client_reply, files"] = (
         RENDERER, replace(make_notice("agent_client_reply", "en"), files=FILES),
         {**plain, "files": PARTS[1:]},

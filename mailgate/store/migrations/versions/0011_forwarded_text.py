@@ -1,7 +1,7 @@
 """forwarded: the message a client forwarded, kept beside the new text
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-08 12:00:00
 
 Issue 21: a forwarded message (under a forward separator, or attached as
@@ -14,8 +14,8 @@ it; it is stored here instead, as its header lines and text
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
