@@ -32,6 +32,12 @@ def test_the_service_unit_verifies_cleanly(tmp_path):
     assert (result.returncode, result.stderr.strip()) == (0, "")
 
 
+def test_the_unit_creates_files_for_the_service_user_alone():
+    """SPEC §14: the database holds every client's mail and the token secret."""
+    lines = UNIT.read_text(encoding="utf-8").splitlines()
+    assert "UMask=0077" in lines
+
+
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
 def test_verify_would_catch_a_broken_unit(tmp_path):
     """The check above can fail: a unit whose binary is missing does not verify."""
