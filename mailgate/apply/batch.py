@@ -130,8 +130,10 @@ class Unit:
         from mailgate.parse import parse_message  # the parser loads with the first mail
 
         try:
+            settings = self.install.settings
             return parse_message(row.raw, tag_prefix=self.install.tag_prefixes,
-                                 own_addresses=self.install.settings.own_addresses)  # fmt: skip
+                                 own_addresses=settings.own_addresses,
+                                 max_text_bytes=settings.max_text_bytes)  # fmt: skip
         except Exception as exc:  # quarantined with the raw bytes kept, never lost
             return Outcome(state=OutcomeState.FAILED, detail=f"parse: {exc!r}"[:2000])
 
