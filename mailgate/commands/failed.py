@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailgate.commands.output import (
     EXIT_FAILED,
@@ -91,13 +91,18 @@ def list_failed(app: App, args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    print_stored(rows, none="no quarantined messages")
+    return 0
+
+
+def print_stored(rows: list[dict[str, Any]], *, none: str) -> None:
+    """Stored messages as `failed list` and `held list` show them: when, key, who, why."""
     for row in rows:
         print(f"{row['at']}  {row['key']}")
         print(f"    from {row['from'] or '?'}: {row['subject'] or '(no subject)'}")
         print(f"    {row['reason']}")
     if not rows:
-        print("no quarantined messages")
-    return 0
+        print(none)
 
 
 def show_failed(app: App, args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from mailgate.commands.failed import describe, write_bytes
+from mailgate.commands.failed import describe, print_stored, write_bytes
 from mailgate.commands.output import EXIT_NOT_FOUND, complain, print_json
 
 if TYPE_CHECKING:
@@ -56,12 +56,7 @@ def list_held(app: App, args: argparse.Namespace) -> int:
     if args.json:
         print_json([{name: row[name] for name in LISTED} for row in rows])
         return 0
-    for row in rows:
-        print(f"{row['at']}  {row['key']}")
-        print(f"    from {row['from'] or '?'}: {row['subject'] or '(no subject)'}")
-        print(f"    {row['reason']}")
-    if not rows:
-        print("no held messages")
+    print_stored(rows, none="no held messages")
     return 0
 
 
