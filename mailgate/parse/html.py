@@ -293,7 +293,32 @@ _OVERLONG_CHARREF = re.compile(r"&#[xX]?[0-9a-fA-F]{9,};?")
 
 
 def _defuse(html: str) -> str:
+    html = _without_unclosed_comment(html)
     return _STRAY_LT.sub("&lt;", _OVERLONG_CHARREF.sub("\ufffd", html))
+
+
+def _without_unclosed_comment(html: str) -> str:
+    """Comments as browsers end them (HTML's comment states): `<!-->` and `<!--->` are
+    empty comments, and one never closed runs to the end (eof-in-comment), so what
+    follows it is not shown, and not read either. Python's parser reads both as
+    text or markup, one element per few bytes of a hostile mail. One pass: each
+    search starts after the last comment found."""
+    pieces, start, kept = [], 0, 0
+    while (opening := html.find("<!--", start)) != -1:
+        body = opening + 4
+        for empty in ("->", ">"):
+            if html.startswith(empty, body):
+                pieces.append(html[kept:opening])
+                start = kept = body + len(empty)
+                break
+        else:
+            closing = html.find("-->", body)
+            if closing == -1:
+                pieces.append(html[kept:opening])
+                return "".join(pieces)
+            start = closing + 3
+    pieces.append(html[kept:])
+    return "".join(pieces)
 
 
 def _tree(html: str) -> _Node:

@@ -246,3 +246,23 @@ def test_outlook_conditional_comments_are_still_comments():
         "<!--[if gte mso 9]><xml><o:x/></xml><![endif]--><p>Hello <b>world</b></p><p>a &lt; b</p>"
     )
     assert html_to_text(html) == "Hello world\n\na < b"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>Hello</p><!--<p>Cancel request</p>", "Hello"),  # never closed: runs to the end
+        ("<p>Hello</p><!-- note --><p>there</p><!--", "Hello\n\nthere"),
+        ("<p>Hi</p><!--><p>seen</p>", "Hi\n\nseen"),  # `<!-->` is an empty comment
+        ("<p>Hi</p><!--[if mso]><p>x</p><![endif]--><p>seen</p>", "Hi\n\nseen"),
+    ],
+)
+def test_a_comment_never_closed_hides_the_rest_as_browsers_do(html: str, text: str) -> None:
+    assert html_to_text(html).strip() == text
+
+
+def test_an_unclosed_comment_over_a_mebibyte_of_markup_costs_next_to_nothing() -> None:
+    html = "<p>Hello</p><!--" + "<p>x</p>" * 131072
+    started = time.process_time()
+    assert html_to_text(html).strip() == "Hello"
+    assert time.process_time() - started < 1.0
