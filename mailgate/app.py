@@ -15,7 +15,7 @@ from mailgate.business_time import (
 )
 from mailgate.config import Settings, SlaSettings
 from mailgate.deadlines import Deadlines
-from mailgate.decide.model import Rules
+from mailgate.decision import Rules
 from mailgate.domain import Status
 from mailgate.errors import ConfigError
 from mailgate.notify import Rendered, Renderer, Sender

@@ -27,7 +27,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from mailgate.config import DEFAULT_AGENT_FROM, DEFAULT_TEMPLATES_DIR
-from mailgate.decide.model import AgentAnswer, FileRelay, Notice
+from mailgate.decision import AgentAnswer, FileRelay, Notice
 from mailgate.domain import Attachment
 from mailgate.errors import ConfigError
 from mailgate.parse.headers import single_line

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mailgate.config import DEFAULT_TEMPLATES_DIR
-from mailgate.decide.model import AgentAnswer, FileRelay, Notice, RelayedFile
+from mailgate.decision import AgentAnswer, FileRelay, Notice, RelayedFile
 from mailgate.domain import Attachment, Status
 from mailgate.errors import ConfigError
 

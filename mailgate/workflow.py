@@ -61,7 +61,7 @@ class Step:
 class Verdict:
     """The status machine's verdict on an action: the steps it takes, or why it is refused.
 
-    Not `mailgate.decide.model.Decision`, the effects of handling a whole message.
+    Not `mailgate.decision.Decision`, the effects of handling a whole message.
     """
 
     steps: tuple[Step, ...] = ()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
-from mailgate.decide.model import RequestSnapshot, Rules
+from mailgate.decision import RequestSnapshot, Rules
 from mailgate.store.database import Store
 
 if TYPE_CHECKING:  # deciding loads when an admin acts, not with every command

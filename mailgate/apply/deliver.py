@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from mailgate.apply.install import Mailbox
 from mailgate.config import Settings
 from mailgate.decide.delivery import DeliveryFacts, Dropped, Thread, plan_deliveries, rate_limited
-from mailgate.decide.model import OPENED, Decision, Notify, RequestRef
+from mailgate.decision import OPENED, Decision, Notify, RequestRef
 from mailgate.notify import FileParts
 from mailgate.store.database import Tx
 from mailgate.store.rows import DroppedMail, QueuedMail, Received, Written

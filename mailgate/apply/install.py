@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mailgate.decide.model import Rules
+from mailgate.decision import Rules
 from mailgate.store.database import MailboxScope
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from mailgate.apply.deliver import DeliveryLedger
 from mailgate.apply.install import Install
-from mailgate.decide.model import RequestSnapshot
+from mailgate.decision import RequestSnapshot
 from mailgate.domain import InboundMessage, Status
 from mailgate.parse.subject import find_tag
 from mailgate.reply_tokens import (

@@ -8,8 +8,8 @@ import logging
 
 from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
-from mailgate.decide.model import Decision
 from mailgate.decide.timers import Timer, decide_timer
+from mailgate.decision import Decision
 from mailgate.store.database import MailboxScope, Store
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mailgate.app import App
     from mailgate.apply.admin import AdminRule
     from mailgate.decide.admin import AdminDecision
-    from mailgate.decide.model import RequestSnapshot, Rules
+    from mailgate.decision import RequestSnapshot, Rules
 
 # Each refusal as a sentence; the keys are `Refusal` values and those of decide/admin.py.
 REFUSALS = {

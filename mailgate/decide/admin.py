@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mailgate.decide.draft import Draft
-from mailgate.decide.model import Decision, RequestSnapshot, Rules
+from mailgate.decision import Decision, RequestSnapshot, Rules
 from mailgate.parse.commands import status_from_words
 from mailgate.workflow import Action, Actor, Refusal, decide, set_status_notice
 

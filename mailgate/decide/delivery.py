@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mailgate.config import Settings
-from mailgate.decide.model import Notice
+from mailgate.decision import Notice
 from mailgate.reply_tokens import agent_token_address, token_address
 
 ThreadMessage = tuple[dt.datetime, str, str]  # (at, Message-ID, kind or recipient)

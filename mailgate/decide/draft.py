@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import TypedDict, Unpack
 
 from mailgate.deadlines import next_sla_check
-from mailgate.decide.model import (
+from mailgate.decision import (
     OPENED,
     REQUEST_FIELDS,
     AgentAnswer,

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Unpack
 
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
-from mailgate.decide.model import (
+from mailgate.decide.relay import plan_relay
+from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
+from mailgate.decision import (
     AgentAnswer,
     Decision,
     Event,
@@ -25,8 +27,6 @@ from mailgate.decide.model import (
     RequestSnapshot,
     Rules,
 )
-from mailgate.decide.relay import plan_relay
-from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
 from mailgate.domain import (
     Command,
     CommandName,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING
 
-from mailgate.decide.model import FileRelay, RelayedFile
+from mailgate.decision import FileRelay, RelayedFile
 
 if TYPE_CHECKING:
     from mailgate.config import AttachmentSettings

@@ -6,7 +6,7 @@ status steps and the other history entries by kind, and how many notices.
 
 from __future__ import annotations
 
-from mailgate.decide.model import Decision
+from mailgate.decision import Decision
 
 
 def summarize(decision: Decision) -> dict[str, object]:

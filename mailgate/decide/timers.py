@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from mailgate.deadlines import next_sla_check
 from mailgate.decide.draft import Draft
-from mailgate.decide.model import Decision, RequestSnapshot, Rules
+from mailgate.decision import Decision, RequestSnapshot, Rules
 from mailgate.workflow import AUTO_CLOSING, Action, Actor, decide, notice_for
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, Select, case, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from mailgate.decide.model import Decision, RequestSnapshot
+from mailgate.decision import Decision, RequestSnapshot
 from mailgate.errors import TransportError
 from mailgate.states import WAITING, InboundState, OutboundState
 from mailgate.store import locks, snapshots

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailgate.decide.model import OPENED, RequestRef
+from mailgate.decision import OPENED, RequestRef
 from mailgate.domain import InboundMessage
 from mailgate.states import InboundState
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
-from mailgate.decide.model import Participant, RequestSnapshot
+from mailgate.decision import Participant, RequestSnapshot
 from mailgate.domain import Status, StatusChange
 from mailgate.store import statements as sql
 

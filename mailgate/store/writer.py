@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
-from mailgate.decide.model import OPENED, Decision, RequestRef, RequestSnapshot
+from mailgate.decision import OPENED, Decision, RequestRef, RequestSnapshot
 from mailgate.domain import MessageKind
 from mailgate.states import OutboundState
 from mailgate.store import statements as sql

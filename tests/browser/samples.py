@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Any
 
-from mailgate.decide.model import AgentAnswer, FileRelay, Notice, RelayedFile
+from mailgate.decision import AgentAnswer, FileRelay, Notice, RelayedFile
 from mailgate.domain import Attachment
 from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender, file_part
 from tests.unit.test_notify import (

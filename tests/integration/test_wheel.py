@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 import mailgate
 from mailgate.config import load_settings
 from mailgate.domain import Status
-from mailgate.decide.model import Notice
+from mailgate.decision import Notice
 from mailgate.notify import Renderer, Sender
 
 settings = load_settings(sys.argv[1])

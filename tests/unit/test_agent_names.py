@@ -11,7 +11,7 @@ import pytest
 
 from mailgate.config import DEFAULT_TEMPLATES_DIR
 from mailgate.decide.message import agent_name
-from mailgate.decide.model import AgentAnswer, Notice
+from mailgate.decision import AgentAnswer, Notice
 from mailgate.domain import Status
 from mailgate.notify import Renderer, Sender
 from tests.unit.test_mailbox_config import BILLING, error_for, load

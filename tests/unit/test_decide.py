@@ -12,8 +12,8 @@ from pathlib import Path
 from mailgate.app import build_app
 from mailgate.config import settings_from_mapping
 from mailgate.decide.message import BounceProof, Routed, decide_message
-from mailgate.decide.model import OPENED, Participant, RequestSnapshot
 from mailgate.decide.timers import Timer, decide_timer
+from mailgate.decision import OPENED, Participant, RequestSnapshot
 from mailgate.domain import MessageKind, Status, StatusChange
 from mailgate.parse import parse_message
 from tests.mails import delivery_report, make_mail

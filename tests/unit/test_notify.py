@@ -28,7 +28,7 @@ from jinja2 import Environment, meta
 
 from mailgate.config import DEFAULT_TEMPLATES_DIR
 from mailgate.decide.draft import request_context
-from mailgate.decide.model import Notice
+from mailgate.decision import Notice
 from mailgate.domain import Status
 from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender
 from mailgate.parse import parse_message

@@ -21,7 +21,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from mailgate.decide.model import AgentAnswer, FileRelay, Notice, RelayedFile
+from mailgate.decision import AgentAnswer, FileRelay, Notice, RelayedFile
 from mailgate.domain import Attachment
 from mailgate.notify import Renderer, Sender, file_part
 from tests.unit.test_notify import (

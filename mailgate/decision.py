@@ -1,4 +1,5 @@
-"""The plain data that deciding reads and returns. Standard library only.
+"""The plain data that deciding reads and returns, and the writer writes. Standard
+library only: the store (below deciding) imports it, deciding (above the store) too.
 
 A `RequestSnapshot` is what the store knows of one request when a message or a
 timer is about to change it; a `Decision` is what should happen, as effects
