@@ -25,6 +25,7 @@ from mailgate.errors import ConfigError
 DEFAULT_MAILBOX = "default"  # the name of the one mailbox of a file without [[mailbox]]
 SECURITY_MODES = ("tls", "starttls", "none")
 CLOSED_REPLY_POLICIES = ("reject", "new_request")
+CC_POLICIES = ("add", "ignore")  # what a client's later reply that adds CC addresses does
 LANGUAGES = ("en", "ru", "auto")
 CREDENTIAL_KEYS = ("username", "password", "password_env", "password_file", "token_command")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -32,7 +33,8 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAILBOX_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 MAILBOX_KEYS = frozenset(
     {"name", "imap", "smtp", "support_address", "support_name", "tag_prefix", "agents",
-     "agent_notify", "escalation_notify", "language", "templates_dir", "agent_from"}
+     "agent_notify", "escalation_notify", "language", "templates_dir", "agent_from",
+     "cc_policy"}
 )  # fmt: skip
 DEFAULT_AGENT_FROM = "{agent} via {support}"
 AGENT_FROM_FIELDS = ("agent", "support")
@@ -161,6 +163,7 @@ class Settings:
     agent_notify: tuple[str, ...] = ()
     escalation_notify: tuple[str, ...] = ()
     closed_reply_policy: str = "reject"
+    cc_policy: str = "add"  # a client's later reply adds its new CC addresses (SPEC §15)
     max_per_hour: int = 20
     auto_close_business_days: int = 3
     language: str = "en"
@@ -377,6 +380,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         agent_notify=top.address_list("agent_notify"),
         escalation_notify=top.address_list("escalation_notify"),
         closed_reply_policy=top.choice("closed_reply_policy", CLOSED_REPLY_POLICIES, "reject"),
+        cc_policy=top.choice("cc_policy", CC_POLICIES, "add"),
         max_per_hour=int(top.number("max_per_hour", 20, minimum=1)),
         auto_close_business_days=int(top.number("auto_close_business_days", 3, minimum=1)),
         language=top.choice("language", LANGUAGES, "en"),
@@ -414,7 +418,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
          "metrics", "retention", "trust", "max_message_bytes", "max_text_bytes",
          "max_new_requests_per_sender", "max_acknowledgements_per_hour", "attachments",
-         "agent_from"}
+         "agent_from", "cc_policy"}
     )  # fmt: skip
     return settings
 

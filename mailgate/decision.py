@@ -59,6 +59,7 @@ class RequestSnapshot:
     sla_check_at: dt.datetime | None = None
     first_response_at: dt.datetime | None = None
     linked_request: int | None = None
+    merged_into: int | None = None  # the request this one was merged into (SPEC §15)
     history: tuple[StatusChange, ...] = ()
     breaches: frozenset[str] = frozenset()  # SLA targets whose breach is recorded
     mailbox: str = "default"  # the [[mailbox]] whose rules and templates serve it
@@ -78,6 +79,7 @@ REQUEST_FIELDS = (
     "sla_check_at",
     "first_response_at",
     "owner",
+    "merged_into",
 )
 
 
@@ -120,6 +122,16 @@ class SetNotify:
     request: RequestRef
     address: str
     notify: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParticipantChange:
+    """A participant added to or removed from a request after it opened (SPEC §15)."""
+
+    request: RequestRef
+    address: str
+    role: str = "cc"
+    added: bool = True  # False: removed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,6 +208,7 @@ class Decision:
     updates: tuple[RequestUpdate, ...] = ()
     events: tuple[Event, ...] = ()
     notify_flags: tuple[SetNotify, ...] = ()
+    participants: tuple[ParticipantChange, ...] = ()
     bouncing: tuple[SetBouncing, ...] = ()
     notices: tuple[Notify, ...] = ()
     request: RequestRef | None = None  # the request the message was filed under, for logs

@@ -41,10 +41,13 @@ class CommandName(StrEnum):
     STATUS = "status"
     NOTE = "note"
     ASSIGN = "assign"
+    CC = "cc"
+    MERGE = "merge"
 
     @property
     def is_agent_only(self) -> bool:
-        return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN)
+        return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN, CommandName.CC,
+                        CommandName.MERGE)  # fmt: skip
 
 
 class Role(StrEnum):

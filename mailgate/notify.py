@@ -249,6 +249,7 @@ class Renderer:
             **notice.context,
             **answer_context,
             "tag": tag,
+            "recipient": notice.recipient,  # the client notices name the other participants
             "number": request_number,
             "subject": request_subject,
             "support_address": self._sender.address,

@@ -43,6 +43,18 @@ class Refusal(StrEnum):
     UNKNOWN_STATUS = "unknown_status"
     NOT_ALLOWED = "not_allowed"
     NOT_AN_AGENT = "not_an_agent"  # #assign of an address that is no agent's
+    # `#cc` (decide/participants.py) and `#merge` (decide/merge.py), SPEC §15:
+    INVALID_ADDRESS = "invalid_address"
+    STAFF_ADDRESS = "staff_address"  # an agent's, a team's or the support address
+    BLOCKED_ADDRESS = "blocked_address"  # in [trust] blocked_senders
+    TOO_MANY_PARTICIPANTS = "too_many_participants"
+    ALREADY_PARTICIPANT = "already_participant"
+    NOT_A_PARTICIPANT = "not_a_participant"
+    REQUESTER = "requester"  # the requester cannot be removed
+    UNKNOWN_REQUEST = "unknown_request"
+    INTO_ITSELF = "into_itself"
+    MERGED = "merged"  # the target was itself merged into another request
+    OTHER_MAILBOX = "other_mailbox"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,7 +11,7 @@ then the rendered mail. Each mailbox's rules and renderer come from the
 `Install` (install.py).
 """
 
-from mailgate.apply.admin import Acted, act
+from mailgate.apply.admin import Acted, Merged, act, act_merge
 from mailgate.apply.batch import APPLY_ATTEMPTS, APPLY_BATCH, Outcome, OutcomeState, Stored, Unit
 from mailgate.apply.install import Install, Mailbox
 from mailgate.apply.timers import run_timers
@@ -22,10 +22,12 @@ __all__ = [
     "Acted",
     "Install",
     "Mailbox",
+    "Merged",
     "Outcome",
     "OutcomeState",
     "Stored",
     "Unit",
     "act",
+    "act_merge",
     "run_timers",
 ]

@@ -51,6 +51,9 @@ def locate(
 
     with_history = install.primary.rules.deadlines.has_sla
     sender = message.sender.address if message.sender else ""
+    merge_number = named_merge(message, install)
+    if merge_number is not None:
+        tx.lock_for_merge()  # before any request's lock (store/database.py)
     request, via_token = None, None
     if (token := _reply_token(message, install, ledger.token_secret)) is not None:
         found = tx.snapshot(token.request, with_history=with_history)
@@ -67,6 +70,10 @@ def locate(
         number = tx.request_of_message_ids(refs, sender=sender)
         if number is not None:
             request = tx.snapshot(number, with_history=with_history)
+    merged_from: list[int] = []
+    while request is not None and request.merged_into is not None and len(merged_from) < 8:
+        merged_from.append(request.number)  # filed under the request it was merged into
+        request = tx.snapshot(request.merged_into, with_history=with_history)
     addresses = [sender] if sender else []
     proofs: tuple[BounceProof, ...] = ()
     doubt = ""
@@ -78,11 +85,39 @@ def locate(
         if number is not None:
             request = tx.snapshot(number, with_history=with_history)
         addresses += [*message.bounce.recipients, *(p.recipient for p in proofs)]
+    agent_tokens = _agent_tokens(message, install, ledger.token_secret)
+    if request is not None and agent_tokens & set(merged_from):  # a merged request's agents
+        agent_tokens |= {request.number}
+    merge_target = None
+    if merge_number is not None and request is not None and merge_number != request.number:
+        merge_target = tx.snapshot(merge_number, with_history=with_history)
     routed = Routed(request=request, via_token=via_token,
-                    bouncing=ledger.bouncing_among(addresses, now),
-                    agent_tokens=_agent_tokens(message, install, ledger.token_secret),
-                    bounce_proofs=proofs, bounce_doubt=doubt, released=released)  # fmt: skip
+                    bouncing=ledger.bouncing_among(addresses, now), agent_tokens=agent_tokens,
+                    bounce_proofs=proofs, bounce_doubt=doubt, released=released,
+                    merge_target=merge_target)  # fmt: skip
     return _with_limits(tx, ledger, routed, message, install, mailbox=mailbox, now=now)
+
+
+def named_merge(message: InboundMessage, install: Install) -> int | None:
+    """The number a `#merge` line of the message's new text names, whoever sent it
+    (deciding applies it only for a proven agent); read only when the text has the
+    keyword, so ordinary mail costs one substring search."""
+    from mailgate.domain import CommandName
+    from mailgate.parse.commands import find_commands
+    from mailgate.parse.phrases import DEFAULT_PHRASES
+    from mailgate.tags import parse_tag
+
+    keywords = [k for k, n in DEFAULT_PHRASES.commands.agent_keywords.items()
+                if n is CommandName.MERGE]  # fmt: skip
+    text = message.new_text
+    lowered = text.lower()
+    if not any(keyword in lowered for keyword in keywords):
+        return None
+    found = find_commands(new_text=text, subject_after_tag="", approvals=False)
+    merge = next((c for c in found if c.name is CommandName.MERGE), None)
+    if merge is None or not merge.argument:
+        return None
+    return parse_tag(merge.argument, install.tag_prefixes)
 
 
 def _with_limits(

@@ -1,4 +1,5 @@
-"""`mailgate requests set-status|note`: an agent's `#status` and `#note` from the shell.
+"""`mailgate requests set-status|note|cc|merge`: an agent's `#status`, `#note`, `#cc`
+and `#merge` from the shell.
 
 The pure rules are `mailgate.decide.admin`; here the request is read under
 its lock, decided and written in one transaction, as mail is. Notifications
@@ -33,6 +34,17 @@ REFUSALS = {
     "unknown_status": "{wanted!r} is not a status",
     "not_allowed": "not allowed",
     "empty_note": "the note is empty",
+    "invalid_address": "{wanted!r} is not one e-mail address",
+    "staff_address": "{wanted} is an agent's, a team's or the support address: never a participant",
+    "blocked_address": "{wanted} is in [trust] blocked_senders",
+    "too_many_participants": "{tag} has [trust] max_cc_participants CC participants already",
+    "already_participant": "{wanted} is a participant of {tag} already",
+    "not_a_participant": "{wanted} is not a CC participant of {tag}",
+    "requester": "{wanted} is the requester of {tag}, who stays",
+    "unknown_request": "there is no request {wanted}",
+    "into_itself": "a request cannot be merged into itself",
+    "merged": "{wanted} was itself merged into another request: merge into that one",
+    "other_mailbox": "{tag} and {wanted} belong to different mailboxes",
 }
 
 
@@ -47,7 +59,7 @@ def register(actions: argparse._SubParsersAction) -> None:
     set_status.add_argument("--by", required=True, metavar="ADDRESS", help="the agent acting")
     set_status.add_argument("--note", default="", metavar="TEXT", help="why, for the history")
     set_status.add_argument("--json", action="store_true", help="print one JSON object")
-    set_status.set_defaults(handler=set_status_command)
+    set_status.set_defaults(handler=set_status_command, done="")
     note = actions.add_parser(
         "note", help="add an internal note as an agent's #note would",
         description="Add an internal note to a request: shown to agents, never sent to the client.",
@@ -56,7 +68,29 @@ def register(actions: argparse._SubParsersAction) -> None:
     note.add_argument("text", help="the note")
     note.add_argument("--by", required=True, metavar="ADDRESS", help="the agent writing it")
     note.add_argument("--json", action="store_true", help="print one JSON object")
-    note.set_defaults(handler=note_command)
+    note.set_defaults(handler=note_command, done="note added")
+    cc = actions.add_parser(
+        "cc", help="add or remove a CC participant as an agent's #cc would",
+        description="Add or remove a CC participant of a request, as an agent's `#cc add|remove "
+        "ADDRESS` in mail would: the participant gets the next answers; the agents are told.",
+    )  # fmt: skip
+    cc.add_argument("tag", help="REQ-123, [REQ-123] or 123")
+    cc.add_argument("verb", choices=("add", "remove"))
+    cc.add_argument("address", help="the participant's address")
+    cc.add_argument("--by", required=True, metavar="ADDRESS", help="the agent acting")
+    cc.add_argument("--json", action="store_true", help="print one JSON object")
+    cc.set_defaults(handler=cc_command, done="participants changed")
+    merge = actions.add_parser(
+        "merge", help="merge a request into another as an agent's #merge would",
+        description="Merge a request into another, as an agent's `#merge REQ-12` in mail would: "
+        "it closes as merged, its participants join the other, later mail about it is filed "
+        "there, and its clients are told once.",
+    )  # fmt: skip
+    merge.add_argument("tag", help="the request that closes: REQ-5, [REQ-5] or 5")
+    merge.add_argument("--into", required=True, metavar="TAG", help="the request that goes on")
+    merge.add_argument("--by", required=True, metavar="ADDRESS", help="the agent acting")
+    merge.add_argument("--json", action="store_true", help="print one JSON object")
+    merge.set_defaults(handler=merge_command)
 
 
 def set_status_command(app: App, args: argparse.Namespace) -> int:
@@ -78,7 +112,49 @@ def note_command(app: App, args: argparse.Namespace) -> int:
     return _act(app, args, decide)
 
 
-def _act(app: App, args: argparse.Namespace, rule: AdminRule) -> int:
+def cc_command(app: App, args: argparse.Namespace) -> int:
+    from mailgate.decide.admin import decide_cc
+
+    def decide(snapshot: RequestSnapshot, rules: Rules, now: dt.datetime) -> AdminDecision:
+        return decide_cc(snapshot, args.verb, args.address, by=args.by.strip().lower(),
+                         rules=rules, now=now)  # fmt: skip
+
+    return _act(app, args, decide, wanted=args.address)
+
+
+def merge_command(app: App, args: argparse.Namespace) -> int:
+    from mailgate.apply import act_merge
+    from mailgate.tags import format_tag, parse_tag
+
+    settings = app.settings
+    prefixes = settings.tag_prefixes.values()
+    source, target = parse_tag(args.tag, prefixes), parse_tag(args.into, prefixes)
+    merged = None
+    if source is not None:
+        merged = act_merge(app.store, app.install, source, -1 if target is None else target,
+                           by=args.by.strip().lower(), now=dt.datetime.now(dt.UTC))  # fmt: skip
+    if merged is None or source is None:
+        complain(f"no request {args.tag}")
+        return EXIT_NOT_FOUND
+    tag = format_tag(settings.tag_prefix, source)
+    into = format_tag(settings.tag_prefix, target) if target is not None else args.into
+    if merged.refusal is not None:
+        sentence = REFUSALS[merged.refusal.value].format(
+            by=args.by, tag=tag, wanted=into, status=merged.source.status.value
+        )
+        if args.json:
+            print_json({"request": tag, "into": into, "done": False,
+                        "refusal": merged.refusal.value, "detail": sentence})  # fmt: skip
+        complain(f"refused: {sentence}")
+        return EXIT_REFUSED
+    if args.json:
+        print_json({"request": tag, "into": into, "done": True, "refusal": None})
+    else:
+        print(f"{tag}: merged into {into} and closed; its clients are told with the next round")
+    return 0
+
+
+def _act(app: App, args: argparse.Namespace, rule: AdminRule, *, wanted: str = "") -> int:
     """Read the request under its lock, decide, write; print what happened."""
     from mailgate.apply import act
     from mailgate.tags import format_tag, parse_tag
@@ -94,8 +170,9 @@ def _act(app: App, args: argparse.Namespace, rule: AdminRule) -> int:
         return EXIT_NOT_FOUND
     snapshot, verdict = acted.request, acted.verdict
     if not verdict.allowed:
+        wanted = wanted or getattr(args, "status", "")
         sentence = REFUSALS.get(verdict.refusal, verdict.refusal).format(
-            by=args.by, tag=tag, status=snapshot.status.value, wanted=getattr(args, "status", "")
+            by=args.by, tag=tag, status=snapshot.status.value, wanted=wanted
         )
         if args.json:
             print_json({"request": tag, "done": False, "refusal": verdict.refusal,
@@ -110,6 +187,6 @@ def _act(app: App, args: argparse.Namespace, rule: AdminRule) -> int:
         print_json({"request": tag, "done": True, "refusal": None, "status": str(status),
                     "notifications_queued": queued})  # fmt: skip
     else:
-        print(f"{tag}: {'status ' + str(status) if status != snapshot.status else 'note added'}"
-              f"; {queued} notification(s) queued for the next round")  # fmt: skip
+        done = f"status {status}" if status != snapshot.status else args.done
+        print(f"{tag}: {done}; {queued} notification(s) queued for the next round")
     return 0

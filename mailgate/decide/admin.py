@@ -1,4 +1,4 @@
-"""What an admin's `requests set-status` and `requests note` do. Pure.
+"""What an admin's `requests set-status`, `note` and `cc` do. Pure.
 
 They follow the rules of mail (SPEC §11): the address given with `--by` acts
 as an agent writing `#status` or `#note` would, so only an agent may, a closed
@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mailgate.decide.draft import Draft
+from mailgate.decide.participants import apply_cc, tell_agents
 from mailgate.decision import Decision, RequestSnapshot, Rules
 from mailgate.parse.commands import status_from_words
 from mailgate.workflow import Action, Actor, Refusal, decide, set_status_notice
@@ -63,4 +64,21 @@ def decide_note(
     draft.event(ref, "note", actor=by, detail=text.strip())
     context = {"text": text.strip(), "from": by}
     draft.notify_agents(ref, "agent_note", context=context, besides=by)
+    return AdminDecision(decision=draft.decision(request=ref))
+
+
+def decide_cc(
+    request: RequestSnapshot, verb: str, address: str, *, by: str, rules: Rules, now: dt.datetime
+) -> AdminDecision:
+    """`requests cc REQ-1 add|remove ADDRESS --by AGENT`: an agent's `#cc` line."""
+    if not rules.settings.is_agent(by):
+        return AdminDecision(refusal=NOT_AN_AGENT)
+    draft = Draft(rules, now)
+    ref = draft.track(request)
+    before = {p.address for p in request.participants}
+    refusal = apply_cc(draft, ref, f"{verb} {address}", actor=by, settings=rules.settings)
+    if refusal is not None:
+        return AdminDecision(refusal=refusal.value)
+    draft.set(ref, updated_at=now)
+    tell_agents(draft, ref, before, by=by)
     return AdminDecision(decision=draft.decision(request=ref))

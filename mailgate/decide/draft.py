@@ -24,6 +24,7 @@ from mailgate.decision import (
     Notice,
     Notify,
     Participant,
+    ParticipantChange,
     RequestRef,
     RequestSnapshot,
     RequestUpdate,
@@ -49,6 +50,7 @@ class RequestChanges(TypedDict, total=False):
     sla_check_at: dt.datetime | None
     first_response_at: dt.datetime | None
     owner: str | None
+    merged_into: int | None
     participants: tuple[Participant, ...]
     history: tuple[StatusChange, ...]
 
@@ -72,6 +74,7 @@ class Draft:
         self._stores: StoreMessage | None = None
         self._events: list[Event] = []
         self._notify_flags: list[SetNotify] = []
+        self._participants: list[ParticipantChange] = []
         self._bouncing: list[SetBouncing] = []
         self._notices: list[Notify] = []
 
@@ -120,6 +123,20 @@ class Draft:
         self.set(ref, participants=participants)
         if ref != OPENED:
             self._notify_flags.append(SetNotify(request=ref, address=address, notify=notify))
+
+    def add_participant(self, ref: RequestRef, address: str, role: str = "cc") -> None:
+        request = self.request(ref)
+        self.set(ref, participants=(*request.participants, new_participant(address, role)))
+        if ref != OPENED:
+            self._participants.append(ParticipantChange(request=ref, address=address, role=role))
+
+    def remove_participant(self, ref: RequestRef, address: str) -> None:
+        request = self.request(ref)
+        kept = tuple(p for p in request.participants if p.address != address)
+        self.set(ref, participants=kept)
+        if ref != OPENED:
+            self._participants.append(ParticipantChange(request=ref, address=address,
+                                                        added=False))  # fmt: skip
 
     def set_bouncing(self, address: str, since: dt.datetime | None) -> None:
         self._bouncing.append(SetBouncing(address=address, since=since))
@@ -236,6 +253,7 @@ class Draft:
             updates=tuple(updates),
             events=tuple(self._events),
             notify_flags=tuple(self._notify_flags),
+            participants=tuple(self._participants),
             bouncing=tuple(self._bouncing),
             notices=tuple(self._notices),
             request=request,
@@ -248,11 +266,14 @@ def client_recipients(request: RequestSnapshot) -> list[str]:
 
 
 def request_context(request: RequestSnapshot) -> dict[str, object]:
+    """What every notice may show of its request; `participants` are the clients
+    (requester and CC), for the "Also in this request" line of client notices."""
     return {
         "status": request.status,
         "requester": request.requester,
         "auto_close_at": request.auto_close_at,
         "owner": request.owner,
+        "participants": [p.address for p in request.participants if p.role in ("requester", "cc")],
     }
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Unpack
 
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
+from mailgate.decide.merge import merge, merge_refusal
+from mailgate.decide.participants import MAX_CC_LINES, apply_cc, join_from_reply, tell_agents
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
 from mailgate.decision import (
@@ -39,7 +41,7 @@ from mailgate.domain import (
 from mailgate.parse.authresults import Authentication, Verdict, read_authentication
 from mailgate.parse.commands import find_commands, normalize, status_from_words
 from mailgate.parse.escalation import judge_escalation_reason
-from mailgate.tags import format_tag, strip_tag
+from mailgate.tags import format_tag, parse_tag, strip_tag
 from mailgate.workflow import Action, Actor, Refusal, decide, notice_for, set_status_notice
 
 if TYPE_CHECKING:
@@ -84,6 +86,8 @@ class Routed:
     # Read for a reply to a closed request: when `closed_reply` last went to each
     # of its sender's addresses about it.
     closed_replies: Mapping[str, dt.datetime] = field(default_factory=dict)
+    # The request a `#merge` line names, read under its lock (None: none named, or unknown).
+    merge_target: RequestSnapshot | None = None
 
 
 def decide_message(
@@ -307,7 +311,11 @@ class _Deciding:
             verdict = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
             self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
                             caused=True)  # fmt: skip
-        context = self._for_agents({"text": self.message.new_text, "from": self.sender})
+        joined, left_out = join_from_reply(self.draft, ref, [a.address for a in
+                                                            (*self.message.to, *self.message.cc)],
+                                           actor=self.sender, settings=self.settings)  # fmt: skip
+        context = self._for_agents({"text": self.message.new_text, "from": self.sender,
+                                    "joined": joined, "left_out": left_out})  # fmt: skip
         self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender,
                                  files=self.files)  # fmt: skip
 
@@ -380,6 +388,7 @@ class _Deciding:
         for command in commands:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
+        self._cc(ref, [c for c in commands if c.name is CommandName.CC])
         answer = _without_command_lines(self.message.new_text, commands)
         if (answer or self.files) and not is_note:
             if self.draft.request(ref).first_response_at is None:
@@ -401,6 +410,8 @@ class _Deciding:
         for command in commands:
             if command.name is CommandName.STATUS:
                 self._set_status(ref, command)
+            elif command.name is CommandName.MERGE:
+                self._merge(ref, command)
 
     def _relayed_answer(self, commands: list[Command]) -> AgentAnswer:
         """The agent's name for the From (SPEC §13) and, for HTML mail, the answer's HTML."""
@@ -425,6 +436,35 @@ class _Deciding:
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         assert target is not None  # an allowed #status names one
         self.draft.notify_clients(ref, set_status_notice(target), context={"by_client": False})
+
+    def _cc(self, ref: RequestRef, commands: list[Command]) -> None:
+        """`#cc add|remove ADDRESS` lines, before the answer (an added participant gets
+        it); the other agents are told in one notice (decide/participants.py)."""
+        before = {p.address for p in self.draft.request(ref).participants}
+        for command in commands[:MAX_CC_LINES]:
+            refusal = apply_cc(self.draft, ref, command.argument or "", actor=self.sender,
+                               settings=self.settings)  # fmt: skip
+            if refusal is not None:
+                self._refuse(ref, command, refusal)
+        if len(commands) > MAX_CC_LINES:
+            self._event(ref, "refused", detail=f"cc: {len(commands) - MAX_CC_LINES} lines past "
+                        f"the first {MAX_CC_LINES} of one mail, not read")  # fmt: skip
+        tell_agents(self.draft, ref, before, by=self.sender)
+
+    def _merge(self, ref: RequestRef, command: Command) -> None:
+        target = self.routed.merge_target
+        named = parse_tag(command.argument or "", [self.settings.tag_prefix])
+        source = self.draft.request(ref)
+        if target is not None and named is not None and target.number != named:
+            target = None  # another mailbox's prefix on the number: not this one
+        if named == source.number:
+            target = source
+        refusal = merge_refusal(source, target)
+        if refusal is not None or target is None:
+            self._refuse(ref, command, refusal)
+            return
+        self.draft.track(target)
+        merge(self.draft, source, target, actor=self.sender, caused=True)
 
     def _assign(self, ref: RequestRef, command: Command) -> None:
         argument = (command.argument or "").strip().lower()

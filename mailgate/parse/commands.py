@@ -20,7 +20,8 @@ A line is read like this:
    after a space ("Escalate because ..."), or stands on the lines below, up to
    the next blank line (greeting lines skipped).
 
-A message yields at most one command of each kind: the first one, except that
+A message yields at most one command of each kind (but `#cc`, one line per
+address): the first one, except that
 an escalation with a reason wins over one without. An approval phrase is
 dropped when the message also says "Resolve this issue". Dropped repeats are
 reported as rejected ("duplicate").
@@ -50,6 +51,7 @@ _AGENT_LINE = re.compile(r"^(#[^\W_]+)(?![\w-])[\s:]*(.*)$", re.S)
 _SEPARATOR = re.compile(r"^\s*[:\-–—,.]\s*")
 _ADDRESS = re.compile(r"^[^\s<>@]+@[^\s<>@]+$")
 _QUOTE_MARKS = re.compile(r"^[\s>]*>\s?")  # `^(?:\s*>)+\s?`, without the nested repeat
+_REPEATABLE = frozenset({CommandName.CC})  # "#cc add a@…" and "#cc add b@…" in one mail
 _MAX_REASON = 2000  # characters read below a bare `Escalate`
 # Tried only where a run of these starts: from inside a long run it was quadratic.
 _ARGUMENT_END = re.compile(r"(?<![\s.!,;…])[\s.!,;…]+$")
@@ -464,7 +466,7 @@ def _keep_one_of_each(
         kept.pop(CommandName.APPROVAL, None)
     order: list[Command] = []
     for position, command in enumerate(candidates):
-        if kept.get(command.name) == position:
+        if kept.get(command.name) == position or command.name in _REPEATABLE:
             order.append(command)
         else:
             rejected.append(

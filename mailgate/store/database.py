@@ -201,8 +201,14 @@ class Tx:
         """Insert pending raw messages, (key, raw) each, in one statement, skipping
         known keys. Returns the keys that were new."""
         rows = [
-            dict(key=key, raw=raw, state=InboundState.PENDING, error="", received_at=now,
-                 mailbox=mailbox)
+            dict(
+                key=key,
+                raw=raw,
+                state=InboundState.PENDING,
+                error="",
+                received_at=now,
+                mailbox=mailbox,
+            )
             for key, raw in messages
         ]
         new = self._insert_inbound(rows) if rows else set()
@@ -376,6 +382,18 @@ class Tx:
 
     def snapshot(self, number: int, *, with_history: bool) -> RequestSnapshot | None:
         return snapshots.load_snapshot(self._connection, number, with_history=with_history)
+
+    def lock_for_merge(self, *numbers: int) -> None:
+        """Before a merge locks its two requests: on PostgreSQL, one merge at a time
+        (a transaction-level advisory lock), then the requests' rows in ascending
+        order, so that two merges of one pair, opposite ways, cannot deadlock.
+        SQLite runs one writing transaction at a time already."""
+        connection = self._connection
+        if connection.dialect.name != "postgresql":
+            return
+        connection.execute(sql.MERGE_LOCK)
+        for number in sorted(set(numbers)):
+            connection.execute(sql.LOCK_REQUEST, {"number": number})
 
     def request_of_message_ids(self, message_ids: Sequence[str], *, sender: str = "") -> int | None:
         """The request of the newest message named; of two with its Message-ID, the one

@@ -41,6 +41,7 @@ def load_snapshot(
         sla_check_at=row.sla_check_at,
         first_response_at=row.first_response_at,
         linked_request=row.linked_request_id,
+        merged_into=row.merged_into,
         history=history,
         breaches=breaches,
         mailbox=row.mailbox,

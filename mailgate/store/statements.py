@@ -7,7 +7,7 @@ Lists go in as expanding parameters.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from mailgate.store.tables import (
     ADDRESSES,
@@ -41,7 +41,12 @@ SET_NOTIFY = (
     .where(_p.request_id == bindparam("number"), _p.address == bindparam("the_address"))
     .values(notify=bindparam("wanted"))
 )
+REMOVE_PARTICIPANT = delete(PARTICIPANTS).where(
+    _p.request_id == bindparam("number"), _p.address == bindparam("the_address")
+)
 
+# One merge at a time (store/database.py `lock_for_merge`); the key is any fixed number.
+MERGE_LOCK = text("SELECT pg_advisory_xact_lock(2315000023)")
 LOCK_REQUEST = select(REQUESTS).where(_r.id == bindparam("number")).with_for_update()
 PARTICIPANTS_OF = (
     select(_p.id, _p.address, _p.role, _p.notify)

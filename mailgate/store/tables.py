@@ -83,6 +83,8 @@ REQUESTS = Table(
     _moment("sla_check_at", nullable=True, index=True),
     _moment("first_response_at", nullable=True),
     Column("linked_request_id", Id, ForeignKey("requests.id"), nullable=True),
+    # Set when it was merged into another request (SPEC §15): later mail goes there.
+    Column("merged_into", Id, ForeignKey("requests.id"), nullable=True),
     # The `[[mailbox]]` it belongs to (SPEC §12): its rules, templates and From.
     Column("mailbox", String(64), nullable=False, index=True, server_default="default"),
 )

@@ -86,6 +86,7 @@ class RequestView(TypedDict):
     auto_close_at: str | None
     remind_at: str | None
     linked_request: str | None
+    merged_into: str | None  # the tag of the request it was merged into (SPEC §15)
     events: list[EventView]
     sla: dict[str, Any] | None
     messages: list[MessageView]
@@ -183,6 +184,11 @@ def show_request(
         linked_request=(
             tag_of(tag_prefix, request.mailbox, request.linked_request_id)
             if request.linked_request_id
+            else None
+        ),
+        merged_into=(
+            tag_of(tag_prefix, request.mailbox, request.merged_into)
+            if request.merged_into
             else None
         ),
         events=[

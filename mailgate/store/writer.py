@@ -190,7 +190,7 @@ class Writer:
 
     def _update_requests(self, decision: Decision) -> None:
         connection = self._connection
-        if decision.updates or decision.notify_flags or decision.bouncing:
+        if decision.updates or decision.notify_flags or decision.bouncing or decision.participants:
             self.flush()  # they change rows that may be waiting
         for change in decision.updates:
             columns = REQUESTS.c
@@ -205,6 +205,16 @@ class Writer:
         for flag in decision.notify_flags:
             connection.execute(sql.SET_NOTIFY, {"number": flag.request, "the_address": flag.address,
                                                 "wanted": flag.notify})  # fmt: skip
+        for joined in decision.participants:  # in order: removed and added again is added
+            if joined.added:
+                connection.execute(sql.INSERT_PARTICIPANTS, {"request_id": joined.request,
+                                   "address": joined.address, "role": joined.role,
+                                   "notify": True})  # fmt: skip
+            else:
+                connection.execute(
+                    sql.REMOVE_PARTICIPANT,
+                    {"number": joined.request, "the_address": joined.address},
+                )
         for bouncing in decision.bouncing:
             self._set_bouncing(bouncing.address, bouncing.since)
 

@@ -94,6 +94,10 @@ CLIENT_CASES = {
         status=Status.IN_PROGRESS, context={"reason": "ASAP", "category": "priority_only"}
     ),
     "closed_reply": Case(status=Status.CLOSED),
+    "merged": Case(
+        status=Status.IN_PROGRESS,
+        context={"merged_tag": "REQ-5", "merged_subject": "Phones down again"},
+    ),
     "command_refused": Case(
         status=Status.CLOSED,
         context={"command": "Cancel request", "refusal": "closed", "status": Status.CLOSED},
@@ -131,6 +135,10 @@ AGENT_CASES = {
         status=Status.IN_PROGRESS,
         context={"target": "resolution", "due_at": NOW},
     ),
+    "agent_participants": Case(
+        status=Status.IN_PROGRESS,
+        context={"by": "alice@example.org", "added": ["bob@client.example.net"], "removed": []},
+    ),
     "agent_command_refused": Case(
         status=Status.CLOSED,
         context={"command": "#status on_hold", "refusal": "closed", "status": "closed"},
@@ -158,7 +166,11 @@ def make_notice(
     """A notice built the way `Draft.notify` builds it."""
     case = case or CASES[name]
     request = SimpleNamespace(
-        status=case.status, requester=CLIENT, auto_close_at=case.auto_close_at, owner=case.owner
+        status=case.status,
+        requester=CLIENT,
+        auto_close_at=case.auto_close_at,
+        owner=case.owner,
+        participants=(SimpleNamespace(address=CLIENT, role="requester"),),
     )
     return Notice(
         template=name,

@@ -260,6 +260,7 @@ _TOP_KEYS = (
     "approval",
     "escalation",
 )
+_AGENT_COMMANDS = ("status", "note", "assign", "cc", "merge")  # the keys of [agent] with keywords
 _COMMAND_KEYS = (
     "resolve",
     "cancel",
@@ -335,8 +336,8 @@ class _Merged:
         for key in ("commands", "labels", "greetings"):
             self._extend(f"escalate_{key}", _strings(escalate, key, f"{source}: escalate"))
         agent = _table(data, "agent", source)
-        _only(agent, ("status", "note", "assign", "assign_me"), where=f"{source}: [agent]")
-        for name in ("status", "note", "assign"):
+        _only(agent, (*_AGENT_COMMANDS, "assign_me"), where=f"{source}: [agent]")
+        for name in _AGENT_COMMANDS:
             for keyword in _strings(agent, name, f"{source}: agent"):
                 if not keyword.startswith("#") or len(keyword.split()) != 1:
                     raise PhraseTableError(

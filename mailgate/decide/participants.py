@@ -1,0 +1,159 @@
+"""Who takes part in a request after it opened (SPEC §15). Pure.
+
+Two ways in: an agent's `#cc add ADDRESS` / `#cc remove ADDRESS` (in mail, or
+`mailgate requests cc`), and a client's later reply that names new addresses
+in To or Cc (`cc_policy = "add"`). Both keep to the same fence, `refusal_to_add`:
+one well-formed address, never staff (agents, `agent_notify`,
+`escalation_notify`) nor any of the install's own addresses (`support+…`
+reply addresses included), never a `[trust] blocked_senders` address, and at
+most `[trust] max_cc_participants` CC participants in all, however they came.
+Agents themselves are never participants: they get the agents' notices.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from mailgate.decide.draft import Draft
+from mailgate.decide.spam import blocked_by
+from mailgate.decision import RequestRef, RequestSnapshot
+from mailgate.domain import Status
+from mailgate.workflow import Refusal
+
+if TYPE_CHECKING:
+    from mailgate.config import Settings
+
+_ADDRESS = re.compile(r"^[^\s<>@\"(),;:\\\[\]]+@[^\s<>@\"(),;:\\\[\]]+\.[^\s<>@\"(),;:\\\[\]]+$")
+_ADD_WORDS = frozenset({"add", "+", "добавить"})
+_REMOVE_WORDS = frozenset({"remove", "del", "delete", "-", "удалить", "убрать"})
+MAX_CC_LINES = 10  # `#cc` lines of one mail that are applied; the rest are refused
+MAX_JOINED_NAMED = 20  # addresses a reply left out that the agents' notice names
+
+
+def read_cc(argument: str) -> tuple[bool, str] | None:
+    """("add ADDRESS" | "remove ADDRESS") -> (True for add, the address, lower case);
+    None when it is not one verb and one address (`Name <a@b>` and `mailto:` allowed)."""
+    verb, _, rest = argument.strip().partition(" ")
+    verb = verb.lower()
+    if verb not in _ADD_WORDS and verb not in _REMOVE_WORDS:
+        return None
+    address = clean_address(rest.strip().removeprefix("mailto:"))
+    return (verb in _ADD_WORDS, address) if address else None
+
+
+def clean_address(text: str) -> str:
+    """The one address `text` names, lower case; "" when it names none or several."""
+    if not text or len(text) > 400 or "," in text or ";" in text:
+        return ""
+    _, address = email.utils.parseaddr(text)
+    address = address.strip().lower()
+    return address if len(address) <= 320 and _ADDRESS.match(address) else ""
+
+
+def cc_count(request: RequestSnapshot) -> int:
+    return sum(1 for p in request.participants if p.role == "cc")
+
+
+def refusal_to_add(address: str, request: RequestSnapshot, settings: Settings) -> Refusal | None:
+    """Why `address` may not become a CC participant of `request` (None: it may)."""
+    if not _ADDRESS.match(address):
+        return Refusal.INVALID_ADDRESS
+    if settings.is_staff(address) or is_own(address, settings):
+        return Refusal.STAFF_ADDRESS
+    if blocked_by(address, settings.trust.blocked_senders):
+        return Refusal.BLOCKED_ADDRESS
+    if request.participant(address) is not None:
+        return Refusal.ALREADY_PARTICIPANT
+    if cc_count(request) >= settings.trust.max_cc_participants:
+        return Refusal.TOO_MANY_PARTICIPANTS
+    return None
+
+
+def refusal_to_remove(address: str, request: RequestSnapshot) -> Refusal | None:
+    participant = request.participant(address)
+    if participant is None or participant.role == "agent":
+        return Refusal.NOT_A_PARTICIPANT
+    if participant.role == "requester":
+        return Refusal.REQUESTER
+    return None
+
+
+def is_own(address: str, settings: Settings) -> bool:
+    """One of the install's addresses, or one of them with a `+tag` (the reply
+    addresses of notices: `support+…@domain`)."""
+    local, _, domain = address.partition("@")
+    base = f"{local.partition('+')[0]}@{domain}"
+    return address in settings.own_addresses or base in settings.own_addresses
+
+
+def apply_cc(
+    draft: Draft, ref: RequestRef, argument: str, *, actor: str, settings: Settings
+) -> Refusal | None:
+    """An agent's `#cc add|remove ADDRESS`: the participant added or removed, with
+    its history event; else why not (nothing changed)."""
+    request = draft.request(ref)
+    if request.status is Status.CLOSED:
+        return Refusal.CLOSED
+    read = read_cc(argument)
+    if read is None:
+        return Refusal.INVALID_ADDRESS
+    adding, address = read
+    if adding:
+        refusal = refusal_to_add(address, request, settings)
+        if refusal is None:
+            draft.add_participant(ref, address)
+            draft.event(ref, "participant_added", actor=actor, detail=address, caused=True)
+        return refusal
+    refusal = refusal_to_remove(address, request)
+    if refusal is None:
+        draft.remove_participant(ref, address)
+        draft.event(ref, "participant_removed", actor=actor, detail=address, caused=True)
+    return refusal
+
+
+def tell_agents(draft: Draft, ref: RequestRef, before: set[str], *, by: str) -> None:
+    """One notice to the other agents when `#cc` lines changed the participants
+    (`before`: their addresses before); none when nothing changed."""
+    after = {p.address for p in draft.request(ref).participants}
+    if before != after:
+        context = {"by": by, "added": sorted(after - before), "removed": sorted(before - after)}
+        draft.notify_agents(ref, "agent_participants", context=context, besides=by)
+
+
+def join_from_reply(
+    draft: Draft, ref: RequestRef, addresses: Iterable[str], *, actor: str, settings: Settings
+) -> tuple[list[str], list[str]]:
+    """A client's reply names `addresses` (its To and Cc): with `cc_policy = "add"`,
+    those that may join become CC participants, in the order written, until the cap.
+
+    Returns (joined, left out past the cap); addresses that are no client's (staff,
+    ours, blocked) or are participants already are neither, and are not named. One
+    history event says who joined and who was left out, and why."""
+    if settings.cc_policy != "add":
+        return [], []
+    joined: list[str] = []
+    left_out: list[str] = []
+    for address in dict.fromkeys(a.lower() for a in addresses):
+        refusal = refusal_to_add(address, draft.request(ref), settings)
+        if refusal is None:
+            draft.add_participant(ref, address)
+            joined.append(address)
+        elif refusal is Refusal.TOO_MANY_PARTICIPANTS:
+            left_out.append(address)
+    if joined:
+        draft.event(ref, "participant_added", actor=actor, caused=True,
+                    detail=f"{', '.join(joined)} (in Cc of a client's reply)")  # fmt: skip
+    if left_out:
+        named = ", ".join(left_out[:MAX_JOINED_NAMED])
+        more = (
+            f" and {len(left_out) - MAX_JOINED_NAMED} more"
+            if len(left_out) > MAX_JOINED_NAMED
+            else ""
+        )
+        cap = settings.trust.max_cc_participants
+        draft.event(ref, "participant_not_added", actor=actor, caused=True,
+                    detail=f"{named}{more}: past [trust] max_cc_participants = {cap}")  # fmt: skip
+    return joined, left_out[:MAX_JOINED_NAMED]
