@@ -5,7 +5,8 @@ Starts a private Dovecot and an SMTP sink, writes a demo config (SQLite),
 drops realistic client mail into the inbox, and drives mailgate with the same
 commands an admin uses, printing what happens at each step: requests
 created, acknowledgements, an agent's answer relayed from the support
-address, the client's approval closing the request.
+address, a duplicate request merged into the first one, the client's approval
+closing the request.
 """
 
 from __future__ import annotations
@@ -69,8 +70,28 @@ def main(argv: list[str] | None = None) -> int:
         admin(config, "run", "--once", "--now", "2026-11-26T11:00:00+03:00")
         show_sent(smtp)
 
-        step("The client confirms in her own words; the request closes")
         answer = next(m for m in smtp.messages if CLIENT in m.rcpt_tos)
+        smtp.clear()
+        step("Nina, a colleague of Olga's, opens a second request about the same outage; "
+             "Alice merges it into REQ-1 with `#merge REQ-1`: REQ-3 closes, Nina joins "
+             "REQ-1 and is told once, in REQ-1's thread")  # fmt: skip
+        imap.append(_duplicate_mail())
+        admin(config, "run", "--once", "--now", "2026-11-26T11:10:00+03:00")
+        duplicate = next(
+            m
+            for m in smtp.messages
+            if "team@example.org" in m.rcpt_tos and "[REQ-3]" in m.message["Subject"]
+        )
+        smtp.clear()
+        imap.append(
+            _reply(duplicate.message, sender=f"Alice <{AGENT}>", body="#merge REQ-1",
+                   message_id="alice-2@support.example.org")
+        )  # fmt: skip
+        admin(config, "run", "--once", "--now", "2026-11-26T11:15:00+03:00")
+        show_sent(smtp)
+        admin(config, "requests", "list")
+
+        step("The client confirms in her own words; the request closes")
         smtp.clear()
         imap.append(
             _reply(
@@ -83,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         admin(config, "run", "--once", "--now", "2026-11-26T12:00:00+03:00")
         show_sent(smtp)
         admin(config, "requests", "show", "REQ-1")
+        admin(config, "requests", "show", "REQ-3")
         step(f"Done. The database and config stay in {workdir}.")
     return 0
 
@@ -161,6 +183,18 @@ def _first_mail() -> bytes:
         "<div>Hello,<br><br>since 9:00 none of our 40 extensions can call out.<br><br>Olga</div>",
         subtype="html",
     )
+    return message.as_bytes()
+
+
+def _duplicate_mail() -> bytes:
+    message = _message(
+        From="Nina <nina@client.example>",
+        To="support@example.org",
+        Subject="Phones down on the second floor",
+        Date="Thu, 26 Nov 2026 11:05:00 +0300",
+        Message_ID="<nina-1@client.example>",
+    )
+    message.set_content("Hi,\n\nnone of the phones on our floor can call out.\n\nNina")
     return message.as_bytes()
 
 

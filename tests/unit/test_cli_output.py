@@ -24,6 +24,7 @@ def shown(*details: str) -> dict:
         "owner": "alice@example.org",
         "participants": ["ivan@client.example.net"],
         "auto_close_at": None,
+        "merged_into": None,
         "events": [
             {
                 "at": "2026-12-07T10:00:00+00:00",
