@@ -46,7 +46,7 @@ def read_cc(argument: str) -> tuple[bool, str] | None:
 
 def clean_address(text: str) -> str:
     """The one address `text` names, lower case; "" when it names none or several."""
-    if not text or len(text) > 400 or "," in text or ";" in text:
+    if not text or len(text) > 400 or any(c in text for c in ",;") or not text.isprintable():
         return ""
     _, address = email.utils.parseaddr(text)
     address = address.strip().lower()
