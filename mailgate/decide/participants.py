@@ -127,12 +127,13 @@ def join_from_reply(
     draft: Draft, ref: RequestRef, addresses: Iterable[str], *, actor: str, settings: Settings
 ) -> tuple[list[str], list[str]]:
     """A client's reply names `addresses` (its To and Cc): with `cc_policy = "add"`,
-    those that may join become CC participants, in the order written, until the cap.
+    those that may join become CC participants, in the order written, until the cap
+    (none once the request is closed: nobody joins a finished conversation).
 
     Returns (joined, left out past the cap); addresses that are no client's (staff,
     ours, blocked) or are participants already are neither, and are not named. One
     history event says who joined and who was left out, and why."""
-    if settings.cc_policy != "add":
+    if settings.cc_policy != "add" or draft.request(ref).status is Status.CLOSED:
         return [], []
     joined: list[str] = []
     left_out: list[str] = []

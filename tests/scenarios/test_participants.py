@@ -263,3 +263,13 @@ def test_russian_notices_name_the_participants_in_russian(make_gate):
     gate = make_gate(language="ru")
     [request] = open_requests(gate, (CLIENT, "Не работают телефоны"), cc=(COLLEAGUE,))
     assert f"Также в этой заявке: {COLLEAGUE}" in text_of(request.ack)
+
+
+def test_a_reply_that_closes_the_request_adds_nobody(gate):
+    open_requests(gate, (CLIENT, "Phones are down"))
+    gate.deliver(make_mail(sender=CLIENT, subject="Re: [REQ-1] Phones are down",
+                           body="Resolve this issue", message_id="bye@corp.example",
+                           cc=[COLLEAGUE]))  # fmt: skip
+    gate.run_once(at(5))
+    assert gate.show("REQ-1")["status"] == "closed"
+    assert participants(gate) == [CLIENT]
