@@ -38,6 +38,7 @@ _AGENT_TEMPLATES = (
     "agent_bounce",
     "agent_sla_breach",
     "agent_command_refused",
+    "agent_participants",
 )
 _FILE = Attachment(
     filename="screenshot.png",
@@ -76,6 +77,7 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     "escalation_accepted": (Status.ESCALATED, {"reason": "no answer for three days"}),
     "escalation_refused": (Status.IN_PROGRESS, {"reason": "ASAP", "category": "priority_only"}),
     "closed_reply": (Status.CLOSED, {}),
+    "merged": (Status.IN_PROGRESS, {"merged_tag": "REQ-5", "merged_subject": "Phones down"}),
     "command_refused": (Status.CLOSED, {"command": "Cancel request", "refusal": "closed"}),
     "check_test": (Status.NEW, _CHECK_TEST),
     "agent_new_request": (
@@ -104,6 +106,10 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     ),
     "agent_sla_breach": (Status.IN_PROGRESS, {"target": "resolution", "due_at": _AT}),
     "agent_command_refused": (Status.CLOSED, {"command": "#status on_hold", "refusal": "closed"}),
+    "agent_participants": (
+        Status.IN_PROGRESS,
+        {"by": "alice@example.org", "added": ["colleague@example.net"], "removed": []},
+    ),
 }
 
 
@@ -153,6 +159,7 @@ def sample_notices(directory: Path = DEFAULT_TEMPLATES_DIR) -> Iterator[Notice]:
                 "requester": "client@example.net",
                 "auto_close_at": _AT,
                 "owner": "alice@example.org",
+                "participants": ["client@example.net", "colleague@example.net"],
             }
             full = {**context, "status": status, "request": request}
             relay = template == "agent_answer"
