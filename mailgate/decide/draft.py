@@ -191,12 +191,14 @@ class Draft:
         agents: bool = False,
         files: FileRelay | None = None,
         answer: AgentAnswer | None = None,
+        language: str = "",
     ) -> None:
-        """Queue one notice per distinct recipient, with the request as it is now."""
+        """Queue one notice per distinct recipient, with the request as it is now, in
+        `language` (default: English for agents, else the request's)."""
         request = self.request(ref)
         full = {**context, "status": request.status, "request": request_context(request)}
         subject = strip_tag(request.subject, self.settings.tag_prefix)
-        language = "en" if agents else request.language
+        language = language or ("en" if agents else request.language)
         for recipient in dict.fromkeys(recipients):
             notice = Notice(template=template, recipient=recipient, language=language,
                             context=full, relay=relay, files=files, answer=answer)  # fmt: skip

@@ -83,7 +83,8 @@ def merge(
     draft.set(target.number, updated_at=draft.now)
     told = client_recipients(draft.request(source.number))
     context = {"merged_tag": merged, "merged_subject": source.subject}
-    draft.notify(target.number, told, "merged", context=context)
+    # In the language the merged request's clients were written to.
+    draft.notify(target.number, told, "merged", context=context, language=source.language)
 
 
 def decide_merge(

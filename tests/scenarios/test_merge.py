@@ -4,6 +4,9 @@ and every refusal."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 import pytest
 
 from tests.harness import AGENT, TEAM
@@ -163,3 +166,15 @@ def test_requests_merge_cli_refusals_and_json(gate):
     assert '"done": true' in done.stdout
     assert gate.show("REQ-1")["merged_into"] == "REQ-2"
     assert [e["actor"] for e in events(gate, "REQ-2", "merged")] == [AGENT]
+
+
+def test_the_merged_requests_clients_are_told_in_its_language(make_gate):
+    gate = make_gate(language="auto")
+    open_requests(gate, (IVAN, "Не работают телефоны"), (OLGA, "No calls since nine"))
+    gate.cli("requests", "merge", "REQ-1", "--into", "REQ-2", "--by", AGENT)
+    [(raw,)] = gate.query(
+        f"SELECT raw FROM outbound WHERE recipient = '{IVAN}' AND template = 'merged'"
+    )
+    told = email.message_from_bytes(bytes(raw), policy=email.policy.default)
+    assert told["Subject"] == "[REQ-2] No calls since nine"
+    assert "Ваша заявка [REQ-1]" in text_of(told)
