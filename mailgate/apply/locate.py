@@ -91,11 +91,22 @@ def locate(
     merge_target = None
     if merge_number is not None and request is not None and merge_number != request.number:
         merge_target = tx.snapshot(merge_number, with_history=with_history)
+    answers_notice = False
+    if request is not None and sender and _names_others(message, install):
+        answers_notice = tx.answers_notice([*message.in_reply_to, *message.references[-8:]],
+                                           sender, [request.number, *merged_from])  # fmt: skip
     routed = Routed(request=request, via_token=via_token,
                     bouncing=ledger.bouncing_among(addresses, now), agent_tokens=agent_tokens,
                     bounce_proofs=proofs, bounce_doubt=doubt, released=released,
-                    merge_target=merge_target)  # fmt: skip
+                    merge_target=merge_target, answers_notice=answers_notice)  # fmt: skip
     return _with_limits(tx, ledger, routed, message, install, mailbox=mailbox, now=now)
+
+
+def _names_others(message: InboundMessage, install: Install) -> bool:
+    """Does the message name anyone in To or Cc besides the install's own addresses?
+    Only then may it add participants, and is it worth asking what it replies to."""
+    ours = install.settings.own_addresses
+    return any(a.address not in ours for a in (*message.to, *message.cc))
 
 
 def named_merge(message: InboundMessage, install: Install) -> int | None:

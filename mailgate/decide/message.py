@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Unpack
 
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
 from mailgate.decide.merge import merge, merge_refusal
-from mailgate.decide.participants import MAX_CC_LINES, apply_cc, join_from_reply, tell_agents
+from mailgate.decide.participants import (
+    MAX_CC_LINES,
+    apply_cc,
+    join_from_reply,
+    tell_agents,
+)
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
 from mailgate.decision import (
@@ -88,6 +93,9 @@ class Routed:
     closed_replies: Mapping[str, dt.datetime] = field(default_factory=dict)
     # The request a `#merge` line names, read under its lock (None: none named, or unknown).
     merge_target: RequestSnapshot | None = None
+    # Read for mail that names others in To or Cc: it replies to a notification mailgate
+    # sent to its sender about this request (a random Message-ID: proof it was read).
+    answers_notice: bool = False
 
 
 def decide_message(
@@ -311,13 +319,23 @@ class _Deciding:
             verdict = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
             self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
                             caused=True)  # fmt: skip
-        joined, left_out = join_from_reply(self.draft, ref, [a.address for a in
-                                                            (*self.message.to, *self.message.cc)],
-                                           actor=self.sender, settings=self.settings)  # fmt: skip
+        named = [a.address for a in (*self.message.to, *self.message.cc)]
+        joined = join_from_reply(self.draft, ref, named, actor=self.sender,
+                                 settings=self.settings, proven=self._proves_sender())  # fmt: skip
         context = self._for_agents({"text": self.message.new_text, "from": self.sender,
-                                    "joined": joined, "left_out": left_out})  # fmt: skip
+                                    **joined.context()})  # fmt: skip
         self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender,
                                  files=self.files)  # fmt: skip
+
+    def _proves_sender(self) -> bool:
+        """May this client's reply add participants? Only when it proves its From (a
+        forged From must not let a stranger join and read the answers): sent to the
+        sender's reply token, a reply to a notification sent to the sender, or a
+        DMARC/DKIM pass for its domain at our MX."""
+        routed = self.routed
+        if routed.via_token or routed.answers_notice or Check.DMARC_FAIL in self.waived:
+            return True
+        return self._authentication().verdict is Verdict.PASS
 
     def _client_command(self, ref: RequestRef, command: Command) -> None:
         if command.name is CommandName.ESCALATE:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import email.utils
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailgate.decide.draft import Draft
@@ -123,38 +124,66 @@ def tell_agents(draft: Draft, ref: RequestRef, before: set[str], *, by: str) -> 
         draft.notify_agents(ref, "agent_participants", context=context, besides=by)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Joined:
+    """Who a client's reply made participants, and whom it named in vain, and why."""
+
+    added: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()  # the first MAX_JOINED_NAMED of them
+    why: str = ""  # why `left_out` were not added
+
+    def context(self) -> dict[str, object]:
+        """For the agents' notice of that reply (agent_client_reply)."""
+        return {"joined": list(self.added), "left_out": list(self.left_out),
+                "left_out_why": self.why}  # fmt: skip
+
+
 def join_from_reply(
-    draft: Draft, ref: RequestRef, addresses: Iterable[str], *, actor: str, settings: Settings
-) -> tuple[list[str], list[str]]:
+    draft: Draft,
+    ref: RequestRef,
+    addresses: Iterable[str],
+    *,
+    actor: str,
+    settings: Settings,
+    proven: bool,
+) -> Joined:
     """A client's reply names `addresses` (its To and Cc): with `cc_policy = "add"`,
     those that may join become CC participants, in the order written, until the cap
     (none once the request is closed: nobody joins a finished conversation).
 
-    Returns (joined, left out past the cap); addresses that are no client's (staff,
-    ours, blocked) or are participants already are neither, and are not named. One
-    history event says who joined and who was left out, and why."""
+    Only a reply that proves its sender (`proven`: decide/message.py) adds anyone:
+    else a forged From would let a stranger join and read the answers. Addresses
+    that are no client's (staff, ours, blocked) or are participants already are
+    not named. One history event says who joined, another who was left out, and why."""
     if settings.cc_policy != "add" or draft.request(ref).status is Status.CLOSED:
-        return [], []
+        return Joined()
+    request = draft.request(ref)
+    candidates = [a for a in dict.fromkeys(a.lower() for a in addresses)
+                  if refusal_to_add(a, request, settings) in (None, Refusal.TOO_MANY_PARTICIPANTS)]
+    if not candidates:
+        return Joined()
     joined: list[str] = []
     left_out: list[str] = []
-    for address in dict.fromkeys(a.lower() for a in addresses):
-        refusal = refusal_to_add(address, draft.request(ref), settings)
-        if refusal is None:
-            draft.add_participant(ref, address)
-            joined.append(address)
-        elif refusal is Refusal.TOO_MANY_PARTICIPANTS:
-            left_out.append(address)
+    why = "the reply does not prove its sender (not a reply to a notice sent to them, no " \
+        "DMARC or DKIM pass)"  # fmt: skip
+    if proven:
+        why = f"past [trust] max_cc_participants = {settings.trust.max_cc_participants}"
+        for address in candidates:
+            if refusal_to_add(address, draft.request(ref), settings) is None:
+                draft.add_participant(ref, address)
+                joined.append(address)
+            else:
+                left_out.append(address)
+    else:
+        left_out = candidates
     if joined:
         draft.event(ref, "participant_added", actor=actor, caused=True,
-                    detail=f"{', '.join(joined)} (in Cc of a client's reply)")  # fmt: skip
+                    detail=f"{', '.join(joined)} (in To or Cc of a client's reply)")  # fmt: skip
     if left_out:
         named = ", ".join(left_out[:MAX_JOINED_NAMED])
-        more = (
-            f" and {len(left_out) - MAX_JOINED_NAMED} more"
-            if len(left_out) > MAX_JOINED_NAMED
-            else ""
-        )
-        cap = settings.trust.max_cc_participants
+        over = len(left_out) - MAX_JOINED_NAMED
+        more = f" and {over} more" if over > 0 else ""
         draft.event(ref, "participant_not_added", actor=actor, caused=True,
-                    detail=f"{named}{more}: past [trust] max_cc_participants = {cap}")  # fmt: skip
-    return joined, left_out[:MAX_JOINED_NAMED]
+                    detail=f"{named}{more}: {why}")  # fmt: skip
+    return Joined(added=tuple(joined), left_out=tuple(left_out[:MAX_JOINED_NAMED]),
+                  why=why if left_out else "")  # fmt: skip

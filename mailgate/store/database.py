@@ -426,6 +426,20 @@ class Tx:
         )
         return [(to, request) for to, request in rows]
 
+    def answers_notice(
+        self, message_ids: Sequence[str], recipient: str, requests: Sequence[int]
+    ) -> bool:
+        """Is one of `message_ids` a notification sent to `recipient` about one of
+        `requests`? Its Message-ID is random: replying to it proves the mail was read."""
+        ids = [message_id for message_id in message_ids if message_id]
+        if not ids or not recipient or not requests:
+            return False
+        found = self._connection.execute(
+            sql.NOTICE_TO_ADDRESS,
+            {"ids": ids, "recipient": recipient, "requests": list(requests)},
+        ).first()
+        return found is not None
+
     def sent_counts(self, recipients: Sequence[str], since: dt.datetime) -> dict[str, int]:
         """How many notifications were queued to each address since `since` (this
         transaction's included); addresses with none are left out."""

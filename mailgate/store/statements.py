@@ -137,6 +137,17 @@ NOTIFICATIONS_SENT_TO = (
     )
     .order_by(_m.id)
 )
+# A notification with one of these Message-IDs, sent to this address about these requests.
+NOTICE_TO_ADDRESS = (
+    select(_m.id)
+    .where(
+        _m.message_id.in_(bindparam("ids", expanding=True)),
+        _m.direction == "out",
+        _m.to_address == bindparam("recipient"),
+        _m.request_id.in_(bindparam("requests", expanding=True)),
+    )
+    .limit(1)
+)
 SET_BOUNCING = (
     update(ADDRESSES)
     .where(_a.address == bindparam("the_address"))

@@ -170,12 +170,27 @@ def test_requests_cc_adds_and_removes_as_an_agent(gate):
 # -- a client's later reply names new addresses ------------------------------------------
 
 
+def notice_id(gate, address: str) -> str:
+    """The Message-ID of the first notification sent to `address`."""
+    [(found,)] = gate.query(f"SELECT message_id FROM messages WHERE direction = 'out' "
+                           f"AND to_address = '{address}' ORDER BY id LIMIT 1")  # fmt: skip
+    return found
+
+
+def reply_all(gate, *, sender: str, body: str, message_id: str, proven: bool = True,
+              **fields) -> bytes:  # fmt: skip
+    """A client's reply that names others: to a notice it got (`proven`), or a new mail
+    with the tag only (as anyone could write in its name)."""
+    thread = {"in_reply_to": notice_id(gate, sender)} if proven else {}
+    return make_mail(sender=sender, subject="Re: [REQ-1] Phones are down", body=body,
+                     message_id=message_id, **thread, **fields)  # fmt: skip
+
+
 def test_reply_all_adds_a_colleague_and_the_agents_are_told_in_that_notice(gate):
     [request] = open_requests(gate, (CLIENT, "Phones are down"))
-    gate.deliver(make_mail(
-        sender=CLIENT, subject="Re: [REQ-1] Phones are down", body="Olga sees it too.",
-        message_id="all-1@corp.example", cc=[COLLEAGUE, AGENT, TEAM, "support+x@example.org"],
-    ))  # fmt: skip
+    gate.deliver(reply_all(gate, sender=CLIENT, body="Olga sees it too.",
+                           message_id="all-1@corp.example",
+                           cc=[COLLEAGUE, AGENT, TEAM, "support+x@example.org"]))  # fmt: skip
     gate.run_once(at(5))
 
     assert participants(gate) == [CLIENT, COLLEAGUE]
@@ -195,19 +210,39 @@ def test_reply_all_adds_a_colleague_and_the_agents_are_told_in_that_notice(gate)
 
 def test_reply_with_new_addresses_in_to_adds_them_too(gate):
     open_requests(gate, (CLIENT, "Phones are down"))
-    gate.deliver(make_mail(
-        sender=CLIENT, to=f"support@example.org, {BOSS}", subject="Re: [REQ-1] Phones are down",
-        body="Adding my boss.", message_id="to-1@corp.example",
-    ))  # fmt: skip
+    gate.deliver(reply_all(gate, sender=CLIENT, to=f"support@example.org, {BOSS}",
+                           body="Adding my boss.", message_id="to-1@corp.example"))  # fmt: skip
     gate.run_once(at(5))
     assert participants(gate) == [CLIENT, BOSS]
+
+
+def test_a_reply_that_does_not_prove_its_sender_adds_nobody(gate):
+    """Anyone can write `From: ivan@corp.example` with the tag: without a proof the
+    addresses it names are not added (they would get the answers), only named to agents."""
+    open_requests(gate, (CLIENT, "Phones are down"))
+    gate.deliver(reply_all(gate, sender=CLIENT, body="Add me", message_id="forged@corp.example",
+                           cc=["spy@elsewhere.example"], proven=False))  # fmt: skip
+    gate.run_once(at(5))
+    assert participants(gate) == [CLIENT]
+    [left] = events(gate, "participant_not_added")
+    assert left["detail"].startswith("spy@elsewhere.example: the reply does not prove its sender")
+    assert "Not added (the reply does not prove its sender" in one_text(gate, TEAM, "REQ-1")
+
+
+def test_a_dmarc_pass_proves_the_sender_of_a_new_mail_with_the_tag(gate):
+    open_requests(gate, (CLIENT, "Phones are down"))
+    passed = {"Authentication-Results": "mx.example.org; dmarc=pass header.from=corp.example"}
+    gate.deliver(reply_all(gate, sender=CLIENT, body="FYI", message_id="dmarc@corp.example",
+                           cc=[COLLEAGUE], proven=False, headers=passed))  # fmt: skip
+    gate.run_once(at(5))
+    assert participants(gate) == [CLIENT, COLLEAGUE]
 
 
 def test_cc_policy_ignore_keeps_the_participants(make_gate):
     gate = make_gate(cc_policy="ignore")
     open_requests(gate, (CLIENT, "Phones are down"))
-    gate.deliver(make_mail(sender=CLIENT, subject="Re: [REQ-1] Phones are down", body="FYI",
-                           message_id="ign@corp.example", cc=[COLLEAGUE]))  # fmt: skip
+    gate.deliver(reply_all(gate, sender=CLIENT, body="FYI", message_id="ign@corp.example",
+                           cc=[COLLEAGUE]))  # fmt: skip
     gate.run_once(at(5))
     assert participants(gate) == [CLIENT]
     assert "Joined" not in one_text(gate, TEAM, "REQ-1")
@@ -217,16 +252,16 @@ def test_reply_cc_is_capped_and_the_rest_named_to_agents(make_gate):
     gate = make_gate(trust={"max_cc_participants": 2, "blocked_senders": ["bad@corp.example"]})
     open_requests(gate, (CLIENT, "Phones are down"), cc=(COLLEAGUE,))
     cc = ["bad@corp.example", "a@corp.example", "b@corp.example", "c@corp.example"]
-    gate.deliver(make_mail(sender=COLLEAGUE, subject="Re: [REQ-1] Phones are down",
-                           body="More people.", message_id="cap@corp.example",
-                           cc=cc))  # fmt: skip
+    gate.deliver(reply_all(gate, sender=COLLEAGUE, body="More people.",
+                           message_id="cap@corp.example", cc=cc))  # fmt: skip
     gate.run_once(at(5))
 
-    assert participants(gate) == [CLIENT, COLLEAGUE, "a@corp.example"]  # a CC participant joins
+    assert participants(gate) == [CLIENT, COLLEAGUE, "a@corp.example"]  # a CC participant adds
     [left] = events(gate, "participant_not_added")
     assert left["detail"] == "b@corp.example, c@corp.example: past [trust] max_cc_participants = 2"
-    text = one_text(gate, TEAM, "REQ-1")
-    assert "Not added, past [trust] max_cc_participants: b@corp.example, c@corp.example" in text
+    text = " ".join(one_text(gate, TEAM, "REQ-1").split())
+    assert "Not added (past [trust] max_cc_participants = 2): b@corp.example, c@corp.example" \
+        in text  # fmt: skip
     assert "bad@corp.example" not in text  # blocked: never a participant, not even named
 
 
@@ -267,9 +302,8 @@ def test_russian_notices_name_the_participants_in_russian(make_gate):
 
 def test_a_reply_that_closes_the_request_adds_nobody(gate):
     open_requests(gate, (CLIENT, "Phones are down"))
-    gate.deliver(make_mail(sender=CLIENT, subject="Re: [REQ-1] Phones are down",
-                           body="Resolve this issue", message_id="bye@corp.example",
-                           cc=[COLLEAGUE]))  # fmt: skip
+    gate.deliver(reply_all(gate, sender=CLIENT, body="Resolve this issue",
+                           message_id="bye@corp.example", cc=[COLLEAGUE]))  # fmt: skip
     gate.run_once(at(5))
     assert gate.show("REQ-1")["status"] == "closed"
     assert participants(gate) == [CLIENT]
