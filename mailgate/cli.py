@@ -163,6 +163,8 @@ def _print_request(shown: RequestView) -> None:
         print(f"closes automatically at: {shown['auto_close_at']}")
     if shown["merged_into"]:
         print(f"merged into: {shown['merged_into']} (later mail about it is filed there)")
+    if shown["merged"]:
+        print(f"merged into this one: {', '.join(shown['merged'])} (their messages stay there)")
     print("history:")
     for event in shown["events"]:
         change = f"{event['from'] or ''} -> {event['to']}" if event["to"] else ""

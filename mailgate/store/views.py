@@ -87,6 +87,7 @@ class RequestView(TypedDict):
     remind_at: str | None
     linked_request: str | None
     merged_into: str | None  # the tag of the request it was merged into (SPEC §15)
+    merged: list[str]  # the tags of the requests merged into it; their messages stay there
     events: list[EventView]
     sla: dict[str, Any] | None
     messages: list[MessageView]
@@ -191,6 +192,12 @@ def show_request(
             if request.merged_into
             else None
         ),
+        merged=[
+            tag_of(tag_prefix, request.mailbox, number)
+            for number in connection.scalars(
+                select(_r.id).where(_r.merged_into == request.id).order_by(_r.id)
+            )
+        ],
         events=[
             {
                 "at": _iso(event.at),

@@ -49,7 +49,8 @@ def test_merge_by_mail_closes_the_request_and_moves_its_people(gate):
     change = [e for e in merged["events"] if e["kind"] == "status"][-1]
     assert (change["from"], change["to"], change["actor"]) == ("new", "closed", AGENT)
     assert change["detail"] == "merged into REQ-2"
-    assert (kept["status"], kept["merged_into"]) == ("new", None)
+    assert (kept["status"], kept["merged_into"], kept["merged"]) == ("new", None, ["REQ-1"])
+    assert merged["merged"] == []
     assert kept["participants"] == [OLGA, COLLEAGUE, IVAN]  # the colleague was in both
     [linked] = events(gate, "REQ-2", "merged")
     assert linked["detail"] == ("REQ-1 merged into this request; its messages stay under REQ-1; "

@@ -25,6 +25,7 @@ def shown(*details: str) -> dict:
         "participants": ["ivan@client.example.net"],
         "auto_close_at": None,
         "merged_into": None,
+        "merged": [],
         "events": [
             {
                 "at": "2026-12-07T10:00:00+00:00",
