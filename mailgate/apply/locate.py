@@ -51,7 +51,7 @@ def locate(
 
     with_history = install.primary.rules.deadlines.has_sla
     sender = message.sender.address if message.sender else ""
-    merge_number = named_merge(message, install)
+    merge_number = _named_merge(message, install)
     if merge_number is not None:
         tx.lock_for_merge()  # before any request's lock (store/database.py)
     request, via_token = None, None
@@ -109,7 +109,7 @@ def _names_others(message: InboundMessage, install: Install) -> bool:
     return any(a.address not in ours for a in (*message.to, *message.cc))
 
 
-def named_merge(message: InboundMessage, install: Install) -> int | None:
+def _named_merge(message: InboundMessage, install: Install) -> int | None:
     """The number a `#merge` line of the message's new text names, whoever sent it
     (deciding applies it only for a proven agent); read only when the text has the
     keyword, so ordinary mail costs one substring search."""
