@@ -110,9 +110,9 @@ def _names_others(message: InboundMessage, install: Install) -> bool:
 
 
 def _named_merge(message: InboundMessage, install: Install) -> int | None:
-    """The number a `#merge` line of the message's new text names, whoever sent it
-    (deciding applies it only for a proven agent); read only when the text has the
-    keyword, so ordinary mail costs one substring search."""
+    """The number a `#merge` line of the message's new text or subject names, whoever
+    sent it (deciding applies it only for a proven agent); read only when they have
+    the keyword, so ordinary mail costs one substring search."""
     from mailgate.domain import CommandName
     from mailgate.parse.commands import find_commands
     from mailgate.parse.phrases import DEFAULT_PHRASES
@@ -120,11 +120,11 @@ def _named_merge(message: InboundMessage, install: Install) -> int | None:
 
     keywords = [k for k, n in DEFAULT_PHRASES.commands.agent_keywords.items()
                 if n is CommandName.MERGE]  # fmt: skip
-    text = message.new_text
-    lowered = text.lower()
+    text, subject = message.new_text, message.subject_after_tag
+    lowered = f"{subject}\n{text}".lower()
     if not any(keyword in lowered for keyword in keywords):
         return None
-    found = find_commands(new_text=text, subject_after_tag="", approvals=False)
+    found = find_commands(new_text=text, subject_after_tag=subject, approvals=False)
     merge = next((c for c in found if c.name is CommandName.MERGE), None)
     if merge is None or not merge.argument:
         return None

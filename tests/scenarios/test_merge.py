@@ -179,3 +179,12 @@ def test_the_merged_requests_clients_are_told_in_its_language(make_gate):
     told = email.message_from_bytes(bytes(raw), policy=email.policy.default)
     assert told["Subject"] == "[REQ-2] No calls since nine"
     assert "Ваша заявка [REQ-1]" in text_of(told)
+
+
+def test_merge_in_the_subject_after_the_tag(gate):
+    first, _ = two_requests(gate)
+    gate.deliver(reply_to(first.notice, sender=AGENT, body="Same outage.",
+                          message_id="subj@support.example.org",
+                          subject="Re: [REQ-1] #merge REQ-2"))  # fmt: skip
+    gate.run_once(at(5))
+    assert gate.show("REQ-1")["merged_into"] == "REQ-2"
