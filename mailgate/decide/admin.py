@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mailgate.decide.draft import Draft
-from mailgate.decide.participants import apply_cc, tell_agents
+from mailgate.decide.participants import apply_cc, changes_since, tell_agents
 from mailgate.decision import Decision, RequestSnapshot, Rules
 from mailgate.parse.commands import status_from_words
 from mailgate.workflow import Action, Actor, Refusal, decide, set_status_notice
@@ -80,5 +80,5 @@ def decide_cc(
     if refusal is not None:
         return AdminDecision(refusal=refusal.value)
     draft.set(ref, updated_at=now)
-    tell_agents(draft, ref, before, by=by)
+    tell_agents(draft, ref, changes_since(draft, ref, before), by=by)
     return AdminDecision(decision=draft.decision(request=ref))

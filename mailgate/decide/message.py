@@ -21,6 +21,7 @@ from mailgate.decide.merge import merge, merge_refusal
 from mailgate.decide.participants import (
     MAX_CC_LINES,
     apply_cc,
+    changes_since,
     join_from_reply,
     tell_agents,
 )
@@ -406,7 +407,9 @@ class _Deciding:
         for command in commands:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
+        before = {p.address for p in self.draft.request(ref).participants}
         self._cc(ref, [c for c in commands if c.name is CommandName.CC])
+        changes = changes_since(self.draft, ref, before)
         answer = _without_command_lines(self.message.new_text, commands)
         if (answer or self.files) and not is_note:
             if self.draft.request(ref).first_response_at is None:
@@ -420,11 +423,13 @@ class _Deciding:
             self.draft.notify_clients(ref, template, context=self._with_files({"answer": answer}),
                                       relay=True, files=self.files,
                                       answer=self._relayed_answer(commands))  # fmt: skip
-        elif is_note:
+        elif is_note:  # one notice to agents per message: the note names the changes
             self._event(ref, "note", detail=answer[:500])
-            context = self._with_files({"text": answer, "from": self.sender})
+            context = self._with_files({"text": answer, "from": self.sender, **changes})
             self.draft.notify_agents(ref, "agent_note", context=context, besides=self.sender,
                                      files=self.files)  # fmt: skip
+        if not is_note:
+            tell_agents(self.draft, ref, changes, by=self.sender)
         for command in commands:
             if command.name is CommandName.STATUS:
                 self._set_status(ref, command)
@@ -457,8 +462,7 @@ class _Deciding:
 
     def _cc(self, ref: RequestRef, commands: list[Command]) -> None:
         """`#cc add|remove ADDRESS` lines, before the answer (an added participant gets
-        it); the other agents are told in one notice (decide/participants.py)."""
-        before = {p.address for p in self.draft.request(ref).participants}
+        it; decide/participants.py)."""
         for command in commands[:MAX_CC_LINES]:
             refusal = apply_cc(self.draft, ref, command.argument or "", actor=self.sender,
                                settings=self.settings)  # fmt: skip
@@ -467,7 +471,6 @@ class _Deciding:
         if len(commands) > MAX_CC_LINES:
             self._event(ref, "refused", detail=f"cc: {len(commands) - MAX_CC_LINES} lines past "
                         f"the first {MAX_CC_LINES} of one mail, not read")  # fmt: skip
-        tell_agents(self.draft, ref, before, by=self.sender)
 
     def _merge(self, ref: RequestRef, command: Command) -> None:
         target = self.routed.merge_target

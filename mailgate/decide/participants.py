@@ -115,13 +115,22 @@ def apply_cc(
     return refusal
 
 
-def tell_agents(draft: Draft, ref: RequestRef, before: set[str], *, by: str) -> None:
-    """One notice to the other agents when `#cc` lines changed the participants
-    (`before`: their addresses before); none when nothing changed."""
+def changes_since(draft: Draft, ref: RequestRef, before: set[str]) -> dict[str, list[str]]:
+    """Who `#cc` lines added and removed (`before`: the participants' addresses
+    before them), for the agents' notice of that mail; {} when nothing changed."""
     after = {p.address for p in draft.request(ref).participants}
-    if before != after:
-        context = {"by": by, "added": sorted(after - before), "removed": sorted(before - after)}
-        draft.notify_agents(ref, "agent_participants", context=context, besides=by)
+    if before == after:
+        return {}
+    return {"added": sorted(after - before), "removed": sorted(before - after)}
+
+
+def tell_agents(
+    draft: Draft, ref: RequestRef, changes: dict[str, list[str]], *, by: str
+) -> None:
+    """One notice to the other agents of what `changes_since` found (none if nothing)."""
+    if changes:
+        draft.notify_agents(ref, "agent_participants", context={"by": by, **changes},
+                            besides=by)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -307,3 +307,14 @@ def test_a_reply_that_closes_the_request_adds_nobody(gate):
     gate.run_once(at(5))
     assert gate.show("REQ-1")["status"] == "closed"
     assert participants(gate) == [CLIENT]
+
+
+def test_cc_in_a_note_is_named_in_the_note_one_notice_to_agents(gate):
+    [request] = open_requests(gate, (CLIENT, "Phones are down"))
+    gate.deliver(agent_reply(request, f"#note\n#cc add {COLLEAGUE}\nShe runs their PBX.",
+                             "note-cc@support.example.org"))  # fmt: skip
+    gate.run_once(at(5))
+    assert participants(gate) == [CLIENT, COLLEAGUE]
+    team = one_text(gate, TEAM, "REQ-1")  # the note, naming the change: one notice
+    assert "Internal note" in team and f"Participants: added {COLLEAGUE}" in team
+    assert mails_about(gate, COLLEAGUE, "REQ-1") == mails_about(gate, CLIENT, "REQ-1") == []
