@@ -186,16 +186,20 @@ def _first_mail() -> bytes:
     return message.as_bytes()
 
 
-def _duplicate_mail() -> bytes:
-    message = _message(
-        From="Nina <nina@client.example>",
-        To="support@example.org",
-        Subject="Phones down on the second floor",
-        Date="Thu, 26 Nov 2026 11:05:00 +0300",
-        Message_ID="<nina-1@client.example>",
-    )
-    message.set_content("Hi,\n\nnone of the phones on our floor can call out.\n\nNina")
+def _plain_mail(sender: str, subject: str, at: str, message_id: str, text: str,
+                **headers: str) -> bytes:  # fmt: skip
+    """A plain-text mail to the support address, sent on the demo's day at `at`."""
+    message = _message(From=sender, To="support@example.org", Subject=subject,
+                       Date=f"Thu, 26 Nov 2026 {at}:00 +0300", Message_ID=f"<{message_id}>",
+                       **headers)  # fmt: skip
+    message.set_content(text)
     return message.as_bytes()
+
+
+def _duplicate_mail() -> bytes:
+    return _plain_mail("Nina <nina@client.example>", "Phones down on the second floor", "11:05",
+                       "nina-1@client.example",
+                       "Hi,\n\nnone of the phones on our floor can call out.\n\nNina")  # fmt: skip
 
 
 def _russian_mail() -> bytes:
@@ -216,16 +220,9 @@ def _russian_mail() -> bytes:
 
 
 def _auto_reply() -> bytes:
-    message = _message(
-        From="Max <max@client.example>",
-        To="support@example.org",
-        Subject="Automatic reply: office closed",
-        Date="Thu, 26 Nov 2026 09:59:00 +0300",
-        Message_ID="<ooo-1@client.example>",
-        Auto_Submitted="auto-replied",
-    )
-    message.set_content("I am out of the office until Monday.")
-    return message.as_bytes()
+    return _plain_mail("Max <max@client.example>", "Automatic reply: office closed", "09:59",
+                       "ooo-1@client.example", "I am out of the office until Monday.",
+                       Auto_Submitted="auto-replied")  # fmt: skip
 
 
 def _reply(original: EmailMessage, *, sender: str, body: str, message_id: str) -> bytes:
