@@ -74,6 +74,8 @@ def locate(
     while request is not None and request.merged_into is not None and len(merged_from) < 8:
         merged_from.append(request.number)  # filed under the request it was merged into
         request = tx.snapshot(request.merged_into, with_history=with_history)
+    if merged_from and via_token and (request is None or request.participant(via_token) is None):
+        via_token = None  # a token of the merged request speaks only for a participant here
     addresses = [sender] if sender else []
     proofs: tuple[BounceProof, ...] = ()
     doubt = ""

@@ -188,3 +188,21 @@ def test_merge_in_the_subject_after_the_tag(gate):
                           subject="Re: [REQ-1] #merge REQ-2"))  # fmt: skip
     gate.run_once(at(5))
     assert gate.show("REQ-1")["merged_into"] == "REQ-2"
+
+
+def test_reply_tokens_of_the_merged_request_speak_only_for_who_joined(make_gate):
+    """With no room for CC participants the merged request's client does not join; the
+    reply token of its old acknowledgement then gives it no voice in the other request."""
+    gate = make_gate(trust={"reply_tokens": True, "max_cc_participants": 0})
+    first, _ = two_requests(gate)
+    assert "+" in first.ack["Reply-To"]  # the client's reply token
+    gate.cli("requests", "merge", "REQ-1", "--into", "REQ-2", "--by", AGENT)
+    assert gate.show("REQ-2")["participants"] == [OLGA]
+    # From a second mailbox of his: only the token says it is Ivan's.
+    gate.deliver(reply_to(first.ack, sender="ivan.home@mail.example", body="Resolve this issue",
+                          message_id="tok@corp.example"))  # fmt: skip
+    gate.run_once(at(5))
+    shown = gate.show("REQ-2")
+    assert shown["status"] == "new"
+    [kind] = [m["kind"] for m in shown["messages"] if m["message_id"] == "tok@corp.example"]
+    assert kind == "held"
