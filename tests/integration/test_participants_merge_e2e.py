@@ -53,7 +53,7 @@ def test_cc_add_reply_all_and_a_merge_then_mail_to_the_old_tag(gate):
     assert f"Also in this request: {IVAN}" in text_of(answer)
     assert f"added: {PETR}" in text_of(about(gate, TEAM, "REQ-1")[0])
     [seen] = about(gate, TEAM, "REQ-2")
-    assert f"Joined the request (in Cc of this reply): {ANNA}" in text_of(seen)
+    assert f"Joined the request (in To or Cc of this mail): {ANNA}" in text_of(seen)
     assert gate.show("REQ-2")["participants"] == [OLGA, ANNA]
     gate.smtp.clear()
 

@@ -199,7 +199,9 @@ def test_reply_all_adds_a_colleague_and_the_agents_are_told_in_that_notice(gate)
     [notice] = mails_about(gate, TEAM, "REQ-1")  # one notice for the message
     text = text_of(notice)
     assert "Olga sees it too." in text
-    assert f"Joined the request (in Cc of this reply): {COLLEAGUE}" in text
+    assert f"Joined the request (in To or Cc of this mail): {COLLEAGUE}" in text
+    html = notice.get_body(("html",)).get_content()
+    assert f"<b>Joined the request (in To or Cc of this mail):</b> {COLLEAGUE}" in html
     assert mails_about(gate, COLLEAGUE, "REQ-1") == []  # told nothing until there is news
 
     gate.smtp.clear()
