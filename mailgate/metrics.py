@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import platform
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,9 +27,12 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Info,
+    ProcessCollector,
     generate_latest,
 )
 
+from mailgate import __version__
 from mailgate.monitor import Monitor
 from mailgate.store.operations import QueueDepths, queue_depths_by_mailbox
 
@@ -75,7 +79,8 @@ class Metrics(Monitor):
             ("queue",),
         )
         self.last_success = gauge(
-            "mailgate_last_round_success_timestamp_seconds", "When a round last succeeded"
+            "mailgate_last_round_success_timestamp_seconds",
+            "When a round last succeeded; 0 until one has, since this process started",
         )
         self.duration = Histogram(
             "mailgate_round_duration_seconds", "Duration of a worker round", MAILBOX,
@@ -83,8 +88,13 @@ class Metrics(Monitor):
         )  # fmt: skip
         for name in self.mailboxes:  # every series from the start, at 0
             for metric in (self.applied, self.failed, self.sent, self.send_failed,
-                           self.rounds_failed, self.imap_waiting, self.duration):  # fmt: skip
+                           self.rounds_failed, self.imap_waiting, self.duration,
+                           self.last_success):  # fmt: skip
                 metric.labels(name)
+        Info("mailgate_build", "The running mailgate", registry=registry).info(
+            {"version": __version__, "python": platform.python_version()}
+        )
+        ProcessCollector(registry=registry)  # process_cpu_seconds_total, _resident_memory_bytes...
 
     @property
     def healthy(self) -> bool:
