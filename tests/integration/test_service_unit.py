@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -34,16 +35,17 @@ UNIT = Path(__file__).resolve().parents[2] / "docs" / "mailgate.service"
 INSTALLED = "/opt/mailgate/bin/mailgate"  # where the unit expects mailgate (docs/admin.md)
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 HERE = Path(sys.executable).with_name("mailgate")
+SHELL = "/bin/sh"
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
 def test_the_service_unit_verifies_cleanly(tmp_path):
-    """The unit as shipped, except that ExecStartPre and ExecStart name this venv's
-    `mailgate` instead of /opt/mailgate/bin/mailgate: verify checks that the binary
-    exists and is executable, and nothing is installed at /opt here. Any complaint
-    (stderr) fails the test, warnings included."""
+    """The unit as shipped, except that ExecStart names this venv's `mailgate`
+    instead of /opt/mailgate/bin/mailgate (nothing is installed at /opt here). verify
+    checks that the program, /bin/sh, is executable; the test that `init` and `run`
+    are what it runs. Any complaint (stderr) fails the test, warnings included."""
     text = UNIT.read_text(encoding="utf-8")
-    assert f"ExecStart={INSTALLED} run" in text and f"ExecStartPre={INSTALLED} init" in text
+    assert the_units_command() == [SHELL, "-c", f"{HERE} init && exec {HERE} run --log-format json"]
     assert HERE.is_file(), "the venv has no mailgate script: pip install -e ."
     copy = tmp_path / "mailgate.service"
     copy.write_text(text.replace(INSTALLED, str(HERE)), encoding="utf-8")
@@ -64,8 +66,8 @@ def test_the_unit_creates_files_for_the_service_user_alone():
 def test_verify_would_catch_a_broken_unit(tmp_path):
     """The check above can fail: a unit whose binary is missing does not verify."""
     copy = tmp_path / "mailgate.service"
-    missing = tmp_path / "nowhere" / "mailgate"
-    copy.write_text(UNIT.read_text(encoding="utf-8").replace(INSTALLED, str(missing)))
+    missing = tmp_path / "nowhere" / "sh"
+    copy.write_text(UNIT.read_text(encoding="utf-8").replace(f"={SHELL} ", f"={missing} "))
     result = subprocess.run(
         [SYSTEMD_ANALYZE, "verify", "--man=no", str(copy)], capture_output=True, text=True,
         timeout=60,
@@ -93,12 +95,22 @@ def test_the_unit_restarts_on_anything_but_a_bad_configuration():
     assert unit["StateDirectory"] == ["mailgate"] and unit["StateDirectoryMode"] == ["0700"]
 
 
-def the_units_command(key: str) -> list[str]:
-    """`ExecStart=` or `ExecStartPre=` with the venv's mailgate for /opt's."""
-    [line] = unit_settings()[key]
-    program, *args = line.split()
-    assert program == INSTALLED
-    return [str(HERE), *args]
+def the_units_command() -> list[str]:
+    """`ExecStart=` as systemd splits it (shell-like quoting), with the venv's
+    mailgate for /opt's."""
+    [line] = unit_settings()["ExecStart"]
+    return shlex.split(line.replace(INSTALLED, str(HERE)))
+
+
+def test_a_bad_configuration_is_the_main_process_exit_status(tmp_path):
+    """What `RestartPreventExitStatus=2` sees: `init` finds the bad key, the shell
+    exits with its status and `run` never starts."""
+    config = tmp_path / "mailgate.toml"
+    config.write_text("[database]\n")  # no [imap] table
+    result = subprocess.run(the_units_command(), env={**os.environ, "MAILGATE_CONFIG": str(config)},
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "mailgate: config error: imap: missing: add a [imap] table\n"
 
 
 @pytest.fixture
@@ -129,8 +141,8 @@ def as_the_unit_runs(command: list[str], config: Path, state: Path) -> subproces
 def test_init_and_run_as_the_unit_runs_them(service_dirs, database_url, dovecot, smtp_sink):
     """As docs/admin.md installs it: the default relative SQLite URL lands in
     $STATE_DIRECTORY, 0600; on PostgreSQL the sent journal does (it would have gone
-    to ~/.local/state, which the unit hides). `run --once` with the unit's
-    arguments sends the mail, and prints its summary as JSON as the unit asks."""
+    to ~/.local/state, which the unit hides). The unit's `ExecStart=`, `init` then
+    `run` with `--once` added, sends the mail and prints its summary as JSON."""
     etc, state = service_dirs
     relative = database_url.startswith("sqlite")
     config = etc / "mailgate.toml"
@@ -141,11 +153,12 @@ def test_init_and_run_as_the_unit_runs_them(service_dirs, database_url, dovecot,
     dovecot.append(make_mail(sender="a@corp.example", subject="Printer", body="It jams.",
                              message_id="unit@corp"))  # fmt: skip
 
-    init = as_the_unit_runs(the_units_command("ExecStartPre"), config, state)
-    assert init.returncode == 0, init.stderr
-    run = as_the_unit_runs([*the_units_command("ExecStart"), "--once"], config, state)
+    [shell, option, script] = the_units_command()
+    run = as_the_unit_runs([shell, option, script + " --once"], config, state)
     assert run.returncode == 0, run.stderr
-    summary = json.loads(run.stdout)
+    init_said, summary_line = run.stdout.splitlines()
+    assert init_said.startswith("database")
+    summary = json.loads(summary_line)
     assert (summary["applied"], summary["sent"], summary["errors"]) == (1, 2, [])
     assert len(smtp_sink.wait_for(2)) == 2
     assert sorted(p.name for p in etc.iterdir()) == ["mailgate.toml"]  # nothing written there
