@@ -8,7 +8,12 @@ the mailbox it was read from; notifications for their request's mailbox (whose
 SMTP sends them), a request of a mailbox no longer configured for the first
 mailbox, which serves it. The views share the registry and one lock: two
 mailboxes' threads may finish rounds at once. The registry is its own (nothing
-global), served by a small threaded HTTP server on the configured address.
+global), served by a small threaded HTTP server on the configured address,
+with `mailgate_build_info` and the process collector's `process_*` series.
+
+The last-success gauge is 0 until a round of the process succeeds: an alert on
+its age (docs/alerts.yml) then fires for a worker that never got through, and
+in a crash loop, as for one that stopped getting through.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ rules here, nor any writing: mailgate/apply/ applies, the outbox sends.
 
 `run_once` is the burst mode of `mailgate run --once`; `run_forever` repeats
 it, waiting with IDLE where the server has it and polling otherwise, and
-retries servers that are down with backoff instead of crashing.
+retries servers that are down with backoff instead of crashing. While IMAP is
+down each retry is still a round, without the inbox: the timers and the outbox
+do not wait for IMAP, nor fetching for SMTP (the outbox only queues meanwhile).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import pytest
 from tests.harness import TEAM, write_config
 from tests.mails import make_mail
 from tests.reliability.workers import start_watched_worker, stop_worker, wait_until
+from tests.sandbox import find_free_port
 
 UNIT = Path(__file__).resolve().parents[2] / "docs" / "mailgate.service"
 INSTALLED = "/opt/mailgate/bin/mailgate"  # where the unit expects mailgate (docs/admin.md)
@@ -222,15 +223,35 @@ def test_sighup_reloads_the_config_between_rounds(tmp_path, dovecot, smtp_sink):
     assert not (tmp_path / "other.sqlite3").exists()
 
 
-def test_log_lines_carry_their_priority_when_stderr_is_the_journal(tmp_path, smtp_sink):
-    """systemd sets $JOURNAL_STREAM to the device and inode of the stream it gave as
-    stderr: each line then starts with `<N>`, which journald takes as its priority."""
-    closed = type("Closed", (), {"host": "127.0.0.1", "port": _free_port(), "user": "u",
+def config_with_imap_refusing(tmp_path: Path, smtp_sink) -> Path:
+    """An initialised config whose IMAP port has nothing listening."""
+    closed = type("Closed", (), {"host": "127.0.0.1", "port": find_free_port(), "user": "u",
                                  "password": "p"})()  # fmt: skip
     config = tmp_path / "mailgate.toml"
     write_config(config, imap=closed, smtp=smtp_sink,
                  database_url=f"sqlite:///{tmp_path / 'm.sqlite3'}")  # fmt: skip
     subprocess.run([str(HERE), "--config", str(config), "init"], check=True, capture_output=True)
+    return config
+
+
+def test_run_once_in_json_prints_nothing_but_json(tmp_path, smtp_sink):
+    """The summary and the errors of a failed `run --once`, for a JSON log pipeline."""
+    config = config_with_imap_refusing(tmp_path, smtp_sink)
+    result = subprocess.run([str(HERE), "--config", str(config), "--log-level", "INFO", "run",
+                             "--once", "--log-format", "json"], capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 3
+    [summary] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert summary["fetched"] == 0 and summary["sent"] == 0
+    [error] = summary["errors"]
+    assert error.startswith("IMAP 127.0.0.1:") and "cannot connect" in error
+    assert all(json.loads(line) for line in result.stderr.splitlines())
+
+
+def test_log_lines_carry_their_priority_when_stderr_is_the_journal(tmp_path, smtp_sink):
+    """systemd sets $JOURNAL_STREAM to the device and inode of the stream it gave as
+    stderr: each line then starts with `<N>`, which journald takes as its priority."""
+    config = config_with_imap_refusing(tmp_path, smtp_sink)
     journal = tmp_path / "journal"
     with journal.open("wb") as stream:
         status = os.fstat(stream.fileno())
@@ -263,9 +284,3 @@ def test_no_priority_prefix_when_stderr_is_not_that_stream(tmp_path, monkeypatch
         assert stderr_is_journal()
         monkeypatch.delenv("JOURNAL_STREAM")
         assert not stderr_is_journal()
-
-
-def _free_port() -> int:
-    from tests.sandbox import find_free_port
-
-    return find_free_port()
