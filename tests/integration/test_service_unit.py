@@ -93,6 +93,7 @@ def test_the_unit_restarts_on_anything_but_a_bad_configuration():
     assert unit["Restart"] == ["always"] and unit["RestartPreventExitStatus"] == ["2 64"]
     assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     assert unit["Documentation"] == ["man:mailgate(1)"]
+    assert unit["SyslogIdentifier"] == ["mailgate"]  # not `sh`, ExecStart's first program
     assert unit["StateDirectory"] == ["mailgate"] and unit["StateDirectoryMode"] == ["0700"]
 
 
