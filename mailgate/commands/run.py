@@ -9,13 +9,13 @@ import logging
 import signal
 from typing import TYPE_CHECKING
 
+from mailgate import exits
 from mailgate.commands.output import complain
 from mailgate.logs import FORMATS, setup_logging
 
 if TYPE_CHECKING:
     from mailgate.app import App
 
-EXIT_TRANSPORT = 3  # as `mailgate.cli`
 log = logging.getLogger("mailgate")
 
 
@@ -28,10 +28,12 @@ def register(run: argparse.ArgumentParser) -> None:
 
 
 def run_command(app: App, args: argparse.Namespace) -> int:
+    from mailgate.config import verify_secrets
     from mailgate.monitor import Monitors, RoundRecorder
     from mailgate.owner import current_owner
     from mailgate.template_check import check_templates
 
+    verify_secrets(app.settings)  # a missing password stops us here, named (status 2)
     check_templates(app.install)  # an admin's broken template stops us before any mail
     if args.log_format != "text":
         setup_logging(args.log_level, args.log_format)
@@ -53,7 +55,7 @@ def run_command(app: App, args: argparse.Namespace) -> int:
         )
         for error in report.errors:
             complain(error)
-        return EXIT_TRANSPORT if report.errors else 0
+        return exits.TRANSPORT if report.errors else 0
     server = _metrics_server(app, monitors)
     worker.monitor = _per_mailbox(app, monitors)
     for signum in (signal.SIGTERM, signal.SIGINT):
