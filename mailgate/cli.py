@@ -2,8 +2,8 @@
 
 It fetches mail from one IMAP folder, files each message under a request
 ([REQ-123] in the subject), applies the commands and approval phrases people
-write, and answers with notifications over SMTP. Every command but `parse`
-needs the TOML config (--config FILE or $MAILGATE_CONFIG).
+write, and answers with notifications over SMTP. Every command but `parse`,
+`completion` and `manpage` needs the TOML config (--config FILE or $MAILGATE_CONFIG).
 """
 
 # Imports of what only some commands use (SQLAlchemy, Jinja2, asyncio, the
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from zoneinfo import ZoneInfo
 
-from mailgate import __version__, attachments_cli, exits
+from mailgate import __version__, attachments_cli, cli_docs, exits
 from mailgate.commands import register as register_operations
 from mailgate.domain import Status
 from mailgate.errors import ConfigError, DatabaseError, TransportError
@@ -43,10 +43,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
-    if args.command != "parse" and not args.config:
+    if args.command not in _WITHOUT_CONFIG and not args.config:
         parser.error("give --config FILE or set MAILGATE_CONFIG")
     try:
-        if args.command == "parse":
+        if args.command == "completion":
+            print(cli_docs.completion(parser, args.shell), end="")
+            code = 0
+        elif args.command == "manpage":
+            print(cli_docs.manpage(parser), end="")
+            code = 0
+        elif args.command == "parse":
             from mailgate.explain import explain_file
 
             code = explain_file(args.message, config_path=args.config, as_json=args.json)
@@ -67,6 +73,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(exits.USAGE, f"{self.prog}: error: {message}\n")
 
 
+_WITHOUT_CONFIG = ("parse", "completion", "manpage")
 # Commands that check the database themselves: `init` makes it, `check` reports it.
 _OWN_DATABASE_CHECK = ("init", "check")
 
@@ -295,6 +302,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     register_operations(commands, requests_actions=sub, timestamp=_timestamp)
     attachments_cli.register(commands)
+    cli_docs.register(commands)
     parse = commands.add_parser(
         "parse", help="what mailgate reads from one message file", description=_PARSE
     )
