@@ -35,6 +35,7 @@ import queue
 import re
 import ssl
 from collections.abc import Callable, Sequence
+from email.utils import parseaddr
 from multiprocessing.connection import Connection
 from typing import Protocol
 
@@ -172,10 +173,14 @@ def _mailbox(address: str) -> bytes:
 
     aiosmtplib's `quote_address`, which `sendmail` uses, sends whatever part of
     a string `email.utils.parseaddr` finds (`a>@b` goes as `<a>`); here an
-    address is sent as it is or not at all.
+    address is sent as it is or not at all. From Python 3.13 on, `parseaddr`
+    finds nothing in `a@b,c@d`, and `quote_address` then sends the string
+    whole, two addresses as one: so `parseaddr` must find the address itself.
     """
     try:
-        if _PLAIN_ADDRESS.fullmatch(address) or quote_address(address) == f"<{address}>":
+        if _PLAIN_ADDRESS.fullmatch(address) or (
+            quote_address(address) == f"<{address}>" and parseaddr(address)[1] == address
+        ):
             return b"<%s>" % address.encode("ascii")
     except ValueError:  # CR, LF, white space or <> outside a quoted local part; not ASCII
         pass
