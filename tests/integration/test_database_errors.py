@@ -189,3 +189,17 @@ def test_usage_errors_exit_64_apart_from_config_errors(tmp_path, args):
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode == exits.USAGE == 64
     assert result.stderr.splitlines()[-1].startswith("mailgate")
+
+
+def test_a_utf16_password_file_stops_run_with_one_line_naming_it(tmp_path):
+    config = config_for(tmp_path, f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    (tmp_path / "imap.secret").write_text("hunter2\n", encoding="utf-16")
+    config.write_text(config.read_text().replace('password = "x"', 'password_file = "imap.secret"',
+                                                 1))  # fmt: skip
+    assert run_cli(config, "init").returncode == 0
+    result = run_cli(config, "run", "--once")
+    assert result.returncode == exits.CONFIG
+    assert one_line(result) == (
+        f"mailgate: config error: imap.password_file: {tmp_path / 'imap.secret'} is not UTF-8 "
+        "text (binary, or saved as UTF-16?): write the secret alone in it as UTF-8"
+    )
