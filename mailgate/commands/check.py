@@ -136,7 +136,8 @@ def check_command(app: App, args: argparse.Namespace) -> int:
 def check_database(app: App) -> int:
     """The database's line: ok with its schema revision, or what is wrong (status 6)."""
     from mailgate.errors import DatabaseError
-    from mailgate.store.health import database_errors, masked, require_schema
+    from mailgate.store.health import database_errors, require_schema
+    from mailgate.urls import masked_url
 
     url = app.settings.database_url
     try:
@@ -145,7 +146,7 @@ def check_database(app: App) -> int:
     except DatabaseError as exc:
         print(f"mailgate: {exc}", file=sys.stderr)
         return exits.DATABASE
-    print(f"database: ok ({masked(url)}, schema at {revision})", flush=True)
+    print(f"database: ok ({masked_url(url)}, schema at {revision})", flush=True)
     return 0
 
 

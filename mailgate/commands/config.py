@@ -16,6 +16,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mailgate.urls import masked_url
+
 if TYPE_CHECKING:
     from mailgate.config import Credentials, Secret, Settings
 
@@ -72,7 +74,7 @@ def _mailbox(s: Settings) -> dict[str, Any]:
         "max_new_requests_per_sender": s.max_new_requests_per_sender,
         "max_acknowledgements_per_hour": s.max_acknowledgements_per_hour,
         "templates_dir": str(s.templates_dir),
-        "database": {"url": _masked_url(s.database_url)},
+        "database": {"url": masked_url(s.database_url)},
         "imap": {
             "host": imap.host, "port": imap.port, "security": imap.security,
             **_credentials(imap.credentials),
@@ -132,15 +134,6 @@ def _secret(secret: Secret | None) -> dict[str, str]:
         return {}
     key, shown = secret.source
     return {key: shown}
-
-
-def _masked_url(url: str) -> str:
-    """The URL with its password masked, without loading SQLAlchemy for it."""
-    scheme, separator, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not separator or not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.partition(':')[0]}:***@{host}"
 
 
 def to_toml(shown: dict[str, Any]) -> str:

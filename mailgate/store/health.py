@@ -16,26 +16,19 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, make_url, text
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
 from mailgate.errors import DatabaseError
 from mailgate.store.database import StoreUnavailable
 from mailgate.store.engine import MIGRATIONS, sqlite_file
+from mailgate.urls import masked_url
 
 _REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")  # versions/0011_forwarded_text.py: "0011"
 DRIVER_MISSING = (
     "the PostgreSQL driver is not installed: pip install 'mailgate[postgresql]' "
     "(psycopg) into mailgate's environment"
 )
-
-
-def masked(url: str) -> str:
-    """The URL with its password replaced by ***, as every message shows it."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("://")[0] + "://…"
 
 
 def head_revision() -> str:
@@ -60,19 +53,19 @@ def require_schema(engine: Engine, url: str) -> str:
     """The database's revision when it is this code's; else `DatabaseError`."""
     path = sqlite_file(url)
     if path is not None and not Path(path).exists():
-        raise DatabaseError(f"database {masked(url)}: not initialised ({path} does not exist): "
+        raise DatabaseError(f"database {masked_url(url)}: not initialised ({path} does not exist): "
                             "run `mailgate init`")  # fmt: skip
     with database_errors(url):
         current = current_revision(engine)
     head = head_revision()
     if current is None:
-        raise DatabaseError(f"database {masked(url)}: not initialised: run `mailgate init`")
+        raise DatabaseError(f"database {masked_url(url)}: not initialised: run `mailgate init`")
     if current < head:
-        raise DatabaseError(f"database {masked(url)}: schema at {current}, this mailgate needs "
+        raise DatabaseError(f"database {masked_url(url)}: schema at {current}, this mailgate needs "
                             f"{head}: run `mailgate init` to upgrade it")  # fmt: skip
     if current > head:
         raise DatabaseError(
-            f"database {masked(url)}: schema at {current} is newer than this mailgate's "
+            f"database {masked_url(url)}: schema at {current} is newer than this mailgate's "
             f"({head}): install the mailgate that upgraded it, or restore a backup made by "
             "this version"
         )
@@ -85,16 +78,16 @@ def database_errors(url: str) -> Iterator[None]:
     try:
         yield
     except DBAPIError as exc:
-        raise DatabaseError(f"database {masked(url)}: {_reason(exc, url)}") from None
+        raise DatabaseError(f"database {masked_url(url)}: {_reason(exc, url)}") from None
     except (ModuleNotFoundError, NoSuchModuleError) as exc:
         if "psycopg" not in str(exc) and "postgres" not in str(exc):
             raise
-        raise DatabaseError(f"database {masked(url)}: {DRIVER_MISSING}") from None
+        raise DatabaseError(f"database {masked_url(url)}: {DRIVER_MISSING}") from None
     except StoreUnavailable as exc:  # the store's own wrapping of the driver's error
         cause = exc.__cause__
         reason = _reason(cause, url) if isinstance(cause, DBAPIError) else str(exc)
         reason = reason.removeprefix("database: ")
-        raise DatabaseError(f"database {masked(url)}: {reason}") from None
+        raise DatabaseError(f"database {masked_url(url)}: {reason}") from None
 
 
 def _reason(exc: DBAPIError, url: str) -> str:

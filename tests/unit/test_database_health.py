@@ -6,7 +6,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from mailgate.store.engine import MIGRATIONS
-from mailgate.store.health import head_revision, masked
+from mailgate.store.health import head_revision
+from mailgate.urls import masked_url
 
 
 def test_the_head_read_from_the_file_names_is_alembic_s():
@@ -19,5 +20,11 @@ def test_the_head_read_from_the_file_names_is_alembic_s():
 
 
 def test_a_password_never_shows():
-    assert masked("postgresql+psycopg://mg:pa:ss@db/x") == "postgresql+psycopg://mg:***@db/x"
-    assert masked("sqlite:////var/lib/mailgate/db.sqlite3") == "sqlite:////var/lib/mailgate/db.sqlite3"
+    assert masked_url("postgresql+psycopg://mg:pa:ss@db/x") == "postgresql+psycopg://mg:***@db/x"
+    assert masked_url("postgresql+psycopg://mg:p@ss@db:5432/x") == \
+        "postgresql+psycopg://mg:***@db:5432/x"  # an unquoted @ in it: masked whole
+    assert masked_url("postgresql+psycopg://db/x?user=mg&password=s3&sslpassword=k") == \
+        "postgresql+psycopg://db/x?user=mg&password=***&sslpassword=***"
+    assert masked_url("postgresql+psycopg://mg@db/x") == "postgresql+psycopg://mg@db/x"
+    path = "sqlite:////var/lib/mailgate/db.sqlite3"
+    assert masked_url(path) == path
