@@ -61,8 +61,10 @@ def test_postgresql_down_is_one_line_with_the_password_masked(tmp_path, args):
     config = config_for(tmp_path, "postgresql://mailgate:s3cret@127.0.0.1:9/mailgate")
     result = run_cli(config, *args)
     assert result.returncode == exits.DATABASE, result.stderr
-    assert one_line(result) == ("mailgate: database postgresql+psycopg://mailgate:***@127.0.0.1:9"
-                                "/mailgate: connection refused (start it, or fix [database] url)")
+    assert one_line(result) == (
+        "mailgate: database postgresql+psycopg://mailgate:***@127.0.0.1:9"
+        "/mailgate: connection refused (start it, or fix [database] url)"
+    )
     assert "s3cret" not in result.stderr + result.stdout
 
 
@@ -92,8 +94,10 @@ def test_an_sqlite_path_that_cannot_be_created(tmp_path):
     path = tmp_path / "no-such-dir" / "mailgate.sqlite3"
     result = run_cli(config_for(tmp_path, f"sqlite:///{path}"), "init")
     assert result.returncode == exits.DATABASE
-    assert one_line(result).startswith(f"mailgate: database sqlite:///{path}: cannot open {path} "
-                                       "(its directory must exist and be writable by user ")
+    assert one_line(result).startswith(
+        f"mailgate: database sqlite:///{path}: cannot open {path} "
+        "(its directory must exist and be writable by user "
+    )
 
 
 def test_an_empty_database_is_not_initialised(tmp_path, database_url):

@@ -30,8 +30,15 @@ from tests.harness import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "e2e" / "applemail_quotes_approval.eml"
-BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "mailgate",
-                "templates")
+BUILD_INPUTS = (
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "LICENSE",
+    "mailgate",
+    "templates",
+)
 # Copied along, as a checkout has them, so the build must leave them out on purpose.
 CHECKOUT_ONLY = ("tests", "bench", "demo.sh")
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]

@@ -58,7 +58,9 @@ def test_the_text_is_toml_that_reads_back_to_the_same(tmp_path):
 
 
 def test_several_mailboxes_each_with_its_own_keys(tmp_path):
-    text = CONFIG + """
+    text = (
+        CONFIG
+        + """
 [[mailbox]]
 name = "first"
 [[mailbox]]
@@ -68,13 +70,18 @@ tag_prefix = "SAL"
 [mailbox.imap]
 username = "sales@example.org"
 """
+    )
     _, result = show(tmp_path, text, "--json")
     assert result.returncode == 0, result.stderr
     boxes = json.loads(result.stdout)["mailbox"]
     assert [(b["name"], b["tag_prefix"], b["imap"]["username"]) for b in boxes] == [
-        ("first", "REQ", "support@example.org"), ("sales", "SAL", "sales@example.org")]
-    assert tomllib.loads(show(tmp_path, text)[1].stdout)["mailbox"][1]["smtp"]["from_address"] \
+        ("first", "REQ", "support@example.org"),
+        ("sales", "SAL", "sales@example.org"),
+    ]
+    assert (
+        tomllib.loads(show(tmp_path, text)[1].stdout)["mailbox"][1]["smtp"]["from_address"]
         == "sales@example.org"
+    )
 
 
 def test_a_misspelt_key_is_a_config_error_with_a_hint(tmp_path):

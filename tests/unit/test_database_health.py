@@ -21,10 +21,14 @@ def test_the_head_read_from_the_file_names_is_alembic_s():
 
 def test_a_password_never_shows():
     assert masked_url("postgresql+psycopg://mg:pa:ss@db/x") == "postgresql+psycopg://mg:***@db/x"
-    assert masked_url("postgresql+psycopg://mg:p@ss@db:5432/x") == \
-        "postgresql+psycopg://mg:***@db:5432/x"  # an unquoted @ in it: masked whole
-    assert masked_url("postgresql+psycopg://db/x?user=mg&password=s3&sslpassword=k") == \
-        "postgresql+psycopg://db/x?user=mg&password=***&sslpassword=***"
+    assert (
+        masked_url("postgresql+psycopg://mg:p@ss@db:5432/x")
+        == "postgresql+psycopg://mg:***@db:5432/x"
+    )  # an unquoted @ in it: masked whole
+    assert (
+        masked_url("postgresql+psycopg://db/x?user=mg&password=s3&sslpassword=k")
+        == "postgresql+psycopg://db/x?user=mg&password=***&sslpassword=***"
+    )
     assert masked_url("postgresql+psycopg://mg@db/x") == "postgresql+psycopg://mg@db/x"
     path = "sqlite:////var/lib/mailgate/db.sqlite3"
     assert masked_url(path) == path
