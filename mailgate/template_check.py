@@ -153,6 +153,8 @@ def sample_notices(directory: Path = DEFAULT_TEMPLATES_DIR) -> Iterator[Notice]:
                 "requester": "client@example.net",
                 "auto_close_at": _AT,
                 "owner": "alice@example.org",
+                "priority": "high",
+                "labels": ["billing", "vip"],
             }
             full = {**context, "status": status, "request": request}
             relay = template == "agent_answer"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Unpack
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
+from mailgate.decide.triage import AGENT_TRIAGE, client_priority
 from mailgate.decision import (
     AgentAnswer,
     Decision,
@@ -28,6 +29,7 @@ from mailgate.decision import (
     Rules,
 )
 from mailgate.domain import (
+    DEFAULT_PRIORITY,
     Command,
     CommandName,
     InboundMessage,
@@ -231,11 +233,14 @@ class _Deciding:
                 status_since=now,
                 linked_request=linked_to,
                 history=(StatusChange(at=now, status=Status.NEW),),
+                priority=self._asked_priority(),
             )
         )
         self.draft.store(ref, MessageKind.CLIENT, self.sender)
         detail = f"linked to {self._tag(linked_to)}" if linked_to else message.subject
         self._event(ref, "created", to_status=Status.NEW, detail=detail)
+        if (priority := self.draft.request(ref).priority) != DEFAULT_PRIORITY:
+            self._event(ref, "priority", detail=f"{DEFAULT_PRIORITY} -> {priority} (its headers)")
         self.draft.refresh_sla(ref)
         if left_out:
             self._event(ref, "cc_capped", caused=False, detail=f"{len(left_out)} CC addresses "
@@ -282,6 +287,13 @@ class _Deciding:
             detail = f"acknowledgement not sent to {', '.join(addresses)}: {why}"
             self._event(ref, "not_sent", caused=False, detail=detail)
         return sent, [address for addresses in withheld.values() for address in addresses]
+
+    def _asked_priority(self) -> str:
+        """The priority a first message's headers ask for, read only with
+        `client_priority = "read"` (SPEC §16)."""
+        if self.settings.client_priority != "read":
+            return DEFAULT_PRIORITY
+        return client_priority(self.message.headers)
 
     def _language(self) -> str:
         language = self.settings.language
@@ -380,6 +392,10 @@ class _Deciding:
         for command in commands:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
+            elif (triage := AGENT_TRIAGE.get(command.name)) and (
+                refusal := triage(self.draft, ref, command, actor=self.sender)
+            ):
+                self._refuse(ref, command, refusal)
         answer = _without_command_lines(self.message.new_text, commands)
         if (answer or self.files) and not is_note:
             if self.draft.request(ref).first_response_at is None:

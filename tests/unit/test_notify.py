@@ -158,7 +158,8 @@ def make_notice(
     """A notice built the way `Draft.notify` builds it."""
     case = case or CASES[name]
     request = SimpleNamespace(
-        status=case.status, requester=CLIENT, auto_close_at=case.auto_close_at, owner=case.owner
+        status=case.status, requester=CLIENT, auto_close_at=case.auto_close_at, owner=case.owner,
+        priority="normal", labels=(),
     )
     return Notice(
         template=name,
