@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Unpack
 
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
+from mailgate.decide.rating import Rating, ask_for_rating, record_rating
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
 from mailgate.decide.triage import AGENT_TRIAGE, client_priority
@@ -86,6 +87,8 @@ class Routed:
     # Read for a reply to a closed request: when `closed_reply` last went to each
     # of its sender's addresses about it.
     closed_replies: Mapping[str, dt.datetime] = field(default_factory=dict)
+    # Sent to a rating address (SPEC §16, decide/rating.py): its value, or why not.
+    rating: Rating | None = None
 
 
 def decide_message(
@@ -147,6 +150,10 @@ class _Deciding:
             self._hold(ref)
         elif role is Role.AGENT:
             self._agent(ref)
+        elif self.routed.rating is not None and record_rating(
+            self.draft, ref, self.routed.rating, text=self.message.new_text, actor=self.sender
+        ):
+            self.draft.store(ref, MessageKind.CLIENT, self.sender)
         elif self.draft.request(ref).status is Status.CLOSED:
             return self.draft.decision(request=self._reply_to_closed(ref))
         else:
@@ -334,7 +341,10 @@ class _Deciding:
             return
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         template = notice_for(Actor.CLIENT, action)
-        self.draft.notify_clients(ref, template, context={"by_client": True})
+        context: dict[str, object] = {"by_client": True}
+        if action is Action.RESOLVE:  # not after a cancel (SPEC §16)
+            context |= ask_for_rating(self.draft, ref)
+        self.draft.notify_clients(ref, template, context=context)
         context = {"command": command.line, "from": self.sender}
         self.draft.notify_agents(ref, "agent_status_changed", context=context, besides=self.sender)
 
@@ -440,7 +450,10 @@ class _Deciding:
             return
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         assert target is not None  # an allowed #status names one
-        self.draft.notify_clients(ref, set_status_notice(target), context={"by_client": False})
+        context: dict[str, object] = {"by_client": False}
+        if target is Status.CLOSED:
+            context |= ask_for_rating(self.draft, ref)
+        self.draft.notify_clients(ref, set_status_notice(target), context=context)
 
     def _assign(self, ref: RequestRef, command: Command) -> None:
         argument = (command.argument or "").strip().lower()

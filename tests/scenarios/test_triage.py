@@ -21,8 +21,14 @@ def open_request(gate, *, headers: dict[str, str] | None = None, now: str = MOND
 
 
 def agent_writes(gate, body: str, *, now: str = LATER, number: int = 1) -> None:
-    gate.deliver(make_mail(sender=AGENT, subject=f"Re: [REQ-{number}] Phones are down",
-                           body=body, message_id=f"agent-{hash(body)}@support.example.org"))
+    gate.deliver(
+        make_mail(
+            sender=AGENT,
+            subject=f"Re: [REQ-{number}] Phones are down",
+            body=body,
+            message_id=f"agent-{hash(body)}@support.example.org",
+        )
+    )
     gate.run_once(now)
 
 
@@ -49,8 +55,14 @@ def test_agent_notices_show_priority_and_labels(gate):
     open_request(gate)
     agent_writes(gate, "#priority low\n#label add billing\n#note\nlooking")
     gate.smtp.clear()
-    gate.deliver(make_mail(sender=CLIENT, subject="Re: [REQ-1] Phones are down",
-                           body="Still down.", message_id="second@corp.example"))
+    gate.deliver(
+        make_mail(
+            sender=CLIENT,
+            subject="Re: [REQ-1] Phones are down",
+            body="Still down.",
+            message_id="second@corp.example",
+        )
+    )
     gate.run_once(LATER)
     [notice] = gate.sent_to(TEAM)
     text = notice.get_body(("plain",)).get_content()
@@ -89,8 +101,14 @@ def test_labels_are_capped(gate):
 
 def test_a_client_cannot_set_priority_or_labels(gate):
     open_request(gate)
-    gate.deliver(make_mail(sender=CLIENT, subject="Re: [REQ-1] Phones are down",
-                           body="#priority urgent\n#label add vip", message_id="c2@corp.example"))
+    gate.deliver(
+        make_mail(
+            sender=CLIENT,
+            subject="Re: [REQ-1] Phones are down",
+            body="#priority urgent\n#label add vip",
+            message_id="c2@corp.example",
+        )
+    )
     gate.run_once(LATER)
     shown = gate.show("REQ-1")
     assert (shown["priority"], shown["labels"]) == ("normal", [])
