@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Unpack
 
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
-from mailgate.decide.rating import Rating, ask_for_rating, record_rating
+from mailgate.decide.rating import Rating, agent_status_context, ask_for_rating, record_rating
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
 from mailgate.decide.triage import AGENT_TRIAGE, client_priority
@@ -450,9 +450,7 @@ class _Deciding:
             return
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         assert target is not None  # an allowed #status names one
-        context: dict[str, object] = {"by_client": False}
-        if target is Status.CLOSED:
-            context |= ask_for_rating(self.draft, ref)
+        context = agent_status_context(self.draft, ref, target)
         self.draft.notify_clients(ref, set_status_notice(target), context=context)
 
     def _assign(self, ref: RequestRef, command: Command) -> None:

@@ -42,6 +42,15 @@ def ask_for_rating(draft: Draft, ref: RequestRef) -> dict[str, object]:
     return {"ask_rating": True}
 
 
+def agent_status_context(draft: Draft, ref: RequestRef, target: Status) -> dict[str, object]:
+    """The client notice's context of an agent's status change (`#status`, `requests
+    set-status`): a close asks for a rating."""
+    context: dict[str, object] = {"by_client": False}
+    if target is Status.CLOSED:
+        context |= ask_for_rating(draft, ref)
+    return context
+
+
 def record_rating(draft: Draft, ref: RequestRef, rating: Rating, *, text: str, actor: str) -> bool:
     """Record a client's rating; False when it counts for nothing (the caller handles
     the mail as an ordinary reply), the reason in the history."""

@@ -206,3 +206,12 @@ def _forge_valid_address(gate) -> str:
 
     [[secret]] = gate.query("SELECT value FROM install_secrets WHERE name = 'token'")
     return rating_address("support@example.org", secret, request=1, value="good")
+
+
+def test_a_close_from_the_shell_asks_for_a_rating(gate):
+    open_request(gate)
+    gate.smtp.clear()
+    gate.cli("requests", "set-status", "REQ-1", "closed", "--by", AGENT)
+    gate.run_once()  # the real time: the CLI queued it then
+    [closed] = gate.sent_to(CLIENT)
+    assert set(buttons(closed)) == {"good", "bad"}
