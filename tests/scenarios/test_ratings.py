@@ -215,3 +215,19 @@ def test_a_close_from_the_shell_asks_for_a_rating(gate):
     gate.run_once()  # the real time: the CLI queued it then
     [closed] = gate.sent_to(CLIENT)
     assert set(buttons(closed)) == {"good", "bad"}
+
+
+def test_metrics_count_ratings(gate):
+    import datetime as dt
+
+    from prometheus_client import generate_latest
+
+    from mailgate.metrics import Metrics
+
+    found = buttons(close_by_client(gate))
+    client_writes(gate, "", message_id="rate@corp.example", to=found["good"][0])
+    metrics = Metrics(gate.app.store, ["default"])
+    metrics._read_queues(dt.datetime.now(dt.UTC))
+    scraped = generate_latest(metrics.registry).decode()
+    assert 'mailgate_ratings{mailbox="default",rating="good"} 1.0' in scraped
+    assert 'mailgate_ratings{mailbox="default",rating="bad"} 0.0' in scraped
