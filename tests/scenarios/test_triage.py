@@ -192,3 +192,14 @@ def test_a_priority_without_a_target_has_none(sla_gate):
     sla = gate.show("REQ-1")["sla"]
     assert sla["first_response"]["target"] is None
     assert sla["resolution"]["target"] == 40 * 3600  # left out: the [sla] one
+
+
+def test_triage_lines_never_reach_the_client(gate):
+    open_request(gate)
+    gate.smtp.clear()
+    agent_writes(gate, "We are on it.\n#priority urgent\n#label add outage")
+    [answer] = gate.sent_to(CLIENT)
+    text = answer.get_body(("plain",)).get_content()
+    assert "We are on it." in text
+    assert "#priority" not in text and "#label" not in text and "outage" not in text
+    assert "urgent" not in text  # the client's notices do not show the priority
