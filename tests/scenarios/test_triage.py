@@ -49,6 +49,9 @@ def test_priority_and_labels_by_agent_commands(gate):
     assert (listed["tag"], listed["priority"], listed["labels"]) == ("REQ-1", "urgent", ["billing"])
     assert gate.requests("--label", "vip-clients") == []
     assert gate.requests("--priority", "low") == []
+    agent_writes(gate, "#метка добавить Счета\n#заметка")
+    assert gate.show("REQ-1")["labels"] == ["billing", "счета"]
+    assert [r["tag"] for r in gate.requests("--label", "СЧЕТА")] == ["REQ-1"]
 
 
 def test_agent_notices_show_priority_and_labels(gate):
