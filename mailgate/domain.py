@@ -43,11 +43,18 @@ class CommandName(StrEnum):
     ASSIGN = "assign"
     CC = "cc"
     MERGE = "merge"
+    PRIORITY = "priority"
+    LABEL = "label"
 
     @property
     def is_agent_only(self) -> bool:
         return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN, CommandName.CC,
-                        CommandName.MERGE)  # fmt: skip
+                        CommandName.MERGE, CommandName.PRIORITY, CommandName.LABEL)  # fmt: skip
+
+
+# A request's priorities, lowest first (SPEC §16); new requests are "normal".
+PRIORITIES = ("low", "normal", "high", "urgent")
+DEFAULT_PRIORITY = "normal"
 
 
 class Role(StrEnum):

@@ -55,6 +55,9 @@ class Refusal(StrEnum):
     INTO_ITSELF = "into_itself"
     MERGED = "merged"  # the target was itself merged into another request
     OTHER_MAILBOX = "other_mailbox"
+    UNKNOWN_PRIORITY = "unknown_priority"  # #priority of a word that is none
+    BAD_LABEL = "bad_label"  # #label without add/remove, or a name that is not one
+    TOO_MANY_LABELS = "too_many_labels"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -30,6 +30,7 @@ from mailgate.decision import (
     RequestUpdate,
     Rules,
     SetBouncing,
+    SetLabel,
     SetNotify,
     StoreMessage,
 )
@@ -51,6 +52,12 @@ class RequestChanges(TypedDict, total=False):
     first_response_at: dt.datetime | None
     owner: str | None
     merged_into: int | None
+    priority: str
+    labels: tuple[str, ...]
+    rating_asked_at: dt.datetime | None
+    rating: str | None
+    rating_comment: str | None
+    rated_at: dt.datetime | None
     participants: tuple[Participant, ...]
     history: tuple[StatusChange, ...]
 
@@ -175,7 +182,9 @@ class Draft:
         if not deadlines.has_sla:
             return
         request = self.request(ref)
-        state = deadlines.sla(request.history, request.first_response_at, self.now)
+        state = deadlines.sla(
+            request.history, request.first_response_at, self.now, priority=request.priority
+        )
         self.set(ref, sla_check_at=next_sla_check(state))
 
     # -- notices -------------------------------------------------------------------
@@ -237,9 +246,11 @@ class Draft:
     # -- the result --------------------------------------------------------------------
 
     def decision(self, *, request: RequestRef | None) -> Decision:
-        updates = []
+        updates, labels = [], []
         for ref, stored in self._stored.items():
             working = self._working[ref]
+            labels += [SetLabel(request=ref, label=label, present=label in working.labels)
+                       for label in sorted(set(stored.labels) ^ set(working.labels))]  # fmt: skip
             changes = tuple(
                 (name, getattr(working, name))
                 for name in REQUEST_FIELDS
@@ -256,6 +267,7 @@ class Draft:
             events=tuple(self._events),
             notify_flags=tuple(self._notify_flags),
             participants=tuple(self._participants),
+            labels=tuple(labels),
             bouncing=tuple(self._bouncing),
             notices=tuple(self._notices),
             request=request,
@@ -276,6 +288,8 @@ def request_context(request: RequestSnapshot) -> dict[str, object]:
         "auto_close_at": request.auto_close_at,
         "owner": request.owner,
         "participants": [p.address for p in request.participants if p.role in ("requester", "cc")],
+        "priority": request.priority,
+        "labels": list(request.labels),
     }
 
 

@@ -25,8 +25,10 @@ from mailgate.decide.participants import (
     join_from_reply,
     tell_agents,
 )
+from mailgate.decide.rating import Rating, agent_status_context, ask_for_rating, record_rating
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
+from mailgate.decide.triage import AGENT_TRIAGE, client_priority
 from mailgate.decision import (
     AgentAnswer,
     Decision,
@@ -36,6 +38,7 @@ from mailgate.decision import (
     Rules,
 )
 from mailgate.domain import (
+    DEFAULT_PRIORITY,
     Command,
     CommandName,
     InboundMessage,
@@ -97,6 +100,8 @@ class Routed:
     # Read for mail that names others in To or Cc: it replies to a notification mailgate
     # sent to its sender about this request (a random Message-ID: proof it was read).
     answers_notice: bool = False
+    # Sent to a rating address (SPEC §16, decide/rating.py): its value, or why not.
+    rating: Rating | None = None
 
 
 def decide_message(
@@ -158,6 +163,10 @@ class _Deciding:
             self._hold(ref)
         elif role is Role.AGENT:
             self._agent(ref)
+        elif self.routed.rating is not None and record_rating(
+            self.draft, ref, self.routed.rating, text=self.message.new_text, actor=self.sender
+        ):
+            self.draft.store(ref, MessageKind.CLIENT, self.sender)
         elif self.draft.request(ref).status is Status.CLOSED:
             return self.draft.decision(request=self._reply_to_closed(ref))
         else:
@@ -244,11 +253,14 @@ class _Deciding:
                 status_since=now,
                 linked_request=linked_to,
                 history=(StatusChange(at=now, status=Status.NEW),),
+                priority=self._asked_priority(),
             )
         )
         self.draft.store(ref, MessageKind.CLIENT, self.sender)
         detail = f"linked to {self._tag(linked_to)}" if linked_to else message.subject
         self._event(ref, "created", to_status=Status.NEW, detail=detail)
+        if (priority := self.draft.request(ref).priority) != DEFAULT_PRIORITY:
+            self._event(ref, "priority", detail=f"{DEFAULT_PRIORITY} -> {priority} (its headers)")
         self.draft.refresh_sla(ref)
         if left_out:
             self._event(ref, "cc_capped", caused=False, detail=f"{len(left_out)} CC addresses "
@@ -295,6 +307,13 @@ class _Deciding:
             detail = f"acknowledgement not sent to {', '.join(addresses)}: {why}"
             self._event(ref, "not_sent", caused=False, detail=detail)
         return sent, [address for addresses in withheld.values() for address in addresses]
+
+    def _asked_priority(self) -> str:
+        """The priority a first message's headers ask for, read only with
+        `client_priority = "read"` (SPEC §16)."""
+        if self.settings.client_priority != "read":
+            return DEFAULT_PRIORITY
+        return client_priority(self.message.headers)
 
     def _language(self) -> str:
         language = self.settings.language
@@ -349,7 +368,10 @@ class _Deciding:
             return
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         template = notice_for(Actor.CLIENT, action)
-        self.draft.notify_clients(ref, template, context={"by_client": True})
+        context: dict[str, object] = {"by_client": True}
+        if action is Action.RESOLVE:  # not after a cancel (SPEC §16)
+            context |= ask_for_rating(self.draft, ref)
+        self.draft.notify_clients(ref, template, context=context)
         context = {"command": command.line, "from": self.sender}
         self.draft.notify_agents(ref, "agent_status_changed", context=context, besides=self.sender)
 
@@ -407,6 +429,10 @@ class _Deciding:
         for command in commands:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
+            elif (triage := AGENT_TRIAGE.get(command.name)) and (
+                refusal := triage(self.draft, ref, command, actor=self.sender)
+            ):
+                self._refuse(ref, command, refusal)
         before = {p.address for p in self.draft.request(ref).participants}
         self._cc(ref, [c for c in commands if c.name is CommandName.CC])
         changes = changes_since(self.draft, ref, before)
@@ -458,7 +484,8 @@ class _Deciding:
             return
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         assert target is not None  # an allowed #status names one
-        self.draft.notify_clients(ref, set_status_notice(target), context={"by_client": False})
+        context = agent_status_context(self.draft, ref, target)
+        self.draft.notify_clients(ref, set_status_notice(target), context=context)
 
     def _cc(self, ref: RequestRef, commands: list[Command]) -> None:
         """`#cc add|remove ADDRESS` lines, before the answer (an added participant gets

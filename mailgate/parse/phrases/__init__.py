@@ -249,6 +249,7 @@ class PhraseBook:
         return tokenize(text, self.contractions)
 
 
+_AGENT_COMMANDS = ("status", "note", "assign", "priority", "label", "cc", "merge")  # [agent] keys
 _APPROVAL_KEYS = tuple(ApprovalTables.__dataclass_fields__)
 _TOP_KEYS = (
     "language",
@@ -260,7 +261,6 @@ _TOP_KEYS = (
     "approval",
     "escalation",
 )
-_AGENT_COMMANDS = ("status", "note", "assign", "cc", "merge")  # the keys of [agent] with keywords
 _COMMAND_KEYS = (
     "resolve",
     "cancel",
