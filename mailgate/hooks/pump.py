@@ -1,0 +1,185 @@
+"""The hook pump: claim due hook calls, make them in threads of their own, record
+the results, as the outbox does for mail.
+
+Off the mail path: a call runs in a daemon thread and the worker never waits
+for one, except `run --once`, which waits at most `FINISH_BUDGET` seconds at
+the end of its round (what is still running then stays claimed, and a later
+start takes it back). The worker records results and claims more whenever it
+feeds the pump: after each batch of mail, at the end of each round, and every
+few seconds while it waits for mail.
+
+A hook that is down delays only its own calls: each hook has at most
+`PER_HOOK` calls in flight, and after a failure it rests (its other calls
+wait) until the failed call's retry is due. Failed calls come back with
+exponential backoff and jitter until `max_attempts`, then are marked failed,
+kept, for `mailgate hooks retry`. Delivery is at least once: a worker killed
+mid-call leaves its claim, which a restart on this host takes back at once
+(another host waits out `LEASE`), so the receiver may see a call again, with
+the same `X-Mailgate-Delivery`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from mailgate.config import HookSettings
+from mailgate.hooks import transport
+from mailgate.owner import current_owner, is_dead_here
+from mailgate.store.database import HookJob, Store
+
+log = logging.getLogger(__name__)
+
+PER_HOOK = 4  # calls of one hook in flight at once
+LEASE = dt.timedelta(minutes=10)  # longer than any call (timeout <= MAX_TIMEOUT) and its record
+FINISH_BUDGET = 30.0  # seconds `run --once` waits at most for the calls of its round
+FIRST_RETRY = 30.0  # seconds; doubled at each attempt, with jitter, up to MAX_RETRY
+MAX_RETRY = 3600.0
+
+Clock = Callable[[], dt.datetime]
+Caller = Callable[[HookSettings, HookJob], "str | None"]
+
+
+def backoff(attempts: int, *, jitter: float | None = None) -> dt.timedelta:
+    """The wait after `attempts` failed attempts: 30 s, 60 s, ... up to an hour, each
+    times a factor from 0.8 to 1.2 so that the calls of an outage do not come back
+    all at once."""
+    factor = random.uniform(0.8, 1.2) if jitter is None else jitter
+    return dt.timedelta(seconds=min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_RETRY) * factor)
+
+
+def make_call(hook: HookSettings, job: HookJob) -> str | None:
+    return transport.call(hook, event=job.event, delivery=job.delivery,
+                          body=job.payload.encode(), attempt=job.attempts + 1)  # fmt: skip
+
+
+@dataclass(slots=True)
+class HookReport:
+    sent: Counter[str] = field(default_factory=Counter)  # by hook
+    failed: Counter[str] = field(default_factory=Counter)  # attempts that failed, by hook
+
+
+class HookPump:
+    """The calls of one worker process. Fed by the worker's thread only."""
+
+    def __init__(
+        self,
+        store: Store,
+        hooks: Sequence[HookSettings],
+        clock: Clock,
+        *,
+        caller: Caller = make_call,
+    ) -> None:
+        self._store = store
+        self._hooks = {hook.name: hook for hook in hooks}
+        self._clock = clock
+        self._caller = caller  # tests pass their own
+        self._owner = current_owner()
+        self._results: queue.Queue[tuple[HookJob, str | None]] = queue.Queue()
+        self._in_flight: Counter[str] = Counter()
+        self._resting: dict[str, float] = {}  # by hook: time.monotonic() it may be called again
+        self.report = HookReport()
+        self._recovered = False
+
+    @property
+    def busy(self) -> bool:
+        return sum(self._in_flight.values()) > 0
+
+    def feed(self) -> None:
+        """Record the results that came in, and start the calls now due. Never waits."""
+        if not self._recovered:
+            self._recover_dead_owners()
+        self._record(self._drain())
+        now, moment = self._clock(), time.monotonic()
+        for name, hook in self._hooks.items():
+            room = PER_HOOK - self._in_flight[name]
+            if room <= 0 or self._resting.get(name, 0.0) > moment:
+                continue
+            with self._store.transaction() as tx:
+                jobs = tx.claim_hook_calls(name, now, lease_until=now + LEASE, limit=room,
+                                           owner=self._owner)  # fmt: skip
+            for job in jobs:
+                self._in_flight[name] += 1
+                threading.Thread(target=self._call, args=(hook, job), daemon=True,
+                                 name=f"hook-{name}").start()  # fmt: skip
+
+    def finish(self, budget: float = FINISH_BUDGET) -> None:
+        """Make the due calls and wait for them, `budget` seconds at most."""
+        deadline = time.monotonic() + budget
+        self.feed()
+        while self.busy and (left := deadline - time.monotonic()) > 0:
+            try:
+                first = self._results.get(timeout=left)
+            except queue.Empty:
+                break
+            self._record([first, *self._drain()])
+            self.feed()
+
+    def take_report(self) -> HookReport:
+        """What was recorded since the last call (for a round's report)."""
+        report, self.report = self.report, HookReport()
+        return report
+
+    def _call(self, hook: HookSettings, job: HookJob) -> None:
+        try:
+            error = self._caller(hook, job)
+        except Exception as exc:  # a bug must not lose the call: it is a failed attempt
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        self._results.put((job, error))
+
+    def _drain(self) -> list[tuple[HookJob, str | None]]:
+        found = []
+        while True:
+            try:
+                found.append(self._results.get_nowait())
+            except queue.Empty:
+                return found
+
+    def _record(self, results: list[tuple[HookJob, str | None]]) -> None:
+        if not results:
+            return
+        now = self._clock()
+        with self._store.transaction() as tx:
+            for job, error in results:
+                hook = self._hooks[job.hook]
+                self._in_flight[job.hook] -= 1
+                if error is None:
+                    self.report.sent[job.hook] += 1
+                    tx.mark_hook_call(job.id, now=now, error=None, retry_at=None)
+                    log.info("hook called", extra={"hook": job.hook, "event": job.event,
+                                                   "call": job.id})  # fmt: skip
+                    continue
+                self.report.failed[job.hook] += 1
+                attempts = job.attempts + 1
+                wait = backoff(attempts) if attempts < hook.max_attempts else None
+                tx.mark_hook_call(job.id, now=now, error=error[:2000],
+                                  retry_at=now + wait if wait is not None else None)  # fmt: skip
+                if wait is None:
+                    log.warning("hook call failed for good", extra={
+                        "hook": job.hook, "call": job.id, "attempts": attempts, "error": error[:200]
+                    })  # fmt: skip
+                    continue
+                resting = self._resting.get(job.hook, 0.0)
+                if resting <= time.monotonic():  # one line per outage of a hook, not per call
+                    log.warning("hook call failed; retrying later", extra={
+                        "hook": job.hook, "call": job.id, "error": error[:200],
+                        "in": round(wait.total_seconds())})  # fmt: skip
+                self._resting[job.hook] = time.monotonic() + wait.total_seconds()
+
+    def _recover_dead_owners(self) -> None:
+        """Take back at once the claims of dead processes on this host (a kill mid-call)."""
+        self._recovered = True
+        now = self._clock()
+        with self._store.transaction() as tx:
+            dead = [owner for owner in tx.hook_claim_owners()
+                    if owner != self._owner and is_dead_here(owner)]  # fmt: skip
+            released = tx.release_hook_claims(dead, now=now) if dead else 0
+        if released:
+            log.info("took back the hook calls of stopped workers", extra={"calls": released})
