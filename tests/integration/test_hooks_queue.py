@@ -86,3 +86,27 @@ def test_claims_never_overlap_and_a_rolled_back_change_queues_nothing(stores):
         thread.join()
     assert not set(taken[0]) & set(taken[1])
     assert len(taken[0]) + len(taken[1]) == CALLS  # and none of the rolled back change
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_metrics_count_calls_by_hook_and_the_queue_by_state(stores):
+    from mailgate.hooks.pump import HookReport
+    from mailgate.metrics import Metrics
+    from mailgate.worker import RunReport
+
+    store = stores[0]
+    queue(store, 3)
+    metrics = Metrics(store, ["default"], ["crm", "slack"])
+    report = RunReport(hooks=HookReport())
+    report.hooks.sent["crm"] += 2
+    report.hooks.failed["crm"] += 1
+    metrics.for_mailbox("default").round_finished(report, started_at=NOW, seconds=0.1)
+
+    def value(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels)
+
+    assert value("mailgate_hook_calls_sent_total", hook="crm") == 2
+    assert value("mailgate_hook_calls_failed_total", hook="crm") == 1
+    assert value("mailgate_hook_calls_sent_total", hook="slack") == 0  # there from the start
+    assert value("mailgate_hook_calls", state="pending") == 3
+    assert value("mailgate_hook_calls", state="failed") == 0

@@ -10,13 +10,14 @@ import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from mailgate.hooks.payload import TEXT_LIMIT
 from mailgate.hooks.pump import LEASE
 from tests.harness import AGENT
-from tests.hook_receiver import SECRET, Receiver, hook_toml, receivers, validate
+from tests.hook_receiver import SECRET, hook_toml, receivers, validate
 from tests.mails import make_mail
 
 CLIENT = "client@corp.example"
@@ -261,5 +262,30 @@ def test_a_held_message_calls_no_hook(make_gate, receiver):
     assert receiver.calls == [] and calls(gate) == []
 
 
-def test_the_receiver_fixture_is_the_one_tests_use():
-    assert isinstance(Receiver, type)
+RELAY = str(Path(__file__).resolve().parents[2] / "docs" / "slack_relay.py")
+
+
+def test_the_slack_relay_of_the_docs_posts_escaped_text(make_gate, receiver, monkeypatch):
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", receiver.url)
+    extra = hook_toml("slack", command=(sys.executable, RELAY), events=("request.created",),
+                      pass_env=["SLACK_WEBHOOK_URL"])  # fmt: skip
+    gate = make_gate(extra_toml=extra)
+    gate.deliver(make_mail(sender=CLIENT, subject="<!channel> VPN & <http://x|click>",
+                           body="Down", message_id="c1@corp.example"))  # fmt: skip
+    gate.run_once(NOON)
+    [call] = receiver.taken
+    assert call.event == {"text": f":inbox_tray: REQ-1 opened by {CLIENT}: "
+                                  "&lt;!channel&gt; VPN &amp; &lt;http://x|click&gt;"}
+    assert calls(gate) == [("slack", "request.created", "sent", 1)]
+
+
+def test_status_counts_the_hook_calls(make_gate, receiver):
+    gate = make_gate(extra_toml=hook_toml("crm", url=receiver.url, events=("request.created",)))
+    assert json.loads(gate.read("status", "--json"))["hook_calls"] == {
+        "pending": 0, "sent": 0, "failed": 0}  # fmt: skip
+    assert "hook calls" not in gate.read("status")
+    receiver.answer_with(500)
+    gate.deliver(first_mail())
+    gate.run_once(NOON)
+    assert json.loads(gate.read("status", "--json"))["hook_calls"]["pending"] == 1
+    assert "hook calls: 1 pending, 0 failed, 0 made" in gate.read("status")
