@@ -70,7 +70,7 @@ class Round:
         for outbox in self.outboxes:
             outbox.feed()
         if self.hooks is not None:
-            self.hooks.feed()
+            self.hooks.nudge()
 
 
 class Siblings:
@@ -116,7 +116,8 @@ class Worker:
         self._listener: PendingListener | None = None  # while another worker reads the mailbox
         self.monitor = Monitor()  # progress, metrics, the last-round row: set by `mailgate run`
         # The hook calls of the whole install go out from one worker of a process: the
-        # first mailbox's. They outlive a round; `run --once` waits for its round's.
+        # first mailbox's. `run` makes them from a thread of their own (hooks/pump.py);
+        # `run --once` makes them in its round, and waits for them at its end.
         hooks = install.settings.hooks
         first = self.scope is None or self.scope.first
         self.hooks = HookPump(store, hooks, clock) if hooks and first else None
@@ -217,7 +218,7 @@ class Worker:
         if wait:
             self.hooks.finish()
         else:
-            self.hooks.feed()
+            self.hooks.nudge()
 
     def _delivery_failed(
         self, tx: Tx, outbound_id: int, error: str, attempts: int, now: dt.datetime
@@ -316,6 +317,8 @@ class Worker:
                 self._listener.close()
 
     def _run_rounds(self, imap: ImapSettings) -> None:
+        if self.hooks is not None:
+            self.hooks.run_in_background(self.stop_requested)
         outage = Outage()
         while not self.stop_requested.is_set():
             try:
@@ -362,7 +365,6 @@ class Worker:
         deadline = time.monotonic() + imap.poll_interval
         use_idle = not read_elsewhere and imap.idle and inbox.has_idle()
         while not self.stop_requested.is_set():
-            self._tend_hooks()
             left = deadline - time.monotonic()
             if left <= 0 or self.wake.is_set():
                 self.wake.clear()
@@ -375,15 +377,6 @@ class Worker:
                     return
             else:
                 self.stop_requested.wait(min(IDLE_SLICE, left))
-
-    def _tend_hooks(self) -> None:
-        """While waiting for mail: record the calls that ended, start those now due."""
-        if self.hooks is None:
-            return
-        try:
-            self.hooks.feed()
-        except StoreUnavailable:  # the next round reports the database's outage
-            log.debug("hook calls not tended", exc_info=True)
 
     def _stored_elsewhere(self, seconds: float) -> bool:
         """Whether another worker stored new mail within `seconds` (its signal, on

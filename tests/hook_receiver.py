@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,6 +79,11 @@ class Receiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/mailgate"
 
+    @staticmethod
+    def silent() -> Silent:
+        """A receiver that takes connections and never answers."""
+        return Silent()
+
     def answer_with(self, *codes: int) -> None:
         with self._lock:
             self._codes.extend(codes)
@@ -88,6 +94,20 @@ class Receiver:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class Silent:
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(16)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/"
+
+    def close(self) -> None:
+        self._socket.close()
 
 
 def hook_toml(name: str, *, url: str = "", command: tuple[str, ...] = (),

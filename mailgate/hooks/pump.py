@@ -2,11 +2,12 @@
 the results, as the outbox does for mail.
 
 Off the mail path: a call runs in a daemon thread and the worker never waits
-for one, except `run --once`, which waits at most `FINISH_BUDGET` seconds at
-the end of its round (what is still running then stays claimed, and a later
-start takes it back). The worker records results and claims more whenever it
-feeds the pump: after each batch of mail, at the end of each round, and every
-few seconds while it waits for mail.
+for one. `mailgate run` drives the pump from a thread of its own
+(`run_in_background`), which records results and claims more as soon as a
+call ends, when the worker has queued new calls (`nudge`), and every few
+seconds. `run --once` feeds it after each batch of mail and waits at most
+`FINISH_BUDGET` seconds at the end of its round (what is still running then
+stays claimed, and a later start takes it back).
 
 A hook that is down delays only its own calls: each hook has at most
 `PER_HOOK` calls in flight, and after a failure it rests (its other calls
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 PER_HOOK = 4  # calls of one hook in flight at once
 LEASE = dt.timedelta(minutes=10)  # longer than any call (timeout <= MAX_TIMEOUT) and its record
 FINISH_BUDGET = 30.0  # seconds `run --once` waits at most for the calls of its round
+TEND_EVERY = 5.0  # seconds between two looks at the queue of a pump in the background
 FIRST_RETRY = 30.0  # seconds; doubled at each attempt, with jitter, up to MAX_RETRY
 MAX_RETRY = 3600.0
 
@@ -82,11 +84,14 @@ class HookPump:
         self._clock = clock
         self._caller = caller  # tests pass their own
         self._owner = current_owner()
-        self._results: queue.Queue[tuple[HookJob, str | None]] = queue.Queue()
+        # The results of calls, and None when the worker nudges a pump in the background.
+        self._results: queue.Queue[tuple[HookJob, str | None] | None] = queue.Queue()
         self._in_flight: Counter[str] = Counter()
         self._resting: dict[str, float] = {}  # by hook: time.monotonic() it may be called again
-        self.report = HookReport()
+        self._report = HookReport()
+        self._report_lock = threading.Lock()  # the report is taken from the worker's thread
         self._recovered = False
+        self._background: threading.Thread | None = None
 
     @property
     def busy(self) -> bool:
@@ -110,22 +115,53 @@ class HookPump:
                 threading.Thread(target=self._call, args=(hook, job), daemon=True,
                                  name=f"hook-{name}").start()  # fmt: skip
 
+    def nudge(self) -> None:
+        """New calls may be queued: feed the pump now, or have its thread do it."""
+        if self._background is not None:
+            self._results.put(None)
+        else:
+            self.feed()
+
     def finish(self, budget: float = FINISH_BUDGET) -> None:
         """Make the due calls and wait for them, `budget` seconds at most."""
         deadline = time.monotonic() + budget
         self.feed()
         while self.busy and (left := deadline - time.monotonic()) > 0:
-            try:
-                first = self._results.get(timeout=left)
-            except queue.Empty:
+            if not self._wait_for_results(left):
                 break
-            self._record([first, *self._drain()])
             self.feed()
+
+    def run_in_background(self, stop: threading.Event) -> None:
+        """Feed the pump from a thread of its own until `stop` (`mailgate run`); from
+        then on only that thread feeds it."""
+
+        def tend() -> None:
+            while not stop.is_set():
+                try:
+                    self.feed()
+                    self._wait_for_results(TEND_EVERY)
+                except Exception as exc:  # the database away: the worker's round says so
+                    log.debug("hook calls not tended", extra={"error": repr(exc)[:200]})
+                    stop.wait(TEND_EVERY)
+
+        self._background = threading.Thread(target=tend, daemon=True, name="hooks")
+        self._background.start()
 
     def take_report(self) -> HookReport:
         """What was recorded since the last call (for a round's report)."""
-        report, self.report = self.report, HookReport()
+        with self._report_lock:
+            report, self._report = self._report, HookReport()
         return report
+
+    def _wait_for_results(self, seconds: float) -> bool:
+        """Wait up to `seconds` for a call to end (or a nudge), then record what came
+        in; False when nothing did."""
+        try:
+            first = self._results.get(timeout=seconds)
+        except queue.Empty:
+            return False
+        self._record([first, *self._drain()])
+        return True
 
     def _call(self, hook: HookSettings, job: HookJob) -> None:
         try:
@@ -134,7 +170,7 @@ class HookPump:
             error = f"{type(exc).__name__}: {exc}"[:500]
         self._results.put((job, error))
 
-    def _drain(self) -> list[tuple[HookJob, str | None]]:
+    def _drain(self) -> list[tuple[HookJob, str | None] | None]:
         found = []
         while True:
             try:
@@ -142,21 +178,22 @@ class HookPump:
             except queue.Empty:
                 return found
 
-    def _record(self, results: list[tuple[HookJob, str | None]]) -> None:
-        if not results:
+    def _record(self, results: list[tuple[HookJob, str | None] | None]) -> None:
+        ended = [result for result in results if result is not None]  # without nudges
+        if not ended:
             return
         now = self._clock()
         with self._store.transaction() as tx:
-            for job, error in results:
+            for job, error in ended:
                 hook = self._hooks[job.hook]
                 self._in_flight[job.hook] -= 1
                 if error is None:
-                    self.report.sent[job.hook] += 1
+                    self._count(sent=job.hook)
                     tx.mark_hook_call(job.id, now=now, error=None, retry_at=None)
                     log.info("hook called", extra={"hook": job.hook, "event": job.event,
                                                    "call": job.id})  # fmt: skip
                     continue
-                self.report.failed[job.hook] += 1
+                self._count(failed=job.hook)
                 attempts = job.attempts + 1
                 wait = backoff(attempts) if attempts < hook.max_attempts else None
                 tx.mark_hook_call(job.id, now=now, error=error[:2000],
@@ -172,6 +209,13 @@ class HookPump:
                         "hook": job.hook, "call": job.id, "error": error[:200],
                         "in": round(wait.total_seconds())})  # fmt: skip
                 self._resting[job.hook] = time.monotonic() + wait.total_seconds()
+
+    def _count(self, *, sent: str = "", failed: str = "") -> None:
+        with self._report_lock:
+            if sent:
+                self._report.sent[sent] += 1
+            if failed:
+                self._report.failed[failed] += 1
 
     def _recover_dead_owners(self) -> None:
         """Take back at once the claims of dead processes on this host (a kill mid-call)."""

@@ -5,7 +5,11 @@ as the outbox's), and a call queued in a transaction that rolls back is never ma
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 
 import pytest
 
@@ -13,7 +17,7 @@ from mailgate.config import HookSettings, Secret
 from mailgate.hooks.pump import HookPump
 from mailgate.store.database import Store
 from mailgate.store.rows import QueuedHookCall
-from tests.hook_receiver import SECRET, receivers
+from tests.hook_receiver import SECRET, Receiver, receivers
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 CALLS = 40
@@ -43,9 +47,20 @@ def queue(store: Store, count: int, *, hook: str = "crm") -> None:
         ], now=NOW)  # fmt: skip
 
 
-def test_two_workers_make_every_call_exactly_once(stores, receiver):
-    hook = HookSettings(name="crm", url=receiver.url, events=frozenset({"request.created"}),
+def web_hook(url: str) -> HookSettings:
+    return HookSettings(name="crm", url=url, events=frozenset({"request.created"}),
                         secret=Secret(lambda: SECRET))  # fmt: skip
+
+
+def wait_until(done, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.02)
+
+
+def test_two_workers_make_every_call_exactly_once(stores, receiver):
+    hook = web_hook(receiver.url)
     queue(stores[0], CALLS)
     pumps = [HookPump(store, [hook], lambda: NOW) for store in stores]
     threads = [threading.Thread(target=pump.finish) for pump in pumps]
@@ -57,7 +72,7 @@ def test_two_workers_make_every_call_exactly_once(stores, receiver):
     assert sorted(deliveries) == sorted(f"e{n}.crm" for n in range(CALLS))  # each once
     with stores[0].reading() as tx:
         assert tx.claim_hook_calls("crm", NOW, lease_until=NOW, limit=100, owner="x") == []
-    made = [pump.report.sent["crm"] for pump in pumps]
+    made = [pump.take_report().sent["crm"] for pump in pumps]
     assert sum(made) == CALLS
 
 
@@ -110,3 +125,72 @@ def test_the_metrics_count_calls_by_hook_and_the_queue_by_state(stores):
     assert value("mailgate_hook_calls_sent_total", hook="slack") == 0  # there from the start
     assert value("mailgate_hook_calls", state="pending") == 3
     assert value("mailgate_hook_calls", state="failed") == 0
+
+
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@SQLITE
+def test_in_the_background_a_nudged_call_goes_out_at_once(stores, receiver):
+    """`mailgate run`: the pump's own thread makes what is queued, and what the worker
+    queues later as soon as it is nudged, not at the next look (TEND_EVERY)."""
+    store = stores[0]
+    queue(store, 10)
+    pump = HookPump(store, [web_hook(receiver.url)], lambda: NOW)
+    stop = threading.Event()
+    pump.run_in_background(stop)
+    try:
+        wait_until(lambda: len(receiver.taken) == 10)
+        with store.transaction() as tx:
+            tx.queue_hook_calls([QueuedHookCall(hook="crm", event="request.created",
+                                                delivery="late.crm", request=None,
+                                                payload="{}")], now=NOW)  # fmt: skip
+        nudged = time.monotonic()
+        pump.nudge()
+        wait_until(lambda: len(receiver.taken) == 11)
+        assert time.monotonic() - nudged < 2
+    finally:
+        stop.set()
+    wait_until(lambda: pump.take_report().sent["crm"] == 0 and not pump.busy)
+    with store.reading() as tx:
+        assert tx.claim_hook_calls("crm", NOW, lease_until=NOW, limit=100, owner="x") == []
+
+
+KILLED_WORKER = """
+    import datetime as dt, sys, time
+    from mailgate.config import HookSettings, Secret
+    from mailgate.hooks.pump import HookPump
+    from mailgate.store.database import Store
+
+    hook = HookSettings(name="crm", url=sys.argv[2], events=frozenset({"request.created"}),
+                        secret=Secret(lambda: "s" * 16), timeout=60)
+    pump = HookPump(Store(sys.argv[1]), [hook], lambda: dt.datetime.fromisoformat(sys.argv[3]))
+    pump.feed()
+    print("calling", flush=True)
+    time.sleep(60)
+"""
+
+
+@SQLITE
+def test_calls_of_a_worker_killed_mid_call_are_made_at_the_next_start(stores, receiver):
+    """A worker process is killed while its calls hang: the next start on this host
+    makes them at once (not after the lease), with the same delivery keys."""
+    store = stores[0]
+    queue(store, 3)
+    hanging = Receiver.silent()
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(KILLED_WORKER), str(store.engine.url),
+             hanging.url, NOW.isoformat()],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        with worker:
+            assert worker.stdout is not None and worker.stdout.readline() == "calling\n"
+            worker.kill()
+    finally:
+        hanging.close()
+    with store.reading() as tx:  # its claims stand: leased for ten minutes
+        assert tx.claim_hook_calls("crm", NOW, lease_until=NOW, limit=10, owner="x") == []
+    a_minute_later = NOW + dt.timedelta(minutes=1)
+    HookPump(store, [web_hook(receiver.url)], lambda: a_minute_later).finish()
+    assert sorted(call.delivery for call in receiver.taken) == ["e0.crm", "e1.crm", "e2.crm"]

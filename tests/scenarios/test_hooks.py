@@ -17,7 +17,7 @@ import pytest
 from mailgate.hooks.payload import TEXT_LIMIT
 from mailgate.hooks.pump import LEASE
 from tests.harness import AGENT
-from tests.hook_receiver import SECRET, hook_toml, receivers, validate
+from tests.hook_receiver import SECRET, Receiver, hook_toml, receivers, validate
 from tests.mails import make_mail
 
 CLIENT = "client@corp.example"
@@ -158,12 +158,9 @@ def test_nothing_is_lost_when_a_worker_dies_mid_call(make_gate, receiver):
 def test_a_hook_that_is_down_never_slows_the_mail(make_gate):
     """A receiver that accepts the connection and never answers: the mail of the round
     goes out all the same, and `run --once` waits no longer than the hook's timeout."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
-    url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+    silent = Receiver.silent()
     try:
-        gate = make_gate(extra_toml=hook_toml("slow", url=url, timeout=1))
+        gate = make_gate(extra_toml=hook_toml("slow", url=silent.url, timeout=1))
         gate.deliver(*(first_mail(n) for n in range(1, 4)))
         started = dt.datetime.now(dt.UTC)
         report = gate.run_once(NOON)
