@@ -286,3 +286,16 @@ def test_status_counts_the_hook_calls(make_gate, receiver):
     gate.run_once(NOON)
     assert json.loads(gate.read("status", "--json"))["hook_calls"]["pending"] == 1
     assert "hook calls: 1 pending, 0 failed, 0 made" in gate.read("status")
+
+
+def test_a_call_of_a_hook_no_longer_configured_waits(make_gate, receiver):
+    from mailgate.store.rows import QueuedHookCall
+
+    gate = make_gate(extra_toml=hook_toml("crm", url=receiver.url, events=("request.created",)))
+    with gate.app.store.transaction() as tx:
+        tx.queue_hook_calls([QueuedHookCall(hook="old", event="request.created", delivery="e.old",
+                                            request=None, payload='{"request": null}')],
+                            now=dt.datetime.fromisoformat(NOON))  # fmt: skip
+    gate.run_once(later(1))
+    assert receiver.calls == [] and calls(gate) == [("old", "request.created", "pending", 0)]
+    assert "no hook 'old' in the config: this call waits for it" in gate.read("hooks", "list")
