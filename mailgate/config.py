@@ -292,12 +292,14 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         or not all(isinstance(t, Mapping) for t in tables)
     ):
         raise ConfigError("mailbox", "must be [[mailbox]] tables, one per support mailbox")
-    shared = {key: value for key, value in data.items() if key != "mailbox"}
+    # Hooks are the install's, read once: the first mailbox's settings carry them.
+    shared = {key: value for key, value in data.items() if key not in ("mailbox", "hook")}
     built = [_one_of_several(table, shared, index, base_dir) for index, table in enumerate(tables)]
     _check_distinct(built)
     every = frozenset().union(*(m.own_addresses for m in built))
     built = [replace(m, peer_addresses=every - m.own_addresses) for m in built]
-    return replace(built[0], other_mailboxes=tuple(built[1:]))
+    return replace(built[0], other_mailboxes=tuple(built[1:]),
+                   hooks=_hooks(data.get("hook"), base_dir))  # fmt: skip
 
 
 def _one_of_several(

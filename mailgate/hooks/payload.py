@@ -7,9 +7,10 @@ event has an id of its own; each hook's call of it has a delivery key made
 from that id and the hook's name, stored with the call, so it is the same on
 every attempt and after a restart (the receiver's idempotency key).
 
-Everything here may come from a stranger's mail (subjects, texts, addresses):
-it is only ever JSON-encoded, and texts are cut to `TEXT_LIMIT` characters so
-that one message costs each hook a bounded body.
+Everything here may come from a stranger's mail (subjects, texts, addresses,
+file names): it is only ever JSON-encoded, and every field is cut (texts to
+`TEXT_LIMIT` characters, at most 100 files listed) so that one message costs
+each hook a bounded body.
 """
 
 from __future__ import annotations
@@ -213,7 +214,8 @@ def _message_json(message: InboundMessage, kind: str, sender: str) -> dict[str, 
         "subject": _cut(message.subject, TEXT_LIMIT),
         "text": _cut(text, TEXT_LIMIT),
         "text_cut": message.text_cut or len(text) > TEXT_LIMIT,
-        "attachments": [{"filename": f.filename, "content_type": f.content_type, "size": f.size}
+        "attachments": [{"filename": _cut(f.filename, 255),
+                         "content_type": _cut(f.content_type, 255), "size": f.size}
                         for f in message.attachments[:100]],
     }  # fmt: skip
 

@@ -89,3 +89,16 @@ def test_two_hooks_with_one_name_and_hooks_that_are_not_tables():
 def test_a_secret_never_shows_in_an_error():
     message = error_for(web(secret=SECRET, events=["nope"]))
     assert SECRET not in message
+
+
+def test_hooks_are_the_installs_with_several_mailboxes():
+    mailboxes = [{"name": "support", "support_address": "support@example.org"},
+                 {"name": "billing", "support_address": "billing@example.org", "tag_prefix": "BIL",
+                  "imap": {"username": "billing"}}]  # fmt: skip
+    settings = settings_from_mapping({**MINIMAL, "mailbox": mailboxes, "hook": [web()]},
+                                     base_dir=Path("/nonexistent"))  # fmt: skip
+    assert [hook.name for hook in settings.hooks] == ["crm"]
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({**MINIMAL, "mailbox": mailboxes, "hook": [web(events=["x"])]},
+                              base_dir=Path("/nonexistent"))  # fmt: skip
+    assert caught.value.key == "hook.crm.events"
