@@ -155,12 +155,14 @@ def test_nothing_is_lost_when_a_worker_dies_mid_call(make_gate, receiver):
     assert [state for _, _, state, _ in calls(gate)] == ["sent", "sent"]
 
 
-def test_a_hook_that_is_down_never_slows_the_mail(make_gate):
+def test_a_hook_that_is_down_never_slows_the_mail(make_gate, receiver):
     """A receiver that accepts the connection and never answers: the mail of the round
-    goes out all the same, and `run --once` waits no longer than the hook's timeout."""
+    goes out all the same, another hook gets all its calls, and `run --once` waits no
+    longer than the hook's timeout."""
     silent = Receiver.silent()
     try:
-        gate = make_gate(extra_toml=hook_toml("slow", url=silent.url, timeout=1))
+        gate = make_gate(extra_toml=hook_toml("slow", url=silent.url, timeout=1) +
+                         hook_toml("fine", url=receiver.url))  # fmt: skip
         gate.deliver(*(first_mail(n) for n in range(1, 4)))
         started = dt.datetime.now(dt.UTC)
         report = gate.run_once(NOON)
@@ -171,7 +173,8 @@ def test_a_hook_that_is_down_never_slows_the_mail(make_gate):
     assert took < 5
     # The first calls timed out; after them the hook rests, its other calls wait.
     assert report.hooks.failed == {"slow": 4}
-    states = gate.query("select state, attempts, last_error from hook_calls")
+    assert report.hooks.sent == {"fine": 6} and len(receiver.taken) == 6
+    states = gate.query("select state, attempts, last_error from hook_calls where hook = 'slow'")
     assert sorted(states)[:2] == [("pending", 0, "")] * 2
     assert all(error == "TimeoutError: timed out" for _, attempts, error in states if attempts)
 

@@ -131,3 +131,12 @@ def test_calls_go_to_the_hooks_that_want_them_with_a_key_per_hook_and_a_signatur
     body = calls[0].payload.encode()
     assert signature("k" * 16, body) == "sha256=" + hmac.new(b"k" * 16, body,
                                                              hashlib.sha256).hexdigest()
+
+
+def test_backoff_doubles_up_to_an_hour_with_jitter():
+    from mailgate.hooks.pump import backoff
+
+    assert [backoff(n, jitter=1.0).total_seconds() for n in (1, 2, 3, 8, 20)] == [
+        30, 60, 120, 3600, 3600]  # fmt: skip
+    waits = {backoff(1).total_seconds() for _ in range(50)}
+    assert len(waits) > 1 and all(24 <= wait <= 36 for wait in waits)
