@@ -46,7 +46,6 @@ FIRST_RETRY = 30.0  # seconds; doubled at each attempt, with jitter, up to MAX_R
 MAX_RETRY = 3600.0
 
 Clock = Callable[[], dt.datetime]
-Caller = Callable[[HookSettings, HookJob], "str | None"]
 
 
 def backoff(attempts: int, *, jitter: float | None = None) -> dt.timedelta:
@@ -69,20 +68,13 @@ class HookReport:
 
 
 class HookPump:
-    """The calls of one worker process. Fed by the worker's thread only."""
+    """The calls of one worker process. Fed by one thread: the worker's, or its own
+    once it runs in the background."""
 
-    def __init__(
-        self,
-        store: Store,
-        hooks: Sequence[HookSettings],
-        clock: Clock,
-        *,
-        caller: Caller = make_call,
-    ) -> None:
+    def __init__(self, store: Store, hooks: Sequence[HookSettings], clock: Clock) -> None:
         self._store = store
         self._hooks = {hook.name: hook for hook in hooks}
         self._clock = clock
-        self._caller = caller  # tests pass their own
         self._owner = current_owner()
         # The results of calls, and None when the worker nudges a pump in the background.
         self._results: queue.Queue[tuple[HookJob, str | None] | None] = queue.Queue()
@@ -165,7 +157,7 @@ class HookPump:
 
     def _call(self, hook: HookSettings, job: HookJob) -> None:
         try:
-            error = self._caller(hook, job)
+            error = make_call(hook, job)
         except Exception as exc:  # a bug must not lose the call: it is a failed attempt
             error = f"{type(exc).__name__}: {exc}"[:500]
         self._results.put((job, error))
