@@ -140,3 +140,16 @@ def test_backoff_doubles_up_to_an_hour_with_jitter():
         30, 60, 120, 3600, 3600]  # fmt: skip
     waits = {backoff(1).total_seconds() for _ in range(50)}
     assert len(waits) > 1 and all(24 <= wait <= 36 for wait in waits)
+
+
+def test_the_published_schema_is_a_valid_json_schema_and_refuses_a_bad_body():
+    import jsonschema
+    import pytest
+
+    from tests.hook_receiver import SCHEMA
+
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    [event] = events_of(Decision(events=(Event(request=7, kind="sla_breach", actor="system",
+                                                detail="resolution"),), request=7), snapshot())
+    with pytest.raises(jsonschema.ValidationError):
+        validate({**event.body, "data": {"target": "lunch"}})
