@@ -211,11 +211,11 @@ class HookPump:
 
     def _recover_dead_owners(self) -> None:
         """Take back at once the claims of dead processes on this host (a kill mid-call)."""
-        self._recovered = True
         now = self._clock()
         with self._store.transaction() as tx:
             dead = [owner for owner in tx.hook_claim_owners()
                     if owner != self._owner and is_dead_here(owner)]  # fmt: skip
             released = tx.release_hook_claims(dead, now=now) if dead else 0
+        self._recovered = True  # not before: with the database away, the next feed tries again
         if released:
             log.info("took back the hook calls of stopped workers", extra={"calls": released})
