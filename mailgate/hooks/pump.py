@@ -174,11 +174,12 @@ class HookPump:
         ended = [result for result in results if result is not None]  # without nudges
         if not ended:
             return
+        for job, _ in ended:  # ended, whether their results can be written now or not
+            self._in_flight[job.hook] -= 1
         now = self._clock()
-        with self._store.transaction() as tx:
+        with self._store.transaction() as tx:  # if it fails, the claims stand until the lease ends
             for job, error in ended:
                 hook = self._hooks[job.hook]
-                self._in_flight[job.hook] -= 1
                 if error is None:
                     self._count(sent=job.hook)
                     tx.mark_hook_call(job.id, now=now, error=None, retry_at=None)
