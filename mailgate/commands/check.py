@@ -116,6 +116,8 @@ def check_command(app: App, args: argparse.Namespace) -> int:
             "domains (docs/trust.md)",
             file=sys.stderr,
         )
+    for warning in hook_warnings(settings):
+        print(warning, file=sys.stderr)
     several = len(settings.mailboxes) > 1
     first_failure = 0
     for mailbox in settings.mailboxes:
@@ -124,6 +126,17 @@ def check_command(app: App, args: argparse.Namespace) -> int:
                              probe_wait=args.probe_wait)  # fmt: skip
         first_failure = first_failure or code
     return first_failure
+
+
+def hook_warnings(settings: Settings) -> list[str]:
+    """A line for each command hook whose program is not there to run: every call of
+    it would fail, and wait in the queue (docs/hooks.md)."""
+    import shutil
+
+    return [f"warning: hook {hook.name}: {hook.command[0]} is not an executable program here; "
+            "its calls will fail and wait until it is"
+            for hook in settings.hooks
+            if hook.command and shutil.which(hook.command[0]) is None]  # fmt: skip
 
 
 def database_file_warning(database_url: str) -> str | None:

@@ -102,3 +102,17 @@ def test_hooks_are_the_installs_with_several_mailboxes():
         settings_from_mapping({**MINIMAL, "mailbox": mailboxes, "hook": [web(events=["x"])]},
                               base_dir=Path("/nonexistent"))  # fmt: skip
     assert caught.value.key == "hook.crm.events"
+
+
+def test_check_warns_of_a_command_that_is_not_there():
+    import sys
+
+    from mailgate.commands.check import hook_warnings
+
+    settings = settings_from_mapping({**MINIMAL, "hook": [
+        {"name": "here", "command": [sys.executable], "events": ["sla.breached"]},
+        {"name": "gone", "command": ["/nonexistent/relay"], "events": ["sla.breached"]},
+        web(),
+    ]}, base_dir=Path("/nonexistent"))  # fmt: skip
+    [warning] = hook_warnings(settings)
+    assert warning.startswith("warning: hook gone: /nonexistent/relay is not an executable")
