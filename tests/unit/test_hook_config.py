@@ -116,3 +116,20 @@ def test_check_warns_of_a_command_that_is_not_there():
     ]}, base_dir=Path("/nonexistent"))  # fmt: skip
     [warning] = hook_warnings(settings)
     assert warning.startswith("warning: hook gone: /nonexistent/relay is not an executable")
+
+
+def test_config_show_lists_the_hooks_with_their_secrets_masked(monkeypatch):
+    from mailgate.commands.config import effective, to_toml
+
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    settings = settings_from_mapping({**MINIMAL, "hook": [
+        web(secret=None, secret_env="HOOK_SECRET"),
+        {"name": "relay", "command": ["/usr/local/bin/relay"], "events": ["sla.breached"]},
+    ]}, base_dir=Path("/nonexistent"))  # fmt: skip
+    crm, relay = effective(settings)["hook"]
+    assert crm == {"name": "crm", "url": "https://crm.example.org/in",
+                   "events": ["request.created"], "secret_env": "HOOK_SECRET", "timeout": 10.0,
+                   "max_attempts": 24, "pass_env": []}  # fmt: skip
+    assert relay["command"] == ["/usr/local/bin/relay"] and "url" not in relay
+    text = to_toml(effective(settings))
+    assert '[[hook]]\nname = "crm"' in text and SECRET not in text
