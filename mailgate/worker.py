@@ -317,10 +317,12 @@ class Worker:
         finally:
             if self._listener is not None:
                 self._listener.close()
+            if self.hooks is not None:  # a reload's next worker has a pump of its own
+                self.hooks.stop_background()
 
     def _run_rounds(self, imap: ImapSettings) -> None:
         if self.hooks is not None:
-            self.hooks.run_in_background(self.stop_requested)
+            self.hooks.run_in_background()
         outage = Outage()
         while not self.stop_requested.is_set():
             try:

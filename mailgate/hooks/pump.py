@@ -21,6 +21,7 @@ the same `X-Mailgate-Delivery`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import queue
@@ -84,6 +85,7 @@ class HookPump:
         self._report_lock = threading.Lock()  # the report is taken from the worker's thread
         self._recovered = False
         self._background: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def busy(self) -> bool:
@@ -123,21 +125,32 @@ class HookPump:
                 break
             self.feed()
 
-    def run_in_background(self, stop: threading.Event) -> None:
-        """Feed the pump from a thread of its own until `stop` (`mailgate run`); from
-        then on only that thread feeds it."""
+    def run_in_background(self) -> None:
+        """Feed the pump from a thread of its own (`mailgate run`) until `stop_background`;
+        from then on only that thread feeds it."""
 
         def tend() -> None:
-            while not stop.is_set():
+            while not self._stopping.is_set():
                 try:
                     self.feed()
                     self._wait_for_results(TEND_EVERY)
                 except Exception as exc:  # the database away: the worker's round says so
                     log.debug("hook calls not tended", extra={"error": repr(exc)[:200]})
-                    stop.wait(TEND_EVERY)
+                    self._stopping.wait(TEND_EVERY)
+            # Stopped (a reload, a stop): record the calls under way, start none.
+            deadline = time.monotonic() + FINISH_BUDGET
+            with contextlib.suppress(Exception):  # unrecorded, a claim waits out its lease
+                while self.busy and time.monotonic() < deadline:
+                    self._wait_for_results(1.0)
 
         self._background = threading.Thread(target=tend, daemon=True, name="hooks")
         self._background.start()
+
+    def stop_background(self) -> None:
+        """The pump's thread starts no more calls, records those under way, and ends:
+        the worker's run is over (stopped, or its config reloaded: a new pump goes on)."""
+        self._stopping.set()
+        self._results.put(None)  # wake it now
 
     def take_report(self) -> HookReport:
         """What was recorded since the last call (for a round's report)."""
