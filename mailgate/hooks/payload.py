@@ -83,6 +83,7 @@ def request_json(request: RequestSnapshot, number: int, occasion: Occasion) -> d
         "tag": tag,
         "subject": _cut(strip_tag(request.subject, prefix), TEXT_LIMIT),
         "status": str(request.status),
+        "priority": request.priority,
         "requester": request.requester,
         "owner": request.owner,
         "created_at": _utc(request.created_at),

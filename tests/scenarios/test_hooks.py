@@ -58,8 +58,8 @@ def test_a_new_request_is_told_signed_and_as_the_schema_says(make_gate, receiver
         validate(call.event)
     [created], [received] = receiver.events("request.created"), receiver.events("message.received")
     assert created["request"] == {
-        "number": 1, "tag": "REQ-1", "subject": "VPN 1", "status": "new", "requester": CLIENT,
-        "owner": None, "created_at": "2026-11-24T09:00:00+00:00",
+        "number": 1, "tag": "REQ-1", "subject": "VPN 1", "status": "new", "priority": "normal",
+        "requester": CLIENT, "owner": None, "created_at": "2026-11-24T09:00:00+00:00",
     }  # fmt: skip
     assert created["data"] == {"actor": CLIENT}
     assert received["data"]["text"] == "VPN is down."  # the new text, signature cut
