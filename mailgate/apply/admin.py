@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mailgate.apply.announce import announce
 from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
 from mailgate.decision import RequestSnapshot, Rules
@@ -40,7 +41,7 @@ def act(
         mailbox = install.of(request.mailbox)
         verdict = rule(request, mailbox.rules, now)
         if verdict.decision is not None:
-            _write(tx, install, request.mailbox, verdict.decision, now=now)
+            _write(tx, install, request, verdict.decision, now=now)
     return Acted(request=request, verdict=verdict)
 
 
@@ -67,14 +68,17 @@ def act_merge(
         mailbox = install.of(request.mailbox)
         draft, refusal = decide_merge(request, into, by=by, rules=mailbox.rules, now=now)
         if draft is not None:
-            _write(tx, install, request.mailbox, draft.decision(request=source), now=now)
+            _write(tx, install, request, draft.decision(request=source), now=now)
     return Merged(source=request, refusal=refusal)
 
 
-def _write(tx: Tx, install: Install, mailbox_name: str, decision: Decision, *,
+def _write(tx: Tx, install: Install, request: RequestSnapshot, decision: Decision, *,
            now: dt.datetime) -> None:  # fmt: skip
-    mailbox = install.of(mailbox_name)
+    """Write an admin's decision on `request` (as it was read), queue its notices and
+    its hook calls, in the caller's transaction."""
+    mailbox = install.of(request.mailbox)
     written = tx.write(decision, received=None, mailbox=mailbox.name,
                        tag_prefix=mailbox.settings.tag_prefix, now=now)  # fmt: skip
     deliver(tx, DeliveryLedger(tx, install.settings), mailbox, decision, written,
             received=None, raw=b"", now=now)  # fmt: skip
+    announce(tx, install, decision, written, request=request, message=None, now=now)
