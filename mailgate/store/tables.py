@@ -215,3 +215,15 @@ INSTALL_SECRETS = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Every `mailgate people erase` (SPEC §16): who erased, when, and the pseudonym left in
+# place of the address (never the address itself); `summary` is a JSON object of counts.
+ERASURES = Table(
+    "erasures",
+    METADATA,
+    _id(),
+    _moment("at"),
+    Column("erased_by", String(320), nullable=False),
+    Column("pseudonym", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+)

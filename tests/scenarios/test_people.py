@@ -1,0 +1,197 @@
+"""SPEC §16, privacy, in-process on SQLite (docs/privacy.md): `people export` writes
+what is Erin's, and no one else's; `people erase` leaves no byte of her in the
+database file, keeps the shape of every request, drops mail queued to her,
+records itself without her address, and refuses the desk's own addresses.
+The IMAP side and PostgreSQL: tests/integration/test_people_e2e.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from mailgate.people import normalized_address, pseudonym_of
+from tests.harness import AGENT, TEAM
+from tests.mails import make_mail
+from tests.privacy_story import (
+    AGENT_ANSWER,
+    BOB,
+    BOB_TEXT,
+    COLLEAGUE,
+    ERIN,
+    ERIN_AS_WRITTEN,
+    NOTE,
+    PDF,
+    database_bytes,
+    first_mail,
+    play,
+    row_counts,
+    traces,
+)
+
+ADMIN = "dpo@example.org"
+PSEUDONYM = re.compile(r"erased-[0-9a-f]{12}@invalid")
+
+
+def export(gate, address: str, directory) -> dict:
+    gate.cli("people", "export", address, "--output", str(directory))
+    return json.loads((directory / "export.json").read_text())
+
+
+def erase(gate, address: str, *more: str, code: int = 0):
+    result = gate.cli("people", "erase", address, "--by", ADMIN, "--yes", "--keep-imap", *more,
+                      check=False)  # fmt: skip
+    assert result.returncode == code, result.stderr
+    return result
+
+
+def test_export_holds_what_she_wrote_what_she_was_sent_and_her_files(gate, tmp_path):
+    play(gate)
+    found = export(gate, ERIN_AS_WRITTEN.upper(), tmp_path / "erin")  # any case: the same person
+
+    assert found["address"] == ERIN
+    assert [(r["tag"], r["role"]) for r in found["requests"]] == [("REQ-1", "requester")]
+    kinds = [(m["kind"], m["from"] if m["direction"] == "in" else m["to"])
+             for m in found["messages"]]  # fmt: skip
+    assert ("client", ERIN) in kinds and ("agent", AGENT) in kinds
+    assert ("notification", ERIN) in kinds
+    assert not [k for k in kinds if k[0] == "note" or k[1] in (TEAM, COLLEAGUE, BOB)]
+    texts = "\n".join(m["text"] for m in found["messages"])
+    assert "ZQX-first-text" in texts and "ZQX-second-text" in texts and AGENT_ANSWER in texts
+    assert NOTE not in texts and BOB_TEXT not in texts
+    assert found["events"][0]["kind"] == "created"
+    assert all(e["request"] == "REQ-1" for e in found["events"])
+
+    [pdf] = found["files"]
+    assert (tmp_path / "erin" / pdf["file"]).read_bytes() == PDF
+    assert pdf["sha256"] == hashlib.sha256(PDF).hexdigest()
+    emls = {m["file"]: (tmp_path / "erin" / m["file"]).read_bytes() for m in found["mail"]}
+    assert first_mail() in emls.values()  # the raw mail, byte for byte
+    assert any(b"ZQX-spam-text" in raw for raw in emls.values())  # held mail is hers too
+    assert sum(m["direction"] == "out" for m in found["mail"]) == len(gate.sent_to(ERIN))
+    assert not any(BOB_TEXT.encode() in raw for raw in emls.values())
+
+    colleague = export(gate, COLLEAGUE, tmp_path / "colleague")
+    assert [(r["tag"], r["role"]) for r in colleague["requests"]] == [("REQ-1", "cc")]
+    assert "ZQX-first-text" not in json.dumps(colleague["messages"])  # Erin's, not theirs
+    refused = gate.cli("people", "export", BOB, "--output", str(tmp_path / "erin"), check=False)
+    assert refused.returncode == 1 and "not empty" in refused.stderr
+
+
+def test_erase_leaves_no_byte_of_her_and_keeps_the_shape_of_history(gate, tmp_path):
+    play(gate)
+    assert len(traces(database_bytes(gate.database_url))) >= 8  # the check can see her
+    shape, before = row_counts(gate), gate.show("REQ-1")
+    bob_before = gate.show("REQ-2")
+
+    result = erase(gate, ERIN_AS_WRITTEN)
+
+    assert traces(database_bytes(gate.database_url)) == []
+    [pseudonym] = PSEUDONYM.findall(result.stdout)
+    assert row_counts(gate) == shape
+    after = gate.show("REQ-1")
+    assert (after["requester"], after["subject"], after["status"]) == (
+        pseudonym, "(erased)", before["status"])  # fmt: skip
+    assert pseudonym in after["participants"] and COLLEAGUE in after["participants"]
+    assert [(e["kind"], e["to"]) for e in after["events"]] == [
+        (e["kind"], e["to"]) for e in before["events"]]  # fmt: skip
+    assert [(m["kind"], m["direction"]) for m in after["messages"]] == [
+        (m["kind"], m["direction"]) for m in before["messages"]]  # fmt: skip
+    texts = {m["kind"]: m["text"] for m in after["messages"] if m["direction"] == "in"}
+    assert texts["client"] == "" and texts["note"] == NOTE  # the team's own text stays
+    assert texts["agent"] == AGENT_ANSWER.replace(ERIN, pseudonym)
+    assert all(not m["attachments"] for m in after["messages"])  # the PDF went with the raw mail
+    assert gate.show("REQ-2") == bob_before
+
+    [record] = json.loads(gate.read("people", "erasures", "--json"))
+    assert (record["by"], record["pseudonym"]) == (ADMIN, pseudonym)
+    assert record["summary"]["messages"] == 2 and ERIN not in json.dumps(record)
+    nothing = export(gate, ERIN, tmp_path / "after")
+    assert (nothing["requests"], nothing["messages"], nothing["mail"]) == ([], [], [])
+
+
+def test_a_later_mail_from_her_opens_a_fresh_request(gate):
+    play(gate)
+    erase(gate, ERIN)
+    gate.deliver(make_mail(sender=ERIN, subject="New question", body="Hello again",
+                           message_id="erin-3@mail.corp.example"))  # fmt: skip
+    gate.run_once()
+    fresh = gate.show("REQ-3")
+    assert (fresh["requester"], fresh["linked_request"]) == (ERIN, None)
+    assert fresh["participants"] == [ERIN]
+    assert gate.show("REQ-1")["requester"] != ERIN
+
+
+def test_mail_queued_to_her_is_dropped_and_never_sent(gate):
+    gate.smtp.fail(recipients=[ERIN])  # her server says "try again later"
+    gate.deliver(first_mail())
+    gate.run_once()
+    assert gate.query(f"select count(*) from outbound where recipient = '{ERIN}' "
+                      "and state = 'pending'") == [(1,)]  # fmt: skip
+    result = erase(gate, ERIN)
+    assert "1 notifications not sent" in result.stdout
+    gate.smtp.recover()
+    gate.smtp.clear()
+    gate.run_once("2026-12-31T10:00:00+03:00")
+    assert [m.rcpt_tos for m in gate.smtp.messages] == []
+    assert gate.query("select count(*) from outbound where state = 'pending'") == [(0,)]
+
+
+def test_the_desks_own_addresses_are_refused_and_agents_need_force(gate):
+    play(gate)
+    refused = erase(gate, AGENT, code=5)
+    assert "--force" in refused.stderr
+    assert erase(gate, TEAM, code=5).stderr
+    own = erase(gate, "support@example.org", "--force", code=5)
+    assert "cannot be erased" in own.stderr
+    assert agent_message(gate)["from"] == AGENT  # nothing changed
+
+    erase(gate, AGENT, "--force")
+    assert AGENT not in json.dumps(gate.show("REQ-1"))
+    assert PSEUDONYM.fullmatch(agent_message(gate)["from"])
+    assert agent_message(gate)["text"] == ""  # an agent erased is a person erased
+
+
+def agent_message(gate) -> dict:
+    return next(m for m in gate.show("REQ-1")["messages"] if m["kind"] == "agent")
+
+
+def test_erase_asks_before_it_acts(gate):
+    play(gate)
+    result = gate.cli("people", "erase", ERIN, "--by", ADMIN, "--keep-imap", check=False)
+    assert result.returncode == 5 and "--yes" in result.stderr
+    assert gate.show("REQ-1")["requester"] == ERIN
+    assert gate.cli("people", "erase", "not an address", "--by", ADMIN, "--yes",
+                    check=False).returncode == 5  # fmt: skip
+
+
+def test_an_imap_server_out_of_reach_is_named_with_what_is_left(gate):
+    """The in-process gate's IMAP host refuses connections: the database is erased,
+    the output says which folders keep her mail, and the exit code says so."""
+    play(gate)
+    result = gate.cli("people", "erase", ERIN, "--by", ADMIN, "--yes", "--json", check=False)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    [account] = report["imap"]
+    assert "cannot connect" in account["error"] and account["deleted"] == {}
+    assert gate.show("REQ-1")["requester"] == report["pseudonym"]
+
+
+def test_the_pseudonym_is_stable_within_an_install_and_secret_outside_it():
+    assert pseudonym_of("secret", ERIN) == pseudonym_of("secret", ERIN)
+    assert pseudonym_of("secret", ERIN) != pseudonym_of("other secret", ERIN)
+    assert pseudonym_of("secret", ERIN) != pseudonym_of("secret", BOB)
+    assert PSEUDONYM.fullmatch(pseudonym_of("secret", ERIN))
+    assert normalized_address(f"Erin <{ERIN_AS_WRITTEN}>") == ERIN
+    assert normalized_address(f"{ERIN}, {BOB}") is None
+    assert normalized_address("nobody") is None
+
+
+def test_the_same_person_erased_twice_keeps_one_pseudonym(gate):
+    play(gate)
+    first = PSEUDONYM.findall(erase(gate, ERIN).stdout)
+    gate.deliver(make_mail(sender=ERIN, subject="Again", body="Hi", message_id="e4@corp.example"))
+    gate.run_once()
+    second = PSEUDONYM.findall(erase(gate, ERIN).stdout)
+    assert first == second
+    assert {r["requester"] for r in gate.requests()} == {first[0], BOB}
