@@ -71,9 +71,8 @@ def play(gate, now: str | None = None) -> None:
     gate.run_once(now)
     [notice] = [m for m in gate.sent_to(TEAM) if "ZQX-subject" in m["Subject"]]
     gate.deliver(reply_to(notice, sender=AGENT, body=AGENT_ANSWER,
-                          message_id="answer-1@support.example.org", quote=True))  # fmt: skip
-    gate.run_once(now)
-    gate.deliver(reply_to(notice, sender=AGENT, body=NOTE,
+                          message_id="answer-1@support.example.org", quote=True),
+                 reply_to(notice, sender=AGENT, body=NOTE,
                           message_id="note-1@support.example.org", quote=False))  # fmt: skip
     gate.run_once(now)
     [answer] = [m for m in gate.sent_to(ERIN) if "Dear Erin" in text_of(m)]

@@ -1,0 +1,66 @@
+"""SPEC §16, privacy, end to end on Dovecot and both databases (docs/privacy.md).
+
+Erin's story (tests/privacy_story.py) is run by the real worker; `people
+export` writes her data; `people erase` leaves no byte of her in the database
+(SQLite's file and WAL, or `pg_dump`), deletes her mail and the mail of her
+request from the processed and spam folders, and leaves Bob's alone.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.mails import make_mail
+from tests.privacy_story import (
+    BOB,
+    BOB_TEXT,
+    ERIN,
+    PDF,
+    database_bytes,
+    first_mail,
+    play,
+    row_counts,
+    traces,
+)
+
+ADMIN = "dpo@example.org"
+
+
+def hers(raws: list[bytes]) -> list[bytes]:
+    return [raw for raw in raws if ERIN.encode() in raw.lower() or b"ZQX" in raw]
+
+
+def test_export_then_erase_on_the_database_and_in_the_folders(gate, tmp_path):
+    play(gate)
+    assert len(hers(gate.imap.list_folder("Processed"))) == 4  # hers, the answer and note
+    assert len(hers(gate.imap.list_folder("Junk"))) == 1
+    directory = tmp_path / "erin"
+
+    exported = json.loads(gate.read("people", "export", ERIN, "--output", str(directory),
+                                    "--json"))  # fmt: skip
+    assert (exported["requests"], exported["files"]) == (1, 1)
+    document = json.loads((directory / "export.json").read_text())
+    [pdf] = document["files"]
+    assert (directory / pdf["file"]).read_bytes() == PDF
+    assert first_mail() in [(directory / m["file"]).read_bytes() for m in document["mail"]]
+
+    assert len(traces(database_bytes(gate.database_url))) >= 8  # the check can see her
+    shape = row_counts(gate)
+    report = json.loads(gate.read("people", "erase", ERIN, "--by", ADMIN, "--yes", "--json"))
+
+    assert traces(database_bytes(gate.database_url)) == []
+    assert row_counts(gate) == shape
+    [account] = report["imap"]
+    assert account["error"] is None
+    assert (account["deleted"]["Processed"], account["deleted"]["Junk"]) == (4, 1)
+    assert hers(gate.imap.list_folder("Processed") + gate.imap.list_folder("Junk")) == []
+    assert [BOB_TEXT.encode() in raw for raw in gate.imap.list_folder("Processed")] == [True]
+    assert gate.show("REQ-2")["messages"][0]["text"] == BOB_TEXT
+    assert gate.show("REQ-1")["requester"] == report["pseudonym"]
+
+    gate.deliver(make_mail(sender=ERIN, subject="New question", body="Hello again",
+                           message_id="erin-3@mail.corp.example"))  # fmt: skip
+    gate.run_once()
+    fresh = gate.show("REQ-3")
+    assert (fresh["requester"], fresh["linked_request"]) == (ERIN, None)
+    assert {r["requester"] for r in gate.requests()} == {report["pseudonym"], BOB, ERIN}
