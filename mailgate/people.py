@@ -202,8 +202,10 @@ def erase_person(engine: Any, address: str, *, by: str, now: dt.datetime) -> Era
         pseudonym = pseudonym_of(secret, address)
         erased = stored.erase_person(connection, address, pseudonym, by=by, now=now)
     checkpoint = _checkpoint(engine) if sqlite else ""
-    message_ids = sorted({mid for head in erased.dropped_heads if (mid := _message_id(head))})
-    return ErasureReport(pseudonym=pseudonym, counts=erased.counts, message_ids=message_ids,
+    message_ids = {mid for head in erased.dropped_heads if (mid := _message_id(head))}
+    message_ids |= {f"<{mid.strip('<>')}>" for mid in erased.message_ids}
+    return ErasureReport(pseudonym=pseudonym, counts=erased.counts,
+                         message_ids=sorted(message_ids),
                          checkpoint=checkpoint)  # fmt: skip
 
 

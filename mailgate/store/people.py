@@ -153,6 +153,9 @@ class Erased:
 
     counts: dict[str, int]
     dropped_heads: list[bytes]  # the header blocks of the inbound mail whose bytes went
+    # The Message-IDs of the mail received in their requests and from them, also when
+    # an earlier erasure dropped the bytes (its IMAP cleanup may have failed).
+    message_ids: list[str]
 
 
 HEAD_BYTES = 65536  # of a dropped message, kept in memory to find its copy in IMAP
@@ -234,10 +237,16 @@ def erase_person(
         for column in table.columns
         if isinstance(column.type, String | Text) and table is not ERASURES
     )
+    received = connection.scalars(
+        select(_m.message_id).where(
+            _m.direction == "in",
+            or_(_m.from_address == pseudonym, _m.request_id.in_(_requests_of(pseudonym))),
+        )
+    )
     summary = json.dumps(counts, sort_keys=True)
     connection.execute(insert(ERASURES).values(at=now, erased_by=by[:320], pseudonym=pseudonym,
                                                summary=summary))  # fmt: skip
-    return Erased(counts=counts, dropped_heads=heads)
+    return Erased(counts=counts, dropped_heads=heads, message_ids=sorted(set(received)))
 
 
 def _inbound_mentioning(connection: Connection, address: str) -> list[int]:

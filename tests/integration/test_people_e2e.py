@@ -64,3 +64,21 @@ def test_export_then_erase_on_the_database_and_in_the_folders(gate, tmp_path):
     fresh = gate.show("REQ-3")
     assert (fresh["requester"], fresh["linked_request"]) == (ERIN, None)
     assert {r["requester"] for r in gate.requests()} == {report["pseudonym"], BOB, ERIN}
+
+
+def test_an_erasure_run_again_cleans_the_folders_it_left(gate):
+    """`--keep-imap` (or a server that was down) leaves the folders; a second run finds
+    the mail by the Message-IDs the database still holds, its bytes long gone: here
+    Carol's mail, which has Bob in CC (a search by From would not find it)."""
+    gate.deliver(make_mail(sender="carol@other.example", cc=[BOB], subject="Fax",
+                           body=BOB_TEXT, message_id="carol-1@x"))  # fmt: skip
+    gate.run_once()
+    kept = json.loads(gate.read("people", "erase", BOB, "--by", ADMIN, "--yes", "--keep-imap",
+                                "--json"))  # fmt: skip
+    assert kept["imap"] == [] and kept["imap_kept"] and kept["raw_inbound"] == 1
+    assert len(gate.imap.list_folder("Processed")) == 1
+
+    again = json.loads(gate.read("people", "erase", BOB, "--by", ADMIN, "--yes", "--json"))
+    assert again["pseudonym"] == kept["pseudonym"] and again["raw_inbound"] == 0
+    assert again["imap"][0]["deleted"]["Processed"] == 1
+    assert gate.imap.list_folder("Processed") == []
