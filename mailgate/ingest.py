@@ -25,6 +25,7 @@ from mailgate.errors import TransportError
 log = logging.getLogger(__name__)
 
 _FETCH_UID = re.compile(rb"UID (\d+)")
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")  # no <, >, space
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,17 +142,19 @@ class Inbox:
         """Delete from `folder` the messages with one of `message_ids`, and those whose
         From header block `is_sender` accepts (`people erase`); how many went.
 
-        SEARCH matches substrings, so a From match is read back and checked. Only
-        these UIDs are expunged (UID EXPUNGE, where the server has UIDPLUS).
+        SEARCH matches substrings: a Message-ID is searched only whole, in its angle
+        brackets (a stranger's `<>` or `@` would match every message), and a From
+        match is read back and checked. Only these UIDs are expunged (UID EXPUNGE,
+        where the server has UIDPLUS).
         """
         client = self.box.client
         if not self.box.folder.exists(folder):
             return 0  # nothing of theirs in it
         self.box.folder.set(folder)
         uids: set[str] = set()
-        for message_id in message_ids:
-            if message_id.isascii() and message_id.isprintable():
-                uids |= self._search("HEADER", "Message-ID", _quoted(message_id))
+        searched = [f"HEADER Message-ID {_quoted(m)}" for m in message_ids if _MSG_ID.fullmatch(m)]
+        for chunk in chunks(searched, 50):  # one SEARCH for many: OR OR a b c
+            uids |= self._search(*["OR"] * (len(chunk) - 1), *chunk)
         senders = self._search("FROM", _quoted(sender))
         for chunk in chunks(sorted(senders - uids, key=int), 200):
             status, data = client.uid("FETCH", ",".join(chunk),

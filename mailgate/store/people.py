@@ -228,6 +228,13 @@ def erase_person(
         )  # fmt: skip
     connection.execute(update(EVENTS).where(_e.actor == address).values(detail=""))
     connection.execute(delete(ADDRESSES).where(ADDRESSES.c.address == address))
+    # The pseudonym never gets mail; where an earlier erasure left it beside the address
+    # (they were added again), one participant row is enough.
+    connection.execute(update(PARTICIPANTS).where(_p.address == address).values(notify=False))
+    connection.execute(delete(PARTICIPANTS).where(
+        _p.address == address,
+        _p.request_id.in_(select(_p.request_id).where(_p.address == pseudonym).scalar_subquery()),
+    ))  # fmt: skip
 
     # The address itself, in every text column of every table (requester, participants,
     # senders, recipients, actors, details, errors, keys, Message-IDs …).

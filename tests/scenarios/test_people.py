@@ -6,9 +6,11 @@ The IMAP side and PostgreSQL: tests/integration/test_people_e2e.py."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import sqlite3
 
 from mailgate.people import normalized_address, pseudonym_of
 from tests.harness import AGENT, TEAM
@@ -192,6 +194,23 @@ def test_the_same_person_erased_twice_keeps_one_pseudonym(gate):
     first = PSEUDONYM.findall(erase(gate, ERIN).stdout)
     gate.deliver(make_mail(sender=ERIN, subject="Again", body="Hi", message_id="e4@corp.example"))
     gate.run_once()
+    # An agent adds her to her old request again (`#cc add`).
+    database = gate.database_url.removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.execute("insert into participants (request_id, address, role, notify) "
+                   f"values (1, '{ERIN}', 'cc', 1)")  # fmt: skip
     second = PSEUDONYM.findall(erase(gate, ERIN).stdout)
     assert first == second
     assert {r["requester"] for r in gate.requests()} == {first[0], BOB}
+    assert gate.show("REQ-1")["participants"] == [first[0], COLLEAGUE]
+
+
+def test_no_mail_goes_to_the_pseudonym(gate):
+    """Her request lives on: a status change reaches the colleague in CC, not her."""
+    play(gate)
+    [pseudonym] = PSEUDONYM.findall(erase(gate, ERIN).stdout)
+    gate.smtp.clear()
+    gate.cli("requests", "set-status", "REQ-1", "waiting_for_client", "--by", AGENT)
+    gate.run_once()
+    told = {to for mail in gate.smtp.messages for to in mail.rcpt_tos}
+    assert COLLEAGUE in told and pseudonym not in told and ERIN not in told
