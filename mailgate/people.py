@@ -82,7 +82,7 @@ def export_person(settings: Settings, engine: Any, address: str, directory: Path
     """Write the export into `directory` (made; it must not hold anything yet)."""
     with reading(engine) as connection:
         records = stored.person_records(connection, address)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # their mail: the admin's eyes only
     if any(directory.iterdir()):
         raise FileExistsError(f"{directory} is not empty")
     prefixes = settings.tag_prefixes
