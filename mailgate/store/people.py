@@ -195,19 +195,23 @@ def erase_person(
             .values(state=InboundState.ERASED, error="")
         )  # fmt: skip
 
-    # Mail waiting for them is never sent; the raw copies of what was sent about them go.
-    counts["queued_dropped"] = connection.execute(
-        delete(OUTBOUND).where(_o.recipient == address,
-                               _o.state.in_((OutboundState.PENDING, OutboundState.FAILED)))
-    ).rowcount  # fmt: skip
+    # Notifications to them, about their requests, or naming them: those waiting (or
+    # failed, waiting for a retry) are never sent, as they quote them; the raw copies
+    # of those sent go.
     outbound_ids = set(_outbound_mentioning(connection, address))
     outbound_ids |= set(connection.scalars(
         select(_o.id).where(or_(_o.recipient == address, _o.request_id.in_(mine)),
                             func.length(_o.raw) > 0)
     ))  # fmt: skip
-    counts["raw_outbound"] = len(outbound_ids)
+    unsent = (OutboundState.PENDING, OutboundState.FAILED)
+    counts["queued_dropped"] = counts["raw_outbound"] = 0
     for ids in _chunks(sorted(outbound_ids)):
-        connection.execute(update(OUTBOUND).where(_o.id.in_(ids)).values(raw=b"", purged_at=now))
+        counts["queued_dropped"] += connection.execute(
+            delete(OUTBOUND).where(_o.id.in_(ids), _o.state.in_(unsent))
+        ).rowcount
+        counts["raw_outbound"] += connection.execute(
+            update(OUTBOUND).where(_o.id.in_(ids)).values(raw=b"", purged_at=now)
+        ).rowcount
 
     # Their texts, and the subjects of the requests they opened; the copies of the
     # notices of their requests (which quote them). Others' own texts stay.
