@@ -166,71 +166,15 @@ def erase_person(
 ) -> Erased:
     """Remove `address`'s texts, raw mail and address (the pseudonym in its place),
     drop the mail waiting for them, record the erasure. In the caller's transaction."""
-    counts: dict[str, int] = {}
-    mine = [number for (number,) in connection.execute(_requests_of(address))]
-    opened = [number for (number,) in
-              connection.execute(select(_r.id).where(_r.requester == address))]  # fmt: skip
+    mine = list(connection.scalars(_requests_of(address)))
     their_messages = list(connection.scalars(
         select(_m.id).where(_m.from_address == address, _m.direction == "in")
     ))  # fmt: skip
-    counts["requests"] = len(mine)
-    counts["messages"] = len(their_messages)
-
-    # Raw mail: what they sent, every raw copy of their requests' mail (others quote
-    # them), and any other message whose bytes name them.
-    inbound_ids = set(_inbound_mentioning(connection, address))
-    inbound_ids |= set(connection.scalars(
-        select(_m.inbound_id).where(_m.inbound_id.is_not(None),
-                                    or_(_m.id.in_(their_messages), _m.request_id.in_(mine)))
-    ))  # fmt: skip
-    heads = [bytes(head) for head in connection.scalars(
-        select(func.substr(_i.raw, 1, HEAD_BYTES))
-        .where(_i.id.in_(inbound_ids), func.length(_i.raw) > 0)
-    )]  # fmt: skip
+    counts = {"requests": len(mine), "messages": len(their_messages)}
+    heads = _drop_raw_inbound(connection, address, their_messages, now=now)
     counts["raw_inbound"] = len(heads)
-    for ids in _chunks(sorted(inbound_ids)):
-        connection.execute(update(INBOUND).where(_i.id.in_(ids)).values(raw=b"", purged_at=now))
-        connection.execute(
-            update(INBOUND).where(_i.id.in_(ids), _i.state != InboundState.APPLIED)
-            .values(state=InboundState.ERASED, error="")
-        )  # fmt: skip
-
-    # Notifications to them, about their requests, or naming them: those waiting (or
-    # failed, waiting for a retry) are never sent, as they quote them; the raw copies
-    # of those sent go.
-    outbound_ids = set(_outbound_mentioning(connection, address))
-    outbound_ids |= set(connection.scalars(
-        select(_o.id).where(or_(_o.recipient == address, _o.request_id.in_(mine)),
-                            func.length(_o.raw) > 0)
-    ))  # fmt: skip
-    unsent = (OutboundState.PENDING, OutboundState.FAILED)
-    counts["queued_dropped"] = counts["raw_outbound"] = 0
-    for ids in _chunks(sorted(outbound_ids)):
-        counts["queued_dropped"] += connection.execute(
-            delete(OUTBOUND).where(_o.id.in_(ids), _o.state.in_(unsent))
-        ).rowcount
-        counts["raw_outbound"] += connection.execute(
-            update(OUTBOUND).where(_o.id.in_(ids)).values(raw=b"", purged_at=now)
-        ).rowcount
-
-    # Their texts, and the subjects of the requests they opened; the copies of the
-    # notices of their requests (which quote them). Others' own texts stay.
-    for ids in _chunks(their_messages):
-        connection.execute(
-            update(MESSAGES).where(_m.id.in_(ids))
-            .values(new_text="", subject=ERASED_TEXT, forwarded=None)
-        )  # fmt: skip
-        connection.execute(update(EVENTS).where(_e.message_id.in_(ids)).values(detail=""))
-    for ids in _chunks(mine):
-        copies = and_(_m.request_id.in_(ids), _m.direction == "out")
-        connection.execute(update(MESSAGES).where(copies).values(new_text=""))
-    for ids in _chunks(opened):
-        connection.execute(update(REQUESTS).where(_r.id.in_(ids)).values(subject=ERASED_TEXT))
-        connection.execute(
-            update(MESSAGES).where(_m.request_id.in_(ids))
-            .values(subject=ERASED_TEXT, forwarded=None)
-        )  # fmt: skip
-    connection.execute(update(EVENTS).where(_e.actor == address).values(detail=""))
+    counts |= _drop_outbound(connection, address, now=now)
+    _empty_texts(connection, address, their_messages, mine)
     connection.execute(delete(ADDRESSES).where(ADDRESSES.c.address == address))
     # The pseudonym never gets mail; where an earlier erasure left it beside the address
     # (they were added again), one participant row is enough.
@@ -239,7 +183,6 @@ def erase_person(
         _p.address == address,
         _p.request_id.in_(select(_p.request_id).where(_p.address == pseudonym).scalar_subquery()),
     ))  # fmt: skip
-
     # The address itself, in every text column of every table (requester, participants,
     # senders, recipients, actors, details, errors, keys, Message-IDs …).
     counts["addresses_replaced"] = sum(
@@ -258,6 +201,78 @@ def erase_person(
     connection.execute(insert(ERASURES).values(at=now, erased_by=by[:320], pseudonym=pseudonym,
                                                summary=summary))  # fmt: skip
     return Erased(counts=counts, dropped_heads=heads, message_ids=sorted(set(received)))
+
+
+def _drop_raw_inbound(
+    connection: Connection, address: str, their_messages: list[int], *, now: dt.datetime
+) -> list[bytes]:
+    """Empty the raw bytes of what they sent, of every message of their requests (the
+    others quote them), and of any other message whose bytes name them; a message not
+    applied yet never will be. Returns the header blocks of those emptied now."""
+    inbound_ids = set(_inbound_mentioning(connection, address))
+    of_theirs = or_(_m.request_id.in_(_requests_of(address)),
+                    _m.id.in_(their_messages) if their_messages else false())  # fmt: skip
+    inbound_ids |= set(connection.scalars(
+        select(_m.inbound_id).where(_m.inbound_id.is_not(None), of_theirs)
+    ))  # fmt: skip
+    heads: list[bytes] = []
+    for ids in _chunks(sorted(inbound_ids)):
+        heads += [bytes(head) for head in connection.scalars(
+            select(func.substr(_i.raw, 1, HEAD_BYTES))
+            .where(_i.id.in_(ids), func.length(_i.raw) > 0)
+        )]  # fmt: skip
+        connection.execute(update(INBOUND).where(_i.id.in_(ids)).values(raw=b"", purged_at=now))
+        connection.execute(
+            update(INBOUND).where(_i.id.in_(ids), _i.state != InboundState.APPLIED)
+            .values(state=InboundState.ERASED, error="")
+        )  # fmt: skip
+    return heads
+
+
+def _drop_outbound(connection: Connection, address: str, *, now: dt.datetime) -> dict[str, int]:
+    """Notifications to them, about their requests, or naming them: those waiting (or
+    failed, waiting for a retry) are deleted, never sent, as they quote them; the raw
+    copies of those sent are emptied."""
+    outbound_ids = set(_outbound_mentioning(connection, address))
+    outbound_ids |= set(connection.scalars(
+        select(_o.id).where(or_(_o.recipient == address,
+                                _o.request_id.in_(_requests_of(address))),
+                            func.length(_o.raw) > 0)
+    ))  # fmt: skip
+    unsent = (OutboundState.PENDING, OutboundState.FAILED)
+    counts = {"queued_dropped": 0, "raw_outbound": 0}
+    for ids in _chunks(sorted(outbound_ids)):
+        counts["queued_dropped"] += connection.execute(
+            delete(OUTBOUND).where(_o.id.in_(ids), _o.state.in_(unsent))
+        ).rowcount
+        counts["raw_outbound"] += connection.execute(
+            update(OUTBOUND).where(_o.id.in_(ids)).values(raw=b"", purged_at=now)
+        ).rowcount
+    return counts
+
+
+def _empty_texts(
+    connection: Connection, address: str, their_messages: list[int], mine: list[int]
+) -> None:
+    """Their texts (and what their messages caused the events to say), the subjects of
+    the requests they opened, the copies of the notices of their requests (which quote
+    them). Others' own texts stay."""
+    for ids in _chunks(their_messages):
+        connection.execute(
+            update(MESSAGES).where(_m.id.in_(ids))
+            .values(new_text="", subject=ERASED_TEXT, forwarded=None)
+        )  # fmt: skip
+        connection.execute(update(EVENTS).where(_e.message_id.in_(ids)).values(detail=""))
+    for ids in _chunks(mine):
+        copies = and_(_m.request_id.in_(ids), _m.direction == "out")
+        connection.execute(update(MESSAGES).where(copies).values(new_text=""))
+    opened = select(_r.id).where(_r.requester == address).scalar_subquery()
+    connection.execute(
+        update(MESSAGES).where(_m.request_id.in_(opened))
+        .values(subject=ERASED_TEXT, forwarded=None)
+    )  # fmt: skip
+    connection.execute(update(REQUESTS).where(_r.requester == address).values(subject=ERASED_TEXT))
+    connection.execute(update(EVENTS).where(_e.actor == address).values(detail=""))
 
 
 def _inbound_mentioning(connection: Connection, address: str) -> list[int]:
