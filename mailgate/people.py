@@ -184,15 +184,19 @@ class ErasureReport:
     imap: list[ImapCleanup] = field(default_factory=list)
 
 
-def erase_person(engine: Any, address: str, *, by: str, now: dt.datetime) -> ErasureReport:
-    """Erase `address` from the database, in one transaction.
+def erase_person(
+    engine: Any, address: str, *, by: str, now: dt.datetime, dry_run: bool = False
+) -> ErasureReport:
+    """Erase `address` from the database, in one transaction (rolled back with
+    `dry_run`: the counts say what would go).
 
     On SQLite the transaction runs with `secure_delete` (freed space is zeroed, not
     left in the file) and the WAL is checkpointed afterwards, so the file holds
     no old copy of a page; see docs/privacy.md for PostgreSQL and backups.
     """
     sqlite = engine.dialect.name == "sqlite"
-    with engine.begin() as connection:
+    with engine.connect() as connection:
+        transaction = connection.begin()
         if sqlite:
             connection.exec_driver_sql("PRAGMA secure_delete = ON")
         secret = stored.install_secret(connection)
@@ -201,7 +205,11 @@ def erase_person(engine: Any, address: str, *, by: str, now: dt.datetime) -> Era
                                  temporary=False)  # fmt: skip
         pseudonym = pseudonym_of(secret, address)
         erased = stored.erase_person(connection, address, pseudonym, by=by, now=now)
-    checkpoint = _checkpoint(engine) if sqlite else ""
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
+    checkpoint = _checkpoint(engine) if sqlite and not dry_run else ""
     message_ids = {mid for head in erased.dropped_heads if (mid := _message_id(head))}
     message_ids |= {f"<{mid.strip('<>')}>" for mid in erased.message_ids}
     return ErasureReport(pseudonym=pseudonym, counts=erased.counts,

@@ -48,6 +48,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="erase an agent or team address too")  # fmt: skip
     erase.add_argument("--keep-imap", action="store_true",
                        help="leave their mail in the IMAP folders")  # fmt: skip
+    erase.add_argument("--dry-run", action="store_true",
+                       help="only say what would go (the erasure, rolled back)")  # fmt: skip
     erase.add_argument("--json", action="store_true", help="print one JSON object")
     erase.set_defaults(handler=erase_command)
     listing = actions.add_parser("erasures", help="the erasures recorded: when, by whom, pseudonym")
@@ -100,19 +102,20 @@ def erase_command(app: App, args: argparse.Namespace) -> int:
     except PrivacyRefused as exc:
         complain(str(exc))
         return EXIT_REFUSED
-    if not args.yes and not _confirmed(address):
+    if not (args.yes or args.dry_run or _confirmed(address)):
         complain("not erased: confirm by typing the address, or give --yes")
         return EXIT_REFUSED
-    report = erase_person(app.engine, address, by=args.by.strip(), now=dt.datetime.now(dt.UTC))
-    if not args.keep_imap:
+    report = erase_person(app.engine, address, by=args.by.strip(), now=dt.datetime.now(dt.UTC),
+                          dry_run=args.dry_run)  # fmt: skip
+    if not (args.keep_imap or args.dry_run):
         clean_imap(app.settings, report, address)
     left = [cleanup for cleanup in report.imap if cleanup.error]
     if args.json:
-        print_json({"pseudonym": report.pseudonym, **report.counts,
+        print_json({"dry_run": args.dry_run, "pseudonym": report.pseudonym, **report.counts,
                     "imap": [cleanup.to_json() for cleanup in report.imap],
                     "imap_kept": args.keep_imap, "checkpoint": report.checkpoint or None})
     else:
-        _print_report(report, keep_imap=args.keep_imap)
+        _print_report(report, keep_imap=args.keep_imap, dry_run=args.dry_run)
     return EXIT_FAILED if left or report.checkpoint else 0
 
 
@@ -123,15 +126,19 @@ def _confirmed(address: str) -> bool:
     return input("Type the address to confirm: ").strip().lower() == address
 
 
-def _print_report(report: ErasureReport, *, keep_imap: bool) -> None:
+def _print_report(report: ErasureReport, *, keep_imap: bool, dry_run: bool) -> None:
     counts = report.counts
-    print(f"erased as {report.pseudonym}: {counts['requests']} requests, "
+    verb = "would erase" if dry_run else "erased"
+    print(f"{verb} as {report.pseudonym}: {counts['requests']} requests, "
           f"{counts['messages']} messages of theirs, raw copies of {counts['raw_inbound']} "
           f"received and {counts['raw_outbound']} sent messages, "
           f"{counts['queued_dropped']} notifications not sent")  # fmt: skip
     if report.checkpoint:
         print(f"left in the database file: {report.checkpoint}")
-    if keep_imap:
+    if dry_run:
+        print(f"IMAP: would look for {len(report.message_ids)} messages, and any other from "
+              "the person, in the processed, failed and spam folders")  # fmt: skip
+    elif keep_imap:
         print(f"IMAP: left as it is (--keep-imap); {len(report.message_ids)} of the erased "
               "messages may still be in the processed, failed and spam folders")  # fmt: skip
     for cleanup in report.imap:

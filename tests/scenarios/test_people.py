@@ -215,3 +215,17 @@ def test_no_mail_goes_to_the_pseudonym(gate):
     gate.run_once()
     told = {to for mail in gate.smtp.messages for to in mail.rcpt_tos}
     assert COLLEAGUE in told and pseudonym not in told and ERIN not in told
+
+
+def test_a_dry_run_counts_what_would_go_and_changes_nothing(gate):
+    play(gate)
+    before = gate.show("REQ-1")
+    planned = json.loads(gate.read("people", "erase", ERIN, "--by", ADMIN, "--dry-run", "--json"))
+    assert planned["dry_run"] and planned["imap"] == [] and planned["raw_inbound"] == 5
+    assert gate.show("REQ-1") == before
+    assert gate.read("people", "erasures") == "no erasures\n"
+
+    done = json.loads(erase(gate, ERIN, "--json").stdout)
+    counted = ("requests", "messages", "raw_inbound", "raw_outbound", "queued_dropped",
+               "addresses_replaced", "pseudonym")  # fmt: skip
+    assert {k: done[k] for k in counted} == {k: planned[k] for k in counted}
