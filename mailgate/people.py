@@ -94,7 +94,7 @@ def export_person(settings: Settings, engine: Any, address: str, directory: Path
         _write(directory / name, mail.raw)
         mail_files[mail.direction, mail.id] = name
         for attachment in stored_files(mail.raw):
-            path = f"files/{len(files) + 1:03d}-{attachment.filename}"
+            path = f"files/{export_file_name(len(files) + 1, attachment.filename)}"
             _write(directory / path, read_attachment(mail.raw, attachment))
             files.append({"file": path, "mail": name, **attachment.to_json()})
     document = {
@@ -112,6 +112,18 @@ def export_person(settings: Settings, engine: Any, address: str, directory: Path
     return ExportSummary(directory=directory, requests=len(records.requests),
                          messages=len(records.messages), events=len(records.events),
                          mail=len(records.mail), files=len(files))  # fmt: skip
+
+
+def export_file_name(number: int, filename: str, *, most_bytes: int = 200) -> str:
+    """`NNN-filename`, cut to fit a file system's name limit (255 bytes) whatever the
+    sender called it, its extension kept. The name is a safe base name already
+    (`safe_filename`): no directory, no control character."""
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or len(extension.encode()) > 16:
+        stem, dot, extension = filename, "", ""
+    budget = most_bytes - len(dot + extension)
+    stem = stem.encode()[:budget].decode("utf-8", "ignore")
+    return f"{number:03d}-{stem}{dot}{extension}"
 
 
 def _write(path: Path, data: bytes) -> None:

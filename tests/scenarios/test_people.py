@@ -12,7 +12,6 @@ import json
 import re
 import sqlite3
 
-from mailgate.people import normalized_address, pseudonym_of
 from tests.harness import AGENT, TEAM
 from tests.mails import make_mail
 from tests.privacy_story import (
@@ -178,16 +177,6 @@ def test_an_imap_server_out_of_reach_is_named_with_what_is_left(gate):
     [account] = report["imap"]
     assert "cannot connect" in account["error"] and account["deleted"] == {}
     assert gate.show("REQ-1")["requester"] == report["pseudonym"]
-
-
-def test_the_pseudonym_is_stable_within_an_install_and_secret_outside_it():
-    assert pseudonym_of("secret", ERIN) == pseudonym_of("secret", ERIN)
-    assert pseudonym_of("secret", ERIN) != pseudonym_of("other secret", ERIN)
-    assert pseudonym_of("secret", ERIN) != pseudonym_of("secret", BOB)
-    assert PSEUDONYM.fullmatch(pseudonym_of("secret", ERIN))
-    assert normalized_address(f"Erin <{ERIN_AS_WRITTEN}>") == ERIN
-    assert normalized_address(f"{ERIN}, {BOB}") is None
-    assert normalized_address("nobody") is None
 
 
 def test_the_same_person_erased_twice_keeps_one_pseudonym(gate):
