@@ -144,6 +144,7 @@ def _tag(tags: dict[int, str], number: int | None) -> str | None:
 def _request_json(row: dict[str, Any], tags: dict[int, str]) -> dict[str, Any]:
     return {"number": row["id"], "tag": tags[row["id"]], "mailbox": row["mailbox"],
             "subject": row["subject"], "status": row["status"], "role": row["role"],
+            "notify": row["notify"],
             "requester": row["requester"], "created_at": row["created_at"],
             "updated_at": row["updated_at"], "closed_at": row["closed_at"]}  # fmt: skip
 

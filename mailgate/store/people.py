@@ -103,12 +103,12 @@ def person_records(connection: Connection, address: str) -> PersonRecords:
     """
     found = PersonRecords()
     mine = _requests_of(address)
-    roles = dict(connection.execute(
-        select(_p.request_id, _p.role).where(_p.address == address)
-    ).all())  # fmt: skip
+    roles = {number: (role, notify) for number, role, notify in connection.execute(
+        select(_p.request_id, _p.role, _p.notify).where(_p.address == address)
+    )}  # fmt: skip
     for row in connection.execute(select(REQUESTS).where(_r.id.in_(mine)).order_by(_r.id)):
         values = dict(row._mapping)
-        values["role"] = roles.get(row.id, "requester" if row.requester == address else None)
+        values["role"], values["notify"] = roles.get(row.id, ("requester", True))
         found.requests.append(values)
     theirs = or_(
         _m.from_address == address,

@@ -51,7 +51,8 @@ def test_export_holds_what_she_wrote_what_she_was_sent_and_her_files(gate, tmp_p
     found = export(gate, ERIN_AS_WRITTEN.upper(), tmp_path / "erin")  # any case: the same person
 
     assert found["address"] == ERIN
-    assert [(r["tag"], r["role"]) for r in found["requests"]] == [("REQ-1", "requester")]
+    assert [(r["tag"], r["role"], r["notify"]) for r in found["requests"]] == [
+        ("REQ-1", "requester", True)]  # fmt: skip
     kinds = [(m["kind"], m["from"] if m["direction"] == "in" else m["to"])
              for m in found["messages"]]  # fmt: skip
     assert ("client", ERIN) in kinds and ("agent", AGENT) in kinds
