@@ -144,7 +144,8 @@ def _tag(tags: dict[int, str], number: int | None) -> str | None:
 def _request_json(row: dict[str, Any], tags: dict[int, str]) -> dict[str, Any]:
     return {"number": row["id"], "tag": tags[row["id"]], "mailbox": row["mailbox"],
             "subject": row["subject"], "status": row["status"], "role": row["role"],
-            "notify": row["notify"],
+            "notify": row["notify"], "rating": row["rating"],
+            "rating_comment": row["rating_comment"], "rated_at": row["rated_at"],
             "requester": row["requester"], "created_at": row["created_at"],
             "updated_at": row["updated_at"], "closed_at": row["closed_at"]}  # fmt: skip
 

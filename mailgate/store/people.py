@@ -271,7 +271,9 @@ def _empty_texts(
         update(MESSAGES).where(_m.request_id.in_(opened))
         .values(subject=ERASED_TEXT, forwarded=None)
     )  # fmt: skip
-    connection.execute(update(REQUESTS).where(_r.requester == address).values(subject=ERASED_TEXT))
+    # The rating stays (the team's figures), the comment they wrote with it goes.
+    connection.execute(update(REQUESTS).where(_r.requester == address)
+                       .values(subject=ERASED_TEXT, rating_comment=None))  # fmt: skip
     connection.execute(update(EVENTS).where(_e.actor == address).values(detail=""))
 
 

@@ -219,3 +219,15 @@ def test_a_dry_run_counts_what_would_go_and_changes_nothing(gate):
     counted = ("requests", "messages", "raw_inbound", "raw_outbound", "queued_dropped",
                "addresses_replaced", "pseudonym")  # fmt: skip
     assert {k: done[k] for k in counted} == {k: planned[k] for k in counted}
+
+
+def test_her_rating_stays_for_the_figures_and_its_comment_goes(gate):
+    play(gate)
+    database = gate.database_url.removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(database)) as db, db:  # as a rating reply records it
+        db.execute("update requests set rating = 'bad', rating_comment = 'Slow, ZQX-rating' "
+                   "where id = 1")  # fmt: skip
+    assert gate.query("select rating_comment from requests where id = 1") == [("Slow, ZQX-rating",)]
+    erase(gate, ERIN)
+    assert gate.query("select rating, rating_comment from requests where id = 1") == [("bad", None)]
+    assert b"ZQX-rating" not in database_bytes(gate.database_url)

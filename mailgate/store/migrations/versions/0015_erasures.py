@@ -1,7 +1,7 @@
 """erasures: the record of every `mailgate people erase`
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-07 21:00:00
 
 Issue 24 (SPEC §16, privacy): an erasure replaces a person's address by a
@@ -16,7 +16,7 @@ from alembic import op
 from mailgate.store.tables import UtcDateTime
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
