@@ -41,10 +41,12 @@ class CommandName(StrEnum):
     STATUS = "status"
     NOTE = "note"
     ASSIGN = "assign"
+    FORWARD = "forward"  # `#fwd`: the forwarded message opens its sender's request (SPEC §15)
 
     @property
     def is_agent_only(self) -> bool:
-        return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN)
+        return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN,
+                        CommandName.FORWARD)  # fmt: skip
 
 
 class Role(StrEnum):

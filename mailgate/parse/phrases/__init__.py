@@ -335,8 +335,9 @@ class _Merged:
         for key in ("commands", "labels", "greetings"):
             self._extend(f"escalate_{key}", _strings(escalate, key, f"{source}: escalate"))
         agent = _table(data, "agent", source)
-        _only(agent, ("status", "note", "assign", "assign_me"), where=f"{source}: [agent]")
-        for name in ("status", "note", "assign"):
+        _only(agent, ("status", "note", "assign", "forward", "assign_me"),
+              where=f"{source}: [agent]")  # fmt: skip
+        for name in ("status", "note", "assign", "forward"):
             for keyword in _strings(agent, name, f"{source}: agent"):
                 if not keyword.startswith("#") or len(keyword.split()) != 1:
                     raise PhraseTableError(
