@@ -122,7 +122,7 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
         Status.NEW,
         {
             "command": "#fwd",
-            "reason": "the forwarded message names no sender",
+            "why": "the forwarded message names no sender",
             "forwarded": {"sender": "", "date": "", "subject": "Fax", "text": "Fax is down."},
         },
     ),

@@ -438,7 +438,7 @@ class _Deciding:
     def _refuse_forward(self, refused: ForwardRefused, request: RequestRef | None) -> None:
         """Tell the agent why their `#fwd` opened nothing. In mail about a request, the
         mail is kept there as a note (never relayed); else under no request."""
-        context = {"command": refused.command.line, "reason": refused.reason,
+        context = {"command": refused.command.line, "why": refused.reason,
                    "forwarded": self.message.forwarded.to_json()
                    if self.message.forwarded is not None else None}  # fmt: skip
         if request is None:

@@ -151,7 +151,7 @@ AGENT_CASES = {
         status=Status.NEW,
         context={
             "command": "#fwd",
-            "reason": "the forwarded message names no sender",
+            "why": "the forwarded message names no sender",
             "forwarded": {"sender": "Kowalski, Jan", "date": "", "subject": "PIN", "text": "PIN?"},
         },
     ),
