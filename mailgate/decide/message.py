@@ -620,8 +620,8 @@ class _Deciding:
         """The context of an agents' notice that shows the client's text: with the
         files (`_with_files`), `text_cut` when the message's text was longer than
         `max_text_bytes` (SPEC §14: the notice says the text was cut), and what the
-        client forwarded (`forwarded`: sender, date, subject, text), when anything
-        and `forwarded` (not when the forwarded text is the text: a `#fwd`)."""
+        client forwarded (`forwarded`: sender, date, subject, text), if anything,
+        unless `forwarded` is False (a `#fwd`, whose text is the forwarded text)."""
         full: dict[str, object] = dict(context)
         if forwarded and self.message.forwarded is not None:
             full["forwarded"] = self.message.forwarded.to_json()
