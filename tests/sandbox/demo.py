@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         imap.append(_forward())
         admin(config, "run", "--once", "--now", "2026-11-26T13:00:00+03:00")
         show_sent(smtp)
-        admin(config, "requests", "show", "REQ-3")
+        confirmation = next(m.message for m in smtp.messages if AGENT in m.rcpt_tos)
+        admin(config, "requests", "show", confirmation["Subject"][1:].partition("]")[0])
         step(f"Done. The database and config stay in {workdir}.")
     return 0
 

@@ -308,3 +308,13 @@ def test_a_refused_fwd_about_a_request_is_kept_there_as_a_note(gate):
     [notice] = gate.sent_to(AGENT)
     assert notice["Subject"].startswith("[REQ-1]")
     assert "in mail about [REQ-1] opened no request" in text_of(notice)
+
+
+def test_assign_to_a_non_agent_in_the_forward_is_refused_to_the_agent(gate):
+    gate.deliver(forward("#fwd\n#assign eve@elsewhere.example"))
+    gate.run_once(NOW)
+    shown = gate.show("REQ-1")
+    assert shown["owner"] == AGENT and shown["events"][-1]["kind"] == "refused"
+    refused = [m for m in gate.sent_to(AGENT) if "was not carried out" in text_of(m)]
+    assert len(refused) == 1 and "#assign eve@elsewhere.example" in text_of(refused[0])
+    assert gate.sent_to("eve@elsewhere.example") == []
