@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailgate.domain import Status
+from mailgate.domain import PRIORITIES, Status
 from mailgate.errors import ConfigError
 
 DEFAULT_MAILBOX = "default"  # the name of the one mailbox of a file without [[mailbox]]
@@ -33,8 +33,10 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAILBOX_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 MAILBOX_KEYS = frozenset(
     {"name", "imap", "smtp", "support_address", "support_name", "tag_prefix", "agents",
-     "agent_notify", "escalation_notify", "language", "templates_dir", "agent_from"}
+     "agent_notify", "escalation_notify", "language", "templates_dir", "agent_from",
+     "client_priority"}
 )  # fmt: skip
+CLIENT_PRIORITY = ("ignore", "read")
 DEFAULT_AGENT_FROM = "{agent} via {support}"
 AGENT_FROM_FIELDS = ("agent", "support")
 _DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
@@ -116,6 +118,9 @@ class SlaSettings:
     resolution_hours: float | None = None
     business_hours: bool = True  # count working hours of [business_hours]; else wall-clock
     pausing_statuses: tuple[str, ...] = ("waiting_for_client",)
+    # [sla.priority.NAME]: (first_response_hours, resolution_hours) of requests of that
+    # priority, None for no target; a priority not named here has the targets above.
+    by_priority: tuple[tuple[str, float | None, float | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +178,7 @@ class Settings:
     max_per_hour: int = 20
     auto_close_business_days: int = 3
     language: str = "en"
+    client_priority: str = "ignore"  # "read": a first message's X-Priority / Importance counts
     trust: TrustSettings = field(default_factory=TrustSettings)
     max_new_requests_per_sender: int = 5  # acknowledgements to one sender an hour
     max_acknowledgements_per_hour: int = 300  # acknowledgements an hour, to everyone
@@ -393,6 +399,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         max_per_hour=int(top.number("max_per_hour", 20, minimum=1)),
         auto_close_business_days=int(top.number("auto_close_business_days", 3, minimum=1)),
         language=top.choice("language", LANGUAGES, "en"),
+        client_priority=top.choice("client_priority", CLIENT_PRIORITY, "ignore"),
         trust=_trust(top.table("trust"), base_dir),
         max_new_requests_per_sender=int(top.number("max_new_requests_per_sender", 5, minimum=1)),
         max_acknowledgements_per_hour=int(
@@ -427,7 +434,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
          "metrics", "retention", "trust", "max_message_bytes", "max_text_bytes",
          "max_new_requests_per_sender", "max_acknowledgements_per_hour", "attachments",
-         "agent_from"}
+         "agent_from", "client_priority"}
     )  # fmt: skip
     return settings
 
@@ -747,16 +754,38 @@ def _sla(table: _Table) -> SlaSettings:
             raise ConfigError(
                 table.key("pausing_statuses"), f"{status!r} is not an open status name"
             )
+    first_response, resolution = hours("first_response_hours"), hours("resolution_hours")
     settings = SlaSettings(
-        first_response_hours=hours("first_response_hours"),
-        resolution_hours=hours("resolution_hours"),
+        first_response_hours=first_response,
+        resolution_hours=resolution,
         business_hours=table.boolean("business_hours", True),
         pausing_statuses=pausing,
+        by_priority=_sla_by_priority(table.table("priority"), first_response, resolution),
     )
     table.reject_unknown(
-        {"first_response_hours", "resolution_hours", "business_hours", "pausing_statuses"}
-    )
+        {"first_response_hours", "resolution_hours", "business_hours", "pausing_statuses",
+         "priority"}
+    )  # fmt: skip
     return settings
+
+
+def _sla_by_priority(
+    table: _Table, first_response: float | None, resolution: float | None
+) -> tuple[tuple[str, float | None, float | None], ...]:
+    """`[sla.priority.NAME]` tables: a key left out is the `[sla]` one, 0 is no target."""
+    table.reject_unknown(set(PRIORITIES))
+    targets = []
+    for name in PRIORITIES:
+        if name not in table:
+            continue
+        sub = table.table(name)
+        sub.reject_unknown({"first_response_hours", "resolution_hours"})
+        targets.append((
+            name,
+            sub.number("first_response_hours", first_response or 0, minimum=0) or None,
+            sub.number("resolution_hours", resolution or 0, minimum=0) or None,
+        ))  # fmt: skip
+    return tuple(targets)
 
 
 def unknown_key(name: str, known: Collection[str]) -> str:

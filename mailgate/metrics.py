@@ -39,7 +39,7 @@ from prometheus_client import (
 
 from mailgate import __version__
 from mailgate.monitor import Monitor
-from mailgate.store.operations import QueueDepths, queue_depths_by_mailbox
+from mailgate.store.operations import QueueDepths, queue_depths_by_mailbox, ratings_by_mailbox
 
 if TYPE_CHECKING:
     from mailgate.store.database import Store
@@ -82,6 +82,9 @@ class Metrics(Monitor):
             "mailgate_oldest_pending_age_seconds",
             "Age of the oldest message not yet applied (inbound) or sent (outbox)",
             ("queue",),
+        )
+        self.ratings = gauge(
+            "mailgate_ratings", "Requests their clients rated, by rating (good, bad)", ("rating",)
         )
         self.last_success = gauge(
             "mailgate_last_round_success_timestamp_seconds",
@@ -140,8 +143,12 @@ class Metrics(Monitor):
         from mailgate.store.engine import reading
         with reading(self.store.engine) as connection:
             found = queue_depths_by_mailbox(connection, self.mailboxes)
+            ratings = ratings_by_mailbox(connection, self.mailboxes)
         for name, depths in found.items():
             self._set_queues(name, depths, now)
+        for name, by_value in ratings.items():
+            for value, count in by_value.items():
+                self.ratings.labels(name, value).set(count)
 
     def _set_queues(self, name: str, depths: QueueDepths, now: dt.datetime) -> None:
         for state, count in depths.outbox.items():

@@ -248,6 +248,7 @@ class Renderer:
             "files": listed,
             "file_limit": _size(notice.files.limit, labels) if notice.files else "",
             "answer_html": None,  # an agent's answer that came as HTML, sanitised (Markup)
+            "rating_buttons": None,
             **notice.context,
             **answer_context,
             "tag": tag,
@@ -257,6 +258,9 @@ class Renderer:
             "support_name": self._sender.name,
             "commands": commands,
         }
+        if "rating_addresses" in notice.context:
+            context["rating_buttons"] = _rating_buttons(tag, notice.context["rating_addresses"],
+                                                        labels)  # fmt: skip
         text_template, html_template = self._pair(language, notice.template)
         text = text_template.render(context)
         html = html_template.render(context)
@@ -328,6 +332,18 @@ class Renderer:
         prefix = f"mailto:{address}?subject={quote(f'[{tag}] ')}"
         return CommandLinks({name: CommandLink(label, prefix + quoted)
                              for name, label, quoted in self._commands[language]})  # fmt: skip
+
+
+def _rating_buttons(
+    tag: str, addresses: dict[str, str], labels: dict[str, Any]
+) -> dict[str, CommandLink]:
+    """The good and bad buttons of a `closed` notice (SPEC §16): each a `mailto:` its
+    rating address with the tag and its words in the subject (`[rating]` of labels.toml)."""
+    words = labels.get("rating", {})
+    return {value: CommandLink(str(words.get(value, value)),
+                               f"mailto:{address}?subject="
+                               + quote(f"[{tag}] {words.get(f'{value}_subject', value)}"))
+            for value, address in addresses.items()}  # fmt: skip
 
 
 def template_loader(templates_dir: Path) -> BaseLoader:

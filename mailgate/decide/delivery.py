@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from mailgate.config import Settings
 from mailgate.decision import Notice
-from mailgate.reply_tokens import agent_token_address, token_address
+from mailgate.reply_tokens import agent_token_address, rating_address, token_address
 
 ThreadMessage = tuple[dt.datetime, str, str]  # (at, Message-ID, kind or recipient)
 
@@ -97,9 +97,17 @@ def plan_deliveries(
                 settings.support_address, secret, request=request, participant=participant
             )
             notice = dataclasses.replace(notice, reply_to=address)
+        if notice.context.get("ask_rating") and not staff and request is not None:  # SPEC §16
+            notice = _with_rating_addresses(notice, settings.support_address, secret, request)
         thread_ids = facts.thread.ids_for(recipient, staff=staff)
         planned.append(Outgoing(notice=notice, thread_ids=thread_ids))
     return planned
+
+
+def _with_rating_addresses(notice: Notice, support: str, secret: str, request: int) -> Notice:
+    addresses = {value: rating_address(support, secret, request=request, value=value)
+                 for value in ("good", "bad")}  # fmt: skip
+    return dataclasses.replace(notice, context={**notice.context, "rating_addresses": addresses})
 
 
 def rate_limited(recipients: Sequence[str], settings: Settings) -> list[str]:

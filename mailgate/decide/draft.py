@@ -29,6 +29,7 @@ from mailgate.decision import (
     RequestUpdate,
     Rules,
     SetBouncing,
+    SetLabel,
     SetNotify,
     StoreMessage,
 )
@@ -49,6 +50,12 @@ class RequestChanges(TypedDict, total=False):
     sla_check_at: dt.datetime | None
     first_response_at: dt.datetime | None
     owner: str | None
+    priority: str
+    labels: tuple[str, ...]
+    rating_asked_at: dt.datetime | None
+    rating: str | None
+    rating_comment: str | None
+    rated_at: dt.datetime | None
     participants: tuple[Participant, ...]
     history: tuple[StatusChange, ...]
 
@@ -166,7 +173,9 @@ class Draft:
         if not deadlines.has_sla:
             return
         request = self.request(ref)
-        state = deadlines.sla(request.history, request.first_response_at, self.now)
+        state = deadlines.sla(
+            request.history, request.first_response_at, self.now, priority=request.priority
+        )
         self.set(ref, sla_check_at=next_sla_check(state))
 
     # -- notices -------------------------------------------------------------------
@@ -236,9 +245,11 @@ class Draft:
     # -- the result --------------------------------------------------------------------
 
     def decision(self, *, request: RequestRef | None) -> Decision:
-        updates = []
+        updates, labels = [], []
         for ref, stored in self._stored.items():
             working = self._working[ref]
+            labels += [SetLabel(request=ref, label=label, present=label in working.labels)
+                       for label in sorted(set(stored.labels) ^ set(working.labels))]  # fmt: skip
             changes = tuple(
                 (name, getattr(working, name))
                 for name in REQUEST_FIELDS
@@ -254,6 +265,7 @@ class Draft:
             updates=tuple(updates),
             events=tuple(self._events),
             notify_flags=tuple(self._notify_flags),
+            labels=tuple(labels),
             bouncing=tuple(self._bouncing),
             notices=tuple(self._notices),
             request=request,
@@ -271,6 +283,8 @@ def request_context(request: RequestSnapshot) -> dict[str, object]:
         "requester": request.requester,
         "auto_close_at": request.auto_close_at,
         "owner": request.owner,
+        "priority": request.priority,
+        "labels": list(request.labels),
     }
 
 

@@ -24,8 +24,10 @@ from mailgate.decide.forward import (
     forward_command,
     read_forward,
 )
+from mailgate.decide.rating import Rating, agent_status_context, ask_for_rating, record_rating
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
+from mailgate.decide.triage import AGENT_TRIAGE, client_priority
 from mailgate.decision import (
     AgentAnswer,
     Decision,
@@ -35,6 +37,7 @@ from mailgate.decision import (
     Rules,
 )
 from mailgate.domain import (
+    DEFAULT_PRIORITY,
     Command,
     CommandName,
     InboundMessage,
@@ -91,6 +94,8 @@ class Routed:
     # Read for a reply to a closed request: when `closed_reply` last went to each
     # of its sender's addresses about it.
     closed_replies: Mapping[str, dt.datetime] = field(default_factory=dict)
+    # Sent to a rating address (SPEC §16, decide/rating.py): its value, or why not.
+    rating: Rating | None = None
 
 
 def decide_message(
@@ -156,6 +161,10 @@ class _Deciding:
             return self._forward(linked_to=ref)  # a new request all the same (docs/agents.md)
         elif role is Role.AGENT:
             self._agent(ref)
+        elif self.routed.rating is not None and record_rating(
+            self.draft, ref, self.routed.rating, text=self.message.new_text, actor=self.sender
+        ):
+            self.draft.store(ref, MessageKind.CLIENT, self.sender)
         elif self.draft.request(ref).status is Status.CLOSED:
             return self.draft.decision(request=self._reply_to_closed(ref))
         else:
@@ -250,11 +259,14 @@ class _Deciding:
                 status_since=now,
                 linked_request=linked_to,
                 history=(StatusChange(at=now, status=Status.NEW),),
+                priority=self._asked_priority(),
             )
         )
         self.draft.store(ref, MessageKind.CLIENT, requester, as_forwarded=forward is not None)
         detail = f"linked to {self._tag(linked_to)}" if linked_to else message.subject
         self._event(ref, "created", to_status=Status.NEW, detail=detail)
+        if (priority := self.draft.request(ref).priority) != DEFAULT_PRIORITY:
+            self._event(ref, "priority", detail=f"{DEFAULT_PRIORITY} -> {priority} (its headers)")
         self.draft.refresh_sla(ref)
         if left_out:
             self._event(ref, "cc_capped", caused=False, detail=f"{len(left_out)} CC addresses "
@@ -312,6 +324,13 @@ class _Deciding:
             self._event(ref, "not_sent", caused=False, detail=detail)
         return sent, [address for addresses in withheld.values() for address in addresses]
 
+    def _asked_priority(self) -> str:
+        """The priority a first message's headers ask for, read only with
+        `client_priority = "read"` (SPEC §16)."""
+        if self.settings.client_priority != "read":
+            return DEFAULT_PRIORITY
+        return client_priority(self.message.headers)
+
     def _language(self, sample: str) -> str:
         """The request's language: the configured one, or with "auto" the one of
         `sample` (its subject and first text)."""
@@ -352,7 +371,10 @@ class _Deciding:
             return
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         template = notice_for(Actor.CLIENT, action)
-        self.draft.notify_clients(ref, template, context={"by_client": True})
+        context: dict[str, object] = {"by_client": True}
+        if action is Action.RESOLVE:  # not after a cancel (SPEC §16)
+            context |= ask_for_rating(self.draft, ref)
+        self.draft.notify_clients(ref, template, context=context)
         context = {"command": command.line, "from": self.sender}
         self.draft.notify_agents(ref, "agent_status_changed", context=context, besides=self.sender)
 
@@ -460,6 +482,10 @@ class _Deciding:
         for command in commands:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
+            elif (triage := AGENT_TRIAGE.get(command.name)) and (
+                refusal := triage(self.draft, ref, command, actor=self.sender)
+            ):
+                self._refuse(ref, command, refusal)
         answer = _without_command_lines(self.message.new_text, commands)
         if (answer or self.files) and not is_note:
             if self.draft.request(ref).first_response_at is None:
@@ -504,7 +530,8 @@ class _Deciding:
             return
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         assert target is not None  # an allowed #status names one
-        self.draft.notify_clients(ref, set_status_notice(target), context={"by_client": False})
+        context = agent_status_context(self.draft, ref, target)
+        self.draft.notify_clients(ref, set_status_notice(target), context=context)
 
     def _assign(self, ref: RequestRef, command: Command) -> None:
         argument = (command.argument or "").strip().lower()

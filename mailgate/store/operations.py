@@ -242,6 +242,22 @@ def queue_depths_by_mailbox(
     }  # fmt: skip
 
 
+def ratings_by_mailbox(
+    connection: Connection, mailboxes: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """How many requests of each mailbox their clients rated good and bad (SPEC §16); a
+    mailbox no longer configured counts for the first."""
+    counts = {name: {"good": 0, "bad": 0} for name in mailboxes}
+    rows = connection.execute(
+        select(_r.mailbox, _r.rating, func.count())
+        .where(_r.rating.is_not(None))
+        .group_by(_r.mailbox, _r.rating)
+    )  # fmt: skip
+    for name, value, count in rows:
+        counts[name if name in counts else mailboxes[0]][value] += count
+    return counts
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Round:
     worker: str

@@ -7,7 +7,7 @@ Lists go in as expanding parameters.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from mailgate.store.tables import (
     ADDRESSES,
@@ -17,11 +17,13 @@ from mailgate.store.tables import (
     MESSAGES,
     OUTBOUND,
     PARTICIPANTS,
+    REQUEST_LABELS,
     REQUESTS,
 )
 
 _r, _p, _m, _e, _o, _a, _i = (t.c for t in (REQUESTS, PARTICIPANTS, MESSAGES, EVENTS,
                                            OUTBOUND, ADDRESSES, INBOUND))  # fmt: skip
+_l = REQUEST_LABELS.c
 
 # -- requests and what hangs off them ---------------------------------------------
 INSERT_REQUEST = insert(REQUESTS).returning(_r.id)
@@ -43,6 +45,11 @@ SET_NOTIFY = (
 )
 
 LOCK_REQUEST = select(REQUESTS).where(_r.id == bindparam("number")).with_for_update()
+LABELS_OF = select(_l.label).where(_l.request_id == bindparam("number")).order_by(_l.label)
+ADD_LABEL = insert(REQUEST_LABELS)
+REMOVE_LABEL = delete(REQUEST_LABELS).where(
+    _l.request_id == bindparam("number"), _l.label == bindparam("the_label")
+)
 PARTICIPANTS_OF = (
     select(_p.id, _p.address, _p.role, _p.notify)
     .where(_p.request_id == bindparam("number"))

@@ -85,6 +85,22 @@ REQUESTS = Table(
     Column("linked_request_id", Id, ForeignKey("requests.id"), nullable=True),
     # The `[[mailbox]]` it belongs to (SPEC §12): its rules, templates and From.
     Column("mailbox", String(64), nullable=False, index=True, server_default="default"),
+    # SPEC §16: low | normal | high | urgent; it picks the SLA targets.
+    Column("priority", String(16), nullable=False, index=True, server_default="normal"),
+    # SPEC §16 satisfaction: when the `closed` notice offered the rating buttons (None:
+    # never asked, so no rating is recorded), and the latest rating with its comment.
+    _moment("rating_asked_at", nullable=True),
+    Column("rating", String(8), nullable=True, index=True),  # good | bad
+    Column("rating_comment", Text, nullable=True),
+    _moment("rated_at", nullable=True),
+)
+
+# A label an agent put on a request (`#label add NAME`), lower case.
+REQUEST_LABELS = Table(
+    "request_labels",
+    METADATA,
+    Column("request_id", Id, ForeignKey("requests.id"), primary_key=True),
+    Column("label", String(40), primary_key=True, index=True),
 )
 
 # Someone who gets mail about a request: requester, first-message CC, or agent.

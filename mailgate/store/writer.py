@@ -192,7 +192,7 @@ class Writer:
 
     def _update_requests(self, decision: Decision) -> None:
         connection = self._connection
-        if decision.updates or decision.notify_flags or decision.bouncing:
+        if decision.updates or decision.notify_flags or decision.labels or decision.bouncing:
             self.flush()  # they change rows that may be waiting
         for change in decision.updates:
             columns = REQUESTS.c
@@ -207,6 +207,13 @@ class Writer:
         for flag in decision.notify_flags:
             connection.execute(sql.SET_NOTIFY, {"number": flag.request, "the_address": flag.address,
                                                 "wanted": flag.notify})  # fmt: skip
+        for label in decision.labels:  # requests it opens have none: their number is known
+            if label.present:
+                connection.execute(sql.ADD_LABEL, {"request_id": label.request,
+                                                   "label": label.label})  # fmt: skip
+            else:
+                connection.execute(sql.REMOVE_LABEL, {"number": label.request,
+                                                      "the_label": label.label})  # fmt: skip
         for bouncing in decision.bouncing:
             self._set_bouncing(bouncing.address, bouncing.since)
 
@@ -251,6 +258,7 @@ def _request_row(request: RequestSnapshot, mailbox: str) -> dict[str, Any]:
         "first_response_at": request.first_response_at,
         "linked_request_id": request.linked_request,
         "mailbox": mailbox,
+        "priority": request.priority,
     }
 
 

@@ -58,7 +58,7 @@ ANSWER = (
     "Hello Ivan,\n\nplease restart the PBX.\n<script>alert(1)</script> <b>not bold</b> & done\n"
 )
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-FREE_TEXT_KEYS = ("text", "answer", "reason", "command", "from")
+FREE_TEXT_KEYS = ("text", "answer", "reason", "command", "from", "comment")
 
 RENDERER = Renderer(TEMPLATES, sender=SENDER, tag_prefix="REQ", timezone=MOSCOW)
 
@@ -155,6 +155,10 @@ AGENT_CASES = {
             "forwarded": {"sender": "Kowalski, Jan", "date": "", "subject": "PIN", "text": "PIN?"},
         },
     ),
+    "agent_rating": Case(
+        status=Status.CLOSED,
+        context={"value": "bad", "comment": "Slow.", "from": CLIENT, "replaced": "good"},
+    ),
 }
 CASES = {**CLIENT_CASES, **AGENT_CASES}
 CLIENT_PAIRS = [(language, name) for language in LANGUAGES for name in CLIENT_CASES]
@@ -178,7 +182,8 @@ def make_notice(
     """A notice built the way `Draft.notify` builds it."""
     case = case or CASES[name]
     request = SimpleNamespace(
-        status=case.status, requester=CLIENT, auto_close_at=case.auto_close_at, owner=case.owner
+        status=case.status, requester=CLIENT, auto_close_at=case.auto_close_at, owner=case.owner,
+        priority="normal", labels=(),
     )
     return Notice(
         template=name,
@@ -311,7 +316,7 @@ def test_labels_have_the_same_keys_in_both_languages() -> None:
     assert (
         set(en)
         == set(ru)
-        == {"status_label", "status_help", "refusal_text", "file_units", "file_left_out"}
+        == {"status_label", "status_help", "refusal_text", "file_units", "file_left_out", "rating"}
     )
     for table in en:
         assert set(en[table]) == set(ru[table]), table

@@ -249,6 +249,7 @@ class PhraseBook:
         return tokenize(text, self.contractions)
 
 
+_AGENT_COMMANDS = ("status", "note", "assign", "priority", "label", "forward")  # [agent] keys
 _APPROVAL_KEYS = tuple(ApprovalTables.__dataclass_fields__)
 _TOP_KEYS = (
     "language",
@@ -335,9 +336,8 @@ class _Merged:
         for key in ("commands", "labels", "greetings"):
             self._extend(f"escalate_{key}", _strings(escalate, key, f"{source}: escalate"))
         agent = _table(data, "agent", source)
-        _only(agent, ("status", "note", "assign", "forward", "assign_me"),
-              where=f"{source}: [agent]")  # fmt: skip
-        for name in ("status", "note", "assign", "forward"):
+        _only(agent, (*_AGENT_COMMANDS, "assign_me"), where=f"{source}: [agent]")
+        for name in _AGENT_COMMANDS:
             for keyword in _strings(agent, name, f"{source}: agent"):
                 if not keyword.startswith("#") or len(keyword.split()) != 1:
                     raise PhraseTableError(
