@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import argparse
 
-from mailgate.commands import check, config, failed, held, outbox, purge, requests, run, status
+from mailgate.commands import (
+    check,
+    config,
+    failed,
+    held,
+    hooks,
+    outbox,
+    purge,
+    requests,
+    run,
+    status,
+)
 from mailgate.commands.output import EXIT_NOT_FOUND, EXIT_REFUSED
 
 __all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
@@ -23,6 +34,7 @@ def register(commands: argparse._SubParsersAction, *, requests_actions, timestam
     config.register(commands)
     failed.register(commands)
     held.register(commands)
+    hooks.register(commands)
     outbox.register(commands)
     status.register(commands)
     purge.register(commands, timestamp)

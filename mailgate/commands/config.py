@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mailgate.urls import masked_url
 
 if TYPE_CHECKING:
-    from mailgate.config import Credentials, Secret, Settings
+    from mailgate.config import Credentials, HookSettings, Secret, Settings
 
 # The keys a [[mailbox]] table may set (config.MAILBOX_KEYS), in the file's order.
 _MAILBOX_TOP = ("support_address", "support_name", "tag_prefix", "agents", "agent_notify",
@@ -52,7 +52,16 @@ def effective(settings: Settings) -> dict[str, Any]:
             {"name": m.mailbox, **{k: _mailbox(m)[k] for k in (*_MAILBOX_TOP, "imap", "smtp")}}
             for m in settings.mailboxes
         ]
+    if settings.hooks:
+        shown["hook"] = [_hook(hook) for hook in settings.hooks]
     return shown
+
+
+def _hook(hook: HookSettings) -> dict[str, Any]:
+    where = {"url": hook.url} if hook.url is not None else {"command": list(hook.command)}
+    return {"name": hook.name, **where, "events": sorted(hook.events), **_secret(hook.secret),
+            "timeout": hook.timeout, "max_attempts": hook.max_attempts,
+            "pass_env": list(hook.pass_env)}  # fmt: skip
 
 
 def _mailbox(s: Settings) -> dict[str, Any]:

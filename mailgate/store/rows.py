@@ -71,3 +71,15 @@ class DroppedMail:
     template: str
     recipient: str
     why: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedHookCall:
+    """One call of one hook about one event, its JSON body built already
+    (mailgate/hooks/payload.py); `delivery` is its idempotency key."""
+
+    hook: str
+    event: str
+    delivery: str
+    request: int | None
+    payload: str

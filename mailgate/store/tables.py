@@ -231,3 +231,25 @@ INSTALL_SECRETS = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# A call of a `[[hook]]` about one event (SPEC §16), queued in the transaction of the
+# change: sent by the hook pump (mailgate/hooks/pump.py) with retries, as the outbox
+# sends mail. `delivery` is the idempotency key the receiver sees on every attempt.
+HOOK_CALLS = Table(
+    "hook_calls",
+    METADATA,
+    _id(),
+    Column("hook", String(64), nullable=False),  # the hook's name in the config
+    Column("event", String(32), nullable=False),  # request.created, ...
+    Column("delivery", String(100), nullable=False, unique=True),
+    Column("request_id", Id, nullable=True, index=True),  # no key: a call outlives nothing
+    Column("payload", Text, nullable=False),  # the JSON body, as sent
+    Column("state", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(200), nullable=True),  # the process calling it now
+    _moment("next_attempt_at"),
+    Column("last_error", Text, nullable=False, default=""),
+    _moment("created_at"),
+    _moment("sent_at", nullable=True),
+    Index("ix_hook_calls_due", "state", "next_attempt_at"),
+)

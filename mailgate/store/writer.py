@@ -24,7 +24,7 @@ from mailgate.decision import OPENED, Decision, RequestRef, RequestSnapshot
 from mailgate.domain import MessageKind
 from mailgate.states import OutboundState
 from mailgate.store import statements as sql
-from mailgate.store.rows import DroppedMail, QueuedMail, Received, Written
+from mailgate.store.rows import DroppedMail, QueuedHookCall, QueuedMail, Received, Written
 from mailgate.store.tables import REQUESTS
 from mailgate.tags import format_tag
 
@@ -42,6 +42,7 @@ _DEFERRED = (
     ("messages", sql.INSERT_MESSAGES),
     ("events", sql.INSERT_EVENTS),
     ("outbound", sql.INSERT_OUTBOUND),
+    ("hook_calls", sql.INSERT_HOOK_CALLS),
 )
 MESSAGE_IDS_AT_ONCE = 64  # ids of `messages` rows reserved per query on PostgreSQL
 
@@ -189,6 +190,15 @@ class Writer:
             }
             for m in mail
         ]
+
+    def queue_hook_calls(self, calls: Sequence[QueuedHookCall], *, now: dt.datetime) -> None:
+        """Put hook calls in their queue, due now."""
+        self._rows["hook_calls"] += [
+            {"hook": c.hook, "event": c.event, "delivery": c.delivery, "request_id": c.request,
+             "payload": c.payload, "state": OutboundState.PENDING, "attempts": 0,
+             "next_attempt_at": now, "last_error": "", "created_at": now}
+            for c in calls
+        ]  # fmt: skip
 
     def _update_requests(self, decision: Decision) -> None:
         connection = self._connection

@@ -1,7 +1,7 @@
 """priority, labels and satisfaction ratings (SPEC §16)
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-07 21:00:00
 
 Issue 24: a request's priority (`normal` for every request stored before), the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"  # after the hooks' 0013 (and 0012 once it lands before it)
 branch_labels = None
 depends_on = None
 
