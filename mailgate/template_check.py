@@ -38,6 +38,8 @@ _AGENT_TEMPLATES = (
     "agent_bounce",
     "agent_sla_breach",
     "agent_command_refused",
+    "agent_forward_opened",
+    "agent_forward_refused",
     "agent_rating",
 )
 _FILE = Attachment(
@@ -106,6 +108,26 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     ),
     "agent_sla_breach": (Status.IN_PROGRESS, {"target": "resolution", "due_at": _AT}),
     "agent_command_refused": (Status.CLOSED, {"command": "#status on_hold", "refusal": "closed"}),
+    "agent_forward_opened": (
+        Status.NEW,
+        {
+            "text": "Our fax line has been down since 9:00.",
+            "note": "VIP client, please call back.",
+            "forwarded_by": "alice@example.org",
+            "acknowledged": True,
+            "not_acknowledged": [],
+            "cc_left_out": [],
+            "cc_left_out_count": 0,
+        },
+    ),
+    "agent_forward_refused": (
+        Status.NEW,
+        {
+            "command": "#fwd",
+            "why": "the forwarded message names no sender",
+            "forwarded": {"sender": "", "date": "", "subject": "Fax", "text": "Fax is down."},
+        },
+    ),
     "agent_rating": (
         Status.CLOSED,
         {"value": "bad", "comment": "Slow.", "from": "client@example.net", "replaced": "good"},

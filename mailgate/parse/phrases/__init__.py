@@ -249,7 +249,7 @@ class PhraseBook:
         return tokenize(text, self.contractions)
 
 
-_AGENT_COMMANDS = ("status", "note", "assign", "priority", "label")  # keys of [agent]
+_AGENT_COMMANDS = ("status", "note", "assign", "priority", "label", "forward")  # [agent] keys
 _APPROVAL_KEYS = tuple(ApprovalTables.__dataclass_fields__)
 _TOP_KEYS = (
     "language",
