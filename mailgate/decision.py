@@ -101,6 +101,9 @@ class StoreMessage:
     request: RequestRef | None
     kind: MessageKind
     from_address: str
+    # Kept as the message it forwards (an agent's `#fwd`, SPEC §15): its text is the
+    # forwarded text, the agent's own lines being a note in the history.
+    as_forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,7 +217,7 @@ class Notice:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notify:
-    request: RequestRef
+    request: RequestRef | None  # None: about no request (a `#fwd` refused, nothing opened)
     subject: str  # the request's subject without its tag, as the notice shows it
     notice: Notice
 

@@ -43,13 +43,15 @@ class CommandName(StrEnum):
     ASSIGN = "assign"
     CC = "cc"
     MERGE = "merge"
+    FORWARD = "forward"  # `#fwd`: the forwarded message opens its sender's request (SPEC §15)
     PRIORITY = "priority"
     LABEL = "label"
 
     @property
     def is_agent_only(self) -> bool:
         return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN, CommandName.CC,
-                        CommandName.MERGE, CommandName.PRIORITY, CommandName.LABEL)  # fmt: skip
+                        CommandName.MERGE, CommandName.PRIORITY, CommandName.LABEL,
+                        CommandName.FORWARD)  # fmt: skip
 
 
 # A request's priorities, lowest first (SPEC §16); new requests are "normal".

@@ -39,6 +39,8 @@ _AGENT_TEMPLATES = (
     "agent_sla_breach",
     "agent_command_refused",
     "agent_participants",
+    "agent_forward_opened",
+    "agent_forward_refused",
     "agent_rating",
 )
 _FILE = Attachment(
@@ -111,6 +113,26 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     "agent_participants": (
         Status.IN_PROGRESS,
         {"by": "alice@example.org", "added": ["colleague@example.net"], "removed": []},
+    ),
+    "agent_forward_opened": (
+        Status.NEW,
+        {
+            "text": "Our fax line has been down since 9:00.",
+            "note": "VIP client, please call back.",
+            "forwarded_by": "alice@example.org",
+            "acknowledged": True,
+            "not_acknowledged": [],
+            "cc_left_out": [],
+            "cc_left_out_count": 0,
+        },
+    ),
+    "agent_forward_refused": (
+        Status.NEW,
+        {
+            "command": "#fwd",
+            "why": "the forwarded message names no sender",
+            "forwarded": {"sender": "", "date": "", "subject": "Fax", "text": "Fax is down."},
+        },
     ),
     "agent_rating": (
         Status.CLOSED,

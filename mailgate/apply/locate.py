@@ -161,8 +161,12 @@ def _with_limits(
     request = routed.request
     settings = install.of(request.mailbox if request is not None else mailbox).settings
     closed = request is not None and request.status is Status.CLOSED
-    if request is None or (closed and settings.closed_reply_policy == "new_request"):
+    # An agent's mail that forwards one may open a request for its sender (`#fwd`),
+    # about a request or not; no closed_reply goes to an agent.
+    forwards = message.forwarded is not None and settings.is_agent(sender)
+    if request is None or forwards or (closed and settings.closed_reply_policy == "new_request"):
         addresses = [sender, *first_cc(message, settings, requester=sender)[0]]
+        addresses += _forwarded_sender(message)
         counts = ledger.acknowledgements(addresses, now)
         in_all = ledger.acknowledgements_in_all(now)
         return dataclasses.replace(routed, acknowledgements=counts, acknowledgements_in_all=in_all)
@@ -171,6 +175,16 @@ def _with_limits(
         last = tx.last_sent(request.number, "closed_reply", addresses)
         return dataclasses.replace(routed, closed_replies=last)
     return routed
+
+
+def _forwarded_sender(message: InboundMessage) -> list[str]:
+    """The sender of what the message forwards, when it names one: an agent's `#fwd`
+    opens a request for that address (decide/forward.py), acknowledged within the limits."""
+    from mailgate.decide.forward import sender_address
+
+    forwarded = message.forwarded
+    address = sender_address(forwarded) if forwarded is not None else ""
+    return [address] if address else []
 
 
 def prefetch_acknowledgements(

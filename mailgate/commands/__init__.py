@@ -1,4 +1,4 @@
-"""The operations commands of SPEC §11, and `run`, `check` and `purge`.
+"""The operations commands of SPEC §11, and `run`, `check`, `config`, `purge` and `people`.
 
 `register` adds them to the CLI's parser; each sets `handler`, which
 `mailgate.cli` calls with the assembled app. The modules here import
@@ -17,6 +17,7 @@ from mailgate.commands import (
     held,
     hooks,
     outbox,
+    people,
     purge,
     requests,
     run,
@@ -38,5 +39,6 @@ def register(commands: argparse._SubParsersAction, *, requests_actions, timestam
     outbox.register(commands)
     status.register(commands)
     purge.register(commands, timestamp)
+    people.register(commands)
     requests.register(requests_actions)
     run.register(commands.choices["run"])

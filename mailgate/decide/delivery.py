@@ -65,12 +65,13 @@ class Dropped:
 
 
 def plan_deliveries(
-    notices: Sequence[Notice], facts: DeliveryFacts, settings: Settings, *, request: int
+    notices: Sequence[Notice], facts: DeliveryFacts, settings: Settings, *, request: int | None
 ) -> list[Outgoing | Dropped]:
     """Each notice to send, with its threading and Reply-To, or why it is dropped.
 
     Notices to our own addresses vanish without a trace: mailgate never writes
-    to itself.
+    to itself. A notice about no request (`request` None) offers the support
+    address: there is no request for a token to name.
     """
     secret = facts.token_secret
     sent = dict(facts.sent_last_hour)
@@ -88,15 +89,15 @@ def plan_deliveries(
             continue
         sent[recipient] = sent.get(recipient, 0) + 1
         participant = facts.participant_ids.get(recipient)
-        if staff:
+        if staff and request is not None:
             address = agent_token_address(settings.support_address, secret, request=request)
             notice = dataclasses.replace(notice, reply_to=address)
-        elif settings.trust.reply_tokens and participant is not None:
+        elif settings.trust.reply_tokens and participant is not None and request is not None:
             address = token_address(
                 settings.support_address, secret, request=request, participant=participant
             )
             notice = dataclasses.replace(notice, reply_to=address)
-        if notice.context.get("ask_rating") and not staff:  # the buttons' addresses (SPEC §16)
+        if notice.context.get("ask_rating") and not staff and request is not None:  # SPEC §16
             notice = _with_rating_addresses(notice, settings.support_address, secret, request)
         thread_ids = facts.thread.ids_for(recipient, staff=staff)
         planned.append(Outgoing(notice=notice, thread_ids=thread_ids))

@@ -105,8 +105,16 @@ class Draft:
 
     # -- effects ------------------------------------------------------------------
 
-    def store(self, ref: RequestRef | None, kind: MessageKind, from_address: str) -> None:
-        self._stores = StoreMessage(request=ref, kind=kind, from_address=from_address)
+    def store(
+        self,
+        ref: RequestRef | None,
+        kind: MessageKind,
+        from_address: str,
+        *,
+        as_forwarded: bool = False,
+    ) -> None:
+        self._stores = StoreMessage(request=ref, kind=kind, from_address=from_address,
+                                    as_forwarded=as_forwarded)  # fmt: skip
         if ref is not None:
             self.set(ref, updated_at=self.now)
 
@@ -242,6 +250,16 @@ class Draft:
             recipients.append(owner)
         recipients = [r for r in recipients if r != besides]
         self.notify(ref, recipients, template, context=context, agents=True, files=files)
+
+    def notify_unfiled(
+        self, recipients: Iterable[str], template: str, *, context: Mapping[str, object],
+        subject: str,
+    ) -> None:
+        """Queue an agents' notice about no request (`subject` is the mail's it answers)."""
+        for recipient in dict.fromkeys(recipients):
+            notice = Notice(template=template, recipient=recipient, language="en",
+                            context=dict(context))  # fmt: skip
+            self._notices.append(Notify(request=None, subject=subject, notice=notice))
 
     # -- the result --------------------------------------------------------------------
 

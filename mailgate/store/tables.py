@@ -255,3 +255,15 @@ HOOK_CALLS = Table(
     _moment("sent_at", nullable=True),
     Index("ix_hook_calls_due", "state", "next_attempt_at"),
 )
+
+# Every `mailgate people erase` (SPEC §16): who erased, when, and the pseudonym left in
+# place of the address (never the address itself); `summary` is a JSON object of counts.
+ERASURES = Table(
+    "erasures",
+    METADATA,
+    _id(),
+    _moment("at"),
+    Column("erased_by", String(320), nullable=False),
+    Column("pseudonym", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+)

@@ -131,7 +131,8 @@ class Writer:
             stores = decision.stores
             stored_id = self._message_id()
             row = _stored_row(stored_id, stores.kind, number_of(stores.request),
-                              stores.from_address, received, now)  # fmt: skip
+                              stores.from_address, received, now,
+                              as_forwarded=stores.as_forwarded)  # fmt: skip
             self._rows["messages"].append(row)
         self._update_requests(decision)
         opened_tag = format_tag(tag_prefix, opened) if opened is not None else ""
@@ -155,6 +156,7 @@ class Writer:
             _event_row(d.request, now, "system", "notification_dropped",
                        detail=f"{d.template} to {d.recipient}: {d.why}")
             for d in dropped
+            if d.request is not None  # about no request: the log line says it
         ]  # fmt: skip
         self._rows["outbound"] += [
             {
@@ -288,9 +290,18 @@ def _stored_row(
     from_address: str,
     received: Received,
     now: dt.datetime,
+    *,
+    as_forwarded: bool = False,
 ) -> dict[str, Any]:
-    """The `messages` row of a received message (the same keys as a sent copy's)."""
+    """The `messages` row of a received message (the same keys as a sent copy's);
+    `as_forwarded`: kept as the message it forwards, its text the forwarded text."""
     message = received.message
+    forwarded = message.forwarded
+    if as_forwarded and forwarded is not None:
+        text, kept_forward = forwarded.text, None
+    else:
+        text = message.new_text
+        kept_forward = forwarded.as_text() if forwarded is not None else None
     return {
         "id": message_id,
         "request_id": number,
@@ -300,8 +311,8 @@ def _stored_row(
         "from_address": from_address,
         "to_address": None,
         "subject": message.subject,
-        "new_text": message.new_text,
+        "new_text": text,
         "at": now,
         "inbound_id": received.inbound_id,
-        "forwarded": message.forwarded.as_text() if message.forwarded is not None else None,
+        "forwarded": kept_forward,
     }

@@ -143,6 +143,26 @@ AGENT_CASES = {
         status=Status.CLOSED,
         context={"command": "#status on_hold", "refusal": "closed", "status": "closed"},
     ),
+    "agent_forward_opened": Case(
+        status=Status.NEW,
+        context={
+            "text": "Our fax line is down.",
+            "note": "VIP, call back.",
+            "forwarded_by": "alice@example.org",
+            "acknowledged": False,
+            "not_acknowledged": [CLIENT],
+            "cc_left_out": [],
+            "cc_left_out_count": 0,
+        },
+    ),
+    "agent_forward_refused": Case(
+        status=Status.NEW,
+        context={
+            "command": "#fwd",
+            "why": "the forwarded message names no sender",
+            "forwarded": {"sender": "Kowalski, Jan", "date": "", "subject": "PIN", "text": "PIN?"},
+        },
+    ),
     "agent_rating": Case(
         status=Status.CLOSED,
         context={"value": "bad", "comment": "Slow.", "from": CLIENT, "replaced": "good"},

@@ -249,7 +249,9 @@ class PhraseBook:
         return tokenize(text, self.contractions)
 
 
-_AGENT_COMMANDS = ("status", "note", "assign", "priority", "label", "cc", "merge")  # [agent] keys
+_AGENT_COMMANDS = (  # the keys of [agent] with keywords
+    "status", "note", "assign", "priority", "label", "forward", "cc", "merge",
+)  # fmt: skip
 _APPROVAL_KEYS = tuple(ApprovalTables.__dataclass_fields__)
 _TOP_KEYS = (
     "language",
