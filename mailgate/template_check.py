@@ -67,7 +67,9 @@ _SAMPLE_ANSWERS = (
 # template -> (status, its own context)
 SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     "created": (Status.NEW, {"text": "The trunk is down since 9:00."}),
-    "agent_answer": (Status.IN_PROGRESS, {"answer": "Please restart the PBX."}),
+    "agent_answer": (
+        Status.IN_PROGRESS, {"answer": "Please restart the PBX.", "status_news": "status_changed"}
+    ),
     "status_changed": (Status.ON_HOLD, {"by_client": False}),
     "awaiting_confirmation": (Status.AWAITING_CONFIRMATION, {"by_client": False}),
     "reminder": (Status.AWAITING_CONFIRMATION, {}),
@@ -89,14 +91,18 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     ),
     "agent_client_reply": (
         Status.IN_PROGRESS,
-        {"text": "Still down.", "from": "client@example.net"},
+        {"text": "Still down.", "from": "client@example.net", "thanks_only": True},
     ),
     "agent_held": (Status.IN_PROGRESS, {"text": "Me too!", "from": "someone@example.net"}),
     "agent_status_changed": (
         Status.CLOSED,
-        {"command": "Resolve this issue", "from": "client@example.net"},
+        {"command": "Resolve this issue", "from": "client@example.net",
+         "text": "Phones work again."},
     ),
-    "agent_escalated": (Status.ESCALATED, {"reason": "no answer"}),
+    "agent_escalated": (
+        Status.ESCALATED,
+        {"reason": "no answer", "from": "client@example.net", "text": "No answer since Monday."},
+    ),
     "agent_note": (Status.IN_PROGRESS, {"text": "Check the trunk.", "from": "alice@example.org"}),
     "agent_bounce": (
         Status.IN_PROGRESS,

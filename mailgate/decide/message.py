@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Unpack
 
+from mailgate.decide.conversation import AgentsNotice, claim_if_unowned, keeps_waiting
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
@@ -297,36 +298,44 @@ class _Deciding:
         commands = self._commands(Role.CLIENT, ref)
         self._notify_commands(ref, commands)
         status_commands = [c for c in commands if c.name in _CLIENT_STATUS_COMMANDS]
+        agents = AgentsNotice()
         if status_commands:
-            self._client_command(ref, status_commands[0])
+            agents = self._client_command(ref, status_commands[0])
         elif (
             _without_command_lines(self.message.new_text, commands)
             or self.files
             or self.message.forwarded is not None
         ):
-            verdict = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
-            self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
-                            caused=True)  # fmt: skip
-        context = self._for_agents({"text": self.message.new_text, "from": self.sender})
-        self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender,
-                                 files=self.files)  # fmt: skip
+            status = self._status(ref)
+            if keeps_waiting(self.message, status, has_files=self.files is not None):
+                self._event(ref, "thanks", detail=f"only thanks: {status} and its automatic "
+                            "close kept")  # fmt: skip
+                agents.context["thanks_only"] = True
+            else:
+                verdict = decide(status, Action.REPLY, actor=Actor.CLIENT)
+                self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
+                                caused=True)  # fmt: skip
+        # One notice to the agents per message (SPEC §15), whatever it did.
+        context = self._for_agents({**agents.context, "text": self.message.new_text,
+                                    "from": self.sender})  # fmt: skip
+        self.draft.notify_agents(ref, agents.template, context=context, besides=self.sender,
+                                 files=self.files, also=agents.also)  # fmt: skip
 
-    def _client_command(self, ref: RequestRef, command: Command) -> None:
+    def _client_command(self, ref: RequestRef, command: Command) -> AgentsNotice:
+        """Apply a client's status command; the agents' notice of the message."""
         if command.name is CommandName.ESCALATE:
-            self._escalate(ref, command)
-            return
+            return self._escalate(ref, command)
         action = Action.CANCEL if command.name is CommandName.CANCEL else Action.RESOLVE
         verdict = decide(self._status(ref), action, actor=Actor.CLIENT)
         if not verdict.allowed:
             self._refuse(ref, command, verdict.refusal)
-            return
+            return AgentsNotice()
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         template = notice_for(Actor.CLIENT, action)
         self.draft.notify_clients(ref, template, context={"by_client": True})
-        context = {"command": command.line, "from": self.sender}
-        self.draft.notify_agents(ref, "agent_status_changed", context=context, besides=self.sender)
+        return AgentsNotice(template="agent_status_changed", context={"command": command.line})
 
-    def _escalate(self, ref: RequestRef, command: Command) -> None:
+    def _escalate(self, ref: RequestRef, command: Command) -> AgentsNotice:
         # "Escalate" alone (e.g. from the subject of a mailto: link): the text is the reason.
         reason = command.argument or _without_command_lines(self.message.new_text, [command])
         judged = judge_escalation_reason(reason, language=self.draft.request(ref).language)
@@ -335,15 +344,15 @@ class _Deciding:
             detail = f"{judged.category}: {judged.evidence}".strip(": ")
             self._event(ref, "escalation_refused", detail=detail)
             self.draft.notify(ref, [self.sender], "escalation_refused", context=context)
-            return
+            return AgentsNotice()
         verdict = decide(self._status(ref), Action.ESCALATE, actor=Actor.CLIENT)
         if not verdict.allowed:
             self._refuse(ref, command, verdict.refusal)
-            return
+            return AgentsNotice()
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=reason, caused=True)
         self.draft.notify_clients(ref, notice_for(Actor.CLIENT, Action.ESCALATE), context=context)
-        recipients = [*self.settings.escalation_notify, *self.settings.agent_notify]
-        self.draft.notify(ref, recipients, "agent_escalated", context=context, agents=True)
+        return AgentsNotice(template="agent_escalated", context={"reason": reason},
+                            also=self.settings.escalation_notify)  # fmt: skip
 
     def _reply_to_closed(self, ref: RequestRef) -> RequestRef:
         if self.settings.closed_reply_policy == "new_request":
@@ -381,26 +390,35 @@ class _Deciding:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
         answer = _without_command_lines(self.message.new_text, commands)
-        if (answer or self.files) and not is_note:
+        public = bool(answer or self.files) and not is_note
+        if public:
             if self.draft.request(ref).first_response_at is None:
                 self.draft.set(ref, first_response_at=self.now)
                 self.draft.refresh_sla(ref)
+            claim_if_unowned(self.draft, ref, self.sender)
             verdict = decide(self._status(ref), Action.REPLY, actor=Actor.AGENT)
             self.draft.move(ref, verdict.steps, actor=self.sender, detail="agent answer",
                             caused=True)  # fmt: skip
             self._event(ref, "answer", detail=answer[:500])
-            template = notice_for(Actor.AGENT, Action.REPLY)
-            self.draft.notify_clients(ref, template, context=self._with_files({"answer": answer}),
-                                      relay=True, files=self.files,
-                                      answer=self._relayed_answer(commands))  # fmt: skip
         elif is_note:
             self._event(ref, "note", detail=answer[:500])
             context = self._with_files({"text": answer, "from": self.sender})
             self.draft.notify_agents(ref, "agent_note", context=context, besides=self.sender,
                                      files=self.files)  # fmt: skip
+        news = None  # the status the message's `#status` lines left, if any took
         for command in commands:
             if command.name is CommandName.STATUS:
-                self._set_status(ref, command)
+                news = self._set_status(ref, command) or news
+        # One mail per client (SPEC §15): the answer carries the status news.
+        if public:
+            # `status_news`: the status notice the answer stands for (its paragraphs follow it).
+            status_news = set_status_notice(news) if news is not None else None
+            context = self._with_files({"answer": answer, "status_news": status_news})
+            self.draft.notify_clients(ref, notice_for(Actor.AGENT, Action.REPLY), context=context,
+                                      relay=True, files=self.files,
+                                      answer=self._relayed_answer(commands))  # fmt: skip
+        elif news is not None:
+            self.draft.notify_clients(ref, set_status_notice(news), context={"by_client": False})
 
     def _relayed_answer(self, commands: list[Command]) -> AgentAnswer:
         """The agent's name for the From (SPEC §13) and, for HTML mail, the answer's HTML."""
@@ -416,15 +434,16 @@ class _Deciding:
         return AgentAnswer(agent=agent_name(sender.name if sender else "", self.sender),
                            html=html, hidden=(self.sender,))  # fmt: skip
 
-    def _set_status(self, ref: RequestRef, command: Command) -> None:
+    def _set_status(self, ref: RequestRef, command: Command) -> Status | None:
+        """Apply one `#status`; the status set, or None when refused. The caller tells
+        the clients, once for the whole message."""
         target = status_from_words(command.argument or "")
         verdict = decide(self._status(ref), Action.SET_STATUS, actor=Actor.AGENT, target=target)
         if not verdict.allowed:
             self._refuse(ref, command, verdict.refusal)
-            return
+            return None
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
-        assert target is not None  # an allowed #status names one
-        self.draft.notify_clients(ref, set_status_notice(target), context={"by_client": False})
+        return target
 
     def _assign(self, ref: RequestRef, command: Command) -> None:
         argument = (command.argument or "").strip().lower()

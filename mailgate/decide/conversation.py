@@ -1,0 +1,52 @@
+"""Conversation rules of SPEC §15 that deciding a message applies. Pure.
+
+- The owner: an agent's first public answer to an unassigned request makes
+  that agent its owner (as RT and Zammad do); `#assign` still changes it.
+- Thanks only: a client's reply that only thanks, to a request waiting for
+  the client to confirm (or agent-cancelled), keeps the status and its
+  automatic-close clock (parse/thanks.py reads the words).
+- One mail per event: an answer's `#status` travels inside the answer
+  (`status_news`), and the agents' notice of a client's message is one notice,
+  chosen by what the message did (`AgentsNotice`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mailgate.decide.draft import Draft
+from mailgate.decision import RequestRef
+from mailgate.domain import InboundMessage, Status
+from mailgate.parse.thanks import is_thanks_only
+from mailgate.workflow import AUTO_CLOSING
+
+
+def claim_if_unowned(draft: Draft, ref: RequestRef, agent: str) -> None:
+    """Make `agent` the owner of a request that has none, with a history entry."""
+    if draft.request(ref).owner is not None:
+        return
+    draft.set(ref, owner=agent)
+    draft.event(ref, "assign", actor=agent, detail=f"{agent} (first answer)", caused=True)
+
+
+def keeps_waiting(message: InboundMessage, status: Status, *, has_files: bool) -> bool:
+    """Whether a client's reply leaves an auto-closing status as it is: it only thanks.
+
+    Files or a forwarded message are never "only thanks" (a screenshot may show
+    the problem); the words are read by `is_thanks_only`, which says no to
+    anything it does not know.
+    """
+    if status not in AUTO_CLOSING or has_files or message.forwarded is not None:
+        return False
+    return is_thanks_only(message.new_text)
+
+
+@dataclass(slots=True)
+class AgentsNotice:
+    """The one notice the agents get about a client's message: `agent_client_reply`
+    unless a command changed more (`agent_status_changed`, `agent_escalated`,
+    which also goes to `escalation_notify`)."""
+
+    template: str = "agent_client_reply"
+    context: dict[str, object] = field(default_factory=dict)
+    also: tuple[str, ...] = ()  # recipients besides the agents
