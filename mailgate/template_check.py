@@ -66,7 +66,7 @@ _SAMPLE_ANSWERS = (
 )
 # template -> (status, its own context)
 SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
-    "created": (Status.NEW, {"text": "The trunk is down since 9:00."}),
+    "created": (Status.NEW, {"text": "The trunk is down since 9:00.", "answer_due": _AT}),
     "agent_answer": (
         Status.IN_PROGRESS, {"answer": "Please restart the PBX.", "status_news": "status_changed"}
     ),

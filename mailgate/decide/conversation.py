@@ -8,10 +8,13 @@
 - One mail per event: an answer's `#status` travels inside the answer
   (`status_news`), and the agents' notice of a client's message is one notice,
   chosen by what the message did (`AgentsNotice`).
+- Expected answer: the acknowledgement names when the first answer is due
+  (`first_answer_due`), from `[sla] first_response_hours` and the calendar.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from mailgate.decide.draft import Draft
@@ -27,6 +30,16 @@ def claim_if_unowned(draft: Draft, ref: RequestRef, agent: str) -> None:
         return
     draft.set(ref, owner=agent)
     draft.event(ref, "assign", actor=agent, detail=f"{agent} (first answer)", caused=True)
+
+
+def first_answer_due(draft: Draft, ref: RequestRef) -> dt.datetime | None:
+    """When the first answer to a request is due by the SLA; None without that target."""
+    deadlines = draft.rules.deadlines
+    if deadlines.sla_policy.first_response is None:
+        return None
+    request = draft.request(ref)
+    state = deadlines.sla(request.history, request.first_response_at, draft.now)
+    return state.first_response_due_at
 
 
 def keeps_waiting(message: InboundMessage, status: Status, *, has_files: bool) -> bool:

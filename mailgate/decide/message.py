@@ -16,7 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Unpack
 
-from mailgate.decide.conversation import AgentsNotice, claim_if_unowned, keeps_waiting
+from mailgate.decide.conversation import (
+    AgentsNotice,
+    claim_if_unowned,
+    first_answer_due,
+    keeps_waiting,
+)
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
@@ -246,7 +251,8 @@ class _Deciding:
         self._notify_commands(ref, self._commands(Role.CLIENT, ref, approvals=False))
         context = {"text": message.new_text}
         acknowledged, unacknowledged = self._acknowledgements(ref)
-        self.draft.notify(ref, acknowledged, "created", context=context)
+        due = first_answer_due(self.draft, ref)  # SPEC §15: by when, not "soon"
+        self.draft.notify(ref, acknowledged, "created", context={**context, "answer_due": due})
         agents = {
             **context,
             "not_acknowledged": unacknowledged,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.harness import AGENT, LEAD, TEAM
+from tests.mails import make_mail
 from tests.scenarios.test_attachments import attach
 from tests.scenarios.test_workflow import (
     Opened,
@@ -180,3 +181,38 @@ def test_thanks_with_a_file_reopens(gate):
     gate.deliver(attach(mail, "screen.png", b"\x89PNG...."))  # a screenshot may show the problem
     gate.run_once(at(10))
     assert gate.show(request.tag)["status"] == "in_progress"
+
+
+# -- the expected first answer ---------------------------------------------------------------
+
+# (the moment the first mail arrives, its subject, the words before the due moment, that moment)
+DUE_ROWS = [
+    ("2026-11-27T17:00:00+03:00", "Phones are down",  # a Friday evening: 1 h, then Monday
+     "by", "Monday, 30 November 2026, 12:00 MSK"),
+    ("2026-11-27T17:00:00+03:00", "Не работают телефоны",
+     "не позднее:", "понедельник, 30 ноября 2026 г., 12:00 (MSK)"),
+    ("2026-12-30T16:00:00+03:00", "Fax fails",  # 2 h, then Dec 31 and the New Year days off
+     "by", "Monday, 11 January 2027, 11:00 MSK"),
+    ("2026-11-26T10:00:00+03:00", "Queue silent", "by", "Thursday, 26 November 2026, 14:00 MSK"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("now", "subject", "words", "due"), DUE_ROWS)
+def test_acknowledgement_names_when_the_first_answer_is_due(make_gate, now, subject, words, due):
+    gate = make_gate(language="auto", sla={"first_response_hours": 4})
+    gate.deliver(make_mail(sender="anna@corp.example", subject=subject, body=f"{subject}.",
+                           message_id="due-1@corp.example"))  # fmt: skip
+    gate.run_once(now)
+    [ack] = gate.sent_to("anna@corp.example")
+    assert f"{words} {due}." in text_of(ack)
+    assert f"<b>{due}</b>" in ack.get_body(("html",)).get_content()
+    shown = gate.show("REQ-1", now)
+    assert shown["sla"]["first_response"]["due_at"] is not None  # the same moment the SLA uses
+
+
+def test_acknowledgement_without_an_sla_target_says_soon(gate):
+    gate.deliver(make_mail(sender="anna@corp.example", subject="Phones are down", body="Down.",
+                           message_id="due-2@corp.example"))  # fmt: skip
+    gate.run_once(at(0))
+    [ack] = gate.sent_to("anna@corp.example")
+    assert "will answer you soon" in text_of(ack)

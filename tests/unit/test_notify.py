@@ -76,7 +76,9 @@ class Case:
 
 # Client notices: sent in the request's language. Mirrors decide/message.py and decide/timers.py.
 CLIENT_CASES = {
-    "created": Case(status=Status.NEW, context={"text": "The trunk is down since 9:00."}),
+    "created": Case(
+        status=Status.NEW, context={"text": "The trunk is down since 9:00.", "answer_due": None}
+    ),
     "agent_answer": Case(
         status=Status.IN_PROGRESS, context={"answer": ANSWER, "status_news": None}, relay=True
     ),
@@ -299,12 +301,16 @@ def test_labels_have_the_same_keys_in_both_languages() -> None:
     assert (
         set(en)
         == set(ru)
-        == {"status_label", "status_help", "refusal_text", "file_units", "file_left_out"}
+        == {"status_label", "status_help", "refusal_text", "file_units", "file_left_out",
+            "calendar"}
     )
     for table in en:
         assert set(en[table]) == set(ru[table]), table
     assert set(en["status_label"]) == set(en["status_help"]) == {s.value for s in Status}
     assert set(en["refusal_text"]) == {r.value for r in Refusal}
+    for language in (en, ru):
+        assert len(language["calendar"]["weekdays"]) == 7
+        assert len(language["calendar"]["months"]) == 12
 
 
 # -- headers of every notice ------------------------------------------------------------
@@ -615,6 +621,25 @@ def test_agents_notice_of_a_client_command_shows_the_whole_message(name: str) ->
     notice = make_notice(name, "en", text="No answer since Monday.\n\nLogs: calls drop at 30 s")
     _, text, html = render(notice)
     assert "Logs: calls drop at 30 s" in text and "Logs: calls drop at 30 s" in html
+
+
+# The expected first answer, in the business time zone, in each language's words.
+DUE_AT = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)  # Monday 09:00 in Moscow
+DUE_WORDS = {"en": "Monday, 30 November 2026, 09:00 MSK",
+             "ru": "понедельник, 30 ноября 2026 г., 09:00 (MSK)"}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_acknowledgement_names_the_expected_first_answer(language: str) -> None:
+    _, text, html = render(make_notice("created", language, answer_due=DUE_AT))
+    assert DUE_WORDS[language] in text and DUE_WORDS[language] in html
+    assert "soon" not in text and "ближайшее время" not in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_acknowledgement_without_an_sla_says_soon(language: str) -> None:
+    _, text, _ = render(make_notice("created", language))
+    assert ("soon" if language == "en" else "в ближайшее время") in text
 
 
 # -- labels and Russian --------------------------------------------------------------------
