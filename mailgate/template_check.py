@@ -109,7 +109,11 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
         {"addresses": ["gone@example.net"], "text": "550 no such user", "hold_days": 7},
     ),
     "agent_sla_breach": (Status.IN_PROGRESS, {"target": "resolution", "due_at": _AT}),
-    "agent_command_refused": (Status.CLOSED, {"command": "#status on_hold", "refusal": "closed"}),
+    "agent_command_refused": (
+        Status.CLOSED,
+        {"command": "#status on_hold", "refusal": "closed",
+         "more_refused": [{"command": "#assign x@example.net", "refusal": "not_an_agent"}]},
+    ),
 }
 
 

@@ -111,6 +111,7 @@ class _Deciding:
         self.now = now
         self.sender = message.sender.address if message.sender else ""
         self.held_because = ""  # why an agent address's mail does not count as the agent's
+        self.agent_refusals: list[dict[str, object]] = []  # an agent's commands refused
         self.waived = waived_checks(routed.released)  # by an admin's release
         # The message's files, for the notices that relay them: None when it has none.
         self.files = plan_relay(message.attachments, rules.settings.attachments)
@@ -425,6 +426,11 @@ class _Deciding:
                                       answer=self._relayed_answer(commands))  # fmt: skip
         elif news is not None:
             self.draft.notify_clients(ref, set_status_notice(news), context={"by_client": False})
+        if self.agent_refusals:  # one notice for all of them: `#assign` and `#status`, say
+            first, *more = self.agent_refusals
+            context = {**first, "more_refused": more}
+            self.draft.notify(ref, [self.sender], "agent_command_refused", context=context,
+                              agents=True)  # fmt: skip
 
     def _relayed_answer(self, commands: list[Command]) -> AgentAnswer:
         """The agent's name for the From (SPEC §13) and, for HTML mail, the answer's HTML."""
@@ -538,10 +544,10 @@ class _Deciding:
     def _refuse(self, ref: RequestRef, command: Command, refusal: Refusal | None) -> None:
         reason = (refusal or Refusal.NOT_ALLOWED).value
         self._event(ref, "refused", detail=f"{command.name.value}: {reason}")
-        context = {"command": command.line, "refusal": reason, "status": self._status(ref)}
+        context: dict[str, object] = {"command": command.line, "refusal": reason,
+                                      "status": self._status(ref)}  # fmt: skip
         if self.settings.is_agent(self.sender):
-            self.draft.notify(ref, [self.sender], "agent_command_refused", context=context,
-                              agents=True)  # fmt: skip
+            self.agent_refusals.append(context)  # told once, at the end of the message
         else:
             self.draft.notify(ref, [self.sender], "command_refused", context=context)
 

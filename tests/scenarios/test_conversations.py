@@ -50,7 +50,9 @@ AGENT_ROWS = [
     ("Answer assigned to Carol", f"We are on it.\n#assign {OTHER_AGENT}", "in_progress",
      "We are on it.", OTHER_AGENT),
     ("Only a note", "#note\nthe provider is slow today", "new", None, None),
+    ("Two refusals", "#assign stranger@elsewhere.example\n#status nonsense", "new", None, None),
 ]  # fmt: skip
+REFUSING = ("Answer, refused status", "Two refusals")  # Alice gets one notice of refusal
 
 
 def test_an_agents_message_is_one_mail_per_client_and_its_answer_claims_the_owner(gate):
@@ -68,10 +70,13 @@ def test_an_agents_message_is_one_mail_per_client_and_its_answer_claims_the_owne
         if words is not None:
             assert words in text_of(mails[0]), subject
         assert counts(gate, request, TEAM, AGENT, OTHER_AGENT) == {
-            TEAM: 1 if words is None else 0,  # only the note reaches the team
-            AGENT: 1 if subject == "Answer, refused status" else 0,  # the refusal, to Alice
+            TEAM: 1 if subject == "Only a note" else 0,  # only the note reaches the team
+            AGENT: 1 if subject in REFUSING else 0,  # the refusals, to Alice, in one notice
             OTHER_AGENT: 0,
         }, subject
+    [refusals] = mails_about(gate, AGENT, requests[-1].tag)
+    assert '"#assign stranger@elsewhere.example"' in text_of(refusals)
+    assert '"#status nonsense"' in text_of(refusals)
     answered = requests[0]
     [mail] = mails_about(gate, answered.client, answered.tag)
     text = text_of(mail)
