@@ -179,6 +179,16 @@ def test_thanks_in_another_status_is_a_plain_reply(gate, status):
     assert "Only thanks" not in text_of(mails_about(gate, TEAM, request.tag)[0])
 
 
+def test_thanks_to_a_cancellation_by_an_agent_keeps_it_closing(gate):
+    [request] = open_requests(gate, ("olga@corp.example", "Trunk down"))
+    set_statuses(gate, [request], ["cancelled"], minutes=5)
+    closes = gate.show(request.tag)["auto_close_at"]
+    gate.deliver(client_mail(request, "Спасибо!", "thanks-c@corp.example"))
+    gate.run_once(at(10))
+    shown = gate.show(request.tag)
+    assert (shown["status"], shown["auto_close_at"]) == ("cancelled", closes)
+
+
 def test_thanks_with_a_file_reopens(gate):
     [request] = open_requests(gate, ("olga@corp.example", "Trunk down"))
     set_statuses(gate, [request], ["awaiting_confirmation"], minutes=5)
