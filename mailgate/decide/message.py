@@ -426,11 +426,16 @@ class _Deciding:
                                       answer=self._relayed_answer(commands))  # fmt: skip
         elif news is not None:
             self.draft.notify_clients(ref, set_status_notice(news), context={"by_client": False})
-        if self.agent_refusals:  # one notice for all of them: `#assign` and `#status`, say
-            first, *more = self.agent_refusals
-            context = {**first, "more_refused": more}
-            self.draft.notify(ref, [self.sender], "agent_command_refused", context=context,
-                              agents=True)  # fmt: skip
+        self._tell_agent_refusals(ref)
+
+    def _tell_agent_refusals(self, ref: RequestRef) -> None:
+        """One notice to the agent for every refused command of the mail (`#assign`
+        and `#status`, say): agents get one notice per message (SPEC §15)."""
+        if not self.agent_refusals:
+            return
+        first, *more = self.agent_refusals
+        self.draft.notify(ref, [self.sender], "agent_command_refused",
+                          context={**first, "more_refused": more}, agents=True)  # fmt: skip
 
     def _relayed_answer(self, commands: list[Command]) -> AgentAnswer:
         """The agent's name for the From (SPEC §13) and, for HTML mail, the answer's HTML."""
