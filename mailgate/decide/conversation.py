@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from mailgate.decide.draft import Draft
 from mailgate.decision import RequestRef
 from mailgate.domain import InboundMessage, Status
-from mailgate.parse.thanks import is_thanks_only
+from mailgate.parse.thanks import only_thanks
 from mailgate.workflow import AUTO_CLOSING
 
 
@@ -42,16 +42,10 @@ def first_answer_due(draft: Draft, ref: RequestRef) -> dt.datetime | None:
     return state.first_response_due_at
 
 
-def keeps_waiting(message: InboundMessage, status: Status, *, has_files: bool) -> bool:
-    """Whether a client's reply leaves an auto-closing status as it is: it only thanks.
-
-    Files or a forwarded message are never "only thanks" (a screenshot may show
-    the problem); the words are read by `is_thanks_only`, which says no to
-    anything it does not know.
-    """
-    if status not in AUTO_CLOSING or has_files or message.forwarded is not None:
-        return False
-    return is_thanks_only(message.new_text)
+def keeps_waiting(message: InboundMessage, status: Status) -> bool:
+    """Whether a client's reply leaves an auto-closing status as it is: it only thanks
+    (`only_thanks`, which says no to anything it does not know, and to files)."""
+    return status in AUTO_CLOSING and only_thanks(message)
 
 
 @dataclass(slots=True)

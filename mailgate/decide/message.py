@@ -314,7 +314,7 @@ class _Deciding:
             or self.message.forwarded is not None
         ):
             status = self._status(ref)
-            if keeps_waiting(self.message, status, has_files=self.files is not None):
+            if keeps_waiting(self.message, status):
                 self._event(ref, "thanks", detail=f"only thanks: {status} and its automatic "
                             "close kept")  # fmt: skip
                 agents.context["thanks_only"] = True

@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import re
 
+from mailgate.domain import InboundMessage
 from mailgate.parse.phrases import DEFAULT_PHRASES, Phrase, PhraseBook
 
 MAX_WORDS = 40
 _MAX_NAME_WORDS = 3
 _NAME = re.compile(r"[A-ZА-ЯЁ][a-zа-яё'’-]*\.?")  # "Olga", "O'Brien", "A."
+
+
+def only_thanks(message: InboundMessage) -> bool:
+    """Whether a message only thanks: its words (`is_thanks_only`), and neither a file
+    nor a forwarded message with them (a screenshot may show the problem)."""
+    if message.attachments or message.forwarded is not None:
+        return False
+    return is_thanks_only(message.new_text)
 
 
 def is_thanks_only(text: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> bool:
