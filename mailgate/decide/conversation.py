@@ -42,10 +42,11 @@ def first_answer_due(draft: Draft, ref: RequestRef) -> dt.datetime | None:
     return state.first_response_due_at
 
 
-def keeps_waiting(message: InboundMessage, status: Status) -> bool:
+def keeps_waiting(message: InboundMessage, status: Status, *, text: str) -> bool:
     """Whether a client's reply leaves an auto-closing status as it is: it only thanks
-    (`only_thanks`, which says no to anything it does not know, and to files)."""
-    return status in AUTO_CLOSING and only_thanks(message)
+    (`only_thanks`, which says no to anything it does not know, and to files). `text`
+    is its new text without its command lines ("Thanks!" + "Don't notify me")."""
+    return status in AUTO_CLOSING and only_thanks(message, text=text)
 
 
 @dataclass(slots=True)

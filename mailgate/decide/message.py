@@ -309,12 +309,12 @@ class _Deciding:
         if status_commands:
             agents = self._client_command(ref, status_commands[0])
         elif (
-            _without_command_lines(self.message.new_text, commands)
+            (words := _without_command_lines(self.message.new_text, commands))
             or self.files
             or self.message.forwarded is not None
         ):
             status = self._status(ref)
-            if keeps_waiting(self.message, status):
+            if keeps_waiting(self.message, status, text=words):
                 self._event(ref, "thanks", detail=f"only thanks: {status} and its automatic "
                             "close kept")  # fmt: skip
                 agents.context["thanks_only"] = True

@@ -28,12 +28,13 @@ _MAX_NAME_WORDS = 3
 _NAME = re.compile(r"[A-ZА-ЯЁ][a-zа-яё'’-]*\.?")  # "Olga", "O'Brien", "A."
 
 
-def only_thanks(message: InboundMessage) -> bool:
-    """Whether a message only thanks: its words (`is_thanks_only`), and neither a file
-    nor a forwarded message with them (a screenshot may show the problem)."""
+def only_thanks(message: InboundMessage, *, text: str | None = None) -> bool:
+    """Whether a message only thanks: its words (`is_thanks_only`; `text`: its new
+    text without the command lines that were applied, "Don't notify me" say), and
+    neither a file nor a forwarded message with them (a screenshot may show the problem)."""
     if message.attachments or message.forwarded is not None:
         return False
-    return is_thanks_only(message.new_text)
+    return is_thanks_only(message.new_text if text is None else text)
 
 
 def is_thanks_only(text: str, *, phrases: PhraseBook = DEFAULT_PHRASES) -> bool:
