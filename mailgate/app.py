@@ -54,9 +54,10 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
         raise ConfigError(f"business_hours.{exc.key}", str(exc)) from None
 
 
-def build_app(settings: Settings) -> App:
+def build_app(settings: Settings, *, store: Store | None = None) -> App:
     """One `Mailbox` per configured mailbox (its rules, templates and From), sharing
-    the calendar and the deadlines, which are the install's."""
+    the calendar and the deadlines, which are the install's; on `store` if given (a
+    config reloaded by `run` keeps its database)."""
     calendar = business_calendar(settings)
     deadlines = Deadlines(
         calendar=calendar,
@@ -78,7 +79,7 @@ def build_app(settings: Settings) -> App:
 
     return App(
         settings=settings,
-        store=Store(settings.database_url, mailboxes=len(settings.mailboxes)),
+        store=store or Store(settings.database_url, mailboxes=len(settings.mailboxes)),
         install=Install(tuple(mailbox_of(mailbox) for mailbox in settings.mailboxes)),
     )
 

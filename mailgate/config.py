@@ -467,11 +467,21 @@ def _retention_days(table: _Table) -> int | None:
     return int(days) or None
 
 
+def state_directory() -> Path | None:
+    """systemd's `StateDirectory=`, as the service manager passes it: `$STATE_DIRECTORY`
+    (the first directory, when the unit names several); None outside such a unit."""
+    first = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(first) if first else None
+
+
 def _database_url(url: str, base_dir: Path) -> str:
-    """A relative SQLite path is taken relative to the config file, not the cwd."""
+    """A relative SQLite path is taken relative to `$STATE_DIRECTORY` under a systemd
+    unit that has `StateDirectory=` (the config's directory is read-only there), else
+    relative to the config file; never to the cwd."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str((base_dir / url[len(prefix) :]).resolve())
+        base = state_directory() or base_dir
+        return prefix + str((base / url[len(prefix) :]).resolve())
     if not url.startswith(("sqlite:", "postgresql")):
         raise ConfigError("database.url", "must start with sqlite:/// or postgresql+psycopg://")
     return url

@@ -12,8 +12,9 @@ while a backlog is applied.
 One file per owner (`owner.current_owner()`) and outbox (one per mailbox:
 several may run in one process, and none may empty another's), in a
 directory beside the SQLite
-database, or for another database in `$MAILGATE_STATE_DIR` (default
-`~/.local/state/mailgate`), under a name derived from the database URL.
+database, or for another database in the state directory, under a name derived
+from the database URL: `$MAILGATE_STATE_DIR`, else systemd's `$STATE_DIRECTORY`
+(the unit's `StateDirectory=`), else `~/.local/state/mailgate`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from mailgate.config import state_directory
+
 _SUFFIX = ".sent"
 
 
@@ -30,7 +33,8 @@ def journal_dir(database_url: str) -> Path:
     if database_url.startswith("sqlite:///") and not database_url.endswith(":memory:"):
         database = Path(database_url.removeprefix("sqlite:///"))
         return database.parent / f"{database.name}{_SUFFIX}"
-    state = Path(os.environ.get("MAILGATE_STATE_DIR") or Path.home() / ".local/state/mailgate")
+    chosen = os.environ.get("MAILGATE_STATE_DIR")
+    state = Path(chosen) if chosen else state_directory() or Path.home() / ".local/state/mailgate"
     return state / f"{hashlib.sha256(database_url.encode()).hexdigest()[:16]}{_SUFFIX}"
 
 

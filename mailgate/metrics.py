@@ -8,13 +8,19 @@ the mailbox it was read from; notifications for their request's mailbox (whose
 SMTP sends them), a request of a mailbox no longer configured for the first
 mailbox, which serves it. The views share the registry and one lock: two
 mailboxes' threads may finish rounds at once. The registry is its own (nothing
-global), served by a small threaded HTTP server on the configured address.
+global), served by a small threaded HTTP server on the configured address,
+with `mailgate_build_info` and the process collector's `process_*` series.
+
+The last-success gauge is 0 until a round of the process succeeds: an alert on
+its age (docs/alerts.yml) then fires for a worker that never got through, and
+in a crash loop, as for one that stopped getting through.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import platform
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,9 +32,12 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Info,
+    ProcessCollector,
     generate_latest,
 )
 
+from mailgate import __version__
 from mailgate.monitor import Monitor
 from mailgate.store.operations import QueueDepths, queue_depths_by_mailbox
 
@@ -75,7 +84,8 @@ class Metrics(Monitor):
             ("queue",),
         )
         self.last_success = gauge(
-            "mailgate_last_round_success_timestamp_seconds", "When a round last succeeded"
+            "mailgate_last_round_success_timestamp_seconds",
+            "When a round last succeeded; 0 until one has, since this process started",
         )
         self.duration = Histogram(
             "mailgate_round_duration_seconds", "Duration of a worker round", MAILBOX,
@@ -83,8 +93,13 @@ class Metrics(Monitor):
         )  # fmt: skip
         for name in self.mailboxes:  # every series from the start, at 0
             for metric in (self.applied, self.failed, self.sent, self.send_failed,
-                           self.rounds_failed, self.imap_waiting, self.duration):  # fmt: skip
+                           self.rounds_failed, self.imap_waiting, self.duration,
+                           self.last_success):  # fmt: skip
                 metric.labels(name)
+        Info("mailgate_build", "The running mailgate", registry=registry).info(
+            {"version": __version__, "python": platform.python_version()}
+        )
+        ProcessCollector(registry=registry)  # process_cpu_seconds_total, _resident_memory_bytes...
 
     @property
     def healthy(self) -> bool:

@@ -3,7 +3,9 @@ rules here, nor any writing: mailgate/apply/ applies, the outbox sends.
 
 `run_once` is the burst mode of `mailgate run --once`; `run_forever` repeats
 it, waiting with IDLE where the server has it and polling otherwise, and
-retries servers that are down with backoff instead of crashing.
+retries servers that are down with backoff instead of crashing. While IMAP is
+down each retry is still a round, without the inbox: the timers and the outbox
+do not wait for IMAP, nor fetching for SMTP (the outbox only queues meanwhile).
 """
 
 from __future__ import annotations
@@ -287,20 +289,37 @@ class Worker:
         outage = Outage()
         while not self.stop_requested.is_set():
             try:
-                with Inbox(imap) as inbox:
-                    while not self.stop_requested.is_set():
-                        report = self.run_once(inbox=inbox)
-                        if report.errors:
-                            raise TransportError(report.errors[-1], temporary=True)
-                        outage.ended()
-                        if report.applied:  # a reply filed in another mailbox: its mail to send
-                            self.siblings.wake_all_but(self.name)
-                        self._wait(inbox, imap, read_elsewhere=bool(report.read_elsewhere))
-            except TransportError as exc:
-                self.stop_requested.wait(outage.failed(str(exc)))
+                error = self._rounds_on_one_session(imap, outage)
             except Exception as exc:  # IMAP protocol surprises: reconnect rather than die
                 log.debug("worker round crashed", exc_info=True)
-                self.stop_requested.wait(outage.failed(f"unexpected: {exc!r}"))
+                error = f"unexpected: {exc!r}"
+            if error is not None:
+                self.stop_requested.wait(outage.failed(error))
+
+    def _rounds_on_one_session(self, imap: ImapSettings, outage: Outage) -> str | None:
+        """Rounds on one IMAP session until a round fails (its error) or a stop (None).
+
+        A session that cannot be opened (server down, log-in refused) still makes a
+        round, without the inbox: the stored mail, the timers and the outbox go on
+        while IMAP is away, and the round counts as failed for the monitors.
+        """
+        inbox = Inbox(imap)
+        try:
+            try:
+                inbox.open()
+            except (TransportError, *IMAP_FAILURES) as exc:
+                return _first_error(self.run_once(inbox=Unreachable(imap, exc)), exc)
+            while not self.stop_requested.is_set():
+                report = self.run_once(inbox=inbox)
+                if report.errors:
+                    return report.errors[-1]
+                outage.ended()
+                if report.applied:  # a reply filed in another mailbox: its mail to send
+                    self.siblings.wake_all_but(self.name)
+                self._wait(inbox, imap, read_elsewhere=bool(report.read_elsewhere))
+            return None
+        finally:
+            inbox.close()
 
     def _watch_each_mailbox(self) -> None:
         siblings = Siblings(m.name for m in self.mailboxes)
@@ -356,6 +375,22 @@ class Worker:
                 self._listener = None
         self.stop_requested.wait(seconds)
         return False
+
+
+class Unreachable(Inbox):
+    """The inbox of a session that could not be opened: reading it fails with why, so
+    that a round without it reports the error and does the rest of its work."""
+
+    def __init__(self, settings: ImapSettings, error: Exception) -> None:
+        super().__init__(settings)
+        self.error = error
+
+    def waiting_uids(self) -> list[str]:
+        raise self.error
+
+
+def _first_error(report: RunReport, cause: Exception) -> str:
+    return report.errors[0] if report.errors else str(cause)
 
 
 class Outage:
