@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mailgate import exits
 from mailgate.tags import parse_tag
 
 if TYPE_CHECKING:
     from mailgate.app import App
     from mailgate.store.views import RequestFile
 
-EXIT_NOT_FOUND = 4
+EXIT_NOT_FOUND = exits.NOT_FOUND
 
 
 def register(commands: argparse._SubParsersAction) -> None:

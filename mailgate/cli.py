@@ -2,8 +2,8 @@
 
 It fetches mail from one IMAP folder, files each message under a request
 ([REQ-123] in the subject), applies the commands and approval phrases people
-write, and answers with notifications over SMTP. Every command but `parse`
-needs the TOML config (--config FILE or $MAILGATE_CONFIG).
+write, and answers with notifications over SMTP. Every command but `parse`,
+`completion` and `manpage` needs the TOML config (--config FILE or $MAILGATE_CONFIG).
 """
 
 # Imports of what only some commands use (SQLAlchemy, Jinja2, asyncio, the
@@ -19,12 +19,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
+from zoneinfo import ZoneInfo
 
-from mailgate import __version__, attachments_cli
+from mailgate import __version__, attachments_cli, cli_docs, exits
 from mailgate.commands import register as register_operations
 from mailgate.domain import Status
-from mailgate.errors import ConfigError, TransportError
+from mailgate.errors import ConfigError, DatabaseError, TransportError
 from mailgate.logs import setup_logging
 from mailgate.tags import parse_tag
 
@@ -35,9 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mailgate")
 
-EXIT_CONFIG = 2
-EXIT_TRANSPORT = 3
-EXIT_NOT_FOUND = 4
 DETAIL_WIDTH = 60  # characters of an event's detail shown by `requests show`
 
 
@@ -45,10 +43,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
-    if args.command != "parse" and not args.config:
+    if args.command not in _WITHOUT_CONFIG and not args.config:
         parser.error("give --config FILE or set MAILGATE_CONFIG")
     try:
-        if args.command == "parse":
+        if args.command == "completion":
+            print(cli_docs.completion(parser, args.shell), end="")
+            code = 0
+        elif args.command == "manpage":
+            print(cli_docs.manpage(parser), end="")
+            code = 0
+        elif args.command == "parse":
             from mailgate.explain import explain_file
 
             code = explain_file(args.message, config_path=args.config, as_json=args.json)
@@ -61,27 +65,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 64 (EX_USAGE), apart from a bad config's 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(exits.USAGE, f"{self.prog}: error: {message}\n")
+
+
+_WITHOUT_CONFIG = ("parse", "completion", "manpage")
+# Commands that check the database themselves: `init` makes it, `check` reports it.
+_OWN_DATABASE_CHECK = ("init", "check")
+
+
 def _with_config(args: argparse.Namespace) -> int:
-    """Load the config and run the command; errors of config and servers become one line."""
+    """Load the config and run the command; errors of config, database and servers
+    become one line and their exit status (mailgate/exits.py)."""
     from mailgate.config import load_settings
 
     try:
         settings = load_settings(args.config)
-        if args.command == "requests" and args.requests_command == "list":
-            return _list_requests(settings, args)
-        from mailgate.app import build_app
+        if hasattr(args, "settings_handler"):  # needs the settings only (`config show`)
+            return args.settings_handler(settings, args)
+        from mailgate.store.health import database_errors
 
-        app = build_app(settings)
-        try:
-            return _dispatch(app, args)
-        finally:
-            app.engine.dispose()
+        with database_errors(settings.database_url):
+            return _with_database(settings, args)
     except ConfigError as exc:
         print(f"mailgate: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return exits.CONFIG
+    except DatabaseError as exc:
+        print(f"mailgate: {exc}", file=sys.stderr)
+        return exits.DATABASE
     except TransportError as exc:
         print(f"mailgate: {exc}", file=sys.stderr)
-        return EXIT_TRANSPORT
+        return exits.TRANSPORT
+
+
+def _with_database(settings: Settings, args: argparse.Namespace) -> int:
+    from mailgate.store.health import require_schema
+
+    if args.command == "requests" and args.requests_command == "list":
+        return _list_requests(settings, args)
+    from mailgate.app import build_app
+
+    app = build_app(settings)
+    try:
+        if args.command not in _OWN_DATABASE_CHECK:
+            require_schema(app.engine, settings.database_url)
+        return _dispatch(app, args)
+    finally:
+        app.engine.dispose()
 
 
 def _dispatch(app: App, args: argparse.Namespace) -> int:
@@ -90,8 +124,7 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
     if args.command == "init":
         from mailgate.store.engine import upgrade_schema
 
-        upgrade_schema(app.engine)
-        print("database is up to date")
+        print(upgrade_schema(app.engine))
         return 0
     if args.command == "requests":
         return _show_request(app, args)
@@ -104,14 +137,16 @@ def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
     """Only the database: not the templates, calendar and worker that `build_app` assembles."""
     from mailgate.store import views
     from mailgate.store.engine import make_engine, reading
+    from mailgate.store.health import require_schema
 
     names = [mailbox.mailbox for mailbox in settings.mailboxes]
     if args.mailbox and args.mailbox not in names:
         print(f"mailgate: no mailbox {args.mailbox!r}; configured: {', '.join(names)}",
               file=sys.stderr)  # fmt: skip
-        return EXIT_CONFIG
+        return exits.CONFIG
     engine = make_engine(settings.database_url)
     try:
+        require_schema(engine, settings.database_url)
         with reading(engine) as connection:
             rows = views.list_requests(connection, tag_prefix=settings.tag_prefixes,
                                        status=args.status, breached=args.breached,
@@ -147,30 +182,40 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
                                        read_files=stored_files)  # fmt: skip
     if shown is None:
         print(f"mailgate: no request {args.tag}", file=sys.stderr)
-        return EXIT_NOT_FOUND
+        return exits.NOT_FOUND
     if args.json:
         print(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
-        _print_request(shown)
+        _print_request(shown, ZoneInfo(app.settings.business_hours.timezone))
     return 0
 
 
-def _print_request(shown: RequestView) -> None:
+def _print_request(shown: RequestView, zone: ZoneInfo) -> None:
+    """For a person: times in the business time zone ([business_hours] timezone), to the
+    minute, with its offset; no owner is "nobody". `--json` keeps the stored ISO times."""
+
+    def local(moment: str | None) -> str:
+        if not moment:
+            return ""
+        return dt.datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M %z")
+
     print(f"[{shown['tag']}] {shown['subject']}")
-    print(f"status: {shown['status']}   requester: {shown['requester']}   owner: {shown['owner']}")
+    print(f"status: {shown['status']}   requester: {shown['requester']}   "
+          f"owner: {shown['owner'] or 'nobody'}")  # fmt: skip
     print(f"participants: {', '.join(shown['participants'])}")
     if shown["auto_close_at"]:
-        print(f"closes automatically at: {shown['auto_close_at']}")
+        print(f"closes automatically at: {local(shown['auto_close_at'])}")
     print("history:")
     for event in shown["events"]:
         change = f"{event['from'] or ''} -> {event['to']}" if event["to"] else ""
         detail = _one_line(event["detail"])
-        print(f"  {event['at']}  {event['kind']:<12} {change:<34} {event['actor']}  {detail}")
+        at, kind, actor = local(event["at"]), event["kind"], event["actor"]
+        print(f"  {at}  {kind:<12} {change:<34} {actor}  {detail}")
     print("messages:")
     for message in shown["messages"]:
         # A notification: to whom it went; anything received: who wrote it.
         who = f"to {message['to']}" if message["direction"] == "out" else message["from"]
-        print(f"  {message['at']}  {message['direction']:<3} {message['kind']:<12} {who}")
+        print(f"  {local(message['at'])}  {message['direction']:<3} {message['kind']:<12} {who}")
 
 
 def _one_line(text: str) -> str:
@@ -193,12 +238,13 @@ def _timestamp(value: str) -> dt.datetime:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mailgate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="exit status: 0 done, 2 bad configuration, 3 a mail server is down or refused\n"
-        "the login, 4 no such request; check has its own (mailgate check --help)",
+        epilog="exit status:\n"
+        + "".join(f"  {code:<3} {meaning}\n" for code, meaning in exits.MEANINGS.items())
+        + "  check has its own for each step (mailgate check --help)",
     )
     parser.add_argument("--version", action="version", version=f"mailgate {__version__}")
     parser.add_argument(
@@ -256,6 +302,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     register_operations(commands, requests_actions=sub, timestamp=_timestamp)
     attachments_cli.register(commands)
+    cli_docs.register(commands)
     parse = commands.add_parser(
         "parse", help="what mailgate reads from one message file", description=_PARSE
     )

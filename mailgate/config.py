@@ -7,13 +7,14 @@ line, and never contains a secret.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import ipaddress
 import os
 import re
 import string
 import subprocess
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -39,13 +40,21 @@ AGENT_FROM_FIELDS = ("agent", "support")
 _DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
 
 
+MASK = "***"
+
+
 class Secret:
-    """A password or token that never shows in repr, logs or errors."""
+    """A password or token that never shows in repr, logs or errors. `source` is the
+    key it came from and what `config show` may print of it: the name of an
+    environment variable or a file, never a value."""
 
-    __slots__ = ("_fetch",)
+    __slots__ = ("_fetch", "source")
 
-    def __init__(self, fetch: Callable[[], str]) -> None:
+    def __init__(
+        self, fetch: Callable[[], str], source: tuple[str, str] = ("password", MASK)
+    ) -> None:
         self._fetch = fetch
+        self.source = source
 
     def reveal(self) -> str:
         return self._fetch()
@@ -234,11 +243,14 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
     """Read and validate a config file. Raises ConfigError naming the bad key."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # -sig: a BOM is no error
     except FileNotFoundError:
         raise ConfigError("--config", f"file {path} not found; pass an existing file") from None
     except OSError as exc:
         raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("--config", f"{path} is not UTF-8 text (byte {exc.start} of it; "
+                          "saved as UTF-16?): save it as UTF-8") from None  # fmt: skip
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from None
     return settings_from_mapping(data, base_dir=path.parent)
@@ -279,7 +291,8 @@ def _one_of_several(
         if key not in MAILBOX_KEYS:
             raise ConfigError(
                 f"mailbox.{name}.{key}",
-                "not a mailbox key: set it at the top level, for every mailbox",
+                "not a mailbox key: set it at the top level, for every mailbox"
+                + _did_you_mean(key, MAILBOX_KEYS, " (or did you mean `{}`?)"),
             )
     merged = {**shared, **{key: value for key, value in table.items() if key != "name"}}
     for sub in ("imap", "smtp"):
@@ -477,7 +490,12 @@ def state_directory() -> Path | None:
 def _database_url(url: str, base_dir: Path) -> str:
     """A relative SQLite path is taken relative to `$STATE_DIRECTORY` under a systemd
     unit that has `StateDirectory=` (the config's directory is read-only there), else
-    relative to the config file; never to the cwd."""
+    relative to the config file; never to the cwd. `postgresql://` and `postgres://`
+    mean the psycopg driver (SQLAlchemy's default for them is psycopg2, which mailgate
+    does not use)."""
+    for alias in ("postgresql://", "postgres://"):
+        if url.startswith(alias):
+            url = "postgresql+psycopg://" + url[len(alias) :]
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         base = state_directory() or base_dir
@@ -535,18 +553,70 @@ def _credentials(table: _Table, base_dir: Path, *, required: bool) -> Credential
     if source == "password":
         return Credentials(username=username, secret=Secret(lambda: value))
     if source == "password_env":
-        if value not in os.environ:
-            raise ConfigError(key, f"environment variable {value} is not set")
-        secret_value = os.environ[value]
-        return Credentials(username=username, secret=Secret(lambda: secret_value))
+        secret = Secret(_environment_reader(value, key), (source, value))
+        return Credentials(username=username, secret=secret)
     if source == "password_file":
-        file_path = base_dir / value
-        try:
-            file_value = file_path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(key, f"cannot read {file_path}: {exc.strerror}") from None
-        return Credentials(username=username, secret=Secret(lambda: file_value))
-    return Credentials(username=username, secret=Secret(_token_runner(value, key)), oauth2=True)
+        path = base_dir / value
+        secret = Secret(_file_reader(path, key), (source, str(path)))
+        return Credentials(username=username, secret=secret)
+    secret = Secret(_token_runner(value, key), (source, MASK))  # it may hold a client secret
+    return Credentials(username=username, secret=secret, oauth2=True)
+
+
+def _environment_reader(name: str, key: str) -> Callable[[], str]:
+    """Read when a log-in needs it, not when the config is loaded: commands that
+    never log in (`status`, `requests`, `init`, …) run without the mail passwords."""
+
+    def read() -> str:
+        if name not in os.environ:
+            raise ConfigError(key, f"environment variable {name} is not set")
+        value = os.environ[name].strip()
+        if not value:
+            raise ConfigError(key, f"environment variable {name} is empty")
+        return value
+
+    return read
+
+
+def _file_reader(path: Path, key: str) -> Callable[[], str]:
+    """As `_environment_reader`; the file holds the password alone, as UTF-8 text."""
+
+    def read() -> str:
+        return read_secret_file(path, key)
+
+    return read
+
+
+def read_secret_file(path: Path, key: str) -> str:
+    """A secret file's text, stripped; a missing, binary or empty file is a config
+    error naming `key` and the file (never its content)."""
+    try:
+        value = path.read_bytes().decode("utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(key, f"{path} is not UTF-8 text (binary, or saved as UTF-16?): "
+                          "write the secret alone in it as UTF-8") from None  # fmt: skip
+    if not value:
+        raise ConfigError(key, f"{path} is empty")
+    return value
+
+
+def verify_secrets(settings: Settings) -> None:
+    """Read every password now, for the commands that log in (`run`, `check`): a
+    missing one stops them at the start, named, not at the first log-in. OAuth2
+    token commands are left to the log-in, which runs them anyway."""
+    several = len(settings.mailboxes) > 1
+    for mailbox in settings.mailboxes:
+        for credentials in (mailbox.imap.credentials, mailbox.smtp.credentials):
+            if credentials.secret is None or credentials.oauth2:
+                continue
+            try:
+                credentials.secret.reveal()
+            except ConfigError as exc:
+                if not several:
+                    raise
+                raise ConfigError(f"mailbox.{mailbox.mailbox}.{exc.key}", exc.problem) from None
 
 
 def _trust(table: _Table, base_dir: Path) -> TrustSettings:
@@ -593,26 +663,26 @@ def _spam_headers(table: _Table) -> tuple[tuple[str, str], ...]:
 def _token_secret(table: _Table, base_dir: Path) -> Secret | None:
     """The admin's own secret for reply tokens, if given; else the database keeps one."""
     key = table.key("token_secret")
+    source = ("token_secret", MASK)
     if "token_secret_env" in table:
         key = table.key("token_secret_env")
         name = table.string("token_secret_env", required=True)
         if not os.environ.get(name):
             raise ConfigError(key, f"environment variable {name} is not set")
         value = os.environ[name].strip()
+        source = ("token_secret_env", name)
     elif "token_secret_file" in table:
         key = table.key("token_secret_file")
         path = base_dir / table.string("token_secret_file", required=True)
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(key, f"cannot read {path}: {exc}") from None
+        value = read_secret_file(path, key)
+        source = ("token_secret_file", str(path))
     elif "token_secret" in table:
         value = table.string("token_secret", "")
     else:
         return None
     if len(value) < 16:
         raise ConfigError(key, "the token secret needs at least 16 characters")
-    return Secret(lambda: value)
+    return Secret(lambda: value, source)
 
 
 def _token_runner(command: str, key: str) -> Callable[[], str]:
@@ -687,6 +757,17 @@ def _sla(table: _Table) -> SlaSettings:
         {"first_response_hours", "resolution_hours", "business_hours", "pausing_statuses"}
     )
     return settings
+
+
+def unknown_key(name: str, known: Collection[str]) -> str:
+    return "unknown key: " + (_did_you_mean(name, known, "did you mean `{}`?")
+                              or "remove it or check its spelling")  # fmt: skip
+
+
+def _did_you_mean(name: str, known: Collection[str], pattern: str) -> str:
+    """`pattern` with the known key closest to a misspelt one, or "" when none is close."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return pattern.format(close[0]) if close else ""
 
 
 class _Table:
@@ -809,4 +890,4 @@ class _Table:
     def reject_unknown(self, known: set[str]) -> None:
         for name in self._data:
             if name not in known:
-                raise ConfigError(self.key(name), "unknown key: remove it or check its spelling")
+                raise ConfigError(self.key(name), unknown_key(name, known))

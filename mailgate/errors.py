@@ -22,3 +22,9 @@ class TransportError(MailgateError):
     def __init__(self, message: str, *, temporary: bool) -> None:
         super().__init__(message)
         self.temporary = temporary
+
+
+class DatabaseError(MailgateError):
+    """The database cannot be used: unreachable, not initialised, or its schema is not
+    the one this code needs. `str()` is one line naming the database (password
+    masked) and the fix."""

@@ -35,6 +35,7 @@ import queue
 import re
 import ssl
 from collections.abc import Callable, Sequence
+from email.utils import parseaddr
 from multiprocessing.connection import Connection
 from typing import Protocol
 
@@ -60,6 +61,7 @@ _PLAIN_ADDRESS = re.compile(
     r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 )
 _RECIPIENT_ACCEPTED = (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward)
+_STREAMS_ON = "5."  # the aiosmtplib major version whose protocol `_data` was written for
 _STREAM_NEEDS = ("_command_lock", "_response_pending", "_drain_helper", "read_response", "write")
 REPORT_AFTER = 0.005  # s: results go to the worker in lists, the first of each this late at most
 Failure = tuple[bool, str]  # temporary?, what the server said
@@ -171,10 +173,14 @@ def _mailbox(address: str) -> bytes:
 
     aiosmtplib's `quote_address`, which `sendmail` uses, sends whatever part of
     a string `email.utils.parseaddr` finds (`a>@b` goes as `<a>`); here an
-    address is sent as it is or not at all.
+    address is sent as it is or not at all. From Python 3.13 on, `parseaddr`
+    finds nothing in `a@b,c@d`, and `quote_address` then sends the string
+    whole, two addresses as one: so `parseaddr` must find the address itself.
     """
     try:
-        if _PLAIN_ADDRESS.fullmatch(address) or quote_address(address) == f"<{address}>":
+        if _PLAIN_ADDRESS.fullmatch(address) or (
+            quote_address(address) == f"<{address}>" and parseaddr(address)[1] == address
+        ):
             return b"<%s>" % address.encode("ascii")
     except ValueError:  # CR, LF, white space or <> outside a quoted local part; not ASCII
         pass
@@ -208,7 +214,11 @@ def _dot_stuffed(piece: bytes) -> bytes:
 
 
 def _can_stream(client: aiosmtplib.SMTP) -> bool:
-    """Whether the connection's protocol has the parts `_data` uses (aiosmtplib 5)."""
+    """Whether `_data` may stream on the connection's protocol: aiosmtplib 5, whose
+    private parts it uses (there is no public way to write DATA a piece at a time),
+    and has them. Any other version sends with the public `sendmail`."""
+    if not aiosmtplib.__version__.startswith(_STREAMS_ON):
+        return False
     protocol = client.protocol
     return all(hasattr(protocol, name) for name in _STREAM_NEEDS)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from mailgate.commands import check, failed, held, outbox, purge, requests, run, status
+from mailgate.commands import check, config, failed, held, outbox, purge, requests, run, status
 from mailgate.commands.output import EXIT_NOT_FOUND, EXIT_REFUSED
 
 __all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
@@ -20,6 +20,7 @@ def register(commands: argparse._SubParsersAction, *, requests_actions, timestam
     """Add the commands to `commands`, and `set-status` and `note` to `requests_actions`;
     `timestamp` is the CLI's parser of --now."""
     check.register(commands)
+    config.register(commands)
     failed.register(commands)
     held.register(commands)
     outbox.register(commands)

@@ -9,8 +9,10 @@ stderr and sets the exit status. With several mailboxes each is checked apart.
 `--send-test` then sends a test notification through SMTP, as the worker
 would, and a probe to the support address's plus address (`support+check.…`):
 it reports whether the probe reached the mailbox, as the agents' reply
-addresses must (SPEC §14), and removes it there. The database is never
-opened. No line ever holds a password or token.
+addresses must (SPEC §14), and removes it there. The database is checked
+first (reachable, initialised, its schema this version's), without creating
+an SQLite file that is not there; a failure there (status 6) does not stop
+the mail servers' steps. No line ever holds a password or token.
 
 With `[trust] agents = "from"` it warns that the From address alone makes an agent.
 """
@@ -24,6 +26,8 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from mailgate import exits
 
 # The network and e-mail modules are imported where used: they cost every command's start.
 if TYPE_CHECKING:
@@ -75,6 +79,7 @@ class StepFailed(Exception):
 EPILOG = f"""exit status:
   0      every step passed
   2      bad configuration (the line names the key)
+  6      the database: unreachable, not initialised, or its schema not this version's
   {EXIT_IMAP + Step.DNS}/{EXIT_SMTP + Step.DNS}  IMAP/SMTP host name does not resolve
   {EXIT_IMAP + Step.TCP}/{EXIT_SMTP + Step.TCP}  IMAP/SMTP port refused or no answer
   {EXIT_IMAP + Step.TLS}/{EXIT_SMTP + Step.TLS}  IMAP/SMTP TLS failed (plain port, certificate)
@@ -102,6 +107,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def check_command(app: App, args: argparse.Namespace) -> int:
+    from mailgate.config import verify_secrets
     from mailgate.template_check import check_templates
 
     settings = app.settings
@@ -116,14 +122,32 @@ def check_command(app: App, args: argparse.Namespace) -> int:
             "domains (docs/trust.md)",
             file=sys.stderr,
         )
+    verify_secrets(settings)  # a missing password stops us here, named (status 2)
     several = len(settings.mailboxes) > 1
-    first_failure = 0
+    first_failure = check_database(app)
     for mailbox in settings.mailboxes:
         label = f"mailbox {mailbox.mailbox}: " if several else ""
         code = check_mailbox(mailbox, label=label, send_test=args.send_test,
                              probe_wait=args.probe_wait)  # fmt: skip
         first_failure = first_failure or code
     return first_failure
+
+
+def check_database(app: App) -> int:
+    """The database's line: ok with its schema revision, or what is wrong (status 6)."""
+    from mailgate.errors import DatabaseError
+    from mailgate.store.health import database_errors, require_schema
+    from mailgate.urls import masked_url
+
+    url = app.settings.database_url
+    try:
+        with database_errors(url):
+            revision = require_schema(app.engine, url)
+    except DatabaseError as exc:
+        print(f"mailgate: {exc}", file=sys.stderr)
+        return exits.DATABASE
+    print(f"database: ok ({masked_url(url)}, schema at {revision})", flush=True)
+    return 0
 
 
 def database_file_warning(database_url: str) -> str | None:

@@ -8,9 +8,11 @@ import json
 import sys
 from typing import Any
 
-EXIT_FAILED = 1  # the command could not do what was asked (the line says why)
-EXIT_NOT_FOUND = 4  # as `mailgate.cli`: no such request, message or notification
-EXIT_REFUSED = 5  # the rules of mail refuse it (not an agent, the request is closed)
+from mailgate import exits
+
+EXIT_FAILED = exits.FAILED
+EXIT_NOT_FOUND = exits.NOT_FOUND
+EXIT_REFUSED = exits.REFUSED
 
 
 def print_json(document: Any) -> None:

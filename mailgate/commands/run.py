@@ -19,6 +19,7 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
+from mailgate import exits
 from mailgate.commands.output import complain
 from mailgate.errors import ConfigError
 from mailgate.logs import FORMATS, setup_logging
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from mailgate.monitor import Monitors
     from mailgate.worker import Clock
 
-EXIT_TRANSPORT = 3  # as `mailgate.cli`
 log = logging.getLogger("mailgate")
 
 
@@ -43,10 +43,12 @@ def register(run: argparse.ArgumentParser) -> None:
 
 
 def run_command(app: App, args: argparse.Namespace) -> int:
+    from mailgate.config import verify_secrets
     from mailgate.monitor import Monitors, RoundRecorder
     from mailgate.owner import current_owner
     from mailgate.template_check import check_templates
 
+    verify_secrets(app.settings)  # a missing password stops us here, named (status 2)
     check_templates(app.install)  # an admin's broken template stops us before any mail
     if args.log_format != "text":
         setup_logging(args.log_level, args.log_format)
@@ -83,7 +85,7 @@ def _run_once(app: App, clock: Clock, monitors: Monitors, *, as_json: bool) -> i
         )
         for error in report.errors:
             complain(error)
-    return EXIT_TRANSPORT if report.errors else 0
+    return exits.TRANSPORT if report.errors else 0
 
 
 def _run_until_stopped(app: App, clock: Clock, monitors: Monitors, *, config_path: str) -> None:
@@ -121,11 +123,12 @@ def _reloaded(app: App, config_path: str) -> App:
     """The app of the config file as it is now; `app` itself when that file is bad or
     changes what only a restart can. The database (its engine, its pool) is kept."""
     from mailgate.app import build_app
-    from mailgate.config import load_settings
+    from mailgate.config import load_settings, verify_secrets
     from mailgate.template_check import check_templates
 
     try:
         settings = load_settings(config_path)
+        verify_secrets(settings)  # read at start, so also at a reload
         _check_reloadable(app.settings, settings)
         reloaded = build_app(settings, store=app.store)
         check_templates(reloaded.install)

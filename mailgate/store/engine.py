@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url, text
 
 if TYPE_CHECKING:
     import sqlite3
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT = 10  # seconds to reach PostgreSQL
 READ_ONLY = "mailgate_read_only"  # execution option of a connection whose transaction only reads
 
 
@@ -38,7 +40,9 @@ def make_engine(url: str, *, mailboxes: int = 1) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * mailboxes + 1))
+    # A server that drops the packets must not hang a command (or a round) for minutes.
+    return create_engine(url, pool_pre_ping=True, pool_size=max(5, 2 * mailboxes + 1),
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT})  # fmt: skip
 
 
 def sqlite_file(url: str) -> str | None:
@@ -105,16 +109,51 @@ def upsert_insert(connection: Connection, table: Table) -> postgresql.Insert | s
     return sqlite_insert(table)
 
 
-def upgrade_schema(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest revision; safe to run again."""
+@dataclass(frozen=True, slots=True)
+class Upgrade:
+    """What `upgrade_schema` did: the revision before (None: a new database) and after."""
+
+    before: str | None
+    after: str
+    steps: int
+
+    def __str__(self) -> str:
+        plural = "step" if self.steps == 1 else "steps"
+        if self.steps == 0:
+            return f"database is up to date at {self.after}"
+        if self.before is None:
+            return f"database created at {self.after} ({self.steps} {plural})"
+        return f"database migrated {self.before} → {self.after} ({self.steps} {plural})"
+
+
+_INIT_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def upgrade_schema(engine: Engine) -> Upgrade:
+    """Create or upgrade the schema to the newest revision; safe to run again, also
+    twice at once: the second waits for the first (PostgreSQL: an advisory lock held
+    to the commit; SQLite: the write lock BEGIN IMMEDIATE takes), then finds the
+    schema up to date."""
     from alembic import command  # imported here: it costs every other command 0.15 s
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from mailgate.store.locks import INIT_KEY
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(_INIT_LOCK, {"key": INIT_KEY})
+        before = MigrationContext.configure(connection).get_current_revision()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        after = MigrationContext.configure(connection).get_current_revision()
+    assert after is not None  # upgraded to head: there is one
+    steps = 0 if after == before else len(list(script.iterate_revisions(after, before or "base")))
+    return Upgrade(before=before, after=after, steps=steps)
 
 
 @contextlib.contextmanager

@@ -34,6 +34,11 @@ def reader_key(mailbox: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+INIT_KEY = int.from_bytes(
+    hashlib.blake2b(b"mailgate init\0", digest_size=8).digest(), "big", signed=True
+)  # `mailgate init` holds it to its commit: two at once run one after the other
+
+
 @contextlib.contextmanager
 def inbox_reader(engine: Engine, mailbox: str) -> Iterator[bool]:
     """True inside the block when this process may read `mailbox` now: always on

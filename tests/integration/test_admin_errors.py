@@ -45,7 +45,8 @@ def test_unreadable_password_file(tmp_path, dovecot, smtp_sink):
     write_config(config, imap=dovecot, smtp=smtp_sink, database_url="sqlite:///x.sqlite3")
     text = config.read_text().replace(f'password = "{dovecot.password}"', 'password_file = "nope"')
     config.write_text(text)
-    result = mailgate(config, "init")
+    assert mailgate(config, "init").returncode == 0  # it never logs in: needs no password
+    result = mailgate(config, "run", "--once")
     assert result.returncode == 2
     line = one_line(result.stderr)
     assert "imap.password_file: cannot read" in line
@@ -68,6 +69,7 @@ def test_wrong_imap_password(tmp_path, dovecot, smtp_sink):
 def test_check_says_which_step_failed(tmp_path, dovecot, smtp_sink):
     config = tmp_path / "m.toml"
     write_config(config, imap=dovecot, smtp=smtp_sink, database_url="sqlite:///x.sqlite3")
+    assert mailgate(config, "init").returncode == 0
     ok = mailgate(config, "check")
     assert ok.returncode == 0, ok.stderr
     assert "imap: folders ok" in ok.stdout and "smtp: login not asked for" in ok.stdout
@@ -104,6 +106,7 @@ def test_smtp_auth_and_a_wrong_smtp_password(tmp_path, dovecot, smtp_sink_with_a
         "[business_hours]",
     )
     config.write_text(text)
+    assert mailgate(config, "init").returncode == 0
     ok = mailgate(config, "check")
     assert ok.returncode == 0, ok.stderr
     config.write_text(text.replace(f'password = "{password}"', 'password = "nope-nope"'))

@@ -5,6 +5,7 @@ failing step named with its fix and its own exit status, never a secret; and
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import ssl
 import subprocess
@@ -28,6 +29,7 @@ class Config:
         self.database = tmp_path / "mailgate.sqlite3"
         write_config(self.path, imap=imap, smtp=smtp, database_url=f"sqlite:///{self.database}",
                      **top)  # fmt: skip
+        assert run_cli(self.path, "init").returncode == 0  # check reports the database too
 
     def set(self, table: str, **values: object) -> Config:
         """Replace (or add) keys in one table: TOML allows no key twice."""
@@ -97,19 +99,18 @@ def self_signed_tls(tmp_path) -> Iterator[tuple[int, Path]]:
 # -- success --------------------------------------------------------------------------
 
 
-def test_every_step_passes_one_line_each_and_the_database_is_not_opened(config, dovecot):
+def test_every_step_passes_one_line_each(config, dovecot):
     dovecot.append(b"Subject: waiting\r\nFrom: a@example.com\r\n\r\nhello\r\n")
     result = config.check()
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     steps = [line.split(",")[0].split(" (")[0] for line in result.stdout.splitlines()]
-    assert steps == ["config: ok",
+    assert steps == ["config: ok", "database: ok",
                      "imap: dns ok", "imap: tcp ok", "imap: tls off", "imap: login ok as "
                      f"{dovecot.user}", "imap: folders ok",
                      "smtp: dns ok", "smtp: tcp ok", "smtp: tls off",
                      "smtp: login not asked for"]  # fmt: skip
     assert "INBOX has 1 waiting" in result.stdout
-    assert not config.database.exists()
 
 
 def test_smtp_login_with_a_password(tmp_path, dovecot, smtp_sink_with_auth):
@@ -259,7 +260,8 @@ def test_send_test_arrives(tmp_path, dovecot, smtp_sink, language, subject, word
     html = message.get_body(("html",)).get_content()
     assert words in text and "mailgate check" in html
     assert f"smtp: send ok, test notification {message['Message-ID']} to {TO}" in result.stdout
-    assert not config.database.exists()
+    outbox = json.loads(run_cli(config.path, "status", "--json").stdout)["outbox"]
+    assert outbox["pending"] == outbox["sent"] == 0  # the test mail is no notification
 
 
 def test_send_test_probe_reaches_the_mailbox_through_plus_addressing(
@@ -313,4 +315,4 @@ def test_send_test_refused(config, smtp_sink):
 def test_send_test_wants_an_address(config):
     with pytest.raises(SystemExit) as exit_info:
         config.check("--send-test", "nobody")
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 64  # a usage error

@@ -114,3 +114,15 @@ def test_without_the_protocol_parts_it_streams_on_it_falls_back_to_sendmail(
     raw = _large_message(2 * PIECE)
     delivered = _send_alone(smtp_sink, raw)
     assert delivered == raw
+
+
+def test_another_aiosmtplib_major_version_sends_with_the_public_sendmail(
+    smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def not_streamed(*_: object) -> None:
+        raise AssertionError("DATA written on the private parts of an untested aiosmtplib")
+
+    monkeypatch.setattr(send.aiosmtplib, "__version__", "6.0.0")  # the forked pump sees it
+    monkeypatch.setattr(send, "_data", not_streamed)
+    raw = _large_message(2 * PIECE)
+    assert _send_alone(smtp_sink, raw) == raw

@@ -61,6 +61,7 @@ def oauth_config(
     text = text.replace("[smtp]\n", f'[smtp]\nusername = "{smtp_user}"\n{token}\n')
     assert "password" not in text
     path.write_text(text)
+    assert run_cli(path, "init").returncode == 0  # runs no token command: it never logs in
     return path
 
 

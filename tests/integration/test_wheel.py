@@ -30,7 +30,15 @@ from tests.harness import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "e2e" / "applemail_quotes_approval.eml"
-BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "mailgate", "templates")
+BUILD_INPUTS = (
+    "pyproject.toml",
+    "setup.py",
+    "MANIFEST.in",
+    "README.md",
+    "LICENSE",
+    "mailgate",
+    "templates",
+)
 # Copied along, as a checkout has them, so the build must leave them out on purpose.
 CHECKOUT_ONLY = ("tests", "bench", "demo.sh")
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
@@ -152,3 +160,24 @@ def test_the_wheel_holds_the_product_only(wheel: Path):
     # aiosmtpd (the SMTP sink's server) is a test dependency, never the product's.
     requires = metadata.get_all("Requires-Dist") or []
     assert [req for req in requires if "aiosmtpd" in req and 'extra == "test"' not in req] == []
+
+
+def test_the_wheel_states_its_licence_and_keeps_psycopg_in_the_postgresql_extra(wheel: Path):
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        text = archive.read(metadata).decode()
+        names = archive.namelist()
+    assert "License-Expression: MIT" in text
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "Provides-Extra: postgresql" in text
+    psycopg = [line for line in text.splitlines() if line.startswith("Requires-Dist: psycopg")]
+    assert psycopg == ['Requires-Dist: psycopg[binary]>=3.2.1; extra == "postgresql"']
+    assert "Classifier: Programming Language :: Python :: 3.13" in text
+
+
+def test_python_m_mailgate_and_the_man_page_from_the_installed_copy(venv: Path):
+    python = venv / "bin" / "python"
+    version = _run(python, "-m", "mailgate", "--version", cwd=venv.parent)
+    assert version.stdout.startswith("mailgate ")
+    page = _run(python, "-m", "mailgate", "manpage", cwd=venv.parent)
+    assert page.stdout.startswith(".TH MAILGATE 1 ")

@@ -6,8 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from mailgate.cli import DETAIL_WIDTH, _print_request
+
+UTC = ZoneInfo("UTC")
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "e2e" / "applemail_quotes_approval.eml"
 
@@ -45,7 +48,7 @@ def history(capsys) -> list[str]:
 
 
 def test_a_multi_line_detail_shows_its_first_line_marked_as_cut(capsys):
-    _print_request(shown(ANSWER, "x" * 200, "short", ""))
+    _print_request(shown(ANSWER, "x" * 200, "short", ""), UTC)
     lines = history(capsys)
     assert len(lines) == 4
     assert lines[0].endswith("alice@example.org  Hello Ivan,…")
@@ -72,9 +75,25 @@ def test_the_message_list_names_who_got_each_notification(capsys):
         {"at": "2026-12-07T10:00:01+00:00", "direction": "out", "kind": "notification",
          "from": "support@example.org", "to": "ivan@client.example.net"},
     ]  # fmt: skip
-    _print_request(request)
+    _print_request(request, UTC)
     out = capsys.readouterr().out.splitlines()
     received, sent = out[out.index("messages:") + 1 :]
     assert received.endswith("client       ivan@client.example.net")
     assert sent.endswith("notification to ivan@client.example.net")
     assert "support@example.org" not in sent
+
+
+def test_times_are_shown_in_the_business_time_zone_and_no_owner_is_nobody(capsys):
+    request = shown("answered")
+    request["owner"] = None
+    request["auto_close_at"] = "2026-12-10T15:00:00+00:00"
+    request["messages"] = [
+        {"at": "2026-12-07T10:00:00+00:00", "direction": "in", "kind": "client",
+         "from": "ivan@client.example.net", "to": None},
+    ]  # fmt: skip
+    _print_request(request, ZoneInfo("Europe/Moscow"))
+    out = capsys.readouterr().out.splitlines()
+    assert "owner: nobody" in out[1]
+    assert out[3] == "closes automatically at: 2026-12-10 18:00 +0300"
+    assert out[out.index("history:") + 1].startswith("  2026-12-07 13:00 +0300  answer")
+    assert out[out.index("messages:") + 1].startswith("  2026-12-07 13:00 +0300  in ")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mailgate.config import load_settings, settings_from_mapping
+from mailgate.config import load_settings, settings_from_mapping, verify_secrets
 from mailgate.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,19 +160,94 @@ def test_clear_text_is_accepted_for_a_server_on_loopback(host):
     assert (settings.imap.security, settings.smtp.security) == ("none", "none")
 
 
+def secret_error(data, base_dir=Path("/nonexistent")) -> ConfigError:
+    """The error of reading the secrets, which loading the file leaves alone."""
+    settings = settings_from_mapping(data, base_dir=base_dir)
+    with pytest.raises(ConfigError) as caught:
+        verify_secrets(settings)
+    return caught.value
+
+
 def test_password_env_must_exist(monkeypatch):
     monkeypatch.delenv("MG_TEST_UNSET", raising=False)
-    error = error_for(with_changes(imap__password=None, imap__password_env="MG_TEST_UNSET"))
+    error = secret_error(with_changes(imap__password=None, imap__password_env="MG_TEST_UNSET"))
     assert error.key == "imap.password_env"
     assert "MG_TEST_UNSET is not set" in str(error)
 
 
 def test_unreadable_password_file(tmp_path):
-    data = with_changes(imap__password=None, imap__password_file="missing.txt")
+    error = secret_error(with_changes(imap__password=None, imap__password_file="missing.txt"),
+                         tmp_path)  # fmt: skip
+    assert error.key == "imap.password_file"
+    assert "cannot read" in str(error)
+
+
+def test_the_secrets_are_read_only_when_a_command_needs_them(monkeypatch, tmp_path):
+    """status, requests, init, held, outbox never log in: loading the file reads no secret."""
+    monkeypatch.delenv("MG_TEST_UNSET", raising=False)
+    data = with_changes(imap__password=None, imap__password_env="MG_TEST_UNSET",
+                        smtp__username="s", smtp__password_file="missing.txt")  # fmt: skip
+    settings = settings_from_mapping(data, base_dir=tmp_path)
+    assert settings.imap.credentials.secret.source == ("password_env", "MG_TEST_UNSET")
+
+
+def test_an_empty_secret_is_refused_with_its_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("MG_TEST_EMPTY", "  ")
+    error = secret_error(with_changes(imap__password=None, imap__password_env="MG_TEST_EMPTY"))
+    assert error.key == "imap.password_env"
+    assert error.problem == "environment variable MG_TEST_EMPTY is empty"
+    (tmp_path / "empty").write_text("\n")
+    error = secret_error(with_changes(smtp__username="s", smtp__password_file="empty"), tmp_path)
+    assert (error.key, error.problem) == ("smtp.password_file", f"{tmp_path / 'empty'} is empty")
+    assert error_for(with_changes(imap__password="")).key == "imap.password"
+
+
+@pytest.mark.parametrize("content", ["hunter2\n".encode("utf-16"), b"\x89PNG\r\n\x1a\n\xff"])
+def test_a_binary_or_utf16_password_file_is_one_error_naming_it(tmp_path, content):
+    (tmp_path / "secret").write_bytes(content)
+    error = secret_error(with_changes(imap__password=None, imap__password_file="secret"), tmp_path)
+    assert error.key == "imap.password_file"
+    assert f"{tmp_path / 'secret'} is not UTF-8 text" in error.problem
+    assert "\n" not in str(error) and "hunter2" not in str(error)
+
+
+def test_a_utf16_config_is_one_error_naming_it(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('support_address = "support@example.org"\n', encoding="utf-16")
     with pytest.raises(ConfigError) as caught:
-        settings_from_mapping(data, base_dir=tmp_path)
-    assert caught.value.key == "imap.password_file"
-    assert "cannot read" in str(caught.value)
+        load_settings(path)
+    assert caught.value.key == "--config"
+    assert f"{path} is not UTF-8 text" in caught.value.problem
+
+
+def test_a_byte_order_mark_is_no_error(tmp_path):
+    path = tmp_path / "m.toml"
+    text = "".join(f"{k} = {v!r}\n" for k, v in MINIMAL.items() if isinstance(v, str))
+    tables = "".join(f"[{name}]\n" + "".join(f'{k} = "{v}"\n' for k, v in table.items())
+                     for name, table in MINIMAL.items() if isinstance(table, dict))  # fmt: skip
+    path.write_text(text.replace("'", '"') + tables, encoding="utf-8-sig")
+    assert load_settings(path).support_address == "support@example.org"
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "hint"),
+    [
+        ({"max_per_huor": 3}, "max_per_huor", "did you mean `max_per_hour`?"),
+        ({"imap__pasword_env": "X"}, "imap.pasword_env", "did you mean `password_env`?"),
+        ({"trust__reply_token": True}, "trust.reply_token", "did you mean `reply_tokens`?"),
+        ({"zzz": 1}, "zzz", "remove it or check its spelling"),
+    ],
+)
+def test_an_unknown_key_gets_the_closest_known_one(changes, key, hint):
+    error = error_for(with_changes(**changes))
+    assert (error.key, error.problem) == (key, f"unknown key: {hint}")
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_plain_postgresql_url_means_psycopg(scheme):
+    url = f"{scheme}://mailgate@db.example.org/mailgate"
+    settings = settings_from_mapping(with_changes(database__url=url), base_dir=Path("/"))
+    assert settings.database_url == "postgresql+psycopg://mailgate@db.example.org/mailgate"
 
 
 def test_password_file_is_relative_to_the_config(tmp_path):

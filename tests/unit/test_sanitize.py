@@ -96,7 +96,9 @@ def test_an_image_size_must_be_a_number() -> None:
 
 def test_an_alt_text_with_brackets_does_not_confuse_the_image_filter() -> None:
     html = '<img alt="a > b" src="cid:image001.png@01DB1234.5678"><img alt="c > d">'
-    assert clean(html) == f'<img alt="a &gt; b" src="cid:f1.abc@example.org" {FITS}>'
+    out = clean(html)  # nh3 before 0.3.4 leaves the ">" of an attribute as it is: both safe
+    assert out in (f'<img alt="a &gt; b" src="cid:f1.abc@example.org" {FITS}>',
+                   f'<img alt="a > b" src="cid:f1.abc@example.org" {FITS}>')  # fmt: skip
 
 
 def test_the_agent_s_address_is_replaced_by_the_support_address() -> None:
