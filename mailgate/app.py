@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ def build_app(settings: Settings, *, store: Store | None = None) -> App:
         calendar=calendar,
         auto_close_days=settings.auto_close_business_days,
         sla_policy=sla_policy(settings.sla),
+        priority_policies=priority_policies(settings.sla),
     )
 
     def mailbox_of(settings: Settings) -> Mailbox:
@@ -104,12 +106,21 @@ class LazyRenderer:
 
 
 def sla_policy(settings: SlaSettings) -> SlaPolicy:
-    def hours(value: float | None) -> dt.timedelta | None:
-        return dt.timedelta(hours=value) if value else None
-
     return SlaPolicy(
-        first_response=hours(settings.first_response_hours),
-        resolution=hours(settings.resolution_hours),
+        first_response=_hours(settings.first_response_hours),
+        resolution=_hours(settings.resolution_hours),
         business_hours=settings.business_hours,
         pausing_statuses=frozenset(Status(name) for name in settings.pausing_statuses),
     )
+
+
+def priority_policies(settings: SlaSettings) -> dict[str, SlaPolicy]:
+    """The policy of each priority that `[sla.priority.NAME]` names (SPEC §16)."""
+    common = sla_policy(settings)
+    return {name: dataclasses.replace(common, first_response=_hours(first),
+                                      resolution=_hours(resolution))
+            for name, first, resolution in settings.by_priority}  # fmt: skip
+
+
+def _hours(value: float | None) -> dt.timedelta | None:
+    return dt.timedelta(hours=value) if value else None

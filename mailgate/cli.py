@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from mailgate import __version__, attachments_cli, cli_docs, exits
 from mailgate.commands import register as register_operations
-from mailgate.domain import Status
+from mailgate.domain import PRIORITIES, Status
 from mailgate.errors import ConfigError, DatabaseError, TransportError
 from mailgate.logs import setup_logging
 from mailgate.tags import parse_tag
@@ -150,7 +150,8 @@ def _list_requests(settings: Settings, args: argparse.Namespace) -> int:
         with reading(engine) as connection:
             rows = views.list_requests(connection, tag_prefix=settings.tag_prefixes,
                                        status=args.status, breached=args.breached,
-                                       mailbox=args.mailbox)  # fmt: skip
+                                       mailbox=args.mailbox, priority=args.priority,
+                                       label=args.label, rated=args.rated)  # fmt: skip
     finally:
         engine.dispose()
     if args.json:
@@ -172,8 +173,8 @@ def _show_request(app: App, args: argparse.Namespace) -> int:
     now = args.now or dt.datetime.now(dt.UTC)
     deadlines = app.install.primary.rules.deadlines
 
-    def sla(history: list, first_response_at: dt.datetime | None) -> dict:
-        return deadlines.sla(history, first_response_at, now).to_json()
+    def sla(history: list, first_response_at: dt.datetime | None, priority: str) -> dict:
+        return deadlines.sla(history, first_response_at, now, priority=priority).to_json()
 
     shown = None
     if number is not None:
@@ -289,6 +290,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     listing.add_argument("--breached", action="store_true", help="only requests with an SLA breach")
     listing.add_argument("--mailbox", metavar="NAME", help="only the requests of this mailbox")
+    listing.add_argument("--priority", choices=PRIORITIES, help="only requests of this priority")
+    listing.add_argument("--label", metavar="NAME", help="only requests with this label")
+    listing.add_argument(
+        "--rated",
+        choices=("good", "bad", "any"),
+        help="only requests whose client rated them so (any: rated at all)",
+    )
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     show = sub.add_parser(
         "show",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mailgate.domain import Status
+from mailgate.domain import PRIORITIES, Status
 from mailgate.errors import ConfigError
 
 DEFAULT_MAILBOX = "default"  # the name of the one mailbox of a file without [[mailbox]]
@@ -33,8 +33,10 @@ _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAILBOX_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 MAILBOX_KEYS = frozenset(
     {"name", "imap", "smtp", "support_address", "support_name", "tag_prefix", "agents",
-     "agent_notify", "escalation_notify", "language", "templates_dir", "agent_from"}
+     "agent_notify", "escalation_notify", "language", "templates_dir", "agent_from",
+     "client_priority"}
 )  # fmt: skip
+CLIENT_PRIORITY = ("ignore", "read")
 DEFAULT_AGENT_FROM = "{agent} via {support}"
 AGENT_FROM_FIELDS = ("agent", "support")
 _DOMAIN = re.compile(r"^@[^@\s]+\.[^@\s]+$")
@@ -116,6 +118,9 @@ class SlaSettings:
     resolution_hours: float | None = None
     business_hours: bool = True  # count working hours of [business_hours]; else wall-clock
     pausing_statuses: tuple[str, ...] = ("waiting_for_client",)
+    # [sla.priority.NAME]: (first_response_hours, resolution_hours) of requests of that
+    # priority, None for no target; a priority not named here has the targets above.
+    by_priority: tuple[tuple[str, float | None, float | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,6 +162,39 @@ class TrustSettings:
     bounce_hold_days: int = 7  # how long a proven bounce silences an address
 
 
+HOOK_EVENTS = (
+    "request.created",
+    "request.status_changed",
+    "message.received",
+    "escalation.accepted",
+    "sla.breached",
+    "delivery.failed",
+)
+HOOK_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+MAX_HOOK_TIMEOUT = 120.0
+HOOK_KEYS = frozenset(
+    {"name", "url", "command", "events", "secret", "secret_env", "secret_file", "timeout",
+     "max_attempts", "pass_env"}
+)  # fmt: skip
+# The environment a command hook always gets (besides its `pass_env`): nothing else of
+# the worker's, whose variables hold the mail servers' passwords.
+COMMAND_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HookSettings:
+    """One `[[hook]]` (SPEC §16): where the events it wants are sent, and how hard to try."""
+
+    name: str
+    url: str | None = None  # an HTTP POST of the JSON event; https, or http on loopback
+    command: tuple[str, ...] = ()  # argv of a program given the JSON on stdin
+    events: frozenset[str] = frozenset()
+    secret: Secret | None = None  # signs the body (HMAC-SHA256); required for a url
+    timeout: float = 10.0  # seconds for one call, connecting included; a command is killed
+    max_attempts: int = 24  # then the call is failed (kept; `mailgate hooks retry`)
+    pass_env: tuple[str, ...] = ()  # variables of the worker's environment a command also gets
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     database_url: str
@@ -173,6 +211,7 @@ class Settings:
     max_per_hour: int = 20
     auto_close_business_days: int = 3
     language: str = "en"
+    client_priority: str = "ignore"  # "read": a first message's X-Priority / Importance counts
     trust: TrustSettings = field(default_factory=TrustSettings)
     max_new_requests_per_sender: int = 5  # acknowledgements to one sender an hour
     max_acknowledgements_per_hour: int = 300  # acknowledgements an hour, to everyone
@@ -192,6 +231,7 @@ class Settings:
     peer_addresses: frozenset[str] = frozenset()
     other_mailboxes: tuple[Settings, ...] = ()
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
+    hooks: tuple[HookSettings, ...] = ()  # install-wide: every mailbox's events
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -270,12 +310,14 @@ def settings_from_mapping(data: Mapping[str, Any], *, base_dir: Path) -> Setting
         or not all(isinstance(t, Mapping) for t in tables)
     ):
         raise ConfigError("mailbox", "must be [[mailbox]] tables, one per support mailbox")
-    shared = {key: value for key, value in data.items() if key != "mailbox"}
+    # Hooks are the install's, read once: the first mailbox's settings carry them.
+    shared = {key: value for key, value in data.items() if key not in ("mailbox", "hook")}
     built = [_one_of_several(table, shared, index, base_dir) for index, table in enumerate(tables)]
     _check_distinct(built)
     every = frozenset().union(*(m.own_addresses for m in built))
     built = [replace(m, peer_addresses=every - m.own_addresses) for m in built]
-    return replace(built[0], other_mailboxes=tuple(built[1:]))
+    return replace(built[0], other_mailboxes=tuple(built[1:]),
+                   hooks=_hooks(data.get("hook"), base_dir))  # fmt: skip
 
 
 def _one_of_several(
@@ -393,6 +435,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         max_per_hour=int(top.number("max_per_hour", 20, minimum=1)),
         auto_close_business_days=int(top.number("auto_close_business_days", 3, minimum=1)),
         language=top.choice("language", LANGUAGES, "en"),
+        client_priority=top.choice("client_priority", CLIENT_PRIORITY, "ignore"),
         trust=_trust(top.table("trust"), base_dir),
         max_new_requests_per_sender=int(top.number("max_new_requests_per_sender", 5, minimum=1)),
         max_acknowledgements_per_hour=int(
@@ -406,6 +449,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
         metrics_listen=_metrics_listen(top.table("metrics")),
         retention_days=_retention_days(top.table("retention")),
         attachments=_attachments(top.table("attachments")),
+        hooks=_hooks(data.get("hook"), base_dir),
     )
     _clear_text_only_on_loopback(imap, settings.imap.host, settings.imap.security)
     _clear_text_only_on_loopback(smtp, settings.smtp.host, settings.smtp.security)
@@ -427,7 +471,7 @@ def _mailbox_settings(data: Mapping[str, Any], *, base_dir: Path) -> Settings:
          "max_per_hour", "auto_close_business_days", "language", "templates_dir", "sla",
          "metrics", "retention", "trust", "max_message_bytes", "max_text_bytes",
          "max_new_requests_per_sender", "max_acknowledgements_per_hour", "attachments",
-         "agent_from"}
+         "agent_from", "client_priority", "hook"}
     )  # fmt: skip
     return settings
 
@@ -457,6 +501,92 @@ def is_loopback(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
+
+
+def _hooks(tables: object, base_dir: Path) -> tuple[HookSettings, ...]:
+    """The `[[hook]]` tables; errors name the hook (`hook.NAME.KEY`, or `hook[N]`
+    while its name is unknown)."""
+    if tables is None:
+        return ()
+    if not isinstance(tables, list) or not all(isinstance(t, Mapping) for t in tables):
+        raise ConfigError("hook", "must be [[hook]] tables, one per hook")
+    hooks: list[HookSettings] = []
+    for index, data in enumerate(tables):
+        name = data.get("name")
+        if not isinstance(name, str) or not re.fullmatch(HOOK_NAME, name):
+            raise ConfigError(f"hook[{index}].name",
+                              f"give each hook a name of the form {HOOK_NAME}")  # fmt: skip
+        if any(hook.name == name for hook in hooks):
+            raise ConfigError(f"hook.{name}.name", "two hooks have this name")
+        hooks.append(_hook(_Table(data, f"hook.{name}."), name, base_dir))
+    return tuple(hooks)
+
+
+def _hook(table: _Table, name: str, base_dir: Path) -> HookSettings:
+    table.reject_unknown(set(HOOK_KEYS))
+    url = table.string("url", "") or None
+    command = tuple(table.string_list("command", []))
+    if (url is None) == (not command):
+        raise ConfigError(table.key("url"), "give either url (an HTTPS endpoint) or command (a "
+                          'program and its arguments, e.g. ["/usr/local/bin/relay"])')  # fmt: skip
+    if url is not None:
+        _check_hook_url(table, url)
+    events = table.string_list("events", [])
+    if not events:
+        raise ConfigError(table.key("events"),
+                          f"missing: list the events, from {', '.join(HOOK_EVENTS)}")  # fmt: skip
+    for event in events:
+        if event not in HOOK_EVENTS:
+            raise ConfigError(table.key("events"),
+                              f"{event!r} is not one of {', '.join(HOOK_EVENTS)}")  # fmt: skip
+    secret = _secret(table, "secret", base_dir)
+    if url is not None and secret is None:
+        raise ConfigError(table.key("secret_env"), "missing: a url hook signs every call; give "
+                          "secret_env, secret_file or secret (at least 16 characters)")  # fmt: skip
+    pass_env = tuple(table.string_list("pass_env", []))
+    if pass_env and url is not None:
+        raise ConfigError(table.key("pass_env"), "only a command hook gets an environment")
+    return HookSettings(
+        name=name,
+        url=url,
+        command=command,
+        events=frozenset(events),
+        secret=secret,
+        timeout=_hook_timeout(table),
+        max_attempts=int(table.number("max_attempts", 24, minimum=1)),
+        pass_env=pass_env,
+    )
+
+
+def _hook_timeout(table: _Table) -> float:
+    """Seconds for one call; at most MAX_HOOK_TIMEOUT, so that a call ends long before
+    the claim on it does (mailgate/hooks/pump.py LEASE)."""
+    seconds = table.number("timeout", 10.0, minimum=0.1)
+    if seconds > MAX_HOOK_TIMEOUT:
+        raise ConfigError(table.key("timeout"), f"must be at most {MAX_HOOK_TIMEOUT:g} seconds")
+    return seconds
+
+
+def _check_hook_url(table: _Table, url: str) -> None:
+    """https anywhere; http only to loopback, as `security = "none"` is (SPEC §14): the
+    events carry clients' addresses and texts, which the signature does not hide."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(table.key("url"), f"{url!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(table.key("url"), f"{url!r}: give an https:// URL")
+    if parts.username or parts.password:
+        raise ConfigError(table.key("url"), "no credentials in the URL: the signature "
+                          "authenticates the call")  # fmt: skip
+    if parts.scheme == "http" and not is_loopback(host):
+        raise ConfigError(table.key("url"), f"http:// would send clients' addresses and texts "
+                          f"in clear text to {host}; use https:// (http is for a receiver on "
+                          "loopback only: 127.0.0.1, ::1 or localhost)")  # fmt: skip
 
 
 def _metrics_listen(table: _Table) -> tuple[str, int] | None:
@@ -662,26 +792,32 @@ def _spam_headers(table: _Table) -> tuple[tuple[str, str], ...]:
 
 def _token_secret(table: _Table, base_dir: Path) -> Secret | None:
     """The admin's own secret for reply tokens, if given; else the database keeps one."""
-    key = table.key("token_secret")
-    source = ("token_secret", MASK)
-    if "token_secret_env" in table:
-        key = table.key("token_secret_env")
-        name = table.string("token_secret_env", required=True)
-        if not os.environ.get(name):
-            raise ConfigError(key, f"environment variable {name} is not set")
-        value = os.environ[name].strip()
-        source = ("token_secret_env", name)
-    elif "token_secret_file" in table:
-        key = table.key("token_secret_file")
-        path = base_dir / table.string("token_secret_file", required=True)
+    return _secret(table, "token_secret", base_dir, what="token secret")
+
+
+def _secret(table: _Table, name: str, base_dir: Path, *, what: str = "secret") -> Secret | None:
+    """A secret given as `name`, `name_env` or `name_file`, of 16 characters or more;
+    None when none of them is given."""
+    key = table.key(name)
+    source = (name, MASK)
+    if f"{name}_env" in table:
+        key = table.key(f"{name}_env")
+        variable = table.string(f"{name}_env", required=True)
+        if not os.environ.get(variable):
+            raise ConfigError(key, f"environment variable {variable} is not set")
+        value = os.environ[variable].strip()
+        source = (f"{name}_env", variable)
+    elif f"{name}_file" in table:
+        key = table.key(f"{name}_file")
+        path = base_dir / table.string(f"{name}_file", required=True)
         value = read_secret_file(path, key)
-        source = ("token_secret_file", str(path))
-    elif "token_secret" in table:
-        value = table.string("token_secret", "")
+        source = (f"{name}_file", str(path))
+    elif name in table:
+        value = table.string(name, "")
     else:
         return None
     if len(value) < 16:
-        raise ConfigError(key, "the token secret needs at least 16 characters")
+        raise ConfigError(key, f"the {what} needs at least 16 characters")
     return Secret(lambda: value, source)
 
 
@@ -747,16 +883,38 @@ def _sla(table: _Table) -> SlaSettings:
             raise ConfigError(
                 table.key("pausing_statuses"), f"{status!r} is not an open status name"
             )
+    first_response, resolution = hours("first_response_hours"), hours("resolution_hours")
     settings = SlaSettings(
-        first_response_hours=hours("first_response_hours"),
-        resolution_hours=hours("resolution_hours"),
+        first_response_hours=first_response,
+        resolution_hours=resolution,
         business_hours=table.boolean("business_hours", True),
         pausing_statuses=pausing,
+        by_priority=_sla_by_priority(table.table("priority"), first_response, resolution),
     )
     table.reject_unknown(
-        {"first_response_hours", "resolution_hours", "business_hours", "pausing_statuses"}
-    )
+        {"first_response_hours", "resolution_hours", "business_hours", "pausing_statuses",
+         "priority"}
+    )  # fmt: skip
     return settings
+
+
+def _sla_by_priority(
+    table: _Table, first_response: float | None, resolution: float | None
+) -> tuple[tuple[str, float | None, float | None], ...]:
+    """`[sla.priority.NAME]` tables: a key left out is the `[sla]` one, 0 is no target."""
+    table.reject_unknown(set(PRIORITIES))
+    targets = []
+    for name in PRIORITIES:
+        if name not in table:
+            continue
+        sub = table.table(name)
+        sub.reject_unknown({"first_response_hours", "resolution_hours"})
+        targets.append((
+            name,
+            sub.number("first_response_hours", first_response or 0, minimum=0) or None,
+            sub.number("resolution_hours", resolution or 0, minimum=0) or None,
+        ))  # fmt: skip
+    return tuple(targets)
 
 
 def unknown_key(name: str, known: Collection[str]) -> str:

@@ -9,8 +9,8 @@ compares them with the current time at every loop.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from mailgate.business_time import BusinessCalendar, add_business_days, subtract_business_days
 from mailgate.sla import SlaPolicy, SlaState, StatusChange, compute_sla
@@ -21,10 +21,18 @@ class Deadlines:
     calendar: BusinessCalendar
     auto_close_days: int
     sla_policy: SlaPolicy
+    # The targets of the priorities `[sla.priority.NAME]` names; others have `sla_policy`.
+    priority_policies: Mapping[str, SlaPolicy] = field(default_factory=dict)
 
     @property
     def has_sla(self) -> bool:
-        return self.sla_policy.first_response is not None or self.sla_policy.resolution is not None
+        return any(
+            policy.first_response is not None or policy.resolution is not None
+            for policy in (self.sla_policy, *self.priority_policies.values())
+        )
+
+    def policy(self, priority: str) -> SlaPolicy:
+        return self.priority_policies.get(priority, self.sla_policy)
 
     def auto_close_at(self, entered: dt.datetime) -> dt.datetime:
         """N business days after the request entered an auto-closing status."""
@@ -40,12 +48,16 @@ class Deadlines:
         history: Sequence[StatusChange],
         first_response_at: dt.datetime | None,
         now: dt.datetime,
+        *,
+        priority: str,
     ) -> SlaState:
+        """The SLA as of `now`, with the targets of the request's priority as it is now:
+        a priority changed later counts from the creation, as if it had always been."""
         return compute_sla(
             history=history,
             first_response_at=first_response_at,
             now=now,
-            policy=self.sla_policy,
+            policy=self.policy(priority),
             calendar=self.calendar,
         )
 

@@ -62,6 +62,12 @@ class RequestSnapshot:
     history: tuple[StatusChange, ...] = ()
     breaches: frozenset[str] = frozenset()  # SLA targets whose breach is recorded
     mailbox: str = "default"  # the [[mailbox]] whose rules and templates serve it
+    priority: str = "normal"  # low | normal | high | urgent (SPEC §16)
+    labels: tuple[str, ...] = ()  # sorted, lower case
+    rating_asked_at: dt.datetime | None = None  # the `closed` notice offered the rating buttons
+    rating: str | None = None  # good | bad
+    rating_comment: str | None = None
+    rated_at: dt.datetime | None = None
 
     def participant(self, address: str) -> Participant | None:
         return next((p for p in self.participants if p.address == address), None)
@@ -78,6 +84,11 @@ REQUEST_FIELDS = (
     "sla_check_at",
     "first_response_at",
     "owner",
+    "priority",
+    "rating_asked_at",
+    "rating",
+    "rating_comment",
+    "rated_at",
 )
 
 
@@ -88,6 +99,9 @@ class StoreMessage:
     request: RequestRef | None
     kind: MessageKind
     from_address: str
+    # Kept as the message it forwards (an agent's `#fwd`, SPEC §15): its text is the
+    # forwarded text, the agent's own lines being a note in the history.
+    as_forwarded: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +134,15 @@ class SetNotify:
     request: RequestRef
     address: str
     notify: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetLabel:
+    """Put `label` on the request (`present`), or take it off."""
+
+    request: RequestRef
+    label: str
+    present: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,7 +205,7 @@ class Notice:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notify:
-    request: RequestRef
+    request: RequestRef | None  # None: about no request (a `#fwd` refused, nothing opened)
     subject: str  # the request's subject without its tag, as the notice shows it
     notice: Notice
 
@@ -196,6 +219,7 @@ class Decision:
     updates: tuple[RequestUpdate, ...] = ()
     events: tuple[Event, ...] = ()
     notify_flags: tuple[SetNotify, ...] = ()
+    labels: tuple[SetLabel, ...] = ()
     bouncing: tuple[SetBouncing, ...] = ()
     notices: tuple[Notify, ...] = ()
     request: RequestRef | None = None  # the request the message was filed under, for logs

@@ -41,10 +41,20 @@ class CommandName(StrEnum):
     STATUS = "status"
     NOTE = "note"
     ASSIGN = "assign"
+    FORWARD = "forward"  # `#fwd`: the forwarded message opens its sender's request (SPEC §15)
+    PRIORITY = "priority"
+    LABEL = "label"
 
     @property
     def is_agent_only(self) -> bool:
-        return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN)
+        return self in (CommandName.STATUS, CommandName.NOTE, CommandName.ASSIGN,
+                        CommandName.PRIORITY, CommandName.LABEL,
+                        CommandName.FORWARD)  # fmt: skip
+
+
+# A request's priorities, lowest first (SPEC §16); new requests are "normal".
+PRIORITIES = ("low", "normal", "high", "urgent")
+DEFAULT_PRIORITY = "normal"
 
 
 class Role(StrEnum):

@@ -12,7 +12,7 @@ import imaplib
 import logging
 import re
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import imap_tools
@@ -25,6 +25,7 @@ from mailgate.errors import TransportError
 log = logging.getLogger(__name__)
 
 _FETCH_UID = re.compile(rb"UID (\d+)")
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x7e]+>")  # no <, >, space
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,10 +131,63 @@ class Inbox:
                 remaining = self.box.uids(f"UID {','.join(remaining)}")
         raise TransportError(f"IMAP MOVE to {folder} keeps failing", temporary=True)
 
+    def delete_copies(
+        self,
+        folder: str,
+        message_ids: Sequence[str],
+        *,
+        sender: str,
+        is_sender: Callable[[bytes], bool],
+    ) -> int:
+        """Delete from `folder` the messages with one of `message_ids`, and those whose
+        From header block `is_sender` accepts (`people erase`); how many went.
+
+        SEARCH matches substrings: a Message-ID is searched only whole, in its angle
+        brackets (a stranger's `<>` or `@` would match every message), and a From
+        match is read back and checked. Only these UIDs are expunged (UID EXPUNGE,
+        where the server has UIDPLUS).
+        """
+        client = self.box.client
+        if not self.box.folder.exists(folder):
+            return 0  # nothing of theirs in it
+        self.box.folder.set(folder)
+        uids: set[str] = set()
+        searched = [f"HEADER Message-ID {_quoted(m)}" for m in message_ids if _MSG_ID.fullmatch(m)]
+        for chunk in chunks(searched, 50):  # one SEARCH for many: OR OR a b c
+            uids |= self._search(*["OR"] * (len(chunk) - 1), *chunk)
+        senders = self._search("FROM", _quoted(sender))
+        for chunk in chunks(sorted(senders - uids, key=int), 200):
+            status, data = client.uid("FETCH", ",".join(chunk),
+                                      "(UID BODY.PEEK[HEADER.FIELDS (FROM)])")  # fmt: skip
+            for item in data if status == "OK" else ():
+                match = _FETCH_UID.search(item[0]) if isinstance(item, tuple) else None
+                if match is not None and is_sender(item[1]):
+                    uids.add(match.group(1).decode())
+        if not uids:
+            return 0
+        listed = ",".join(sorted(uids, key=int))
+        client.uid("STORE", listed, "+FLAGS.SILENT", "(\\Deleted)")
+        if "UIDPLUS" in client.capabilities:
+            client.uid("EXPUNGE", listed)
+        else:
+            client.expunge()
+        return len(uids)
+
+    def _search(self, *criteria: str) -> set[str]:
+        status, data = self.box.client.uid("SEARCH", *criteria)
+        if status != "OK" or not data or not data[0]:
+            return set()
+        return set(data[0].decode("ascii").split())
+
     def wait_for_mail(self, timeout: float) -> bool:
         """Block until the server reports new mail (IDLE) or `timeout` passes."""
         responses = self.box.idle.wait(timeout=timeout)
         return bool(responses)
+
+
+def _quoted(value: str) -> str:
+    """An IMAP quoted string (RFC 3501): backslash and double quote escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

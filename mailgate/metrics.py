@@ -39,7 +39,12 @@ from prometheus_client import (
 
 from mailgate import __version__
 from mailgate.monitor import Monitor
-from mailgate.store.operations import QueueDepths, queue_depths_by_mailbox
+from mailgate.store.operations import (
+    QueueDepths,
+    hook_call_depths,
+    queue_depths_by_mailbox,
+    ratings_by_mailbox,
+)
 
 if TYPE_CHECKING:
     from mailgate.store.database import Store
@@ -53,7 +58,7 @@ class Metrics(Monitor):
     """The install's metrics. Its own hooks count nothing: only a mailbox's view
     (`for_mailbox`) knows which mailbox a round read."""
 
-    def __init__(self, store: Store, mailboxes: Sequence[str]) -> None:
+    def __init__(self, store: Store, mailboxes: Sequence[str], hooks: Sequence[str] = ()) -> None:
         self.store = store
         self.mailboxes = tuple(mailboxes)  # as configured, the first first
         self.registry = registry = CollectorRegistry()
@@ -83,6 +88,9 @@ class Metrics(Monitor):
             "Age of the oldest message not yet applied (inbound) or sent (outbox)",
             ("queue",),
         )
+        self.ratings = gauge(
+            "mailgate_ratings", "Requests their clients rated, by rating (good, bad)", ("rating",)
+        )
         self.last_success = gauge(
             "mailgate_last_round_success_timestamp_seconds",
             "When a round last succeeded; 0 until one has, since this process started",
@@ -91,6 +99,16 @@ class Metrics(Monitor):
             "mailgate_round_duration_seconds", "Duration of a worker round", MAILBOX,
             registry=registry, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
         )  # fmt: skip
+        # The hooks' are the install's, whichever mailbox's worker made the calls.
+        self.hook_sent = Counter("mailgate_hook_calls_sent", "Hook calls the receiver took",
+                                 ("hook",), registry=registry)  # fmt: skip
+        self.hook_failed = Counter("mailgate_hook_calls_failed", "Failed attempts to call a hook",
+                                   ("hook",), registry=registry)  # fmt: skip
+        self.hook_calls = Gauge("mailgate_hook_calls", "Hook calls in the queue by state",
+                                ("state",), registry=registry)  # fmt: skip
+        for hook in hooks:
+            self.hook_sent.labels(hook)
+            self.hook_failed.labels(hook)
         for name in self.mailboxes:  # every series from the start, at 0
             for metric in (self.applied, self.failed, self.sent, self.send_failed,
                            self.rounds_failed, self.imap_waiting, self.duration,
@@ -125,6 +143,10 @@ class Metrics(Monitor):
         self.send_failed.labels(name).inc(report.send_failures)
         self.duration.labels(name).observe(seconds)
         self.imap_waiting.labels(name).set(waiting)
+        for hook, count in report.hooks.sent.items():
+            self.hook_sent.labels(hook).inc(count)
+        for hook, count in report.hooks.failed.items():
+            self.hook_failed.labels(hook).inc(count)
         if report.errors:
             self.rounds_failed.labels(name).inc()
         else:
@@ -140,8 +162,15 @@ class Metrics(Monitor):
         from mailgate.store.engine import reading
         with reading(self.store.engine) as connection:
             found = queue_depths_by_mailbox(connection, self.mailboxes)
+            ratings = ratings_by_mailbox(connection, self.mailboxes)
+            calls = hook_call_depths(connection)
+        for state, count in calls.items():
+            self.hook_calls.labels(state).set(count)
         for name, depths in found.items():
             self._set_queues(name, depths, now)
+        for name, by_value in ratings.items():
+            for value, count in by_value.items():
+                self.ratings.labels(name, value).set(count)
 
     def _set_queues(self, name: str, depths: QueueDepths, now: dt.datetime) -> None:
         for state, count in depths.outbox.items():

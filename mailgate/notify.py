@@ -219,14 +219,16 @@ class Renderer:
         self,
         notice: Notice,
         *,
-        request_number: int,
+        request_number: int | None,
         request_subject: str,
         thread_ids: list[str],
         now: dt.datetime,
         files: Sequence[FilePart] = (),
     ) -> Rendered:
-        """`files` are the attached files of `notice.files`, in its order."""
-        tag = format_tag(self._tag_prefix, request_number)
+        """`files` are the attached files of `notice.files`, in its order. A notice
+        about no request (`request_number` None: a refused `#fwd`) has no tag: its
+        subject is `Re:` the mail it answers, and it offers no command."""
+        tag = format_tag(self._tag_prefix, request_number) if request_number is not None else ""
         reply_to = notice.reply_to or self._sender.address
         language = notice.language if notice.language in CLIENT_COMMANDS else "en"
         unique = _random_hex()
@@ -247,6 +249,7 @@ class Renderer:
             "files": listed,
             "file_limit": _size(notice.files.limit, labels) if notice.files else "",
             "answer_html": None,  # an agent's answer that came as HTML, sanitised (Markup)
+            "rating_buttons": None,
             **notice.context,
             **answer_context,
             "tag": tag,
@@ -256,14 +259,18 @@ class Renderer:
             "support_name": self._sender.name,
             "commands": commands,
         }
+        if "rating_addresses" in notice.context:
+            context["rating_buttons"] = _rating_buttons(tag, notice.context["rating_addresses"],
+                                                        labels)  # fmt: skip
         text_template, html_template = self._pair(language, notice.template)
         text = text_template.render(context)
         html = html_template.render(context)
-        message_id = f"mg.{request_number}.{unique}@{self._sender.domain}"
+        message_id = f"mg.{request_number or 'x'}.{unique}@{self._sender.domain}"
+        subject = f"[{tag}] {request_subject}" if tag else f"Re: {request_subject}"
         headers = [
             ("From", self._from(notice.answer)),
             ("To", header_safe(notice.recipient, limit=320)),
-            ("Subject", _encoded_subject(header_safe(f"[{tag}] {request_subject}"))),
+            ("Subject", _encoded_subject(header_safe(subject))),
             ("Date", email.utils.format_datetime(now)),
             ("Message-ID", f"<{message_id}>"),
         ]
@@ -274,11 +281,12 @@ class Renderer:
         headers.append(("Reply-To", reply_to))
         if not notice.relay:
             headers.append(("Auto-Submitted", "auto-generated"))
-        headers += [
-            ("X-Loop", self._loop_marker),
-            ("X-Mailgate-Request", tag),
-            ("List-Unsubscribe", f"<{commands['dont_notify'].href}>"),
-        ]
+        headers.append(("X-Loop", self._loop_marker))
+        if tag:
+            headers += [
+                ("X-Mailgate-Request", tag),
+                ("List-Unsubscribe", f"<{commands['dont_notify'].href}>"),
+            ]
         raw = compose(headers, text, html, files=[(part, cids[id(part.file)]) for part in files])
         return Rendered(message_id=message_id, raw=raw, text=text)
 
@@ -325,6 +333,18 @@ class Renderer:
         prefix = f"mailto:{address}?subject={quote(f'[{tag}] ')}"
         return CommandLinks({name: CommandLink(label, prefix + quoted)
                              for name, label, quoted in self._commands[language]})  # fmt: skip
+
+
+def _rating_buttons(
+    tag: str, addresses: dict[str, str], labels: dict[str, Any]
+) -> dict[str, CommandLink]:
+    """The good and bad buttons of a `closed` notice (SPEC §16): each a `mailto:` its
+    rating address with the tag and its words in the subject (`[rating]` of labels.toml)."""
+    words = labels.get("rating", {})
+    return {value: CommandLink(str(words.get(value, value)),
+                               f"mailto:{address}?subject="
+                               + quote(f"[{tag}] {words.get(f'{value}_subject', value)}"))
+            for value, address in addresses.items()}  # fmt: skip
 
 
 def template_loader(templates_dir: Path) -> BaseLoader:

@@ -31,7 +31,7 @@ from mailgate.config import Secret
 from mailgate.owner import current_owner, is_dead_here
 from mailgate.reply_tokens import bounce_address
 from mailgate.send import Job, Pump, Result
-from mailgate.store.database import MailboxScope, Store
+from mailgate.store.database import MailboxScope, Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ MAX_ATTEMPTS = 12
 
 # Makes the pump for a round, given the sent journal's file descriptor.
 PumpFactory = Callable[[int], Pump]
+# Told in the transaction that marks a notification failed for good: its id, the
+# error and the attempts made (the `delivery.failed` hook calls, apply/announce.py).
+FailureListener = Callable[[Tx, int, str, int, dt.datetime], None]
 
 
 @dataclass(slots=True)
@@ -73,11 +76,13 @@ class Outbox:
         scope: MailboxScope | None = None,
         sender: str = "",
         token_secret: Secret | None = None,
+        on_failure: FailureListener | None = None,
     ) -> None:
         """`sender`: the address whose return paths the notifications get ([smtp]
         from_address), signed with `token_secret`, else the database's secret; ""
         leaves the envelope sender to the pump."""
         self._sender = sender
+        self._on_failure = on_failure
         self._given_secret = token_secret
         self._secret: str | None = None
         self._retry_seconds = retry_seconds
@@ -212,6 +217,8 @@ class Outbox:
                     error=error[:2000],
                     retry_at=now + backoff(attempts + 1, self._retry_seconds) if retry else None,
                 )
+                if not retry and self._on_failure is not None:
+                    self._on_failure(tx, outbound_id, error, attempts + 1, now)
         self._in_flight -= len(results)
         if temporary_failures and not self._struggling:
             # The rest waits for the next round. One line per outage, not per

@@ -10,6 +10,9 @@
   SMTP envelope sender of outbound row `id`. A delivery-status report sent back to
   it names the notification that bounced, and so its recipient (SPEC §14): only the
   servers that carried that one notification saw the address.
+- A rating (SPEC §16): `support+r.<number>.<g|b>.<mac>@domain`, the address of the
+  good / bad button of the `closed` notice of request `number`. Mail to it is that
+  rating; the MAC says mailgate offered it.
 
 The MAC is an HMAC-SHA256 under a secret only mailgate knows, cut to 64 bits. Pure.
 """
@@ -118,6 +121,56 @@ def find_bounce_token(
             local, _, domain = address.partition("@")
             if (local.partition("+")[0], domain) in ours:
                 forged = BounceToken(outbound=int(shape["number"]), address=address, valid=False)
+    return forged
+
+
+_RATING_TOKEN = re.compile(
+    r"^(?P<local>[^+@]+)\+r\.(?P<number>\d{1,12})\.(?P<value>[gb])\.(?P<mac>[0-9a-f]{16})@(?P<domain>.+)$"
+)
+# Something shaped like a rating address whose MAC may be wrong: said in the history.
+_RATING_SHAPE = re.compile(r"^[^+@]+\+r\.[^@]*@")
+RATINGS = {"g": "good", "b": "bad"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RatingToken:
+    """A rating address found among the addresses a message was sent to."""
+
+    request: int
+    value: str  # good | bad
+    address: str  # as found, lower-cased
+    valid: bool  # its MAC is mailgate's: only then is it a rating
+
+
+def rating_address(support_address: str, secret: str, *, request: int, value: str) -> str:
+    """The address of the `value` ("good" or "bad") button of request `request`."""
+    local, _, domain = support_address.partition("@")
+    letter = value[0]
+    return f"{local}+r.{request}.{letter}.{_sign(secret, f'rating.{request}.{letter}')}@{domain}"
+
+
+def find_rating_token(
+    addresses: Iterable[str], *, support_addresses: Iterable[str], secret: str
+) -> RatingToken | None:
+    """The first valid rating address among `addresses` at one of `support_addresses`;
+    failing that, the first one shaped like one but not mailgate's, else None."""
+    ours = {tuple(a.lower().partition("@")[::2]) for a in support_addresses}
+    forged = None
+    for address in addresses:
+        address = address.strip().strip("<>").lower()
+        match = _RATING_TOKEN.match(address)
+        if match is not None and (match["local"], match["domain"]) in ours:
+            number, letter = int(match["number"]), match["value"]
+            valid = hmac.compare_digest(match["mac"], _sign(secret, f"rating.{number}.{letter}"))
+            found = RatingToken(request=number, value=RATINGS[letter], address=address,
+                                valid=valid)  # fmt: skip
+            if valid:
+                return found
+            forged = forged or found
+        elif forged is None and _RATING_SHAPE.match(address):
+            local, _, domain = address.partition("@")
+            if (local.partition("+")[0], domain) in ours:
+                forged = RatingToken(request=0, value="", address=address, valid=False)
     return forged
 
 

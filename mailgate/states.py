@@ -15,6 +15,9 @@ class InboundState(StrEnum):
     # Released by an admin (`mailgate held release`): waiting to be applied like a
     # pending message, with the holds of the trust rules waived; then applied.
     RELEASED = "released"
+    # Its sender (or someone it names) was erased (`mailgate people erase`) before it was
+    # applied: its bytes are gone, nothing is left to apply or release.
+    ERASED = "erased"
 
 
 # The states of a message waiting to be applied.

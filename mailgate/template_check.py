@@ -38,6 +38,9 @@ _AGENT_TEMPLATES = (
     "agent_bounce",
     "agent_sla_breach",
     "agent_command_refused",
+    "agent_forward_opened",
+    "agent_forward_refused",
+    "agent_rating",
 )
 _FILE = Attachment(
     filename="screenshot.png",
@@ -64,6 +67,7 @@ _SAMPLE_ANSWERS = (
         agent="Alice", html='<p>Please <b>restart</b> it.</p><img src="cid:image001.png@sample">'
     ),
 )
+_RATING_ADDRESSES = {"good": "support+r.1.g.0@example.org", "bad": "support+r.1.b.0@example.org"}
 # template -> (status, its own context)
 SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     "created": (Status.NEW, {"text": "The trunk is down since 9:00.", "answer_due": _AT}),
@@ -73,7 +77,7 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     "status_changed": (Status.ON_HOLD, {"by_client": False}),
     "awaiting_confirmation": (Status.AWAITING_CONFIRMATION, {"by_client": False}),
     "reminder": (Status.AWAITING_CONFIRMATION, {}),
-    "closed": (Status.CLOSED, {"by_client": True}),
+    "closed": (Status.CLOSED, {"by_client": True, "rating_addresses": _RATING_ADDRESSES}),
     "cancelled": (Status.CANCELLED, {"by_client": False}),
     "escalation_accepted": (Status.ESCALATED, {"reason": "no answer for three days"}),
     "escalation_refused": (Status.IN_PROGRESS, {"reason": "ASAP", "category": "priority_only"}),
@@ -113,6 +117,30 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
         Status.CLOSED,
         {"command": "#status on_hold", "refusal": "closed",
          "more_refused": [{"command": "#assign x@example.net", "refusal": "not_an_agent"}]},
+    ),
+    "agent_forward_opened": (
+        Status.NEW,
+        {
+            "text": "Our fax line has been down since 9:00.",
+            "note": "VIP client, please call back.",
+            "forwarded_by": "alice@example.org",
+            "acknowledged": True,
+            "not_acknowledged": [],
+            "cc_left_out": [],
+            "cc_left_out_count": 0,
+        },
+    ),
+    "agent_forward_refused": (
+        Status.NEW,
+        {
+            "command": "#fwd",
+            "why": "the forwarded message names no sender",
+            "forwarded": {"sender": "", "date": "", "subject": "Fax", "text": "Fax is down."},
+        },
+    ),
+    "agent_rating": (
+        Status.CLOSED,
+        {"value": "bad", "comment": "Slow.", "from": "client@example.net", "replaced": "good"},
     ),
 }
 
@@ -163,6 +191,8 @@ def sample_notices(directory: Path = DEFAULT_TEMPLATES_DIR) -> Iterator[Notice]:
                 "requester": "client@example.net",
                 "auto_close_at": _AT,
                 "owner": "alice@example.org",
+                "priority": "high",
+                "labels": ["billing", "vip"],
             }
             full = {**context, "status": status, "request": request}
             relay = template == "agent_answer"

@@ -21,15 +21,17 @@ from dataclasses import dataclass, field
 from imap_tools.errors import ImapToolsError
 
 from mailgate.apply import Install, Mailbox, Outcome, OutcomeState, Unit, run_timers
+from mailgate.apply.announce import announce_delivery_failure
 from mailgate.config import ImapSettings
 from mailgate.errors import TransportError
+from mailgate.hooks.pump import HookPump, HookReport
 from mailgate.ingest import FetchedMail, Inbox, chunks
 from mailgate.journal import journal_dir
 from mailgate.monitor import Monitor
 from mailgate.outbox import Outbox, SendReport
 from mailgate.send import Pump, SmtpPump
 from mailgate.states import InboundState
-from mailgate.store.database import Store, StoreUnavailable
+from mailgate.store.database import Store, StoreUnavailable, Tx
 from mailgate.store.signals import PendingListener, PendingListenerLost
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class RunReport:
     timers: int = 0
     sent: int = 0
     send_failures: int = 0
+    hooks: HookReport = field(default_factory=HookReport)  # the hook calls recorded
     errors: list[str] = field(default_factory=list)
     read_elsewhere: list[str] = field(default_factory=list)  # mailboxes another worker was reading
 
@@ -62,11 +65,14 @@ class Round:
     report: RunReport
     outboxes: tuple[Outbox, ...]
     held_back: set[str] = field(default_factory=set)
+    hooks: HookPump | None = None
 
     def feed(self) -> None:
         """Hand the pumps what was queued meanwhile."""
         for outbox in self.outboxes:
             outbox.feed()
+        if self.hooks is not None:
+            self.hooks.nudge()
 
 
 class Siblings:
@@ -111,6 +117,13 @@ class Worker:
         self._smtp_refusing: dict[str, bool] = {}  # by mailbox: the last round ended refusing
         self._listener: PendingListener | None = None  # while another worker reads the mailbox
         self.monitor = Monitor()  # progress, metrics, the last-round row: set by `mailgate run`
+        # The hook calls of the whole install go out from one worker of a process: the
+        # first mailbox's. `run` makes them from a thread of their own (hooks/pump.py);
+        # `run --once` makes them in its round, and waits for them at its end.
+        hooks = install.settings.hooks
+        first = self.scope is None or self.scope.first
+        self.hooks = HookPump(store, hooks, clock) if hooks and first else None
+        self._forever = False  # set by run_forever: a round then never waits for hooks
 
     # -- one round -----------------------------------------------------------------
 
@@ -148,7 +161,7 @@ class Worker:
         fails is reported and the others go on.
         """
         outboxes = tuple(self._new_outbox(m, pumps.get(m.name)) for m in self.mailboxes)
-        current = Round(RunReport(), outboxes=outboxes)
+        current = Round(RunReport(), outboxes=outboxes, hooks=self.hooks)
         report = current.report
         try:
             self._apply(self.unit.pending(self.scope), current)  # stored, not applied: first
@@ -159,12 +172,15 @@ class Worker:
             delivery = _sum(outbox.finish() for outbox in outboxes)
             for mailbox, outbox in zip(self.mailboxes, outboxes, strict=True):
                 self._smtp_refusing[mailbox.name] = outbox.refusing()
+            self._call_hooks(wait=not self._forever)
         except StoreUnavailable as exc:  # the database is down: nothing is lost, retry later
             report.errors.append(str(exc))
             return report
         finally:
             for outbox in outboxes:
                 outbox.close()
+            if self.hooks is not None:
+                report.hooks = self.hooks.take_report()
         report.sent += delivery.sent
         report.send_failures += delivery.retried + delivery.failed
         if delivery.sent or delivery.retried or delivery.failed:
@@ -197,6 +213,21 @@ class Worker:
         except IMAP_FAILURES as exc:  # the connection broke mid-round; what was done stays done
             report.errors.append(f"{label}IMAP {imap.host}: {exc!r}")
 
+    def _call_hooks(self, *, wait: bool) -> None:
+        """Start the hook calls due; with `wait`, wait for them (bounded: pump.FINISH_BUDGET)."""
+        if self.hooks is None:
+            return
+        if wait:
+            self.hooks.finish()
+        else:
+            self.hooks.nudge()
+
+    def _delivery_failed(
+        self, tx: Tx, outbound_id: int, error: str, attempts: int, now: dt.datetime
+    ) -> None:
+        announce_delivery_failure(tx, self.install, outbound_id, error=error, attempts=attempts,
+                                  now=now)  # fmt: skip
+
     def _new_outbox(self, mailbox: Mailbox, pump: Pump | None) -> Outbox:
         smtp = mailbox.settings.smtp
         return Outbox(
@@ -210,6 +241,7 @@ class Worker:
             scope=self.install.scope(mailbox.name),
             sender=smtp.from_address,
             token_secret=self.install.settings.trust.token_secret,
+            on_failure=self._delivery_failed if self.install.settings.hooks else None,
         )
 
     def send_queue(self, *, pump: Pump | None = None) -> SendReport:
@@ -276,6 +308,7 @@ class Worker:
         mailbox never holds up the others. An outage is logged once when it starts
         and once when it ends; the retries in between only at debug level.
         """
+        self._forever = True
         if len(self.mailboxes) > 1:
             self._watch_each_mailbox()
             return
@@ -284,8 +317,12 @@ class Worker:
         finally:
             if self._listener is not None:
                 self._listener.close()
+            if self.hooks is not None:  # a reload's next worker has a pump of its own
+                self.hooks.stop_background()
 
     def _run_rounds(self, imap: ImapSettings) -> None:
+        if self.hooks is not None:
+            self.hooks.run_in_background()
         outage = Outage()
         while not self.stop_requested.is_set():
             try:

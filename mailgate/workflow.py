@@ -43,6 +43,9 @@ class Refusal(StrEnum):
     UNKNOWN_STATUS = "unknown_status"
     NOT_ALLOWED = "not_allowed"
     NOT_AN_AGENT = "not_an_agent"  # #assign of an address that is no agent's
+    UNKNOWN_PRIORITY = "unknown_priority"  # #priority of a word that is none
+    BAD_LABEL = "bad_label"  # #label without add/remove, or a name that is not one
+    TOO_MANY_LABELS = "too_many_labels"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mailgate.apply.announce import announce
 from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
 from mailgate.decision import RequestSnapshot, Rules
@@ -42,4 +43,5 @@ def act(
                                tag_prefix=mailbox.settings.tag_prefix, now=now)  # fmt: skip
             deliver(tx, DeliveryLedger(tx, install.settings), mailbox, decision, written,
                     received=None, raw=b"", now=now)  # fmt: skip
+            announce(tx, install, decision, written, request=request, message=None, now=now)
     return Acted(request=request, verdict=verdict)

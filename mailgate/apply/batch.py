@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mailgate.apply.announce import announce
 from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
 from mailgate.apply.locate import locate, prefetch_acknowledgements
@@ -189,6 +190,8 @@ class Unit:
                            tag_prefix=mailbox.settings.tag_prefix, now=now)  # fmt: skip
         ledger.wrote(decision)
         deliver(tx, ledger, mailbox, decision, written, received=received, raw=row.raw, now=now)
+        announce(tx, self.install, decision, written, request=routed.request, message=message,
+                 now=now)  # fmt: skip
         return Outcome(state=OutcomeState.APPLIED, request_number=written.request,
                        summary=summarize(decision))  # fmt: skip
 

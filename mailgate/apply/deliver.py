@@ -136,14 +136,17 @@ def deliver(
     """
     if not decision.notices:
         return
-    by_request: dict[RequestRef, list[Notify]] = defaultdict(list)
+    by_request: dict[RequestRef | None, list[Notify]] = defaultdict(list)
     for notify in decision.notices:
         by_request[notify.request].append(notify)
     files = FileParts(raw)
     for ref, notices in by_request.items():
-        number = written.number(ref)
-        if ref == OPENED and received is not None:  # a new request's thread is its first mail
-            thread = Thread(messages=[(now, received.message.message_id, "client")], sent=[])
+        number = written.number(ref) if ref is not None else None
+        if number is None or (ref == OPENED and received is not None):
+            # A new request's thread is its first mail; a notice about no request
+            # answers the mail it is about.
+            first = received.message.message_id if received is not None else ""
+            thread = Thread(messages=[(now, first, "client")] if first else [], sent=[])
         else:
             thread = Thread(*tx.thread(number))
         mail, dropped = _render(tx, ledger, mailbox, number, notices, thread, files, now)
@@ -155,7 +158,7 @@ def _render(
     tx: Tx,
     ledger: DeliveryLedger,
     mailbox: Mailbox,
-    number: int,
+    number: int | None,
     notices: list[Notify],
     thread: Thread,
     files: FileParts,
@@ -169,7 +172,8 @@ def _render(
         bouncing=ledger.bouncing_among(recipients, now),
         sent_last_hour=ledger.sent_last_hour(limited, now) if limited else {},
         thread=thread,
-        participant_ids=tx.participant_ids(number) if settings.trust.reply_tokens else {},
+        participant_ids=tx.participant_ids(number)
+        if settings.trust.reply_tokens and number is not None else {},
         token_secret=ledger.token_secret,
     )
     mail, dropped = [], []

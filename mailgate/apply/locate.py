@@ -14,9 +14,11 @@ from mailgate.domain import InboundMessage, Status
 from mailgate.parse.subject import find_tag
 from mailgate.reply_tokens import (
     BounceToken,
+    RatingToken,
     ReplyToken,
     find_agent_tokens,
     find_bounce_token,
+    find_rating_token,
     find_token,
 )
 from mailgate.store.database import Tx
@@ -26,6 +28,7 @@ _DELIVERED_TO = frozenset({"delivered-to", "x-original-to"})
 
 if TYPE_CHECKING:  # deciding loads with the first mail, not with an empty round
     from mailgate.decide.message import BounceProof, Routed
+    from mailgate.decide.rating import Rating
 
 
 def locate(
@@ -58,6 +61,9 @@ def locate(
             if found is not None else None  # fmt: skip
         if participant is not None and participant.role != "agent":
             request, via_token = found, participant.address
+    rating = _rating_token(message, install, ledger.token_secret)
+    if request is None and rating is not None and rating.valid:  # it names its request
+        request = tx.snapshot(rating.request, with_history=with_history)
     if request is None and message.tag_number is not None:
         found = tx.snapshot(message.tag_number, with_history=with_history)
         if found is not None and _tag_of_its_mailbox(message, found, install):
@@ -81,7 +87,8 @@ def locate(
     routed = Routed(request=request, via_token=via_token,
                     bouncing=ledger.bouncing_among(addresses, now),
                     agent_tokens=_agent_tokens(message, install, ledger.token_secret),
-                    bounce_proofs=proofs, bounce_doubt=doubt, released=released)  # fmt: skip
+                    bounce_proofs=proofs, bounce_doubt=doubt, released=released,
+                    rating=_rating_of(rating, request))  # fmt: skip
     return _with_limits(tx, ledger, routed, message, install, mailbox=mailbox, now=now)
 
 
@@ -106,8 +113,12 @@ def _with_limits(
     request = routed.request
     settings = install.of(request.mailbox if request is not None else mailbox).settings
     closed = request is not None and request.status is Status.CLOSED
-    if request is None or (closed and settings.closed_reply_policy == "new_request"):
+    # An agent's mail that forwards one may open a request for its sender (`#fwd`),
+    # about a request or not; no closed_reply goes to an agent.
+    forwards = message.forwarded is not None and settings.is_agent(sender)
+    if request is None or forwards or (closed and settings.closed_reply_policy == "new_request"):
         addresses = [sender, *first_cc(message, settings, requester=sender)[0]]
+        addresses += _forwarded_sender(message)
         counts = ledger.acknowledgements(addresses, now)
         in_all = ledger.acknowledgements_in_all(now)
         return dataclasses.replace(routed, acknowledgements=counts, acknowledgements_in_all=in_all)
@@ -116,6 +127,16 @@ def _with_limits(
         last = tx.last_sent(request.number, "closed_reply", addresses)
         return dataclasses.replace(routed, closed_replies=last)
     return routed
+
+
+def _forwarded_sender(message: InboundMessage) -> list[str]:
+    """The sender of what the message forwards, when it names one: an agent's `#fwd`
+    opens a request for that address (decide/forward.py), acknowledged within the limits."""
+    from mailgate.decide.forward import sender_address
+
+    forwarded = message.forwarded
+    address = sender_address(forwarded) if forwarded is not None else ""
+    return [address] if address else []
 
 
 def prefetch_acknowledgements(
@@ -162,6 +183,31 @@ def _reply_token(message: InboundMessage, install: Install, secret: str) -> Repl
         if token := find_token(addresses, support_address=support, secret=secret):
             return token
     return None
+
+
+def _rating_token(message: InboundMessage, install: Install, secret: str) -> RatingToken | None:
+    """A rating address (SPEC §16) the message was sent to, valid or not."""
+    addresses = [a.address for a in (*message.to, *message.cc)]
+    addresses += [value for name, value in message.headers if name in _DELIVERED_TO]
+    if not any("+r." in address.lower() for address in addresses):
+        return None
+    ours = [m.settings.support_address for m in install]
+    return find_rating_token(addresses, support_addresses=ours, secret=secret)
+
+
+def _rating_of(token: RatingToken | None, request: RequestSnapshot | None) -> Rating | None:
+    """What deciding is told of a rating address: its value when it is mailgate's and
+    names the request the message is filed under, else why it counts for nothing."""
+    if token is None:
+        return None
+    from mailgate.decide.rating import Rating
+
+    if not token.valid:
+        shown = token.address if len(token.address) <= 120 else token.address[:119] + "…"
+        return Rating(value="", doubt=f"its rating address {shown} is not one mailgate made")
+    if request is None or request.number != token.request:
+        return Rating(value="", doubt=f"its rating address names another request ({token.request})")
+    return Rating(value=token.value)
 
 
 def _agent_tokens(message: InboundMessage, install: Install, secret: str) -> frozenset[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from mailgate.apply.announce import announce
 from mailgate.apply.deliver import DeliveryLedger, deliver
 from mailgate.apply.install import Install
 from mailgate.decide.timers import Timer, decide_timer
@@ -42,6 +43,7 @@ def run_timers(
                                    tag_prefix=mailbox.settings.tag_prefix, now=now)  # fmt: skip
                 deliver(tx, DeliveryLedger(tx, install.settings), mailbox, decision, written,
                         received=None, raw=b"", now=now)  # fmt: skip
+                announce(tx, install, decision, written, request=request, message=None, now=now)
             if decision.events:
                 fired += 1
                 _log_timer(timer, decision)

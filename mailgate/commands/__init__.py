@@ -1,4 +1,4 @@
-"""The operations commands of SPEC §11, and `run`, `check` and `purge`.
+"""The operations commands of SPEC §11, and `run`, `check`, `config`, `purge` and `people`.
 
 `register` adds them to the CLI's parser; each sets `handler`, which
 `mailgate.cli` calls with the assembled app. The modules here import
@@ -10,7 +10,19 @@ from __future__ import annotations
 
 import argparse
 
-from mailgate.commands import check, config, failed, held, outbox, purge, requests, run, status
+from mailgate.commands import (
+    check,
+    config,
+    failed,
+    held,
+    hooks,
+    outbox,
+    people,
+    purge,
+    requests,
+    run,
+    status,
+)
 from mailgate.commands.output import EXIT_NOT_FOUND, EXIT_REFUSED
 
 __all__ = ["EXIT_NOT_FOUND", "EXIT_REFUSED", "register"]
@@ -23,8 +35,10 @@ def register(commands: argparse._SubParsersAction, *, requests_actions, timestam
     config.register(commands)
     failed.register(commands)
     held.register(commands)
+    hooks.register(commands)
     outbox.register(commands)
     status.register(commands)
     purge.register(commands, timestamp)
+    people.register(commands)
     requests.register(requests_actions)
     run.register(commands.choices["run"])

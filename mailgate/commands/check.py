@@ -123,6 +123,8 @@ def check_command(app: App, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     verify_secrets(settings)  # a missing password stops us here, named (status 2)
+    for warning in hook_warnings(settings):
+        print(warning, file=sys.stderr)
     several = len(settings.mailboxes) > 1
     first_failure = check_database(app)
     for mailbox in settings.mailboxes:
@@ -148,6 +150,17 @@ def check_database(app: App) -> int:
         return exits.DATABASE
     print(f"database: ok ({masked_url(url)}, schema at {revision})", flush=True)
     return 0
+
+
+def hook_warnings(settings: Settings) -> list[str]:
+    """A line for each command hook whose program is not there to run: every call of
+    it would fail, and wait in the queue (docs/hooks.md)."""
+    import shutil
+
+    return [f"warning: hook {hook.name}: {hook.command[0]} is not an executable program here; "
+            "its calls will fail and wait until it is"
+            for hook in settings.hooks
+            if hook.command and shutil.which(hook.command[0]) is None]  # fmt: skip
 
 
 def database_file_warning(database_url: str) -> str | None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mailgate.urls import masked_url
 
 if TYPE_CHECKING:
-    from mailgate.config import Credentials, Secret, Settings
+    from mailgate.config import Credentials, HookSettings, Secret, Settings
 
 # The keys a [[mailbox]] table may set (config.MAILBOX_KEYS), in the file's order.
 _MAILBOX_TOP = ("support_address", "support_name", "tag_prefix", "agents", "agent_notify",
@@ -52,7 +52,16 @@ def effective(settings: Settings) -> dict[str, Any]:
             {"name": m.mailbox, **{k: _mailbox(m)[k] for k in (*_MAILBOX_TOP, "imap", "smtp")}}
             for m in settings.mailboxes
         ]
+    if settings.hooks:
+        shown["hook"] = [_hook(hook) for hook in settings.hooks]
     return shown
+
+
+def _hook(hook: HookSettings) -> dict[str, Any]:
+    where = {"url": hook.url} if hook.url is not None else {"command": list(hook.command)}
+    return {"name": hook.name, **where, "events": sorted(hook.events), **_secret(hook.secret),
+            "timeout": hook.timeout, "max_attempts": hook.max_attempts,
+            "pass_env": list(hook.pass_env)}  # fmt: skip
 
 
 def _mailbox(s: Settings) -> dict[str, Any]:
@@ -69,6 +78,7 @@ def _mailbox(s: Settings) -> dict[str, Any]:
         "max_per_hour": s.max_per_hour,
         "auto_close_business_days": s.auto_close_business_days,
         "language": s.language,
+        "client_priority": s.client_priority,
         "max_message_bytes": s.max_message_bytes,
         "max_text_bytes": s.max_text_bytes,
         "max_new_requests_per_sender": s.max_new_requests_per_sender,
@@ -102,6 +112,10 @@ def _mailbox(s: Settings) -> dict[str, Any]:
             "resolution_hours": sla.resolution_hours or 0,
             "business_hours": sla.business_hours,
             "pausing_statuses": list(sla.pausing_statuses),
+            **({"priority": {name: {"first_response_hours": first or 0,
+                                    "resolution_hours": resolution or 0}
+                             for name, first, resolution in sla.by_priority}}
+               if sla.by_priority else {}),
         },
         "attachments": {
             "max_relay_bytes": s.attachments.max_relay_bytes,
@@ -165,6 +179,8 @@ def _value(value: object) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # a table below a table: inline ([sla] priority)
+        return "{ " + ", ".join(f"{k} = {_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, Path | dt.date):
         value = str(value)
     return json.dumps(value, ensure_ascii=False)  # a TOML basic string is JSON's escapes

@@ -11,29 +11,24 @@ import argparse
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from mailgate.commands.output import EXIT_FAILED, EXIT_NOT_FOUND, complain, iso, print_json
+from mailgate.commands.output import (
+    EXIT_NOT_FOUND,
+    complain,
+    iso,
+    print_json,
+    register_queue,
+    report_retry,
+)
 
 if TYPE_CHECKING:
     from mailgate.app import App
     from mailgate.send import Pump
     from mailgate.store.operations import OutboxRow
 
-STATES = ("pending", "failed", "sent")
-
 
 def register(commands: argparse._SubParsersAction) -> None:
-    outbox = commands.add_parser("outbox", help="queued notifications: list, retry")
-    actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="one line per notification, oldest first")
-    listing.add_argument("--state", choices=STATES, help="only notifications in this state")
-    listing.add_argument("--json", action="store_true", help="print a JSON list")
-    listing.set_defaults(handler=list_outbox)
-    retry = actions.add_parser("retry", help="send again now; never one already sent")
-    which = retry.add_mutually_exclusive_group(required=True)
-    which.add_argument("id", nargs="?", type=int, help="the id shown by `outbox list`")
-    which.add_argument("--all-failed", action="store_true", help="every failed notification")
-    retry.add_argument("--json", action="store_true", help="print one JSON object")
-    retry.set_defaults(handler=retry_outbox)
+    register_queue(commands, "outbox", what="notification", things="queued notifications",
+                   list_handler=list_outbox, retry_handler=retry_outbox)  # fmt: skip
 
 
 def as_json(row: OutboxRow, prefix: str) -> dict:
@@ -84,32 +79,13 @@ def retry_outbox(app: App, args: argparse.Namespace, *, pump: Pump | None = None
     if not args.all_failed and args.id not in found:
         complain(f"no notification {args.id} (see `mailgate outbox list`)")
         return EXIT_NOT_FOUND
-    skipped = {i: found[i].state for i in found if i not in requeued}
-    report = send_due(app, pump) if requeued else None
+    if requeued:
+        send_due(app, pump)
     with reading(app.engine) as connection:
         after = {row.id: row.state for row in outbox_rows(connection, ids=requeued)}
-    sent = [i for i in requeued if after.get(i) == "sent"]
-    still_pending = [i for i in requeued if after.get(i) == "pending"]
-    failed = [i for i in requeued if after.get(i) == "failed"]
-    not_requeued = [{"id": i, "why": _why_skipped(state)} for i, state in skipped.items()]
-    if args.json:
-        print_json({"requeued": requeued, "sent": sent, "still_pending": still_pending,
-                    "failed": failed, "skipped": not_requeued})  # fmt: skip
-    else:
-        for item in not_requeued:
-            print(f"{item['id']}: {item['why']}; nothing done")
-        if report is not None:
-            print(f"requeued {len(requeued)}: sent {len(sent)}, "
-                  f"waiting for a retry {len(still_pending)}, failed {len(failed)}")  # fmt: skip
-        if not found:
-            print("no failed notifications")
-    return EXIT_FAILED if failed or still_pending else 0
-
-
-def _why_skipped(state: str) -> str:
-    if state == "sent":
-        return "already sent, never sent twice"
-    return "being sent by a worker right now"
+    return report_retry(args, before={i: row.state for i, row in found.items()},
+                        requeued=requeued, after=after, done="already sent, never sent twice",
+                        none_failed="no failed notifications")  # fmt: skip
 
 
 def send_due(app: App, pump: Pump | None):

@@ -170,7 +170,8 @@ def _metrics_server(app: App, monitors):
         return None
     from mailgate.metrics import Metrics, MetricsServer
 
-    metrics = Metrics(app.store, [mailbox.mailbox for mailbox in app.settings.mailboxes])
+    metrics = Metrics(app.store, [mailbox.mailbox for mailbox in app.settings.mailboxes],
+                      [hook.name for hook in app.settings.hooks])  # fmt: skip
     monitors.parts.append(metrics)
     try:
         return MetricsServer(metrics, *listen).start()

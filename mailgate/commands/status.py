@@ -31,15 +31,22 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def collect(app: App) -> dict:
     from mailgate.store.engine import reading
-    from mailgate.store.operations import last_rounds, queue_depths, queue_depths_by_mailbox
+    from mailgate.store.operations import (
+        hook_call_depths,
+        last_rounds,
+        queue_depths,
+        queue_depths_by_mailbox,
+    )
 
     names = [mailbox.mailbox for mailbox in app.settings.mailboxes]
     with reading(app.engine) as connection:
         depths = queue_depths(connection)
         by_mailbox = queue_depths_by_mailbox(connection, names)
         rounds = last_rounds(connection)
+        hooks = hook_call_depths(connection)
     return {
         **_queues_json(depths),
+        "hook_calls": hooks,
         "last_round": _round_json(rounds[0]) if rounds else None,
         "workers": [_round_json(r) for r in rounds],
         "last_error": _error_json(_latest_error(rounds)),
@@ -93,6 +100,10 @@ def show_status(app: App, args: argparse.Namespace) -> int:
         print_json(shown)
         return 0
     _print_figures(shown, indent="")
+    calls = shown["hook_calls"]
+    if any(calls.values()):
+        print(f"hook calls: {calls['pending']} pending, {calls['failed']} failed, "
+              f"{calls['sent']} made")  # fmt: skip
     if len(shown["mailboxes"]) > 1:
         for name, figures in shown["mailboxes"].items():
             print(f"mailbox {name}:")

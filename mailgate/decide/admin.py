@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from mailgate.decide.draft import Draft
+from mailgate.decide.rating import agent_status_context
 from mailgate.decision import Decision, RequestSnapshot, Rules
 from mailgate.parse.commands import status_from_words
 from mailgate.workflow import Action, Actor, Refusal, decide, set_status_notice
@@ -45,7 +46,8 @@ def decide_set_status(
     ref = draft.track(request)
     detail = note.strip() or f"#status {target.value} (mailgate requests set-status)"
     draft.move(ref, verdict.steps, actor=by, detail=detail, caused=False)
-    draft.notify_clients(ref, set_status_notice(target), context={"by_client": False})
+    context = agent_status_context(draft, ref, target)
+    draft.notify_clients(ref, set_status_notice(target), context=context)
     return AdminDecision(decision=draft.decision(request=ref))
 
 

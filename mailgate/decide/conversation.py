@@ -34,11 +34,11 @@ def claim_if_unowned(draft: Draft, ref: RequestRef, agent: str) -> None:
 
 def first_answer_due(draft: Draft, ref: RequestRef) -> dt.datetime | None:
     """When the first answer to a request is due by the SLA; None without that target."""
-    deadlines = draft.rules.deadlines
-    if deadlines.sla_policy.first_response is None:
+    deadlines, request = draft.rules.deadlines, draft.request(ref)
+    if deadlines.policy(request.priority).first_response is None:
         return None
-    request = draft.request(ref)
-    state = deadlines.sla(request.history, request.first_response_at, draft.now)
+    state = deadlines.sla(request.history, request.first_response_at, draft.now,
+                          priority=request.priority)  # fmt: skip
     return state.first_response_due_at
 
 

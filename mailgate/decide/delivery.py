@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from mailgate.config import Settings
 from mailgate.decision import Notice
-from mailgate.reply_tokens import agent_token_address, token_address
+from mailgate.reply_tokens import agent_token_address, rating_address, token_address
 
 ThreadMessage = tuple[dt.datetime, str, str]  # (at, Message-ID, kind or recipient)
 
@@ -65,12 +65,13 @@ class Dropped:
 
 
 def plan_deliveries(
-    notices: Sequence[Notice], facts: DeliveryFacts, settings: Settings, *, request: int
+    notices: Sequence[Notice], facts: DeliveryFacts, settings: Settings, *, request: int | None
 ) -> list[Outgoing | Dropped]:
     """Each notice to send, with its threading and Reply-To, or why it is dropped.
 
     Notices to our own addresses vanish without a trace: mailgate never writes
-    to itself.
+    to itself. A notice about no request (`request` None) offers the support
+    address: there is no request for a token to name.
     """
     secret = facts.token_secret
     sent = dict(facts.sent_last_hour)
@@ -88,17 +89,25 @@ def plan_deliveries(
             continue
         sent[recipient] = sent.get(recipient, 0) + 1
         participant = facts.participant_ids.get(recipient)
-        if staff:
+        if staff and request is not None:
             address = agent_token_address(settings.support_address, secret, request=request)
             notice = dataclasses.replace(notice, reply_to=address)
-        elif settings.trust.reply_tokens and participant is not None:
+        elif settings.trust.reply_tokens and participant is not None and request is not None:
             address = token_address(
                 settings.support_address, secret, request=request, participant=participant
             )
             notice = dataclasses.replace(notice, reply_to=address)
+        if notice.context.get("ask_rating") and not staff and request is not None:  # SPEC §16
+            notice = _with_rating_addresses(notice, settings.support_address, secret, request)
         thread_ids = facts.thread.ids_for(recipient, staff=staff)
         planned.append(Outgoing(notice=notice, thread_ids=thread_ids))
     return planned
+
+
+def _with_rating_addresses(notice: Notice, support: str, secret: str, request: int) -> Notice:
+    addresses = {value: rating_address(support, secret, request=request, value=value)
+                 for value in ("good", "bad")}  # fmt: skip
+    return dataclasses.replace(notice, context={**notice.context, "rating_addresses": addresses})
 
 
 def rate_limited(recipients: Sequence[str], settings: Settings) -> list[str]:

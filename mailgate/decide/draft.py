@@ -29,6 +29,7 @@ from mailgate.decision import (
     RequestUpdate,
     Rules,
     SetBouncing,
+    SetLabel,
     SetNotify,
     StoreMessage,
 )
@@ -49,6 +50,12 @@ class RequestChanges(TypedDict, total=False):
     sla_check_at: dt.datetime | None
     first_response_at: dt.datetime | None
     owner: str | None
+    priority: str
+    labels: tuple[str, ...]
+    rating_asked_at: dt.datetime | None
+    rating: str | None
+    rating_comment: str | None
+    rated_at: dt.datetime | None
     participants: tuple[Participant, ...]
     history: tuple[StatusChange, ...]
 
@@ -95,8 +102,16 @@ class Draft:
 
     # -- effects ------------------------------------------------------------------
 
-    def store(self, ref: RequestRef | None, kind: MessageKind, from_address: str) -> None:
-        self._stores = StoreMessage(request=ref, kind=kind, from_address=from_address)
+    def store(
+        self,
+        ref: RequestRef | None,
+        kind: MessageKind,
+        from_address: str,
+        *,
+        as_forwarded: bool = False,
+    ) -> None:
+        self._stores = StoreMessage(request=ref, kind=kind, from_address=from_address,
+                                    as_forwarded=as_forwarded)  # fmt: skip
         if ref is not None:
             self.set(ref, updated_at=self.now)
 
@@ -158,7 +173,9 @@ class Draft:
         if not deadlines.has_sla:
             return
         request = self.request(ref)
-        state = deadlines.sla(request.history, request.first_response_at, self.now)
+        state = deadlines.sla(
+            request.history, request.first_response_at, self.now, priority=request.priority
+        )
         self.set(ref, sla_check_at=next_sla_check(state))
 
     # -- notices -------------------------------------------------------------------
@@ -216,12 +233,24 @@ class Draft:
         recipients = [r for r in recipients if r != besides]
         self.notify(ref, recipients, template, context=context, agents=True, files=files)
 
+    def notify_unfiled(
+        self, recipients: Iterable[str], template: str, *, context: Mapping[str, object],
+        subject: str,
+    ) -> None:
+        """Queue an agents' notice about no request (`subject` is the mail's it answers)."""
+        for recipient in dict.fromkeys(recipients):
+            notice = Notice(template=template, recipient=recipient, language="en",
+                            context=dict(context))  # fmt: skip
+            self._notices.append(Notify(request=None, subject=subject, notice=notice))
+
     # -- the result --------------------------------------------------------------------
 
     def decision(self, *, request: RequestRef | None) -> Decision:
-        updates = []
+        updates, labels = [], []
         for ref, stored in self._stored.items():
             working = self._working[ref]
+            labels += [SetLabel(request=ref, label=label, present=label in working.labels)
+                       for label in sorted(set(stored.labels) ^ set(working.labels))]  # fmt: skip
             changes = tuple(
                 (name, getattr(working, name))
                 for name in REQUEST_FIELDS
@@ -237,6 +266,7 @@ class Draft:
             updates=tuple(updates),
             events=tuple(self._events),
             notify_flags=tuple(self._notify_flags),
+            labels=tuple(labels),
             bouncing=tuple(self._bouncing),
             notices=tuple(self._notices),
             request=request,
@@ -254,6 +284,8 @@ def request_context(request: RequestSnapshot) -> dict[str, object]:
         "requester": request.requester,
         "auto_close_at": request.auto_close_at,
         "owner": request.owner,
+        "priority": request.priority,
+        "labels": list(request.labels),
     }
 
 

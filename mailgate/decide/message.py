@@ -23,8 +23,17 @@ from mailgate.decide.conversation import (
     keeps_waiting,
 )
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
+from mailgate.decide.forward import (
+    Forward,
+    ForwardRefused,
+    agent_commands,
+    forward_command,
+    read_forward,
+)
+from mailgate.decide.rating import Rating, agent_status_context, ask_for_rating, record_rating
 from mailgate.decide.relay import plan_relay
 from mailgate.decide.spam import Check, held_again, spam_reason, waived_checks
+from mailgate.decide.triage import AGENT_TRIAGE, client_priority
 from mailgate.decision import (
     AgentAnswer,
     Decision,
@@ -34,6 +43,7 @@ from mailgate.decision import (
     Rules,
 )
 from mailgate.domain import (
+    DEFAULT_PRIORITY,
     Command,
     CommandName,
     InboundMessage,
@@ -90,6 +100,8 @@ class Routed:
     # Read for a reply to a closed request: when `closed_reply` last went to each
     # of its sender's addresses about it.
     closed_replies: Mapping[str, dt.datetime] = field(default_factory=dict)
+    # Sent to a rating address (SPEC §16, decide/rating.py): its value, or why not.
+    rating: Rating | None = None
 
 
 def decide_message(
@@ -146,12 +158,20 @@ class _Deciding:
         if ref is None:
             if self.settings.is_agent(self.sender) and (why := self._unproven_agent(None)):
                 return Decision(holds=why)  # a stranger in an agent's name opens nothing
+            if self.settings.is_agent(self.sender) and forward_command(agent_commands(message)):
+                return self._forward(linked_to=None)
             return self.draft.decision(request=self._open_request())
         role = self._role_on(ref)
         if role is Role.OUTSIDER:
             self._hold(ref)
+        elif role is Role.AGENT and forward_command(agent_commands(message)):
+            return self._forward(linked_to=ref)  # a new request all the same (docs/agents.md)
         elif role is Role.AGENT:
             self._agent(ref)
+        elif self.routed.rating is not None and record_rating(
+            self.draft, ref, self.routed.rating, text=self.message.new_text, actor=self.sender
+        ):
+            self.draft.store(ref, MessageKind.CLIENT, self.sender)
         elif self.draft.request(ref).status is Status.CLOSED:
             return self.draft.decision(request=self._reply_to_closed(ref))
         else:
@@ -214,13 +234,21 @@ class _Deciding:
 
     # -- new requests -----------------------------------------------------------------
 
-    def _open_request(self, *, linked_to: RequestRef | None = None) -> RequestRef:
+    def _open_request(
+        self, *, linked_to: RequestRef | None = None, forward: Forward | None = None
+    ) -> RequestRef:
+        """A new request from the message; with `forward` (an agent's `#fwd`), from the
+        message it forwards: its sender the requester, its subject and text the
+        request's, the forwarding agent the owner. Then no CC joins and no command is
+        read from the forwarded text (it is not new text, SPEC §2)."""
         message, settings, now = self.message, self.settings, self.now
-        subject = message.subject.strip() or "(no subject)"
+        requester = forward.requester if forward else self.sender
+        text = forward.text if forward else message.new_text
+        subject = (forward.subject if forward else message.subject.strip()) or "(no subject)"
         if linked_to is not None:
             subject = strip_tag(subject, settings.tag_prefix)
-        participants = [new_participant(self.sender, "requester")]
-        cc, left_out = first_cc(message, settings, requester=self.sender)
+        participants = [new_participant(requester, "requester")]
+        cc, left_out = first_cc(message, settings, requester=requester) if not forward else ([], [])
         for address in cc:
             role = "agent" if settings.is_agent(address) else "cc"
             participants.append(new_participant(address, role))
@@ -229,28 +257,33 @@ class _Deciding:
                 number=0,
                 subject=subject,
                 status=Status.NEW,
-                requester=self.sender,
-                owner=None,
-                language=self._language(),
+                requester=requester,
+                owner=self.sender if forward else None,
+                language=self._language(f"{subject}\n{text}"),
                 participants=tuple(participants),
                 created_at=now,
                 updated_at=now,
                 status_since=now,
                 linked_request=linked_to,
                 history=(StatusChange(at=now, status=Status.NEW),),
+                priority=self._asked_priority(),
             )
         )
-        self.draft.store(ref, MessageKind.CLIENT, self.sender)
+        self.draft.store(ref, MessageKind.CLIENT, requester, as_forwarded=forward is not None)
         detail = f"linked to {self._tag(linked_to)}" if linked_to else message.subject
         self._event(ref, "created", to_status=Status.NEW, detail=detail)
+        if (priority := self.draft.request(ref).priority) != DEFAULT_PRIORITY:
+            self._event(ref, "priority", detail=f"{DEFAULT_PRIORITY} -> {priority} (its headers)")
         self.draft.refresh_sla(ref)
         if left_out:
             self._event(ref, "cc_capped", caused=False, detail=f"{len(left_out)} CC addresses "
                         f"not made participants ([trust] max_cc_participants = "
                         f"{settings.trust.max_cc_participants})")  # fmt: skip
-        # A new request has nothing to approve: only its notify commands count.
-        self._notify_commands(ref, self._commands(Role.CLIENT, ref, approvals=False))
-        context = {"text": message.new_text}
+        if forward is not None:
+            self._forwarded(ref, forward)
+        else:  # a new request has nothing to approve: only its notify commands count
+            self._notify_commands(ref, self._commands(Role.CLIENT, ref, approvals=False))
+        context = {"text": text}
         acknowledged, unacknowledged = self._acknowledgements(ref)
         due = first_answer_due(self.draft, ref)  # SPEC §15: by when, not "soon"
         self.draft.notify(ref, acknowledged, "created", context={**context, "answer_due": due})
@@ -260,8 +293,16 @@ class _Deciding:
             "cc_left_out": left_out[:CC_SHOWN],
             "cc_left_out_count": len(left_out),
         }
-        self.draft.notify_agents(ref, "agent_new_request", context=self._for_agents(agents),
+        if forward is not None:
+            agents |= {"forwarded_by": self.sender, "note": self._forward_note()}
+        self.draft.notify_agents(ref, "agent_new_request",
+                                 context=self._for_agents(agents, forwarded=not forward),
                                  besides=self.sender, files=self.files)  # fmt: skip
+        if forward is not None:
+            confirmation = {**agents, "acknowledged": bool(acknowledged)}
+            self.draft.notify(ref, [self.sender], "agent_forward_opened",
+                              context=self._for_agents(confirmation, forwarded=False),
+                              agents=True)  # fmt: skip
         return ref
 
     def _acknowledgements(self, ref: RequestRef) -> tuple[list[str], list[str]]:
@@ -291,11 +332,19 @@ class _Deciding:
             self._event(ref, "not_sent", caused=False, detail=detail)
         return sent, [address for addresses in withheld.values() for address in addresses]
 
-    def _language(self) -> str:
+    def _asked_priority(self) -> str:
+        """The priority a first message's headers ask for, read only with
+        `client_priority = "read"` (SPEC §16)."""
+        if self.settings.client_priority != "read":
+            return DEFAULT_PRIORITY
+        return client_priority(self.message.headers)
+
+    def _language(self, sample: str) -> str:
+        """The request's language: the configured one, or with "auto" the one of
+        `sample` (its subject and first text)."""
         language = self.settings.language
         if language != "auto":
             return language
-        sample = f"{self.message.subject}\n{self.message.new_text}"
         return "ru" if _CYRILLIC.search(sample) else "en"
 
     # -- clients ------------------------------------------------------------------------
@@ -339,7 +388,10 @@ class _Deciding:
             return AgentsNotice()
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         template = notice_for(Actor.CLIENT, action)
-        self.draft.notify_clients(ref, template, context={"by_client": True})
+        context: dict[str, object] = {"by_client": True}
+        if action is Action.RESOLVE:  # not after a cancel (SPEC §16)
+            context |= ask_for_rating(self.draft, ref)
+        self.draft.notify_clients(ref, template, context=context)
         return AgentsNotice(template="agent_status_changed", context={"command": command.line})
 
     def _escalate(self, ref: RequestRef, command: Command) -> AgentsNotice:
@@ -387,6 +439,56 @@ class _Deciding:
         self.draft.notify_agents(ref, "agent_held", context=context, besides=self.sender,
                                  files=self.files)  # fmt: skip
 
+    # -- forwards (#fwd, decide/forward.py) ----------------------------------------------
+
+    def _forward(self, *, linked_to: RequestRef | None) -> Decision:
+        """A proven agent's `#fwd`: the forwarded message opens its sender's request,
+        or the agent is told why not and nothing opens. In mail about a request
+        (`linked_to`), the new request is linked to it."""
+        found = read_forward(self.message, agent_commands(self.message), self.settings)
+        if isinstance(found, ForwardRefused):
+            self._refuse_forward(found, linked_to)
+            return self.draft.decision(request=linked_to)
+        ref = self._open_request(linked_to=linked_to, forward=found)
+        if linked_to is not None:
+            self._event(linked_to, "forwarded", caused=False, mentions_opened=True,
+                        detail=f"a forward of {found.requester}'s mail opened")  # fmt: skip
+        return self.draft.decision(request=ref)
+
+    def _forwarded(self, ref: RequestRef, forward: Forward) -> None:
+        """The history of a request a `#fwd` opened: whose mail it is, the owner, the
+        agent's note; then the agent's `#assign`, the one other command that counts."""
+        forwarded = forward.forwarded
+        sent = ", ".join(part for part in (forwarded.sender, forwarded.date) if part)
+        self._event(ref, "forwarded", detail=f"requester {forward.requester}: from the "
+                    f"forwarded message ({sent})")  # fmt: skip
+        self._event(ref, "assign", detail=self.sender)
+        if note := self._forward_note():
+            self._event(ref, "note", detail=note[:500])
+        for command in forward.commands:
+            if command.name is CommandName.ASSIGN:
+                self._assign(ref, command)
+
+    def _forward_note(self) -> str:
+        """The agent's own lines above `#fwd`: an internal note, never sent to the client."""
+        return _without_command_lines(self.message.new_text, agent_commands(self.message))
+
+    def _refuse_forward(self, refused: ForwardRefused, request: RequestRef | None) -> None:
+        """Tell the agent why their `#fwd` opened nothing. In mail about a request, the
+        mail is kept there as a note (never relayed); else under no request."""
+        context = {"command": refused.command.line, "why": refused.reason,
+                   "forwarded": self.message.forwarded.to_json()
+                   if self.message.forwarded is not None else None}  # fmt: skip
+        if request is None:
+            self.draft.store(None, MessageKind.AGENT, self.sender)
+            self.draft.notify_unfiled([self.sender], "agent_forward_refused", context=context,
+                                      subject=self.message.subject)  # fmt: skip
+            return
+        self.draft.store(request, MessageKind.NOTE, self.sender)
+        self._event(request, "refused", detail=f"{refused.command.line}: {refused.reason}")
+        self.draft.notify(request, [self.sender], "agent_forward_refused", context=context,
+                          agents=True)  # fmt: skip
+
     # -- agents ---------------------------------------------------------------------------
 
     def _agent(self, ref: RequestRef) -> None:
@@ -396,6 +498,10 @@ class _Deciding:
         for command in commands:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
+            elif (triage := AGENT_TRIAGE.get(command.name)) and (
+                refusal := triage(self.draft, ref, command, actor=self.sender)
+            ):
+                self._refuse(ref, command, refusal)
         answer = _without_command_lines(self.message.new_text, commands)
         public = bool(answer or self.files) and not is_note
         if public:
@@ -420,12 +526,14 @@ class _Deciding:
         if public:
             # `status_news`: the status notice the answer stands for (its paragraphs follow it).
             status_news = set_status_notice(news) if news is not None else None
-            context = self._with_files({"answer": answer, "status_news": status_news})
+            told = agent_status_context(self.draft, ref, news) if news is not None else {}
+            context = self._with_files({**told, "answer": answer, "status_news": status_news})
             self.draft.notify_clients(ref, notice_for(Actor.AGENT, Action.REPLY), context=context,
                                       relay=True, files=self.files,
                                       answer=self._relayed_answer(commands))  # fmt: skip
         elif news is not None:
-            self.draft.notify_clients(ref, set_status_notice(news), context={"by_client": False})
+            context = agent_status_context(self.draft, ref, news)
+            self.draft.notify_clients(ref, set_status_notice(news), context=context)
         self._tell_agent_refusals(ref)
 
     def _tell_agent_refusals(self, ref: RequestRef) -> None:
@@ -570,13 +678,16 @@ class _Deciding:
         words = str(context.get("text", context.get("answer", "")))
         return {**context, "only_files": not words.strip() and "forwarded" not in context}
 
-    def _for_agents(self, context: Mapping[str, object]) -> dict[str, object]:
+    def _for_agents(
+        self, context: Mapping[str, object], *, forwarded: bool = True
+    ) -> dict[str, object]:
         """The context of an agents' notice that shows the client's text: with the
         files (`_with_files`), `text_cut` when the message's text was longer than
         `max_text_bytes` (SPEC §14: the notice says the text was cut), and what the
-        client forwarded (`forwarded`: sender, date, subject, text), when anything."""
+        client forwarded (`forwarded`: sender, date, subject, text), if anything,
+        unless `forwarded` is False (a `#fwd`, whose text is the forwarded text)."""
         full: dict[str, object] = dict(context)
-        if self.message.forwarded is not None:
+        if forwarded and self.message.forwarded is not None:
             full["forwarded"] = self.message.forwarded.to_json()
         return {**self._with_files(full), "text_cut": self.message.text_cut}
 

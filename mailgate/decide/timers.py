@@ -65,7 +65,9 @@ def _remind(draft: Draft, ref: int, rules: Rules) -> None:
 
 def _check_sla(draft: Draft, ref: int, rules: Rules) -> None:
     request = draft.request(ref)
-    state = rules.deadlines.sla(request.history, request.first_response_at, draft.now)
+    state = rules.deadlines.sla(
+        request.history, request.first_response_at, draft.now, priority=request.priority
+    )
     settings = rules.settings
     recipients = [*settings.agent_notify, *settings.escalation_notify]
     for target, breached, due in (

@@ -141,7 +141,7 @@ def classify_machine_mail(mail: DecodedMail, *, own_addresses: frozenset[str]) -
     return_path = mail.header("return-path")
     if return_path is not None and return_path.strip() in ("<>", "", "< >"):
         return MachineReason.EMPTY_RETURN_PATH
-    if any(_is_machine_sender(sender.address) for sender in senders):
+    if any(is_machine_sender(sender.address) for sender in senders):
         return MachineReason.MACHINE_SENDER
     if not senders and "mailer-daemon" in " ".join(mail.header_all("from")).lower():
         return MachineReason.MACHINE_SENDER  # `From: MAILER-DAEMON`, with no domain
@@ -262,7 +262,7 @@ def _is_list_sender(mail: DecodedMail, senders: tuple[Address, ...]) -> bool:
     return False
 
 
-def _is_machine_sender(address: str) -> bool:
+def is_machine_sender(address: str) -> bool:
     local = address.rpartition("@")[0]
     return bool(_MACHINE_LOCALPART.match(local))
 

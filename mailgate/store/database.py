@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, case, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Select, Table, case, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from mailgate.decision import Decision, RequestSnapshot
@@ -21,8 +21,16 @@ from mailgate.states import WAITING, InboundState, OutboundState
 from mailgate.store import locks, snapshots
 from mailgate.store import statements as sql
 from mailgate.store.engine import make_engine, reading, upgrade_schema, upsert_insert
-from mailgate.store.rows import DroppedMail, Fetched, QueuedMail, Received, Written
+from mailgate.store.rows import (
+    DroppedMail,
+    Fetched,
+    QueuedHookCall,
+    QueuedMail,
+    Received,
+    Written,
+)
 from mailgate.store.signals import PendingListener, PendingListenerLost, notify_pending
+from mailgate.store.tables import HOOK_CALLS as _HOOK_CALLS
 from mailgate.store.tables import INBOUND as _INBOUND
 from mailgate.store.tables import OUTBOUND as _OUTBOUND
 from mailgate.store.tables import REQUESTS as _REQUESTS
@@ -72,6 +80,18 @@ class OutboxJob:
     id: int
     recipient: str
     raw: bytes
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HookJob:
+    """A hook call claimed for sending."""
+
+    id: int
+    hook: str
+    event: str
+    delivery: str
+    payload: str
     attempts: int
 
 
@@ -491,6 +511,59 @@ class Tx:
         """Put rendered notifications in the outbox; record the dropped ones."""
         self._writer.queue(mail, dropped, now=now)
 
+    def queue_hook_calls(self, calls: Sequence[QueuedHookCall], *, now: dt.datetime) -> None:
+        """Put hook calls in their queue, due now (store/writer.py)."""
+        self._writer.queue_hook_calls(calls, now=now)
+
+    def notification_facts(self, outbound_id: int) -> tuple[int | None, str, str] | None:
+        """(request, template, recipient) of notification `outbound_id`, if there is one."""
+        row = self._connection.execute(sql.OUTBOUND_FACTS, {"outbound": outbound_id}).first()
+        return None if row is None else (row.request_id, row.template, row.recipient)
+
+    # -- the hook calls -------------------------------------------------------------------
+
+    def claim_hook_calls(
+        self, hook: str, now: dt.datetime, *, lease_until: dt.datetime, limit: int, owner: str
+    ) -> list[HookJob]:
+        """Take due calls of `hook` (SKIP LOCKED: another worker's are left to it), leased
+        until `lease_until` by `owner`, as the outbox claims mail."""
+        rows = list(self._connection.execute(
+            sql.CLAIM_DUE_HOOK_CALLS, {"due_at": now, "hook": hook, "most": limit}
+        ))  # fmt: skip
+        if rows:
+            self._connection.execute(
+                sql.LEASE_HOOK_CALLS,
+                {"ids": [row.id for row in rows], "lease_until": lease_until, "owner": owner},
+            )
+        return [HookJob(id=i, hook=h, event=e, delivery=d, payload=p, attempts=a)
+                for i, h, e, d, p, a in rows]  # fmt: skip
+
+    def hook_claim_owners(self) -> list[str]:
+        """The owners of claims on hook calls still pending."""
+        return self._claim_owners(_HOOK_CALLS)
+
+    def release_hook_claims(self, owners: Sequence[str], *, now: dt.datetime) -> int:
+        """Make the pending calls these (dead) owners claimed due again now."""
+        return self._release_claims(_HOOK_CALLS, owners, now=now)
+
+    def mark_hook_call(
+        self, call_id: int, *, now: dt.datetime, error: str | None, retry_at: dt.datetime | None
+    ) -> None:
+        """One attempt's result: sent (`error` None); else pending again from `retry_at`,
+        or failed for good when that is None."""
+        columns = _HOOK_CALLS.c
+        values: dict[str, object] = {"attempts": columns.attempts + 1, "claimed_by": None,
+                                     "last_error": error or ""}  # fmt: skip
+        if error is None:
+            values.update(state=OutboundState.SENT, sent_at=now)
+        elif retry_at is not None:
+            values.update(state=OutboundState.PENDING, next_attempt_at=retry_at)
+        else:
+            values.update(state=OutboundState.FAILED)
+        self._connection.execute(
+            update(_HOOK_CALLS).where(columns.id == call_id).values(**values)
+        )
+
     # -- the outbox -------------------------------------------------------------------------
 
     def claim_outbound(
@@ -520,7 +593,14 @@ class Tx:
 
     def outbound_claim_owners(self) -> list[str]:
         """The owners of claims on rows still pending."""
-        columns = _OUTBOUND.c
+        return self._claim_owners(_OUTBOUND)
+
+    def release_claims(self, owners: Sequence[str], *, now: dt.datetime) -> int:
+        """Make the pending rows these (dead) owners claimed due again now."""
+        return self._release_claims(_OUTBOUND, owners, now=now)
+
+    def _claim_owners(self, table: Table) -> list[str]:
+        columns = table.c
         return list(
             self._connection.scalars(
                 select(columns.claimed_by)
@@ -529,11 +609,10 @@ class Tx:
             )
         )
 
-    def release_claims(self, owners: Sequence[str], *, now: dt.datetime) -> int:
-        """Make the pending rows these (dead) owners claimed due again now."""
-        columns = _OUTBOUND.c
+    def _release_claims(self, table: Table, owners: Sequence[str], *, now: dt.datetime) -> int:
+        columns = table.c
         return self._connection.execute(
-            update(_OUTBOUND)
+            update(table)
             .where(columns.state == OutboundState.PENDING, columns.claimed_by.in_(list(owners)))
             .values(next_attempt_at=now, claimed_by=None)
         ).rowcount

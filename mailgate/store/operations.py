@@ -14,10 +14,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from mailgate.store.engine import upsert_insert
-from mailgate.store.tables import INBOUND, MESSAGES, OUTBOUND, REQUESTS, WORKER_ROUNDS
+from mailgate.store.tables import HOOK_CALLS, INBOUND, MESSAGES, OUTBOUND, REQUESTS, WORKER_ROUNDS
 
 # The inbound states `status` counts: a released message counts as pending.
 INBOUND_STATES = ("pending", "applied", "failed", "held")
@@ -26,7 +37,8 @@ ROUNDS_KEPT = dt.timedelta(days=7)  # rows of workers that stopped longer ago ar
 
 _IN, _OUT, _ROUNDS, _REQUESTS = INBOUND, OUTBOUND, WORKER_ROUNDS, REQUESTS
 _i, _o, _w = _IN.c, _OUT.c, _ROUNDS.c
-_r, _m = REQUESTS.c, MESSAGES.c
+_r, _m, _h = REQUESTS.c, MESSAGES.c, HOOK_CALLS.c
+CALL_STATES = ("pending", "sent", "failed")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,16 +168,24 @@ def requeue_outbound(connection: Connection, ids: Sequence[int], *, now: dt.date
     Sent ones are never touched (sending twice is what an admin must not be
     able to do by mistake), nor those a live sender holds right now.
     """
+    return _requeue(connection, _OUT, ids, now=now)
+
+
+def _requeue(connection: Connection, table: Table, ids: Sequence[int], *,
+             now: dt.datetime) -> list[int]:  # fmt: skip
+    """`requeue_outbound`, of a queue table (outbound, hook_calls)."""
     if not ids:
         return []
+    columns = table.c
     where = and_(
-        _o.id.in_(list(ids)),
-        or_(_o.state == "failed", and_(_o.state == "pending", _o.claimed_by.is_(None))),
-    )
-    requeued = list(connection.scalars(select(_o.id).where(where).order_by(_o.id)))
+        columns.id.in_(list(ids)),
+        or_(columns.state == "failed",
+            and_(columns.state == "pending", columns.claimed_by.is_(None))),
+    )  # fmt: skip
+    requeued = list(connection.scalars(select(columns.id).where(where).order_by(columns.id)))
     if requeued:
         connection.execute(
-            update(_OUT).where(_o.id.in_(requeued))
+            update(table).where(columns.id.in_(requeued))
             .values(state="pending", attempts=0, next_attempt_at=now, claimed_by=None)
         )  # fmt: skip
     return requeued
@@ -173,6 +193,64 @@ def requeue_outbound(connection: Connection, ids: Sequence[int], *, now: dt.date
 
 def failed_outbound_ids(connection: Connection) -> list[int]:
     return list(connection.scalars(select(_o.id).where(_o.state == "failed").order_by(_o.id)))
+
+
+# -- the hook calls ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HookCallRow:
+    id: int
+    hook: str
+    event: str
+    delivery: str
+    request: int | None
+    state: str  # pending | sent | failed
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    payload: str
+
+
+def hook_call_rows(
+    connection: Connection, *, state: str | None = None, ids: Sequence[int] = ()
+) -> list[HookCallRow]:
+    statement = select(_h.id, _h.hook, _h.event, _h.delivery, _h.request_id, _h.state,
+                       _h.attempts, _h.next_attempt_at, _h.last_error, _h.created_at,
+                       _h.sent_at, _h.payload).order_by(_h.id)  # fmt: skip
+    if state is not None:
+        statement = statement.where(_h.state == state)
+    if ids:
+        statement = statement.where(_h.id.in_(list(ids)))
+    return [
+        HookCallRow(id=i, hook=hook, event=event, delivery=delivery, request=request, state=s,
+                    attempts=attempts, next_attempt_at=due, last_error=error,
+                    created_at=created, sent_at=sent, payload=payload)
+        for i, hook, event, delivery, request, s, attempts, due, error, created, sent, payload
+        in connection.execute(statement)
+    ]  # fmt: skip
+
+
+def requeue_hook_calls(
+    connection: Connection, ids: Sequence[int], *, now: dt.datetime
+) -> list[int]:
+    """Make failed or waiting hook calls due now, with a fresh count of attempts; never
+    one already made, nor one a live worker is making right now."""
+    return _requeue(connection, HOOK_CALLS, ids, now=now)
+
+
+def failed_hook_call_ids(connection: Connection) -> list[int]:
+    return list(connection.scalars(select(_h.id).where(_h.state == "failed").order_by(_h.id)))
+
+
+def hook_call_depths(connection: Connection) -> dict[str, int]:
+    """How many hook calls are in each state."""
+    found: dict[str, int] = dict(
+        connection.execute(select(_h.state, func.count()).group_by(_h.state)).all()
+    )
+    return {state: int(found.get(state, 0)) for state in CALL_STATES}
 
 
 # -- queues and rounds -------------------------------------------------------------------
@@ -240,6 +318,22 @@ def queue_depths_by_mailbox(
                           oldest_pending_outbox=oldest.get((name, "outbox")))
         for name, queues in counts.items()
     }  # fmt: skip
+
+
+def ratings_by_mailbox(
+    connection: Connection, mailboxes: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """How many requests of each mailbox their clients rated good and bad (SPEC §16); a
+    mailbox no longer configured counts for the first."""
+    counts = {name: {"good": 0, "bad": 0} for name in mailboxes}
+    rows = connection.execute(
+        select(_r.mailbox, _r.rating, func.count())
+        .where(_r.rating.is_not(None))
+        .group_by(_r.mailbox, _r.rating)
+    )  # fmt: skip
+    for name, value, count in rows:
+        counts[name if name in counts else mailboxes[0]][value] += count
+    return counts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -54,7 +54,7 @@ class QueuedMail:
     """A rendered notification for the outbox, with the copy kept in the request's
     history (its text, from `sender`)."""
 
-    request: int
+    request: int | None  # None: a notice about no request (a refused `#fwd`)
     message_id: str
     template: str
     recipient: str
@@ -67,7 +67,19 @@ class QueuedMail:
 class DroppedMail:
     """A notification that is not sent, and why: an event in the request's history."""
 
-    request: int
+    request: int | None
     template: str
     recipient: str
     why: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueuedHookCall:
+    """One call of one hook about one event, its JSON body built already
+    (mailgate/hooks/payload.py); `delivery` is its idempotency key."""
+
+    hook: str
+    event: str
+    delivery: str
+    request: int | None
+    payload: str

@@ -44,6 +44,12 @@ def load_snapshot(
         history=history,
         breaches=breaches,
         mailbox=row.mailbox,
+        priority=row.priority,
+        labels=tuple(connection.scalars(sql.LABELS_OF, {"number": number})),
+        rating_asked_at=row.rating_asked_at,
+        rating=row.rating,
+        rating_comment=row.rating_comment,
+        rated_at=row.rated_at,
     )
 
 

@@ -7,21 +7,24 @@ Lists go in as expanding parameters.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 
 from mailgate.store.tables import (
     ADDRESSES,
     EVENTS,
+    HOOK_CALLS,
     INBOUND,
     INSTALL_SECRETS,
     MESSAGES,
     OUTBOUND,
     PARTICIPANTS,
+    REQUEST_LABELS,
     REQUESTS,
 )
 
 _r, _p, _m, _e, _o, _a, _i = (t.c for t in (REQUESTS, PARTICIPANTS, MESSAGES, EVENTS,
                                            OUTBOUND, ADDRESSES, INBOUND))  # fmt: skip
+_l = REQUEST_LABELS.c
 
 # -- requests and what hangs off them ---------------------------------------------
 INSERT_REQUEST = insert(REQUESTS).returning(_r.id)
@@ -43,6 +46,11 @@ SET_NOTIFY = (
 )
 
 LOCK_REQUEST = select(REQUESTS).where(_r.id == bindparam("number")).with_for_update()
+LABELS_OF = select(_l.label).where(_l.request_id == bindparam("number")).order_by(_l.label)
+ADD_LABEL = insert(REQUEST_LABELS)
+REMOVE_LABEL = delete(REQUEST_LABELS).where(
+    _l.request_id == bindparam("number"), _l.label == bindparam("the_label")
+)
 PARTICIPANTS_OF = (
     select(_p.id, _p.address, _p.role, _p.notify)
     .where(_p.request_id == bindparam("number"))
@@ -122,6 +130,9 @@ BOUNCING = select(_a.address).where(_a.bouncing_since > bindparam("marked_after"
 # What proves a delivery-status report (SPEC §14): the notification its return path
 # names, or the notifications with its returned Message-ID sent to its recipients
 # (their copies in `messages`, which is indexed by Message-ID; `outbound` is not).
+OUTBOUND_FACTS = select(_o.request_id, _o.template, _o.recipient).where(
+    _o.id == bindparam("outbound")
+)
 OUTBOUND_RECIPIENT = select(_o.recipient, _o.request_id).where(_o.id == bindparam("outbound"))
 NOTIFICATIONS_SENT_TO = (
     select(_m.to_address, _m.request_id)
@@ -163,6 +174,23 @@ MARK_SENT = (
     update(OUTBOUND)
     .where(_o.id.in_(bindparam("ids", expanding=True)))
     .values(state="sent", sent_at=bindparam("sent_now"), last_error="", attempts=_o.attempts + 1)
+)
+
+# -- the hook calls -------------------------------------------------------------------
+INSERT_HOOK_CALLS = insert(HOOK_CALLS)
+_h = HOOK_CALLS.c
+CLAIM_DUE_HOOK_CALLS = (
+    select(_h.id, _h.hook, _h.event, _h.delivery, _h.payload, _h.attempts)
+    .where(_h.state == "pending", _h.next_attempt_at <= bindparam("due_at"),
+           _h.hook == bindparam("hook"))
+    .order_by(_h.id)
+    .limit(bindparam("most"))
+    .with_for_update(skip_locked=True)
+)  # fmt: skip
+LEASE_HOOK_CALLS = (
+    update(HOOK_CALLS)
+    .where(_h.id.in_(bindparam("ids", expanding=True)))
+    .values(next_attempt_at=bindparam("lease_until"), claimed_by=bindparam("owner"))
 )
 
 # -- the install -----------------------------------------------------------------------

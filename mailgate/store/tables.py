@@ -85,6 +85,22 @@ REQUESTS = Table(
     Column("linked_request_id", Id, ForeignKey("requests.id"), nullable=True),
     # The `[[mailbox]]` it belongs to (SPEC §12): its rules, templates and From.
     Column("mailbox", String(64), nullable=False, index=True, server_default="default"),
+    # SPEC §16: low | normal | high | urgent; it picks the SLA targets.
+    Column("priority", String(16), nullable=False, index=True, server_default="normal"),
+    # SPEC §16 satisfaction: when the `closed` notice offered the rating buttons (None:
+    # never asked, so no rating is recorded), and the latest rating with its comment.
+    _moment("rating_asked_at", nullable=True),
+    Column("rating", String(8), nullable=True, index=True),  # good | bad
+    Column("rating_comment", Text, nullable=True),
+    _moment("rated_at", nullable=True),
+)
+
+# A label an agent put on a request (`#label add NAME`), lower case.
+REQUEST_LABELS = Table(
+    "request_labels",
+    METADATA,
+    Column("request_id", Id, ForeignKey("requests.id"), primary_key=True),
+    Column("label", String(40), primary_key=True, index=True),
 )
 
 # Someone who gets mail about a request: requester, first-message CC, or agent.
@@ -214,4 +230,38 @@ INSTALL_SECRETS = Table(
     METADATA,
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# A call of a `[[hook]]` about one event (SPEC §16), queued in the transaction of the
+# change: sent by the hook pump (mailgate/hooks/pump.py) with retries, as the outbox
+# sends mail. `delivery` is the idempotency key the receiver sees on every attempt.
+HOOK_CALLS = Table(
+    "hook_calls",
+    METADATA,
+    _id(),
+    Column("hook", String(64), nullable=False),  # the hook's name in the config
+    Column("event", String(32), nullable=False),  # request.created, ...
+    Column("delivery", String(100), nullable=False, unique=True),
+    Column("request_id", Id, nullable=True, index=True),  # no key: a call outlives nothing
+    Column("payload", Text, nullable=False),  # the JSON body, as sent
+    Column("state", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_by", String(200), nullable=True),  # the process calling it now
+    _moment("next_attempt_at"),
+    Column("last_error", Text, nullable=False, default=""),
+    _moment("created_at"),
+    _moment("sent_at", nullable=True),
+    Index("ix_hook_calls_due", "state", "next_attempt_at"),
+)
+
+# Every `mailgate people erase` (SPEC §16): who erased, when, and the pseudonym left in
+# place of the address (never the address itself); `summary` is a JSON object of counts.
+ERASURES = Table(
+    "erasures",
+    METADATA,
+    _id(),
+    _moment("at"),
+    Column("erased_by", String(320), nullable=False),
+    Column("pseudonym", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
 )

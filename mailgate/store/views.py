@@ -16,12 +16,20 @@ from sqlalchemy import Connection, select
 
 from mailgate.domain import Attachment, StatusChange
 from mailgate.store.snapshots import participants, status_history
-from mailgate.store.tables import EVENTS, INBOUND, MESSAGES, PARTICIPANTS, REQUESTS
+from mailgate.store.tables import (
+    EVENTS,
+    INBOUND,
+    MESSAGES,
+    PARTICIPANTS,
+    REQUEST_LABELS,
+    REQUESTS,
+)
 from mailgate.tags import format_tag
 
 Prefixes = str | Mapping[str, str]  # one tag prefix, or each mailbox's (the first: the default)
 
 _r, _p, _m, _e, _i = REQUESTS.c, PARTICIPANTS.c, MESSAGES.c, EVENTS.c, INBOUND.c
+_l = REQUEST_LABELS.c
 
 
 class RequestSummary(TypedDict):
@@ -36,6 +44,9 @@ class RequestSummary(TypedDict):
     notify: bool
     owner: str | None
     updated_at: str
+    priority: str
+    labels: list[str]
+    rating: str | None  # good | bad | None: not rated
 
 
 # An entry of a request's history; "from" is a keyword, hence the functional form.
@@ -86,12 +97,16 @@ class RequestView(TypedDict):
     auto_close_at: str | None
     remind_at: str | None
     linked_request: str | None
+    priority: str
+    labels: list[str]
+    rating: dict[str, str] | None  # {"value": "good"|"bad", "comment", "at"}; None: not rated
     events: list[EventView]
     sla: dict[str, Any] | None
     messages: list[MessageView]
 
 
-SlaView = Callable[[list[StatusChange], dt.datetime | None], dict[str, Any]]
+# (status history, first answer, priority) -> the `sla` object
+SlaView = Callable[[list[StatusChange], dt.datetime | None, str], dict[str, Any]]
 # The files of a stored raw message, as the parser reads them; () when none can be read.
 FileReader = Callable[[bytes], tuple[Attachment, ...]]
 
@@ -111,10 +126,23 @@ def list_requests(
     status: str | None = None,
     breached: bool = False,
     mailbox: str | None = None,
+    priority: str | None = None,
+    label: str | None = None,
+    rated: str | None = None,
 ) -> list[RequestSummary]:
+    """`rated`: "good", "bad", or "any" rating."""
     statement = select(
-        _r.id, _r.mailbox, _r.subject, _r.status, _r.requester, _r.owner, _r.updated_at
-    ).order_by(_r.id)
+        _r.id, _r.mailbox, _r.subject, _r.status, _r.requester, _r.owner, _r.updated_at,
+        _r.priority, _r.rating
+    ).order_by(_r.id)  # fmt: skip
+    if priority:
+        statement = statement.where(_r.priority == priority)
+    if label:
+        labelled = select(_l.request_id).where(_l.label == label.lower())
+        statement = statement.where(_r.id.in_(labelled))
+    if rated:
+        wanted = _r.rating.is_not(None) if rated == "any" else _r.rating == rated
+        statement = statement.where(wanted)
     if mailbox:
         statement = statement.where(_r.mailbox == mailbox)
     if status:
@@ -124,6 +152,7 @@ def list_requests(
         statement = statement.where(_r.id.in_(breaches))
     requests = connection.execute(statement).all()
     requester_notify = _requester_notify(connection, [r.id for r in requests])
+    labels = _labels(connection, [r.id for r in requests])
     return [
         RequestSummary(
             number=request.id,
@@ -135,6 +164,9 @@ def list_requests(
             notify=requester_notify.get(request.id, True),
             owner=request.owner,
             updated_at=_iso(request.updated_at),
+            priority=request.priority,
+            labels=labels.get(request.id, []),
+            rating=request.rating,
         )
         for request in requests
     ]
@@ -185,6 +217,9 @@ def show_request(
             if request.linked_request_id
             else None
         ),
+        priority=request.priority,
+        labels=_labels(connection, [request.id]).get(request.id, []),
+        rating=_rating(request),
         events=[
             {
                 "at": _iso(event.at),
@@ -198,7 +233,9 @@ def show_request(
             for event in events
         ],
         sla=(
-            sla(status_history(connection, request.id), request.first_response_at) if sla else None
+            sla(status_history(connection, request.id), request.first_response_at, request.priority)
+            if sla
+            else None
         ),
         messages=[
             {
@@ -285,6 +322,26 @@ def _files_of(
         return {}
     rows = connection.execute(select(_i.id, _i.raw).where(_i.id.in_(inbound_ids)))
     return {inbound_id: (raw, read_files(raw)) for inbound_id, raw in rows}
+
+
+def _rating(request: Any) -> dict[str, str] | None:
+    """The `rating` of `requests show --json` (SPEC §16), None when not rated."""
+    if not request.rating:
+        return None
+    return {"value": request.rating, "comment": request.rating_comment or "",
+            "at": _iso(request.rated_at)}  # fmt: skip
+
+
+def _labels(connection: Connection, numbers: list[int]) -> dict[int, list[str]]:
+    """The labels of each request, sorted."""
+    found: dict[int, list[str]] = {}
+    if numbers:
+        rows = connection.execute(
+            select(_l.request_id, _l.label).where(_l.request_id.in_(numbers)).order_by(_l.label)
+        )
+        for number, label in rows:
+            found.setdefault(number, []).append(label)
+    return found
 
 
 def _requester_notify(connection: Connection, numbers: list[int]) -> dict[int, bool]:

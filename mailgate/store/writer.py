@@ -24,7 +24,7 @@ from mailgate.decision import OPENED, Decision, RequestRef, RequestSnapshot
 from mailgate.domain import MessageKind
 from mailgate.states import OutboundState
 from mailgate.store import statements as sql
-from mailgate.store.rows import DroppedMail, QueuedMail, Received, Written
+from mailgate.store.rows import DroppedMail, QueuedHookCall, QueuedMail, Received, Written
 from mailgate.store.tables import REQUESTS
 from mailgate.tags import format_tag
 
@@ -42,6 +42,7 @@ _DEFERRED = (
     ("messages", sql.INSERT_MESSAGES),
     ("events", sql.INSERT_EVENTS),
     ("outbound", sql.INSERT_OUTBOUND),
+    ("hook_calls", sql.INSERT_HOOK_CALLS),
 )
 MESSAGE_IDS_AT_ONCE = 64  # ids of `messages` rows reserved per query on PostgreSQL
 
@@ -130,7 +131,8 @@ class Writer:
             stores = decision.stores
             stored_id = self._message_id()
             row = _stored_row(stored_id, stores.kind, number_of(stores.request),
-                              stores.from_address, received, now)  # fmt: skip
+                              stores.from_address, received, now,
+                              as_forwarded=stores.as_forwarded)  # fmt: skip
             self._rows["messages"].append(row)
         self._update_requests(decision)
         opened_tag = format_tag(tag_prefix, opened) if opened is not None else ""
@@ -154,6 +156,7 @@ class Writer:
             _event_row(d.request, now, "system", "notification_dropped",
                        detail=f"{d.template} to {d.recipient}: {d.why}")
             for d in dropped
+            if d.request is not None  # about no request: the log line says it
         ]  # fmt: skip
         self._rows["outbound"] += [
             {
@@ -188,9 +191,18 @@ class Writer:
             for m in mail
         ]
 
+    def queue_hook_calls(self, calls: Sequence[QueuedHookCall], *, now: dt.datetime) -> None:
+        """Put hook calls in their queue, due now."""
+        self._rows["hook_calls"] += [
+            {"hook": c.hook, "event": c.event, "delivery": c.delivery, "request_id": c.request,
+             "payload": c.payload, "state": OutboundState.PENDING, "attempts": 0,
+             "next_attempt_at": now, "last_error": "", "created_at": now}
+            for c in calls
+        ]  # fmt: skip
+
     def _update_requests(self, decision: Decision) -> None:
         connection = self._connection
-        if decision.updates or decision.notify_flags or decision.bouncing:
+        if decision.updates or decision.notify_flags or decision.labels or decision.bouncing:
             self.flush()  # they change rows that may be waiting
         for change in decision.updates:
             columns = REQUESTS.c
@@ -205,6 +217,13 @@ class Writer:
         for flag in decision.notify_flags:
             connection.execute(sql.SET_NOTIFY, {"number": flag.request, "the_address": flag.address,
                                                 "wanted": flag.notify})  # fmt: skip
+        for label in decision.labels:  # requests it opens have none: their number is known
+            if label.present:
+                connection.execute(sql.ADD_LABEL, {"request_id": label.request,
+                                                   "label": label.label})  # fmt: skip
+            else:
+                connection.execute(sql.REMOVE_LABEL, {"number": label.request,
+                                                      "the_label": label.label})  # fmt: skip
         for bouncing in decision.bouncing:
             self._set_bouncing(bouncing.address, bouncing.since)
 
@@ -249,6 +268,7 @@ def _request_row(request: RequestSnapshot, mailbox: str) -> dict[str, Any]:
         "first_response_at": request.first_response_at,
         "linked_request_id": request.linked_request,
         "mailbox": mailbox,
+        "priority": request.priority,
     }
 
 
@@ -259,9 +279,18 @@ def _stored_row(
     from_address: str,
     received: Received,
     now: dt.datetime,
+    *,
+    as_forwarded: bool = False,
 ) -> dict[str, Any]:
-    """The `messages` row of a received message (the same keys as a sent copy's)."""
+    """The `messages` row of a received message (the same keys as a sent copy's);
+    `as_forwarded`: kept as the message it forwards, its text the forwarded text."""
     message = received.message
+    forwarded = message.forwarded
+    if as_forwarded and forwarded is not None:
+        text, kept_forward = forwarded.text, None
+    else:
+        text = message.new_text
+        kept_forward = forwarded.as_text() if forwarded is not None else None
     return {
         "id": message_id,
         "request_id": number,
@@ -271,8 +300,8 @@ def _stored_row(
         "from_address": from_address,
         "to_address": None,
         "subject": message.subject,
-        "new_text": message.new_text,
+        "new_text": text,
         "at": now,
         "inbound_id": received.inbound_id,
-        "forwarded": message.forwarded.as_text() if message.forwarded is not None else None,
+        "forwarded": kept_forward,
     }

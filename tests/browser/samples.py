@@ -17,7 +17,7 @@ from typing import Any
 
 from mailgate.decision import AgentAnswer, FileRelay, Notice, RelayedFile
 from mailgate.domain import Attachment, Status
-from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender, file_part
+from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender, file_part, read_labels
 from tests.unit.test_notify import (
     AGENT_CASES,
     AUTO_CLOSE_AT,
@@ -35,6 +35,8 @@ from tests.unit.test_notify import (
 SENDER = Sender(address="support@example.org", name="Example Support")
 RENDERER = Renderer(TEMPLATES, sender=SENDER, tag_prefix="REQ", timezone=MOSCOW)
 TAG = f"[REQ-{NUMBER}]"
+RATING_ADDRESSES = {"good": "support+r.12.g.0123456789abcdef@example.org",
+                    "bad": "support+r.12.b.0123456789abcdef@example.org"}  # fmt: skip
 SUBJECTS = {"en": "SIP trunk down after the update", "ru": "Не работает SIP-транк после обновления"}
 ANSWERS = {
     "en": (
@@ -149,6 +151,8 @@ def pages() -> list[Page]:
         due = {**_client_context(language, "created"), "answer_due": ANSWER_DUE}
         out.append(_page(language, "created", due, _commands(language), "due"))
         out.append(_check_test(language))
+        rated = {**_client_context(language, "closed"), "rating_addresses": RATING_ADDRESSES}
+        out.append(_page(language, "closed", rated, rating_subjects(language), "rating"))
     for name, case in AGENT_CASES.items():
         keys = {key: value for key, value in TEXT["en"].items() if key in case.context}
         out.append(_page("en", name, keys, {}))
@@ -166,6 +170,13 @@ def _client_context(language: str, name: str) -> dict[str, Any]:
     if name == "agent_answer":
         context["answer"] = ANSWERS[language]
     return context
+
+
+def rating_subjects(language: str) -> dict[str, str]:
+    """The rating buttons of a `closed` notice that asks (SPEC §16): subject -> address."""
+    words = read_labels(TEMPLATES, language)["rating"]
+    return {f"{TAG} {words[f'{value}_subject']}": address
+            for value, address in RATING_ADDRESSES.items()}  # fmt: skip
 
 
 def _commands(language: str) -> dict[str, str]:

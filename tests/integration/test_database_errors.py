@@ -21,6 +21,10 @@ from tests.harness import run_cli, write_config
 
 NOWHERE = SimpleNamespace(host="127.0.0.1", port=9, user="support@example.org", password="x")
 HEAD = head_revision()
+# The revisions, by the numbers of their files: not every number is taken (one
+# branch's revision may wait for another's, re-chained when they merge).
+REVISIONS = sorted(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+CREATED = f"database created at {HEAD} ({len(REVISIONS)} steps)\n"
 # Every command that reads the database, with arguments that would otherwise work.
 READERS = [["status"], ["requests", "list"], ["requests", "show", "REQ-1"], ["held", "list"],
            ["outbox", "list"], ["failed", "list"], ["attachments", "list", "REQ-1"],
@@ -116,7 +120,7 @@ def test_an_older_schema_asks_for_init_which_says_what_it_migrated(tmp_path, dat
     assert one_line(old).endswith(
         f": schema at 0009, this mailgate needs {HEAD}: run `mailgate init` to upgrade it"
     )
-    steps = int(HEAD) - 9
+    steps = len([revision for revision in REVISIONS if revision > "0009"])
     upgraded = run_cli(config, "init")
     assert upgraded.returncode == 0, upgraded.stderr
     assert upgraded.stdout == f"database migrated 0009 → {HEAD} ({steps} steps)\n"
@@ -127,7 +131,7 @@ def test_an_older_schema_asks_for_init_which_says_what_it_migrated(tmp_path, dat
 
 def test_a_newer_schema_refuses_every_command_but_says_why(tmp_path, database_url):
     config = config_for(tmp_path, database_url)
-    assert run_cli(config, "init").stdout == f"database created at {HEAD} ({int(HEAD)} steps)\n"
+    assert run_cli(config, "init").stdout == CREATED
     set_revision(database_url, "9999")
     for args in (["status"], ["run", "--once"]):
         result = run_cli(config, *args)
@@ -143,8 +147,7 @@ def test_two_inits_at_once_both_succeed(tmp_path, database_url):
     results = [(run.wait(timeout=60), *run.communicate()) for run in runs]
     assert [code for code, _, _ in results] == [0, 0], results
     said = sorted(out for _, out, _ in results)
-    assert said == [f"database created at {HEAD} ({int(HEAD)} steps)\n",
-                    f"database is up to date at {HEAD}\n"]  # fmt: skip
+    assert said == [CREATED, f"database is up to date at {HEAD}\n"]
 
 
 def test_check_reports_the_database_first(tmp_path):

@@ -5,7 +5,8 @@ Starts a private Dovecot and an SMTP sink, writes a demo config (SQLite),
 drops realistic client mail into the inbox, and drives mailgate with the same
 commands an admin uses, printing what happens at each step: requests
 created, acknowledgements, an agent's answer relayed from the support
-address, the client's approval closing the request.
+address, the client's approval closing the request, and an agent's `#fwd` of
+a client's mail that came to her directly.
 """
 
 from __future__ import annotations
@@ -83,6 +84,17 @@ def main(argv: list[str] | None = None) -> int:
         admin(config, "run", "--once", "--now", "2026-11-26T12:00:00+03:00")
         show_sent(smtp)
         admin(config, "requests", "show", "REQ-1")
+
+        step("A client wrote to Alice directly; she forwards it to the support address "
+             "with #fwd above it (her MX signed it: DMARC passes at ours). The request is "
+             "the client's: he gets the acknowledgement, Alice a confirmation, her note "
+             "stays internal")  # fmt: skip
+        smtp.clear()
+        imap.append(_forward())
+        admin(config, "run", "--once", "--now", "2026-11-26T13:00:00+03:00")
+        show_sent(smtp)
+        confirmation = next(m.message for m in smtp.messages if AGENT in m.rcpt_tos)
+        admin(config, "requests", "show", confirmation["Subject"][1:].partition("]")[0])
         step(f"Done. The database and config stay in {workdir}.")
     return 0
 
@@ -136,6 +148,8 @@ def _config(imap: Dovecot, smtp: SmtpSink) -> str:
         [business_hours]
         timezone = "Europe/Moscow"
         holidays_country = "RU"
+        [trust]
+        authserv_id = "mx.example.org"
         """
     )
 
@@ -191,6 +205,31 @@ def _auto_reply() -> bytes:
         Auto_Submitted="auto-replied",
     )
     message.set_content("I am out of the office until Monday.")
+    return message.as_bytes()
+
+
+def _forward() -> bytes:
+    """Alice's Gmail forward of a client's mail, with `#fwd` and a note above it, as our
+    MX hands it on (its Authentication-Results: DMARC passed for her domain)."""
+    message = _message(
+        Authentication_Results="mx.example.org; dkim=pass header.d=support.example.org; "
+        "dmarc=pass header.from=support.example.org",
+        From=f"Alice <{AGENT}>",
+        To="support@example.org",
+        Subject="Fwd: Fax line down since this morning",
+        Date="Thu, 26 Nov 2026 12:50:00 +0300",
+        Message_ID="<alice-fwd-1@support.example.org>",
+    )
+    message.set_content(
+        "#fwd\nBoris called me too; he is on the premium plan.\n\n"
+        "---------- Forwarded message ---------\n"
+        "From: Boris Petrov <boris@client.example>\n"
+        "Date: Thu, Nov 26, 2026 at 12:41 PM\n"
+        "Subject: Fax line down since this morning\n"
+        f"To: Alice <{AGENT}>\n\n"
+        "Hello Alice,\n\nour fax line has been down since 8:30. Our contractor\n"
+        "helpdesk@contractor.example can give you remote access.\n\nBoris\n"
+    )
     return message.as_bytes()
 
 

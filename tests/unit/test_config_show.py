@@ -88,3 +88,18 @@ def test_a_misspelt_key_is_a_config_error_with_a_hint(tmp_path):
     _, result = show(tmp_path, CONFIG.replace("agents =", "agnets ="))
     assert result.returncode == exits.CONFIG
     assert result.stderr == "mailgate: config error: agnets: unknown key: did you mean `agents`?\n"
+
+
+def test_priority_settings_are_shown_and_read_back(tmp_path):
+    text = 'client_priority = "read"\n' + CONFIG
+    text += "[sla]\nfirst_response_hours = 8\n[sla.priority.urgent]\nfirst_response_hours = 1\n"
+    _, result = show(tmp_path, text)
+    assert result.returncode == 0, result.stderr
+    shown = tomllib.loads(result.stdout)
+    assert shown["client_priority"] == "read"
+    urgent = {"first_response_hours": 1, "resolution_hours": 0}  # 0: none, as [sla] has none
+    assert shown["sla"]["priority"] == {"urgent": urgent}
+    again = tmp_path / "again"
+    again.mkdir()
+    _, reread = show(again, result.stdout.replace("***", "x" * 20))
+    assert reread.stdout == result.stdout

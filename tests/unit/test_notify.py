@@ -58,7 +58,7 @@ ANSWER = (
     "Hello Ivan,\n\nplease restart the PBX.\n<script>alert(1)</script> <b>not bold</b> & done\n"
 )
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
-FREE_TEXT_KEYS = ("text", "answer", "reason", "command", "from")
+FREE_TEXT_KEYS = ("text", "answer", "reason", "command", "from", "comment")
 
 RENDERER = Renderer(TEMPLATES, sender=SENDER, tag_prefix="REQ", timezone=MOSCOW)
 
@@ -143,6 +143,30 @@ AGENT_CASES = {
         status=Status.CLOSED,
         context={"command": "#status on_hold", "refusal": "closed", "status": "closed"},
     ),
+    "agent_forward_opened": Case(
+        status=Status.NEW,
+        context={
+            "text": "Our fax line is down.",
+            "note": "VIP, call back.",
+            "forwarded_by": "alice@example.org",
+            "acknowledged": False,
+            "not_acknowledged": [CLIENT],
+            "cc_left_out": [],
+            "cc_left_out_count": 0,
+        },
+    ),
+    "agent_forward_refused": Case(
+        status=Status.NEW,
+        context={
+            "command": "#fwd",
+            "why": "the forwarded message names no sender",
+            "forwarded": {"sender": "Kowalski, Jan", "date": "", "subject": "PIN", "text": "PIN?"},
+        },
+    ),
+    "agent_rating": Case(
+        status=Status.CLOSED,
+        context={"value": "bad", "comment": "Slow.", "from": CLIENT, "replaced": "good"},
+    ),
 }
 CASES = {**CLIENT_CASES, **AGENT_CASES}
 CLIENT_PAIRS = [(language, name) for language in LANGUAGES for name in CLIENT_CASES]
@@ -166,7 +190,8 @@ def make_notice(
     """A notice built the way `Draft.notify` builds it."""
     case = case or CASES[name]
     request = SimpleNamespace(
-        status=case.status, requester=CLIENT, auto_close_at=case.auto_close_at, owner=case.owner
+        status=case.status, requester=CLIENT, auto_close_at=case.auto_close_at, owner=case.owner,
+        priority="normal", labels=(),
     )
     return Notice(
         template=name,
@@ -302,7 +327,7 @@ def test_labels_have_the_same_keys_in_both_languages() -> None:
         set(en)
         == set(ru)
         == {"status_label", "status_help", "refusal_text", "file_units", "file_left_out",
-            "calendar"}
+            "calendar", "rating"}
     )
     for table in en:
         assert set(en[table]) == set(ru[table]), table

@@ -261,6 +261,7 @@ class PhraseBook:
         return tokenize(text, self.contractions)
 
 
+_AGENT_COMMANDS = ("status", "note", "assign", "priority", "label", "forward")  # [agent] keys
 _APPROVAL_KEYS = tuple(ApprovalTables.__dataclass_fields__)
 _THANKS_KEYS = tuple(ThanksTables.__dataclass_fields__)
 _TOP_KEYS = (
@@ -349,8 +350,8 @@ class _Merged:
         for key in ("commands", "labels", "greetings"):
             self._extend(f"escalate_{key}", _strings(escalate, key, f"{source}: escalate"))
         agent = _table(data, "agent", source)
-        _only(agent, ("status", "note", "assign", "assign_me"), where=f"{source}: [agent]")
-        for name in ("status", "note", "assign"):
+        _only(agent, (*_AGENT_COMMANDS, "assign_me"), where=f"{source}: [agent]")
+        for name in _AGENT_COMMANDS:
             for keyword in _strings(agent, name, f"{source}: agent"):
                 if not keyword.startswith("#") or len(keyword.split()) != 1:
                     raise PhraseTableError(
