@@ -468,6 +468,7 @@ class _Deciding:
         for command in forward.commands:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
+        self._tell_agent_refusals(ref)
 
     def _forward_note(self) -> str:
         """The agent's own lines above `#fwd`: an internal note, never sent to the client."""
@@ -542,6 +543,7 @@ class _Deciding:
         if not self.agent_refusals:
             return
         first, *more = self.agent_refusals
+        self.agent_refusals = []
         self.draft.notify(ref, [self.sender], "agent_command_refused",
                           context={**first, "more_refused": more}, agents=True)  # fmt: skip
 
