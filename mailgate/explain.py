@@ -15,6 +15,7 @@ from mailgate.errors import ConfigError
 from mailgate.parse import parse_message
 from mailgate.parse.commands import scan_commands
 from mailgate.parse.limits import DEFAULT_MAX_TEXT_BYTES
+from mailgate.parse.thanks import only_thanks
 from mailgate.tags import format_tag
 
 DEFAULT_OWN = frozenset({"support@example.org"})
@@ -52,6 +53,7 @@ def explain(raw: bytes, *, settings: Settings | None = None) -> dict[str, Any]:
         "bounce": _bounce(message),
         "new_text": message.new_text,
         "text_cut": message.text_cut,
+        "thanks_only": only_thanks(message),  # it keeps awaiting_confirmation (SPEC §15)
         "commands": commands,
         "rejected": rejected,
         "attachments": [a.to_json() for a in message.attachments],

@@ -201,6 +201,7 @@ class Renderer:
                                        autoescape=select_autoescape(default=True))  # fmt: skip
         for environment in (self._text, self._html):
             environment.filters["localdate"] = lambda moment: _local_date(moment, timezone)
+            environment.filters["localmoment"] = functools.partial(local_moment, timezone=timezone)
         self._labels = {language: read_labels(templates_dir, language)
                         for language in CLIENT_COMMANDS}  # fmt: skip
         # Each command's label and its words quoted for a URL, the same for every notice.
@@ -382,6 +383,20 @@ def _local_date(moment: dt.datetime | None, timezone: ZoneInfo) -> str:
     if moment is None:
         return "-"
     return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def local_moment(moment: dt.datetime, names: dict[str, Any], *, timezone: ZoneInfo) -> str:
+    """A moment in the business time zone, in the words of a language: `names` is the
+    `[calendar]` table of its labels.toml (`format`, `weekdays` from Monday, `months`)."""
+    local = moment.astimezone(timezone)
+    return str(names["format"]).format(
+        weekday=names["weekdays"][local.weekday()],
+        day=local.day,
+        month=names["months"][local.month - 1],
+        year=local.year,
+        time=local.strftime("%H:%M"),
+        zone=local.strftime("%Z"),
+    )
 
 
 def compose(

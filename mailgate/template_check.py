@@ -71,8 +71,10 @@ _SAMPLE_ANSWERS = (
 _RATING_ADDRESSES = {"good": "support+r.1.g.0@example.org", "bad": "support+r.1.b.0@example.org"}
 # template -> (status, its own context)
 SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
-    "created": (Status.NEW, {"text": "The trunk is down since 9:00."}),
-    "agent_answer": (Status.IN_PROGRESS, {"answer": "Please restart the PBX."}),
+    "created": (Status.NEW, {"text": "The trunk is down since 9:00.", "answer_due": _AT}),
+    "agent_answer": (
+        Status.IN_PROGRESS, {"answer": "Please restart the PBX.", "status_news": "status_changed"}
+    ),
     "status_changed": (Status.ON_HOLD, {"by_client": False}),
     "awaiting_confirmation": (Status.AWAITING_CONFIRMATION, {"by_client": False}),
     "reminder": (Status.AWAITING_CONFIRMATION, {}),
@@ -95,21 +97,29 @@ SAMPLES: dict[str, tuple[Status, dict[str, Any]]] = {
     ),
     "agent_client_reply": (
         Status.IN_PROGRESS,
-        {"text": "Still down.", "from": "client@example.net"},
+        {"text": "Still down.", "from": "client@example.net", "thanks_only": True},
     ),
     "agent_held": (Status.IN_PROGRESS, {"text": "Me too!", "from": "someone@example.net"}),
     "agent_status_changed": (
         Status.CLOSED,
-        {"command": "Resolve this issue", "from": "client@example.net"},
+        {"command": "Resolve this issue", "from": "client@example.net",
+         "text": "Phones work again."},
     ),
-    "agent_escalated": (Status.ESCALATED, {"reason": "no answer"}),
+    "agent_escalated": (
+        Status.ESCALATED,
+        {"reason": "no answer", "from": "client@example.net", "text": "No answer since Monday."},
+    ),
     "agent_note": (Status.IN_PROGRESS, {"text": "Check the trunk.", "from": "alice@example.org"}),
     "agent_bounce": (
         Status.IN_PROGRESS,
         {"addresses": ["gone@example.net"], "text": "550 no such user", "hold_days": 7},
     ),
     "agent_sla_breach": (Status.IN_PROGRESS, {"target": "resolution", "due_at": _AT}),
-    "agent_command_refused": (Status.CLOSED, {"command": "#status on_hold", "refusal": "closed"}),
+    "agent_command_refused": (
+        Status.CLOSED,
+        {"command": "#status on_hold", "refusal": "closed",
+         "more_refused": [{"command": "#assign x@example.net", "refusal": "not_an_agent"}]},
+    ),
     "agent_participants": (
         Status.IN_PROGRESS,
         {"by": "alice@example.org", "added": ["colleague@example.net"], "removed": []},

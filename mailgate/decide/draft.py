@@ -242,9 +242,10 @@ class Draft:
         context: Mapping[str, object],
         besides: str = "",
         files: FileRelay | None = None,
+        also: Iterable[str] = (),
     ) -> None:
-        """agent_notify and the owner, except the agent whose mail caused it."""
-        recipients = list(self.settings.agent_notify)
+        """agent_notify, the owner and `also`, except the agent whose mail caused it."""
+        recipients = [*also, *self.settings.agent_notify]
         owner = self.request(ref).owner
         if owner and owner not in recipients:
             recipients.append(owner)

@@ -16,6 +16,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Unpack
 
+from mailgate.decide.conversation import (
+    AgentsNotice,
+    claim_if_unowned,
+    first_answer_due,
+    keeps_waiting,
+)
 from mailgate.decide.draft import Draft, EventDetail, client_recipients, new_participant
 from mailgate.decide.forward import (
     Forward,
@@ -130,6 +136,7 @@ class _Deciding:
         self.now = now
         self.sender = message.sender.address if message.sender else ""
         self.held_because = ""  # why an agent address's mail does not count as the agent's
+        self.agent_refusals: list[dict[str, object]] = []  # an agent's commands refused
         self.waived = waived_checks(routed.released)  # by an admin's release
         # The message's files, for the notices that relay them: None when it has none.
         self.files = plan_relay(message.attachments, rules.settings.attachments)
@@ -291,7 +298,8 @@ class _Deciding:
             self._notify_commands(ref, self._commands(Role.CLIENT, ref, approvals=False))
         context = {"text": text}
         acknowledged, unacknowledged = self._acknowledgements(ref)
-        self.draft.notify(ref, acknowledged, "created", context=context)
+        due = first_answer_due(self.draft, ref)  # SPEC §15: by when, not "soon"
+        self.draft.notify(ref, acknowledged, "created", context={**context, "answer_due": due})
         agents = {
             **context,
             "not_acknowledged": unacknowledged,
@@ -359,23 +367,31 @@ class _Deciding:
         commands = self._commands(Role.CLIENT, ref)
         self._notify_commands(ref, commands)
         status_commands = [c for c in commands if c.name in _CLIENT_STATUS_COMMANDS]
+        agents = AgentsNotice()
         if status_commands:
-            self._client_command(ref, status_commands[0])
+            agents = self._client_command(ref, status_commands[0])
         elif (
-            _without_command_lines(self.message.new_text, commands)
+            (words := _without_command_lines(self.message.new_text, commands))
             or self.files
             or self.message.forwarded is not None
         ):
-            verdict = decide(self._status(ref), Action.REPLY, actor=Actor.CLIENT)
-            self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
-                            caused=True)  # fmt: skip
+            status = self._status(ref)
+            if keeps_waiting(self.message, status, text=words):
+                self._event(ref, "thanks", detail=f"only thanks: {status} and its automatic "
+                            "close kept")  # fmt: skip
+                agents.context["thanks_only"] = True
+            else:
+                verdict = decide(status, Action.REPLY, actor=Actor.CLIENT)
+                self.draft.move(ref, verdict.steps, actor=self.sender, detail="client reply",
+                                caused=True)  # fmt: skip
         named = [a.address for a in (*self.message.to, *self.message.cc)]
         joined = join_from_reply(self.draft, ref, named, actor=self.sender,
                                  settings=self.settings, proven=self._proves_sender())  # fmt: skip
-        context = self._for_agents({"text": self.message.new_text, "from": self.sender,
-                                    **joined.context()})  # fmt: skip
-        self.draft.notify_agents(ref, "agent_client_reply", context=context, besides=self.sender,
-                                 files=self.files)  # fmt: skip
+        # One notice to the agents per message (SPEC §15), whatever it did.
+        context = self._for_agents({**agents.context, "text": self.message.new_text,
+                                    "from": self.sender, **joined.context()})  # fmt: skip
+        self.draft.notify_agents(ref, agents.template, context=context, besides=self.sender,
+                                 files=self.files, also=agents.also)  # fmt: skip
 
     def _proves_sender(self) -> bool:
         """May this client's reply add participants? Only when it proves its From (a
@@ -387,25 +403,24 @@ class _Deciding:
             return True
         return self._authentication().verdict is Verdict.PASS
 
-    def _client_command(self, ref: RequestRef, command: Command) -> None:
+    def _client_command(self, ref: RequestRef, command: Command) -> AgentsNotice:
+        """Apply a client's status command; the agents' notice of the message."""
         if command.name is CommandName.ESCALATE:
-            self._escalate(ref, command)
-            return
+            return self._escalate(ref, command)
         action = Action.CANCEL if command.name is CommandName.CANCEL else Action.RESOLVE
         verdict = decide(self._status(ref), action, actor=Actor.CLIENT)
         if not verdict.allowed:
             self._refuse(ref, command, verdict.refusal)
-            return
+            return AgentsNotice()
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
         template = notice_for(Actor.CLIENT, action)
         context: dict[str, object] = {"by_client": True}
         if action is Action.RESOLVE:  # not after a cancel (SPEC §16)
             context |= ask_for_rating(self.draft, ref)
         self.draft.notify_clients(ref, template, context=context)
-        context = {"command": command.line, "from": self.sender}
-        self.draft.notify_agents(ref, "agent_status_changed", context=context, besides=self.sender)
+        return AgentsNotice(template="agent_status_changed", context={"command": command.line})
 
-    def _escalate(self, ref: RequestRef, command: Command) -> None:
+    def _escalate(self, ref: RequestRef, command: Command) -> AgentsNotice:
         # "Escalate" alone (e.g. from the subject of a mailto: link): the text is the reason.
         reason = command.argument or _without_command_lines(self.message.new_text, [command])
         judged = judge_escalation_reason(reason, language=self.draft.request(ref).language)
@@ -414,15 +429,15 @@ class _Deciding:
             detail = f"{judged.category}: {judged.evidence}".strip(": ")
             self._event(ref, "escalation_refused", detail=detail)
             self.draft.notify(ref, [self.sender], "escalation_refused", context=context)
-            return
+            return AgentsNotice()
         verdict = decide(self._status(ref), Action.ESCALATE, actor=Actor.CLIENT)
         if not verdict.allowed:
             self._refuse(ref, command, verdict.refusal)
-            return
+            return AgentsNotice()
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=reason, caused=True)
         self.draft.notify_clients(ref, notice_for(Actor.CLIENT, Action.ESCALATE), context=context)
-        recipients = [*self.settings.escalation_notify, *self.settings.agent_notify]
-        self.draft.notify(ref, recipients, "agent_escalated", context=context, agents=True)
+        return AgentsNotice(template="agent_escalated", context={"reason": reason},
+                            also=self.settings.escalation_notify)  # fmt: skip
 
     def _reply_to_closed(self, ref: RequestRef) -> RequestRef:
         if self.settings.closed_reply_policy == "new_request":
@@ -479,6 +494,7 @@ class _Deciding:
         for command in forward.commands:
             if command.name is CommandName.ASSIGN:
                 self._assign(ref, command)
+        self._tell_agent_refusals(ref)
 
     def _forward_note(self) -> str:
         """The agent's own lines above `#fwd`: an internal note, never sent to the client."""
@@ -517,18 +533,16 @@ class _Deciding:
         self._cc(ref, [c for c in commands if c.name is CommandName.CC])
         changes = changes_since(self.draft, ref, before)
         answer = _without_command_lines(self.message.new_text, commands)
-        if (answer or self.files) and not is_note:
+        public = bool(answer or self.files) and not is_note
+        if public:
             if self.draft.request(ref).first_response_at is None:
                 self.draft.set(ref, first_response_at=self.now)
                 self.draft.refresh_sla(ref)
+            claim_if_unowned(self.draft, ref, self.sender)
             verdict = decide(self._status(ref), Action.REPLY, actor=Actor.AGENT)
             self.draft.move(ref, verdict.steps, actor=self.sender, detail="agent answer",
                             caused=True)  # fmt: skip
             self._event(ref, "answer", detail=answer[:500])
-            template = notice_for(Actor.AGENT, Action.REPLY)
-            self.draft.notify_clients(ref, template, context=self._with_files({"answer": answer}),
-                                      relay=True, files=self.files,
-                                      answer=self._relayed_answer(commands))  # fmt: skip
         elif is_note:  # one notice to agents per message: the note names the changes
             self._event(ref, "note", detail=answer[:500])
             context = self._with_files({"text": answer, "from": self.sender, **changes})
@@ -536,11 +550,36 @@ class _Deciding:
                                      files=self.files)  # fmt: skip
         if not is_note:
             tell_agents(self.draft, ref, changes, by=self.sender)
+        news = None  # the status the message's `#status` lines left, if any took
         for command in commands:
             if command.name is CommandName.STATUS:
-                self._set_status(ref, command)
-            elif command.name is CommandName.MERGE:
+                news = self._set_status(ref, command) or news
+        # One mail per client (SPEC §15): the answer carries the status news.
+        if public:
+            # `status_news`: the status notice the answer stands for (its paragraphs follow it).
+            status_news = set_status_notice(news) if news is not None else None
+            told = agent_status_context(self.draft, ref, news) if news is not None else {}
+            context = self._with_files({**told, "answer": answer, "status_news": status_news})
+            self.draft.notify_clients(ref, notice_for(Actor.AGENT, Action.REPLY), context=context,
+                                      relay=True, files=self.files,
+                                      answer=self._relayed_answer(commands))  # fmt: skip
+        elif news is not None:
+            context = agent_status_context(self.draft, ref, news)
+            self.draft.notify_clients(ref, set_status_notice(news), context=context)
+        for command in commands:  # after the answer, which goes to this request's clients
+            if command.name is CommandName.MERGE:
                 self._merge(ref, command)
+        self._tell_agent_refusals(ref)
+
+    def _tell_agent_refusals(self, ref: RequestRef) -> None:
+        """One notice to the agent for every refused command of the mail (`#assign`
+        and `#status`, say): agents get one notice per message (SPEC §15)."""
+        if not self.agent_refusals:
+            return
+        first, *more = self.agent_refusals
+        self.agent_refusals = []
+        self.draft.notify(ref, [self.sender], "agent_command_refused",
+                          context={**first, "more_refused": more}, agents=True)  # fmt: skip
 
     def _relayed_answer(self, commands: list[Command]) -> AgentAnswer:
         """The agent's name for the From (SPEC §13) and, for HTML mail, the answer's HTML."""
@@ -556,16 +595,16 @@ class _Deciding:
         return AgentAnswer(agent=agent_name(sender.name if sender else "", self.sender),
                            html=html, hidden=(self.sender,))  # fmt: skip
 
-    def _set_status(self, ref: RequestRef, command: Command) -> None:
+    def _set_status(self, ref: RequestRef, command: Command) -> Status | None:
+        """Apply one `#status`; the status set, or None when refused. The caller tells
+        the clients, once for the whole message."""
         target = status_from_words(command.argument or "")
         verdict = decide(self._status(ref), Action.SET_STATUS, actor=Actor.AGENT, target=target)
         if not verdict.allowed:
             self._refuse(ref, command, verdict.refusal)
-            return
+            return None
         self.draft.move(ref, verdict.steps, actor=self.sender, detail=command.line, caused=True)
-        assert target is not None  # an allowed #status names one
-        context = agent_status_context(self.draft, ref, target)
-        self.draft.notify_clients(ref, set_status_notice(target), context=context)
+        return target
 
     def _cc(self, ref: RequestRef, commands: list[Command]) -> None:
         """`#cc add|remove ADDRESS` lines, before the answer (an added participant gets
@@ -681,10 +720,10 @@ class _Deciding:
     def _refuse(self, ref: RequestRef, command: Command, refusal: Refusal | None) -> None:
         reason = (refusal or Refusal.NOT_ALLOWED).value
         self._event(ref, "refused", detail=f"{command.name.value}: {reason}")
-        context = {"command": command.line, "refusal": reason, "status": self._status(ref)}
+        context: dict[str, object] = {"command": command.line, "refusal": reason,
+                                      "status": self._status(ref)}  # fmt: skip
         if self.settings.is_agent(self.sender):
-            self.draft.notify(ref, [self.sender], "agent_command_refused", context=context,
-                              agents=True)  # fmt: skip
+            self.agent_refusals.append(context)  # told once, at the end of the message
         else:
             self.draft.notify(ref, [self.sender], "command_refused", context=context)
 

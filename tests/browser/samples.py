@@ -16,10 +16,11 @@ from email.message import EmailMessage
 from typing import Any
 
 from mailgate.decision import AgentAnswer, FileRelay, Notice, RelayedFile
-from mailgate.domain import Attachment
+from mailgate.domain import Attachment, Status
 from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender, file_part, read_labels
 from tests.unit.test_notify import (
     AGENT_CASES,
+    AUTO_CLOSE_AT,
     CLIENT_CASES,
     LANGUAGES,
     MOSCOW,
@@ -27,6 +28,7 @@ from tests.unit.test_notify import (
     NUMBER,
     TEMPLATES,
     THREAD,
+    Case,
     make_notice,
 )
 
@@ -85,6 +87,9 @@ AGENTS = {
                           html=OUTLOOK_ANSWER.format(**words))
     for language, words in OUTLOOK_WORDS.items()
 }  # fmt: skip
+# A request waiting for the client's confirmation, and when a first answer is due.
+AWAITING = Case(status=Status.AWAITING_CONFIRMATION, auto_close_at=AUTO_CLOSE_AT, relay=True)
+ANSWER_DUE = dt.datetime(2026, 12, 8, 11, 0, tzinfo=dt.UTC)  # Tuesday 14:00 in Moscow
 # Free text of the other notices, by context key.
 TEXT = {
     "en": {"text": "Since 9:00 no calls go out; the PBX shows the trunk as unregistered.",
@@ -138,6 +143,13 @@ def pages() -> list[Page]:
         out.append(
             _page(language, "agent_answer", answer, _commands(language), "files", files=True)
         )
+        # SPEC §15: an answer with `#status awaiting_confirmation` is one mail; the
+        # acknowledgement names the expected first answer.
+        news = {**answer, "status_news": "awaiting_confirmation"}
+        out.append(_page(language, "agent_answer", news, _commands(language), "status",
+                         case=AWAITING))  # fmt: skip
+        due = {**_client_context(language, "created"), "answer_due": ANSWER_DUE}
+        out.append(_page(language, "created", due, _commands(language), "due"))
         out.append(_check_test(language))
         rated = {**_client_context(language, "closed"), "rating_addresses": RATING_ADDRESSES}
         out.append(_page(language, "closed", rated, rating_subjects(language), "rating"))
@@ -146,6 +158,9 @@ def pages() -> list[Page]:
         out.append(_page("en", name, keys, {}))
     client_reply = {key: TEXT["en"][key] for key in ("text", "from")}
     out.append(_page("en", "agent_client_reply", client_reply, {}, "files", files=True))
+    thanks = {"text": "Thank you, will check tomorrow.", "from": TEXT["en"]["from"],
+              "thanks_only": True}  # fmt: skip
+    out.append(_page("en", "agent_client_reply", thanks, {}, "thanks", case=AWAITING))
     return out
 
 
@@ -179,8 +194,9 @@ def _page(
     subject: str = "",
     files: bool = False,
     html: AgentAnswer | None = None,
+    case: Case | None = None,
 ) -> Page:
-    notice = make_notice(name, language, **context)
+    notice = make_notice(name, language, case=case, **context)
     if html is not None:
         notice = replace(notice, answer=html)
     parts = []

@@ -12,12 +12,14 @@ import pytest
 from mailgate.config import settings_from_mapping
 from mailgate.explain import explain
 from mailgate.parse.errors import MalformedMessage
+from tests.mails import make_mail
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ALL = sorted(FIXTURES.rglob("*.eml"))
 REPLIES = json.loads((FIXTURES / "replies" / "expected.json").read_text())
 KEYS = {"tag", "message_id", "in_reply_to", "references", "from", "subject", "auto", "bounce",
-        "new_text", "text_cut", "commands", "rejected", "attachments", "forwarded"}  # fmt: skip
+        "new_text", "text_cut", "thanks_only", "commands", "rejected", "attachments",
+        "forwarded"}  # fmt: skip
 SETTINGS = settings_from_mapping(
     {
         "support_address": "support@example.org",
@@ -124,3 +126,12 @@ def test_command_line_on_an_unparseable_message(tmp_path):
     )
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"].startswith("unparseable:")
+
+
+def test_a_reply_that_only_thanks_is_said_so() -> None:
+    def reply(body: str) -> bytes:
+        return make_mail(sender="olga@client.example", subject="Re: [REQ-1] Phones", body=body,
+                         message_id="t1@client.example")  # fmt: skip
+
+    assert explain(reply("Спасибо, посмотрю"))["thanks_only"] is True
+    assert explain(reply("Thanks, but it still fails"))["thanks_only"] is False

@@ -15,7 +15,7 @@ import email
 import email.policy
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from types import SimpleNamespace
@@ -34,7 +34,7 @@ from mailgate.notify import CLIENT_COMMANDS, Renderer, Sender
 from mailgate.parse import parse_message
 from mailgate.parse.auto import MAILGATE_LOOP_MARKER
 from mailgate.parse.commands import scan_commands
-from mailgate.workflow import Refusal
+from mailgate.workflow import Refusal, set_status_notice
 
 TEMPLATES = DEFAULT_TEMPLATES_DIR
 LANGUAGES = ("en", "ru")
@@ -76,8 +76,12 @@ class Case:
 
 # Client notices: sent in the request's language. Mirrors decide/message.py and decide/timers.py.
 CLIENT_CASES = {
-    "created": Case(status=Status.NEW, context={"text": "The trunk is down since 9:00."}),
-    "agent_answer": Case(status=Status.IN_PROGRESS, context={"answer": ANSWER}, relay=True),
+    "created": Case(
+        status=Status.NEW, context={"text": "The trunk is down since 9:00.", "answer_due": None}
+    ),
+    "agent_answer": Case(
+        status=Status.IN_PROGRESS, context={"answer": ANSWER, "status_news": None}, relay=True
+    ),
     "status_changed": Case(status=Status.ON_HOLD, context={"by_client": False}),
     "awaiting_confirmation": Case(
         status=Status.AWAITING_CONFIRMATION,
@@ -121,9 +125,13 @@ AGENT_CASES = {
         status=Status.IN_PROGRESS, context={"text": "Me too!", "from": "someone@else.example"}
     ),
     "agent_status_changed": Case(
-        status=Status.CLOSED, context={"command": "Resolve this issue", "from": CLIENT}
+        status=Status.CLOSED,
+        context={"command": "Resolve this issue", "from": CLIENT, "text": "Phones work again."},
     ),
-    "agent_escalated": Case(status=Status.ESCALATED, context={"reason": "no answer"}),
+    "agent_escalated": Case(
+        status=Status.ESCALATED,
+        context={"reason": "no answer", "from": CLIENT, "text": "No answer since Monday."},
+    ),
     "agent_note": Case(
         status=Status.IN_PROGRESS, context={"text": "Check the trunk.", "from": "alice@example.org"}
     ),
@@ -278,7 +286,9 @@ EN_AGENT = {name for name in stems("en", ".txt") if extends("en", name) == "en/_
 def test_case_tables_cover_every_template_on_disk() -> None:
     assert set(CLIENT_CASES) == EN_CLIENT
     assert set(AGENT_CASES) == EN_AGENT
-    standalone = {"_client", "_agent", "_files", "check_test"}  # check_test: `mailgate check`
+    # check_test: `mailgate check`; partials: the status paragraphs (also in answers), and
+    # what a client wrote (in every agents' notice about a client's message)
+    standalone = {"_client", "_agent", "_files", "_status_news", "_client_words", "check_test"}
     assert stems("en", ".txt") == EN_CLIENT | EN_AGENT | standalone
 
 
@@ -306,7 +316,7 @@ def test_every_english_client_template_has_a_russian_one(name: str) -> None:
 
 def test_russian_set_is_exactly_the_client_set() -> None:
     """Agents get English: no agent template or layout is translated."""
-    assert stems("ru", ".txt") == EN_CLIENT | {"_client", "_files", "check_test"}
+    assert stems("ru", ".txt") == EN_CLIENT | {"_client", "_files", "_status_news", "check_test"}
     assert stems("ru", ".html") == stems("ru", ".txt")
 
 
@@ -325,12 +335,16 @@ def test_labels_have_the_same_keys_in_both_languages() -> None:
     assert (
         set(en)
         == set(ru)
-        == {"status_label", "status_help", "refusal_text", "file_units", "file_left_out", "rating"}
+        == {"status_label", "status_help", "refusal_text", "file_units", "file_left_out",
+            "calendar", "rating"}
     )
     for table in en:
         assert set(en[table]) == set(ru[table]), table
     assert set(en["status_label"]) == set(en["status_help"]) == {s.value for s in Status}
     assert set(en["refusal_text"]) == {r.value for r in Refusal}
+    for language in (en, ru):
+        assert len(language["calendar"]["weekdays"]) == 7
+        assert len(language["calendar"]["months"]) == 12
 
 
 # -- headers of every notice ------------------------------------------------------------
@@ -591,6 +605,75 @@ def test_cancelled_by_an_agent_names_the_auto_close_date(language: str) -> None:
 def test_status_change_without_auto_close_names_no_date(language: str) -> None:
     _, text, html = render(make_notice("status_changed", language))
     assert "MSK" not in text and "MSK" not in html
+
+
+# An agent's answer with a `#status` line: one mail, the answer, then the status news.
+ANSWER_NEWS = {
+    Status.AWAITING_CONFIRMATION: Case(status=Status.AWAITING_CONFIRMATION, relay=True,
+                                       auto_close_at=AUTO_CLOSE_AT),
+    Status.CLOSED: Case(status=Status.CLOSED, relay=True),
+    Status.ON_HOLD: Case(status=Status.ON_HOLD, relay=True),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("status", list(ANSWER_NEWS))
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_answer_carries_the_status_news_after_the_answer(language: str, status: Status) -> None:
+    case = ANSWER_NEWS[status]
+    news = set_status_notice(status)
+    notice = make_notice("agent_answer", language, case=case, answer=ANSWER, status_news=news)
+    _, text, html = render(notice)
+    alone = make_notice(news, language,
+                        case=replace(case, relay=False), by_client=False)  # fmt: skip
+    _, news_text, _ = render(alone)
+    # The status notice's own paragraphs, word for word, below the answer.
+    paragraphs = news_text.split("\n-- \n")[0].strip()
+    assert text.index("please restart the PBX") < text.index(paragraphs)
+    assert html.index("please restart the PBX") < html.index('class="mg-news"')
+    if status is Status.AWAITING_CONFIRMATION:
+        assert "2026-12-10 10:00 MSK" in text and "2026-12-10 10:00 MSK" in html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_answer_without_news_says_nothing_of_the_status(language: str) -> None:
+    _, text, html = render(make_notice("agent_answer", language))
+    assert "mg-news" not in html
+    assert labels(language)["status_help"]["in_progress"] not in text
+
+
+def test_agents_see_a_thanks_only_reply_keeps_the_status_and_its_close_date() -> None:
+    words = {"text": "Thanks, will check", "from": CLIENT, "thanks_only": True}
+    case = Case(status=Status.AWAITING_CONFIRMATION, auto_close_at=AUTO_CLOSE_AT, context=words)
+    _, text, html = render(make_notice("agent_client_reply", "en", case=case))
+    assert "Only thanks: [REQ-12] stays awaiting_confirmation" in text
+    assert "2026-12-10 10:00 MSK" in text and "2026-12-10 10:00 MSK" in html
+    assert "Thanks, will check" in text and "Thanks, will check" in html
+
+
+@pytest.mark.parametrize("name", ["agent_status_changed", "agent_escalated"])
+def test_agents_notice_of_a_client_command_shows_the_whole_message(name: str) -> None:
+    notice = make_notice(name, "en", text="No answer since Monday.\n\nLogs: calls drop at 30 s")
+    _, text, html = render(notice)
+    assert "Logs: calls drop at 30 s" in text and "Logs: calls drop at 30 s" in html
+
+
+# The expected first answer, in the business time zone, in each language's words.
+DUE_AT = dt.datetime(2026, 11, 30, 6, 0, tzinfo=dt.UTC)  # Monday 09:00 in Moscow
+DUE_WORDS = {"en": "Monday, 30 November 2026, 09:00 MSK",
+             "ru": "понедельник, 30 ноября 2026 г., 09:00 (MSK)"}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_acknowledgement_names_the_expected_first_answer(language: str) -> None:
+    _, text, html = render(make_notice("created", language, answer_due=DUE_AT))
+    assert DUE_WORDS[language] in text and DUE_WORDS[language] in html
+    assert "soon" not in text and "ближайшее время" not in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_acknowledgement_without_an_sla_says_soon(language: str) -> None:
+    _, text, _ = render(make_notice("created", language))
+    assert ("soon" if language == "en" else "в ближайшее время") in text
 
 
 # -- labels and Russian --------------------------------------------------------------------

@@ -228,6 +228,17 @@ class ApprovalTables:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ThanksTables:
+    """A reply that only thanks (parse/thanks.py): a `gratitude` phrase, and every
+    other word in `words` (politeness, "will check", greetings)."""
+
+    gratitude: PhraseSet
+    words: PhraseSet
+    greetings: PhraseSet  # a greeting line may name its addressee ("Hi Alice,")
+    problems: PhraseSet  # words that are never taken for a name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationTables:
     priority: PhraseSet
     filler: PhraseSet
@@ -244,6 +255,7 @@ class PhraseBook:
     commands: CommandTables
     approval: ApprovalTables
     escalation: EscalationTables
+    thanks: ThanksTables
 
     def tokenize(self, text: str) -> Phrase:
         return tokenize(text, self.contractions)
@@ -253,6 +265,7 @@ _AGENT_COMMANDS = (  # the keys of [agent] with keywords
     "status", "note", "assign", "priority", "label", "forward", "cc", "merge",
 )  # fmt: skip
 _APPROVAL_KEYS = tuple(ApprovalTables.__dataclass_fields__)
+_THANKS_KEYS = tuple(ThanksTables.__dataclass_fields__)
 _TOP_KEYS = (
     "language",
     "contractions",
@@ -262,6 +275,7 @@ _TOP_KEYS = (
     "statuses",
     "approval",
     "escalation",
+    "thanks",
 )
 _COMMAND_KEYS = (
     "resolve",
@@ -359,6 +373,10 @@ class _Merged:
         _only(approval, _APPROVAL_KEYS, where=f"{source}: [approval]")
         for key in _APPROVAL_KEYS:
             self._extend(f"approval_{key}", _strings(approval, key, f"{source}: approval"))
+        thanks = _table(data, "thanks", source)
+        _only(thanks, _THANKS_KEYS, where=f"{source}: [thanks]")
+        for key in _THANKS_KEYS:
+            self._extend(f"thanks_{key}", _strings(thanks, key, f"{source}: thanks"))
         escalation = _table(data, "escalation", source)
         _only(
             escalation,
@@ -425,6 +443,7 @@ class _Merged:
             commands=commands,
             approval=approval,
             escalation=escalation,
+            thanks=ThanksTables(**{key: phrases(f"thanks_{key}") for key in _THANKS_KEYS}),
         )
 
     def _phrase(self, text: str) -> Phrase:
