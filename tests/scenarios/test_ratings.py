@@ -135,6 +135,18 @@ def test_an_agents_close_asks_for_a_rating(gate):
     assert not any(buttons(n) for n in gate.sent_to(TEAM))
 
 
+def test_an_answer_that_closes_carries_the_buttons_in_its_one_mail(gate):
+    """SPEC §15 makes the answer and the close one mail: its HTML has the buttons too."""
+    open_request(gate)
+    gate.smtp.clear()
+    gate.deliver(make_mail(sender=AGENT, subject=SUBJECT, message_id="answer@support.example.org",
+                           body="The phones work again.\n\n#status closed"))  # fmt: skip
+    gate.run_once(LATER)
+    [answer] = gate.sent_to(CLIENT)
+    assert "The phones work again." in answer.get_body(("plain",)).get_content()
+    assert set(buttons(answer)) == {"good", "bad"}
+
+
 def test_a_cancel_asks_nothing_and_a_rating_records_nothing(gate):
     # A valid rating address of this request, as if offered: it is not recorded either.
     open_request(gate)

@@ -287,8 +287,10 @@ def test_case_tables_cover_every_template_on_disk() -> None:
     assert set(CLIENT_CASES) == EN_CLIENT
     assert set(AGENT_CASES) == EN_AGENT
     # check_test: `mailgate check`; partials: the status paragraphs (also in answers), and
-    # what a client wrote (in every agents' notice about a client's message)
-    standalone = {"_client", "_agent", "_files", "_status_news", "_client_words", "check_test"}
+    # what a client wrote (in every agents' notice about a client's message), the rating
+    # buttons (in `closed` and in an answer that closes)
+    standalone = {"_client", "_agent", "_files", "_status_news", "_client_words",
+                  "_rating_buttons", "check_test"}
     assert stems("en", ".txt") == EN_CLIENT | EN_AGENT | standalone
 
 
@@ -316,7 +318,8 @@ def test_every_english_client_template_has_a_russian_one(name: str) -> None:
 
 def test_russian_set_is_exactly_the_client_set() -> None:
     """Agents get English: no agent template or layout is translated."""
-    assert stems("ru", ".txt") == EN_CLIENT | {"_client", "_files", "_status_news", "check_test"}
+    partials = {"_client", "_files", "_rating_buttons", "_status_news"}
+    assert stems("ru", ".txt") == EN_CLIENT | partials | {"check_test"}
     assert stems("ru", ".html") == stems("ru", ".txt")
 
 
