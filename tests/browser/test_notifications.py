@@ -73,7 +73,8 @@ def test_the_screenshots_in_the_docs_are_there_and_small() -> None:
     expected |= {f"{page.slug}-{WIDTHS[0]}-dark.png" for page in PAGES if page.name in DARK}
     shots = {path.name: path.stat().st_size for path in OUT.glob("*.png")}
     assert expected <= set(shots)
-    assert sum(shots.values()) < 5 * 1024 * 1024
+    # 107 screenshots since the notices of SPEC §15–16 (5.3 MiB): a budget, not a quality bar.
+    assert sum(shots.values()) < 7 * 1024 * 1024
     readme = (OUT / "README.md").read_text("utf-8")
     assert {name for name in expected if f"({name})" not in readme} == set()
     for name in ("en-created-375.png", "en-created-1024.png", "en-agent-answer-375.png",
